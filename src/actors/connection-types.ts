@@ -1,0 +1,98 @@
+/**
+ * The connection actor's contract, shared by the machine, the supervisor and the pool.
+ *
+ *   dialing ──▶ ready ⇄ probing ──▶ suspect ──▶ dead (final, abnormal)
+ *      │          │                    │
+ *      └──────────┴─── CLOSE ──▶ closing ──▶ closed (final, normal)
+ */
+import type { SchedulerLike } from 'rxjs';
+import type { Endpoint, Protocol, Transport } from '../transport/types.js';
+import type { WirewardenError } from '../errors.js';
+
+export type ConnectionState = 'dialing' | 'ready' | 'probing' | 'suspect' | 'dead' | 'closing' | 'closed';
+
+/** Why a connection died (its final output `reason` in state `dead`). */
+export type DeadReason =
+  | 'dial-failed'
+  | 'handshake-failed'
+  | 'heartbeat-timeout'
+  | 'socket-error'
+  | 'peer-closed'
+  | 'protocol-error'
+  | 'max-lifetime'
+  | 'leak-reclaimed';
+
+/** Reasons a user or pool may kill a connection with (`{ type: 'KILL', reason }`). */
+export type KillReason = Extract<DeadReason, 'max-lifetime' | 'leak-reclaimed' | 'protocol-error' | 'socket-error'>;
+
+/** A final output: `closed` is normal (OTP's `normal`), every `DeadReason` abnormal. */
+export interface ConnectionOutput {
+  readonly reason: DeadReason | 'closed';
+  readonly error?: WirewardenError;
+  readonly uptimeMs: number;
+}
+
+export interface HeartbeatOptions {
+  /** Probe after this long without inbound traffic. Default 5000. */
+  readonly intervalMs: number;
+  /** Floor of the RFC 6298 probe timeout. Default 100. */
+  readonly minTimeoutMs: number;
+  /** Ceiling of the probe timeout (also the first timeout before any RTT sample). Default 2000. */
+  readonly maxTimeoutMs: number;
+  /** Extra probes in `suspect` before `dead`, each with a longer timeout. Default 2. */
+  readonly suspectProbes: number;
+  /** Growth of each suspect probe's timeout (clamped to maxTimeoutMs). Default 2. */
+  readonly suspectBackoffMultiplier: number;
+  /** Weight of event-loop utilisation: timeout × (1 + eluWeight × elu). Default 0.5. */
+  readonly eluWeight: number;
+  /** Opt-in adaptive interval. Default false. */
+  readonly adaptive: boolean;
+  /** Lower bound of the adaptive interval. Default intervalMs / 4. */
+  readonly minIntervalMs?: number;
+  /** Upper bound of the adaptive interval. Default intervalMs × 4. */
+  readonly maxIntervalMs?: number;
+}
+
+export type HeartbeatInput = Partial<HeartbeatOptions>;
+
+/** What `connectionMachine` takes as input (validated at construction). */
+export interface ConnectionInput<S = unknown> {
+  readonly endpoint: Endpoint;
+  readonly protocol: Protocol<S>;
+  /** Default: `tcp()` (or `unix()` when the endpoint has a `path`). */
+  readonly transport?: Transport;
+  /** Default 10000. */
+  readonly connectTimeoutMs?: number;
+  /** Default 10000. */
+  readonly handshakeTimeoutMs?: number;
+  /** Bound on draining in-flight calls during `closing`. Default 5000. */
+  readonly closeTimeoutMs?: number;
+  readonly heartbeat?: HeartbeatInput;
+  /** Overrides the runtime's scheduler (tests). */
+  readonly scheduler?: SchedulerLike;
+  /** Overrides the runtime's random source (heartbeat phase jitter). */
+  readonly random?: () => number;
+  /** Overrides the runtime's load gauge (ELU in [0, 1]). */
+  readonly loadSource?: () => number;
+}
+
+/** Events a connection actor accepts from outside. */
+export type ConnectionCommand =
+  | { type: 'CLOSE' }
+  | { type: 'KILL'; reason: KillReason; error?: WirewardenError };
+
+/** Plain-data health figures, kept in context (visible to inspector and dashboard). */
+export interface ConnectionHealth {
+  /** Last measured RTT. */
+  readonly rttMs: number | undefined;
+  /** RFC 6298 smoothed RTT and variance. */
+  readonly srttMs: number | undefined;
+  readonly rttvarMs: number | undefined;
+  /** Current base probe timeout before ELU scaling. */
+  readonly probeTimeoutMs: number;
+  /** Current heartbeat interval (changes when adaptive). */
+  readonly intervalMs: number;
+  readonly probesSent: number;
+  readonly probesFailed: number;
+  readonly falseSuspicions: number;
+}

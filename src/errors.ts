@@ -1,0 +1,157 @@
+/**
+ * Every failure wirewarden reports is a `WirewardenError` with a stable `code`.
+ *
+ * Codes are a contract: they are listed in `docs/errors.md` (a test keeps the two in
+ * sync), never reused, never renamed. Messages name the value and the limit; `cause`
+ * carries the underlying error (a socket's `ECONNREFUSED`, the last dial error of a pool).
+ * Errors that cross a worker boundary are rebuilt from their `code` with `errorFromCode`.
+ */
+
+export type ErrorCode =
+  | 'WW_INVALID_OPTION'
+  | 'WW_ABORTED'
+  | 'WW_DIAL_REFUSED'
+  | 'WW_DIAL_TIMEOUT'
+  | 'WW_DIAL_FAILED'
+  | 'WW_TLS'
+  | 'WW_FRAME_TOO_LARGE'
+  | 'WW_PROTOCOL_ERROR'
+  | 'WW_WRITE_QUEUE_FULL'
+  | 'WW_HANDSHAKE_FAILED'
+  | 'WW_REQUEST_TIMEOUT'
+  | 'WW_REMOTE_ERROR'
+  | 'WW_CONNECTION_CLOSED'
+  | 'WW_GOAWAY'
+  | 'WW_CHILD_NOT_FOUND'
+  | 'WW_CHILD_EXISTS'
+  | 'WW_RESTART_INTENSITY'
+  | 'WW_RUNTIME_SHUT_DOWN'
+  | 'WW_POOL_TIMEOUT'
+  | 'WW_POOL_QUEUE_FULL'
+  | 'WW_POOL_CLOSED'
+  | 'WW_LEASE_RELEASED'
+  | 'WW_LEASE_LOST'
+  | 'WW_INVARIANT_BROKEN';
+
+export interface WirewardenErrorOptions {
+  cause?: unknown;
+}
+
+/** Base class: `instanceof WirewardenError` catches everything wirewarden throws. */
+export class WirewardenError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: WirewardenErrorOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+function defineError<C extends ErrorCode>(code: C, name: string) {
+  const cls = class extends WirewardenError {
+    declare readonly code: C;
+    constructor(message: string, options?: WirewardenErrorOptions) {
+      super(code, message, options);
+    }
+  };
+  Object.defineProperty(cls, 'name', { value: name });
+  registry.set(code, cls);
+  return cls;
+}
+
+const registry = new Map<ErrorCode, new (message: string, options?: WirewardenErrorOptions) => WirewardenError>();
+
+/** An option failed validation; the message names its path and expected shape. */
+export const InvalidOptionError = defineError('WW_INVALID_OPTION', 'InvalidOptionError');
+export type InvalidOptionError = InstanceType<typeof InvalidOptionError>;
+/** The operation's `AbortSignal` fired; `cause` is the signal's reason. */
+export const AbortedError = defineError('WW_ABORTED', 'AbortedError');
+export type AbortedError = InstanceType<typeof AbortedError>;
+/** The peer refused the connection (`ECONNREFUSED`, or a missing unix socket). */
+export const DialRefusedError = defineError('WW_DIAL_REFUSED', 'DialRefusedError');
+export type DialRefusedError = InstanceType<typeof DialRefusedError>;
+/** The transport did not connect within `connectTimeoutMs`. */
+export const DialTimeoutError = defineError('WW_DIAL_TIMEOUT', 'DialTimeoutError');
+export type DialTimeoutError = InstanceType<typeof DialTimeoutError>;
+/** Any other connect failure (DNS, unreachable, reset during connect). */
+export const DialFailedError = defineError('WW_DIAL_FAILED', 'DialFailedError');
+export type DialFailedError = InstanceType<typeof DialFailedError>;
+/** TLS handshake or certificate verification failed. */
+export const TlsError = defineError('WW_TLS', 'TlsError');
+export type TlsError = InstanceType<typeof TlsError>;
+/** A frame's declared length exceeds `maxFrameBytes`; refused before allocation. */
+export const FrameTooLargeError = defineError('WW_FRAME_TOO_LARGE', 'FrameTooLargeError');
+export type FrameTooLargeError = InstanceType<typeof FrameTooLargeError>;
+/** The peer sent bytes that do not follow the protocol. */
+export const ProtocolError = defineError('WW_PROTOCOL_ERROR', 'ProtocolError');
+export type ProtocolError = InstanceType<typeof ProtocolError>;
+/** The peer reads too slowly and the bounded write queue is full. */
+export const WriteQueueFullError = defineError('WW_WRITE_QUEUE_FULL', 'WriteQueueFullError');
+export type WriteQueueFullError = InstanceType<typeof WriteQueueFullError>;
+/** The protocol handshake (hello, auth) failed or timed out. */
+export const HandshakeFailedError = defineError('WW_HANDSHAKE_FAILED', 'HandshakeFailedError');
+export type HandshakeFailedError = InstanceType<typeof HandshakeFailedError>;
+/** A request got no reply within its timeout. */
+export const RequestTimeoutError = defineError('WW_REQUEST_TIMEOUT', 'RequestTimeoutError');
+export type RequestTimeoutError = InstanceType<typeof RequestTimeoutError>;
+/** The peer answered a request with an error. */
+export const RemoteError = defineError('WW_REMOTE_ERROR', 'RemoteError');
+export type RemoteError = InstanceType<typeof RemoteError>;
+/** The connection closed (or died) while a call was pending or was made on it. */
+export const ConnectionClosedError = defineError('WW_CONNECTION_CLOSED', 'ConnectionClosedError');
+export type ConnectionClosedError = InstanceType<typeof ConnectionClosedError>;
+/** The server is going away and accepts no new requests on this connection. */
+export const GoawayError = defineError('WW_GOAWAY', 'GoawayError');
+export type GoawayError = InstanceType<typeof GoawayError>;
+/** No child with that id under this supervisor. */
+export const ChildNotFoundError = defineError('WW_CHILD_NOT_FOUND', 'ChildNotFoundError');
+export type ChildNotFoundError = InstanceType<typeof ChildNotFoundError>;
+/** A child with that id already exists under this supervisor. */
+export const ChildExistsError = defineError('WW_CHILD_EXISTS', 'ChildExistsError');
+export type ChildExistsError = InstanceType<typeof ChildExistsError>;
+/** More than `maxRestarts` restarts within `withinMs`: the supervisor gave up. */
+export const RestartIntensityError = defineError('WW_RESTART_INTENSITY', 'RestartIntensityError');
+export type RestartIntensityError = InstanceType<typeof RestartIntensityError>;
+/** The runtime is shutting down or shut down. */
+export const RuntimeShutDownError = defineError('WW_RUNTIME_SHUT_DOWN', 'RuntimeShutDownError');
+export type RuntimeShutDownError = InstanceType<typeof RuntimeShutDownError>;
+/** `acquire` timed out; the message names the pool's size, leased, idle, pending and waiting. */
+export const PoolTimeoutError = defineError('WW_POOL_TIMEOUT', 'PoolTimeoutError');
+export type PoolTimeoutError = InstanceType<typeof PoolTimeoutError>;
+/** `maxWaiting` waiters already queue; the acquire fails at once. */
+export const PoolQueueFullError = defineError('WW_POOL_QUEUE_FULL', 'PoolQueueFullError');
+export type PoolQueueFullError = InstanceType<typeof PoolQueueFullError>;
+/** The pool is closing or closed. */
+export const PoolClosedError = defineError('WW_POOL_CLOSED', 'PoolClosedError');
+export type PoolClosedError = InstanceType<typeof PoolClosedError>;
+/** The lease was already released or destroyed (double release, use after release). */
+export const LeaseReleasedError = defineError('WW_LEASE_RELEASED', 'LeaseReleasedError');
+export type LeaseReleasedError = InstanceType<typeof LeaseReleasedError>;
+/** The leased connection died; the lease ended and the connection is being replaced. */
+export const LeaseLostError = defineError('WW_LEASE_LOST', 'LeaseLostError');
+export type LeaseLostError = InstanceType<typeof LeaseLostError>;
+/** A chaos scenario's invariant failed. */
+export const InvariantBrokenError = defineError('WW_INVARIANT_BROKEN', 'InvariantBrokenError');
+export type InvariantBrokenError = InstanceType<typeof InvariantBrokenError>;
+
+/** Every code with its error class, for docs and tests. */
+export function errorCodes(): ErrorCode[] {
+  return [...registry.keys()];
+}
+
+/** Rebuilds a typed error from its code, e.g. after it crossed a worker boundary. */
+export function errorFromCode(code: string, message: string, options?: WirewardenErrorOptions): WirewardenError {
+  const cls = registry.get(code as ErrorCode);
+  return cls ? new cls(message, options) : new ProtocolError(`unknown error code ${JSON.stringify(code)}: ${message}`, options);
+}
+
+/** True when `err` is a wirewarden error with that code. */
+export function hasCode(err: unknown, code: ErrorCode): err is WirewardenError {
+  return err instanceof WirewardenError && err.code === code;
+}
+
+/** Wraps a signal's reason so callers always see `WW_ABORTED` with the reason as cause. */
+export function abortedError(signal: AbortSignal, what: string): AbortedError {
+  return new AbortedError(`${what} aborted`, { cause: signal.reason as unknown });
+}

@@ -1,0 +1,11 @@
+/**
+ * wirewarden's public API. Everything a user imports comes from here (and from the
+ * `wirewarden/chaos` subpath); every other module is internal.
+ */
+export * from './errors.js';
+export type { SchedulerLike } from './scheduler.js';
+export type { Endpoint, Transport, DialOptions, Protocol, ProtocolContext } from './transport/types.js';
+export type {
+  ConnectionState, DeadReason, KillReason, ConnectionOutput, HeartbeatOptions, HeartbeatInput,
+  ConnectionInput, ConnectionCommand, ConnectionHealth,
+} from './actors/connection-types.js';

@@ -1,0 +1,71 @@
+/**
+ * The seams between layers: a `Transport` dials an `Endpoint` into a Duplex; a `Protocol`
+ * turns that Duplex into a session (handshake), probes it, resets it and closes it.
+ * The connection actor drives both and knows nothing else about the bytes.
+ *
+ *   endpoint ──Transport.dial──▶ Duplex ──Protocol.open──▶ session ──probe/reset/close
+ *
+ * How a session reports its own death: the protocol destroys the stream
+ * (`stream.destroy(err)`). The connection actor watches the stream's `close` and maps
+ * the error's `code`: `WW_PROTOCOL_ERROR` / `WW_FRAME_TOO_LARGE` → `protocol-error`,
+ * any other error → `socket-error`, no error → `peer-closed`.
+ */
+import type { Duplex } from 'node:stream';
+import type { SchedulerLike } from 'rxjs';
+
+/** Where to connect. TCP/TLS use host+port, unix sockets use path. */
+export interface Endpoint {
+  readonly host?: string;
+  readonly port?: number;
+  /** Unix domain socket path (for the `unix` transport). */
+  readonly path?: string;
+  /** Failover group: lower is preferred (pool). Default 0. */
+  readonly priority?: number;
+  /** Relative share of connections within a priority group (pool). Default 1. */
+  readonly weight?: number;
+  /** TLS server name override (SNI and certificate check). */
+  readonly servername?: string;
+}
+
+export interface DialOptions {
+  /** Give up connecting after this long (`WW_DIAL_TIMEOUT`). */
+  readonly connectTimeoutMs: number;
+  /** Aborts the dial (`WW_ABORTED`); an established stream is destroyed. */
+  readonly signal?: AbortSignal;
+}
+
+/** Dials endpoints into byte streams. `tcp()`, `tls()`, `unix()` are built in. */
+export interface Transport {
+  readonly kind: string;
+  dial(endpoint: Endpoint, options: DialOptions): Promise<Duplex>;
+}
+
+/** What a protocol's `open` receives besides the stream. */
+export interface ProtocolContext {
+  /** Aborted when the connection is closing or the handshake timed out. */
+  readonly signal: AbortSignal;
+  readonly endpoint: Endpoint;
+  /**
+   * Call on inbound traffic (once per chunk is enough). It only bumps a counter, so it
+   * is cheap on the data path; the heartbeat skips probing while traffic flows.
+   */
+  readonly markAlive: () => void;
+  /** The runtime's scheduler, for any timer the protocol needs. */
+  readonly scheduler: SchedulerLike;
+}
+
+/**
+ * A protocol adapter. `open` performs the handshake and resolves with a session;
+ * `probe` resolves when the peer answered (the actor applies the timeout through
+ * `signal`); `reset` restores a session for the next lease; `close` ends it gracefully.
+ */
+export interface Protocol<S = unknown> {
+  readonly name: string;
+  open(stream: Duplex, ctx: ProtocolContext): Promise<S>;
+  probe(session: S, signal: AbortSignal): Promise<void>;
+  reset?(session: S): Promise<void>;
+  close(session: S): Promise<void>;
+}
+
+/** A session type carried by a protocol. */
+export type SessionOf<P> = P extends Protocol<infer S> ? S : never;
