@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'WW_REMOTE_ERROR'
   | 'WW_CONNECTION_CLOSED'
   | 'WW_GOAWAY'
+  | 'WW_LISTEN_FAILED'
   | 'WW_CHILD_NOT_FOUND'
   | 'WW_CHILD_EXISTS'
   | 'WW_RESTART_INTENSITY'
@@ -31,6 +32,10 @@ export type ErrorCode =
   | 'WW_POOL_CLOSED'
   | 'WW_LEASE_RELEASED'
   | 'WW_LEASE_LOST'
+  | 'WW_PROXY_NOT_FOUND'
+  | 'WW_PROXY_EXISTS'
+  | 'WW_TOXIC_NOT_FOUND'
+  | 'WW_TOXIC_EXISTS'
   | 'WW_INVARIANT_BROKEN';
 
 export interface WirewardenErrorOptions {
@@ -104,6 +109,9 @@ export type ConnectionClosedError = InstanceType<typeof ConnectionClosedError>;
 /** The server is going away and accepts no new requests on this connection. */
 export const GoawayError = defineError('WW_GOAWAY', 'GoawayError');
 export type GoawayError = InstanceType<typeof GoawayError>;
+/** A server could not listen (address in use, permission denied); `cause` is the socket error. */
+export const ListenFailedError = defineError('WW_LISTEN_FAILED', 'ListenFailedError');
+export type ListenFailedError = InstanceType<typeof ListenFailedError>;
 /** No child with that id under this supervisor. */
 export const ChildNotFoundError = defineError('WW_CHILD_NOT_FOUND', 'ChildNotFoundError');
 export type ChildNotFoundError = InstanceType<typeof ChildNotFoundError>;
@@ -131,6 +139,18 @@ export type LeaseReleasedError = InstanceType<typeof LeaseReleasedError>;
 /** The leased connection died; the lease ended and the connection is being replaced. */
 export const LeaseLostError = defineError('WW_LEASE_LOST', 'LeaseLostError');
 export type LeaseLostError = InstanceType<typeof LeaseLostError>;
+/** No chaos proxy with that name in the registry. */
+export const ProxyNotFoundError = defineError('WW_PROXY_NOT_FOUND', 'ProxyNotFoundError');
+export type ProxyNotFoundError = InstanceType<typeof ProxyNotFoundError>;
+/** A chaos proxy with that name already exists in the registry. */
+export const ProxyExistsError = defineError('WW_PROXY_EXISTS', 'ProxyExistsError');
+export type ProxyExistsError = InstanceType<typeof ProxyExistsError>;
+/** No toxic with that name on this chaos proxy. */
+export const ToxicNotFoundError = defineError('WW_TOXIC_NOT_FOUND', 'ToxicNotFoundError');
+export type ToxicNotFoundError = InstanceType<typeof ToxicNotFoundError>;
+/** A toxic with that name already exists on this chaos proxy. */
+export const ToxicExistsError = defineError('WW_TOXIC_EXISTS', 'ToxicExistsError');
+export type ToxicExistsError = InstanceType<typeof ToxicExistsError>;
 /** A chaos scenario's invariant failed. */
 export const InvariantBrokenError = defineError('WW_INVARIANT_BROKEN', 'InvariantBrokenError');
 export type InvariantBrokenError = InstanceType<typeof InvariantBrokenError>;

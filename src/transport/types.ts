@@ -32,6 +32,8 @@ export interface DialOptions {
   readonly connectTimeoutMs: number;
   /** Aborts the dial (`WW_ABORTED`); an established stream is destroyed. */
   readonly signal?: AbortSignal;
+  /** Runs the connect timeout (tests inject virtual time). Default `asyncScheduler`. */
+  readonly scheduler?: SchedulerLike;
 }
 
 /** Dials endpoints into byte streams. `tcp()`, `tls()`, `unix()` are built in. */

@@ -1,0 +1,137 @@
+/**
+ * The set of named proxies behind the Toxiproxy API (Toxiproxy's ProxyCollection):
+ * create, look up, remove, populate, reset, close.
+ *
+ * `populate` is all-or-nothing, like Toxiproxy's current one: every entry is validated
+ * before anything changes; an entry whose `listen` and `upstream` match an existing proxy
+ * leaves it untouched (toxics and connections included); any other existing proxy of
+ * that name is replaced. If a listener cannot be bound, the proxies started by this call
+ * are closed and the replaced ones are restored.
+ */
+import { ProxyExistsError, ProxyNotFoundError } from '../errors.js';
+import { ChaosProxy, type ChaosProxyOptions } from './chaos-proxy.js';
+
+/** What creating a proxy takes (Toxiproxy's proxy fields). */
+export interface ProxyInput {
+  readonly name: string;
+  /** Default `127.0.0.1:0`. */
+  readonly listen?: string;
+  readonly upstream: string;
+  /** Default true. */
+  readonly enabled?: boolean;
+}
+
+/** Settings every proxy of the registry shares. */
+export type ProxyDefaults = Omit<ChaosProxyOptions, 'name' | 'listen' | 'upstream' | 'enabled'>;
+
+/**
+ * @example
+ * const registry = new ProxyRegistry();
+ * const redis = await registry.create({ name: 'redis', upstream: '127.0.0.1:6379' });
+ * await registry.close();
+ */
+export class ProxyRegistry {
+  readonly #defaults: ProxyDefaults;
+  readonly #proxies = new Map<string, ChaosProxy>();
+  /** The listen address each proxy was asked for (its `listen` shows the bound one). */
+  readonly #requestedListen = new Map<ChaosProxy, string>();
+
+  constructor(defaults: ProxyDefaults = {}) {
+    this.#defaults = defaults;
+  }
+
+  /** Proxies by name, in creation order. */
+  list(): ChaosProxy[] {
+    return [...this.#proxies.values()];
+  }
+
+  /** Throws `ProxyNotFoundError`. */
+  get(name: string): ChaosProxy {
+    const proxy = this.#proxies.get(name);
+    if (!proxy) throw new ProxyNotFoundError(`no proxy ${JSON.stringify(name)}`);
+    return proxy;
+  }
+
+  /** Creates and (if enabled) starts a proxy. Throws `ProxyExistsError`, `InvalidOptionError`, `ListenFailedError`. */
+  async create(input: ProxyInput): Promise<ChaosProxy> {
+    if (this.#proxies.has(input.name)) throw new ProxyExistsError(`proxy ${JSON.stringify(input.name)} already exists`);
+    const proxy = this.#build(input);
+    await proxy.start();
+    // Another create of the same name may have finished while this one was binding.
+    if (this.#proxies.has(input.name)) {
+      await proxy.close();
+      throw new ProxyExistsError(`proxy ${JSON.stringify(input.name)} already exists`);
+    }
+    this.#proxies.set(proxy.name, proxy);
+    this.#requestedListen.set(proxy, input.listen ?? proxy.listen);
+    return proxy;
+  }
+
+  /** Closes and forgets a proxy. Throws `ProxyNotFoundError`. */
+  async remove(name: string): Promise<void> {
+    const proxy = this.get(name);
+    this.#proxies.delete(name);
+    this.#requestedListen.delete(proxy);
+    await proxy.close();
+  }
+
+  /** Creates or replaces proxies in bulk (see the module comment); returns them in input order. */
+  async populate(inputs: readonly ProxyInput[]): Promise<ChaosProxy[]> {
+    const plan = inputs.map((input) => {
+      const existing = this.#proxies.get(input.name);
+      const keep = existing !== undefined && this.#matches(existing, input);
+      return { input, existing, keep, proxy: keep ? existing : this.#build(input) };
+    });
+    const started: ChaosProxy[] = [];
+    const stopped: ChaosProxy[] = [];
+    try {
+      for (const item of plan) {
+        if (item.keep) continue;
+        if (item.existing?.enabled) {
+          // The old proxy may hold the very port the new one wants.
+          await item.existing.close();
+          stopped.push(item.existing);
+        }
+        await item.proxy.start();
+        started.push(item.proxy);
+      }
+    } catch (err) {
+      await Promise.all(started.map((p) => p.close()));
+      for (const p of stopped) await p.enable().catch(() => undefined);
+      throw err;
+    }
+    for (const item of plan) {
+      if (item.keep) continue;
+      if (item.existing && !item.existing.enabled) await item.existing.close();
+      this.#proxies.set(item.input.name, item.proxy);
+      this.#requestedListen.delete(item.existing!);
+      this.#requestedListen.set(item.proxy, item.input.listen ?? item.proxy.listen);
+    }
+    return plan.map((item) => item.proxy);
+  }
+
+  /** Toxiproxy's reset: every proxy enabled again, every toxic removed. */
+  async reset(): Promise<void> {
+    for (const proxy of this.#proxies.values()) {
+      if (!proxy.enabled) await proxy.enable();
+      proxy.resetToxics();
+    }
+  }
+
+  /** Closes every proxy; the registry is empty afterwards. */
+  async close(): Promise<void> {
+    const proxies = this.list();
+    this.#proxies.clear();
+    this.#requestedListen.clear();
+    await Promise.all(proxies.map((p) => p.close()));
+  }
+
+  #build(input: ProxyInput): ChaosProxy {
+    return new ChaosProxy({ ...this.#defaults, name: input.name, listen: input.listen, upstream: input.upstream, enabled: input.enabled });
+  }
+
+  #matches(existing: ChaosProxy, input: ProxyInput): boolean {
+    const listen = input.listen ?? '127.0.0.1:0';
+    return existing.upstream === input.upstream && (existing.listen === listen || this.#requestedListen.get(existing) === listen);
+  }
+}

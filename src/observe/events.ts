@@ -1,0 +1,139 @@
+/**
+ * The runtime's typed event stream: supervision and state changes, never data-path
+ * traffic (a connection emits on state changes only, so listeners cost nothing per frame).
+ *
+ * Producers (supervisors, the runtime, later pools) find the sink of their actor system
+ * with `eventSinkOf(self.system)` — like `servicesOf`, so no actor carries it in context.
+ * Every producer checks `sink.active` before building an event: with no `events$`
+ * subscriber and no diagnostics_channel subscriber an event is never allocated.
+ * `EventBus` fans out to an RxJS `Subject` (`runtime.events$`) and to the
+ * `wirewarden:event` channel.
+ *
+ * Paths name a child by its place in the tree: `root/pool-1/conn-3`.
+ *
+ * @example
+ * rt.events$.pipe(filter((e) => e.type === 'restart')).subscribe((e) => log(e.path, e.delayMs));
+ */
+import { type Observable, Subject } from 'rxjs';
+import type { ActorSystem } from 'xstate';
+import { eventChannelActive, publishEvent } from './diagnostics.js';
+
+/** A child (or the root) changed its top-level state. */
+export interface StateEvent {
+  readonly type: 'state';
+  readonly id: string;
+  readonly path: string;
+  /** `'starting'` for a child's very first state. */
+  readonly from: string;
+  readonly to: string;
+  readonly at: number;
+  /** Why, when known: a final state's output reason, or the exit behind `restarting`. */
+  readonly reason?: string;
+}
+
+/** A supervisor decided to restart a child after `delayMs`. */
+export interface RestartEvent {
+  readonly type: 'restart';
+  readonly id: string;
+  readonly path: string;
+  /** The backoff attempt (1-based; resets after the child stayed up `resetAfterMs`). */
+  readonly attempt: number;
+  readonly delayMs: number;
+  readonly at: number;
+  /** The exit reason of the child that triggered the restart. */
+  readonly reason: string;
+  /** Set when this child restarts because a sibling exited (one-for-all, rest-for-one). */
+  readonly trigger?: string;
+}
+
+/** A child incarnation ended (any way: exit, crash, stop, forced). */
+export interface ChildExitEvent {
+  readonly type: 'child-exit';
+  readonly id: string;
+  readonly path: string;
+  readonly reason: string;
+  readonly normal: boolean;
+  readonly at: number;
+  readonly error?: unknown;
+}
+
+/** A supervisor exceeded its restart intensity and fails towards its parent. */
+export interface EscalationEvent {
+  readonly type: 'escalation';
+  /** The supervisor that gives up. */
+  readonly id: string;
+  readonly path: string;
+  readonly reason: 'restart-intensity';
+  /** The child whose exit exceeded the intensity. */
+  readonly child: string;
+  /** Restarts inside the window, including the one refused. */
+  readonly restarts: number;
+  readonly at: number;
+  readonly error: Error;
+}
+
+/** The runtime finished `shutdown()`. */
+export interface ShutdownEvent {
+  readonly type: 'shutdown';
+  readonly at: number;
+}
+
+/** The root supervisor failed; `rt.done` rejects with `error`. */
+export interface RuntimeFailedEvent {
+  readonly type: 'runtime-failed';
+  readonly error: unknown;
+  readonly at: number;
+}
+
+export type RuntimeEvent =
+  | StateEvent
+  | RestartEvent
+  | ChildExitEvent
+  | EscalationEvent
+  | ShutdownEvent
+  | RuntimeFailedEvent;
+
+/** Where producers send events. Check `active` before building one. */
+export interface EventSink {
+  readonly active: boolean;
+  emit(event: RuntimeEvent): void;
+}
+
+/** A sink that drops everything (actors running outside a runtime). */
+export const nullEventSink: EventSink = Object.freeze({ active: false, emit() {} });
+
+/** `runtime.events$` plus the `wirewarden:event` diagnostics channel. */
+export class EventBus implements EventSink {
+  readonly #subject = new Subject<RuntimeEvent>();
+  readonly events$: Observable<RuntimeEvent> = this.#subject.asObservable();
+  #completed = false;
+
+  get active(): boolean {
+    return !this.#completed && (this.#subject.observed || eventChannelActive());
+  }
+
+  emit(event: RuntimeEvent): void {
+    if (this.#completed) return;
+    this.#subject.next(event);
+    publishEvent(event);
+  }
+
+  /** Completes `events$`; later emits are dropped. */
+  complete(): void {
+    this.#completed = true;
+    this.#subject.complete();
+  }
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any system of any runtime
+type AnySystem = ActorSystem<any>;
+
+const sinks = new WeakMap<AnySystem, EventSink>();
+
+export function bindEventSink(system: AnySystem, sink: EventSink): void {
+  sinks.set(system, sink);
+}
+
+export function eventSinkOf(system: AnySystem | undefined): EventSink {
+  return (system && sinks.get(system)) ?? nullEventSink;
+}

@@ -1,0 +1,104 @@
+/**
+ * The seam between the pool's core (leasing, waiters, housekeeping) and whatever makes
+ * connections. Phase 2 implements it with the pool's own supervisor: each slot is a
+ * `transient` child running the connection actor, and the child's state changes call
+ * back into the core through a `PoolSink`. Tests and benchmarks implement it in memory.
+ *
+ * Who does what:
+ *
+ *   core ── open(slot) ──────────▶ source      start a connection for a new slot
+ *   core ◀── onReady(slot, conn) ── source     the slot's connection reached `ready`
+ *   core ◀── onDialFailed(slot, e)─ source     one dial/handshake failed; retrying with backoff
+ *   core ◀── onDead(slot, r, e) ─── source     a ready connection died; being replaced
+ *   core ── kill(slot, reason) ──▶ source      end it abruptly; the source replaces it
+ *   core ── close(slot, reason) ─▶ source      end it gracefully; no replacement
+ *   core ◀── onClosed(slot) ─────── source     the slot is gone for good
+ *
+ * The create-loop rule (generic-pool #175): the core never reopens after a failed dial.
+ * A slot stays `pending` through `onDialFailed` while the source retries it on its own
+ * backoff (the supervisor's restart delay), so dial attempts are paced by the backoff,
+ * never by the core, and a pool whose endpoints are all down holds at most `max`
+ * pending slots. Waiters still time out after `acquireTimeoutMs`, with the last dial
+ * error as `cause`. The source may give up on a slot (restart intensity) by calling
+ * `onClosed(slot, error)`; the core then opens a new slot only if waiters or `min` need it.
+ *
+ * Rules for implementers: callbacks may be invoked from any tick, but the core tolerates
+ * synchronous re-entry (it updates its own state before calling the source). `probe`
+ * and `reset` must settle (the connection actor bounds them with its probe timeout);
+ * a rejection means "this connection is not fit" and the core kills it.
+ */
+import type { PoolEndpoint } from './pool-options.js';
+import type { Slot } from './slot.js';
+
+/** Why the core closes a slot gracefully (no replacement). */
+export type PoolCloseReason = 'idle' | 'lifetime' | 'shutdown' | 'shutdown-forced';
+
+/**
+ * Why the core kills a slot's connection (the source replaces it). Phase 2 maps these
+ * to the connection actor's `KillReason`: `leak-reclaimed` as is, the others to
+ * `protocol-error` with the error as `cause`.
+ */
+export type PoolKillReason = 'leak-reclaimed' | 'reset-failed' | 'validation-failed' | 'destroyed';
+
+/** What `connections()` shows about a slot beyond the core's own bookkeeping. */
+export interface SlotInspection {
+  /** The connection actor's state (`dialing`, `ready`, `probing`, `suspect`…). */
+  readonly state: string;
+  readonly rttMs?: number;
+}
+
+export interface ConnectionSource<C> {
+  /** Start a connection for this new, `pending` slot on `slot.endpoint`. */
+  open(slot: Slot<C>): void;
+  /**
+   * End the slot gracefully and do not replace it; call `onClosed` when it is gone.
+   * Also used for `pending` slots, which must stop dialing. `shutdown-forced` means
+   * "do not drain" (the pool's close deadline passed, or the connection is broken); it
+   * may follow an earlier `shutdown` of the same slot, as OTP's brutal kill follows a
+   * shutdown timeout.
+   */
+  close(slot: Slot<C>, reason: PoolCloseReason): void;
+  /** End the connection abruptly; replace it (the slot is `pending` again in the core). */
+  kill(slot: Slot<C>, reason: PoolKillReason, error?: unknown): void;
+  /** Validation: resolves when the peer answered. `signal` aborts when the pool closes. */
+  probe(slot: Slot<C>, signal: AbortSignal): Promise<void>;
+  /** `resetOnRelease`: restore the session for the next holder; reject → killed. */
+  reset(slot: Slot<C>): Promise<void>;
+  /** Live figures for `connections()`; optional. */
+  inspect?(slot: Slot<C>): SlotInspection | undefined;
+}
+
+/** The core's callbacks, handed to the source's factory. */
+export interface PoolSink<C> {
+  /** The slot's (new) connection is ready; `conn` is its session, what leases hand out. */
+  onReady(slot: Slot<C>, conn: C): void;
+  /** One attempt to connect the pending slot failed; the slot stays pending. */
+  onDialFailed(slot: Slot<C>, error: unknown): void;
+  /** The slot's ready connection died; a leased one loses its lease. The slot is pending again. */
+  onDead(slot: Slot<C>, reason: string, error?: unknown): void;
+  /** The slot is gone for good (after `close`, or the source gave up on it). */
+  onClosed(slot: Slot<C>, error?: unknown): void;
+}
+
+/** Builds the source once the core exists, so the source can hold the sink. */
+export type ConnectionSourceFactory<C> = (sink: PoolSink<C>) => ConnectionSource<C>;
+
+/**
+ * Picks the endpoint for a new slot. Pluggable so that failover, failback and circuit
+ * breakers (a later issue) can replace it without touching the core.
+ */
+export type ChooseEndpoint = (
+  endpoints: readonly EndpointView[],
+  random: () => number,
+) => EndpointView;
+
+/** What a `ChooseEndpoint` policy sees of each endpoint. */
+export interface EndpointView {
+  readonly endpoint: PoolEndpoint;
+  readonly key: string;
+  /** Ready connections (idle, leased, being validated or reset). */
+  readonly open: number;
+  readonly pending: number;
+  /** Dial failures since the endpoint last produced a ready connection. */
+  readonly consecutiveFailures: number;
+}

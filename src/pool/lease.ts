@@ -1,0 +1,128 @@
+/**
+ * A lease: the right to use one pooled connection until `release()` or `destroy()`.
+ *
+ * One small object per acquire, never recycled: a stale reference must keep failing
+ * after its lease ended (`LeaseReleasedError`), which a reused object could not
+ * guarantee. It costs one allocation of three fields; the benchmark in
+ * `bench/pool.ts` shows it is not the bottleneck.
+ *
+ *   active ── release() ──▶ released      conn, release, destroy → WW_LEASE_RELEASED
+ *      │  ── destroy()  ──▶ destroyed     (same)
+ *      └─ connection died ▶ lost          conn → WW_LEASE_LOST; the first release() or
+ *                                         destroy() acknowledges silently, so a
+ *                                         `finally { lease.release() }` never hides the
+ *                                         error the holder's call already saw
+ *
+ * `[Symbol.asyncDispose]` releases an active lease and is a no-op on an ended one, so
+ * `await using` composes with an explicit `release()` or `destroy()` in the block.
+ */
+import { LeaseLostError, LeaseReleasedError } from '../errors.js';
+import type { Slot } from './slot.js';
+
+/** The pool side of a lease. @internal */
+export interface LeaseOwner<C> {
+  releaseLease(lease: Lease<C>, slot: Slot<C>): void;
+  destroyLease(lease: Lease<C>, slot: Slot<C>, reason: unknown): void;
+}
+
+const ACTIVE = 0;
+const RELEASED = 1;
+const DESTROYED = 2;
+const LOST = 3;
+const LOST_ACKNOWLEDGED = 4;
+
+type LeaseState = typeof ACTIVE | typeof RELEASED | typeof DESTROYED | typeof LOST | typeof LOST_ACKNOWLEDGED;
+
+/**
+ * @example
+ * const lease = await pool.acquire({ timeoutMs: 500 });
+ * try {
+ *   await lease.conn.request({ op: 'get', key: 'k' });
+ * } finally {
+ *   lease.release();
+ * }
+ */
+export class Lease<C = unknown> {
+  readonly #owner: LeaseOwner<C>;
+  readonly #slot: Slot<C>;
+  readonly #conn: C;
+  #state: LeaseState = ACTIVE;
+  #lostWhy = '';
+  #lostCause: unknown = undefined;
+
+  /** @internal Leases are made by the pool. */
+  constructor(owner: LeaseOwner<C>, slot: Slot<C>, conn: C) {
+    this.#owner = owner;
+    this.#slot = slot;
+    this.#conn = conn;
+  }
+
+  /** The session of the leased connection. Throws once the lease has ended. */
+  get conn(): C {
+    if (this.#state === ACTIVE) return this.#conn;
+    throw this.#endedError('use');
+  }
+
+  /** The pool's id of the leased connection (as in `pool.connections()`). */
+  get connectionId(): string {
+    return this.#slot.id;
+  }
+
+  /** True until released, destroyed or lost. */
+  get active(): boolean {
+    return this.#state === ACTIVE;
+  }
+
+  /** Returns the connection to the pool. A second call throws `LeaseReleasedError`. */
+  release(): void {
+    if (this.#state === ACTIVE) {
+      this.#state = RELEASED;
+      this.#owner.releaseLease(this, this.#slot);
+      return;
+    }
+    if (this.#state === LOST) {
+      this.#state = LOST_ACKNOWLEDGED;
+      return;
+    }
+    throw this.#endedError('release');
+  }
+
+  /**
+   * Ends the lease and kills the connection (the pool replaces it). Use when the
+   * session is in an unknown state, e.g. after a cancelled request.
+   */
+  destroy(reason?: unknown): void {
+    if (this.#state === ACTIVE) {
+      this.#state = DESTROYED;
+      this.#owner.destroyLease(this, this.#slot, reason);
+      return;
+    }
+    if (this.#state === LOST) {
+      this.#state = LOST_ACKNOWLEDGED;
+      return;
+    }
+    throw this.#endedError('destroy');
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.#state === ACTIVE) this.release();
+    else if (this.#state === LOST) this.#state = LOST_ACKNOWLEDGED;
+  }
+
+  /** @internal The connection died or was taken back while leased; `why` ends a sentence. */
+  markLost(why: string, cause?: unknown): void {
+    if (this.#state !== ACTIVE) return;
+    this.#state = LOST;
+    this.#lostWhy = why;
+    this.#lostCause = cause;
+  }
+
+  #endedError(what: string): Error {
+    const id = this.#slot.id;
+    if (this.#state === LOST || (this.#state === LOST_ACKNOWLEDGED && what === 'use')) {
+      return new LeaseLostError(`cannot ${what} lease of connection ${id}: ${this.#lostWhy}`, { cause: this.#lostCause });
+    }
+    const how = this.#state === DESTROYED ? 'destroyed' : 'released';
+    return new LeaseReleasedError(`cannot ${what} lease of connection ${id}: already ${how}`);
+  }
+}

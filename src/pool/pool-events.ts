@@ -1,0 +1,89 @@
+/**
+ * Typed pool events, emitted on the core's `events$` only on state changes (never per
+ * acquire or release). Phase 2 routes them to the runtime's `events$` and to
+ * `node:diagnostics_channel`. Events are plain data: endpoints are named by key, errors
+ * are wirewarden errors or the source's, never a session or a secret.
+ */
+import type { ClosedReason } from './pool-stats.js';
+
+interface Base {
+  /** Scheduler time. */
+  readonly at: number;
+}
+
+/** A slot's connection became ready (first time or after a replacement). */
+export interface PoolConnectionReadyEvent extends Base {
+  readonly type: 'connection-ready';
+  readonly id: string;
+  readonly endpoint: string;
+}
+
+/** One dial of a pending slot failed; the source retries it with backoff. */
+export interface PoolDialFailedEvent extends Base {
+  readonly type: 'dial-failed';
+  readonly id: string;
+  readonly endpoint: string;
+  readonly attempt: number;
+  readonly error: unknown;
+}
+
+/** A connection left the pool or was replaced; `reason` as in `stats().closed`. */
+export interface PoolConnectionClosedEvent extends Base {
+  readonly type: 'connection-closed';
+  readonly id: string;
+  readonly endpoint: string;
+  readonly reason: ClosedReason;
+  readonly error?: unknown;
+}
+
+/** A lease ended because its connection died, was reclaimed, or the pool closed. */
+export interface PoolLeaseLostEvent extends Base {
+  readonly type: 'lease-lost';
+  readonly id: string;
+  readonly endpoint: string;
+  readonly reason: ClosedReason;
+}
+
+/** A lease was held longer than `leakDetectionMs`; `stack` is where it was acquired. */
+export interface PoolLeakEvent extends Base {
+  readonly type: 'leak';
+  readonly id: string;
+  readonly endpoint: string;
+  readonly leasedForMs: number;
+  readonly stack: string | undefined;
+}
+
+/** A leased-too-long connection came back after its leak warning (HikariCP's "unleaked"). */
+export interface PoolLeakReturnedEvent extends Base {
+  readonly type: 'leak-returned';
+  readonly id: string;
+  readonly endpoint: string;
+  readonly leasedForMs: number;
+}
+
+/** An acquire failed with `WW_POOL_TIMEOUT`. */
+export interface PoolAcquireTimeoutEvent extends Base {
+  readonly type: 'acquire-timeout';
+  readonly waitedMs: number;
+  readonly message: string;
+}
+
+export type PoolEvent =
+  | PoolConnectionReadyEvent
+  | PoolDialFailedEvent
+  | PoolConnectionClosedEvent
+  | PoolLeaseLostEvent
+  | PoolLeakEvent
+  | PoolLeakReturnedEvent
+  | PoolAcquireTimeoutEvent;
+
+/** Where the leak warning goes besides `events$`; default `process.emitWarning`. */
+export interface PoolLogger {
+  warn(message: string): void;
+}
+
+export const defaultPoolLogger: PoolLogger = {
+  warn(message) {
+    process.emitWarning(message, 'WirewardenPoolWarning');
+  },
+};

@@ -1,0 +1,196 @@
+/**
+ * The pool's options: one schema, one frozen defaults object, validated once at
+ * construction (tarn's strict keys, fastify's "validated once and frozen").
+ *
+ * Defaults follow HikariCP where a connection pool's experience matters (size, lifetime,
+ * jitter, leak detection off) and deliberately depart where wirewarden already does the
+ * work elsewhere: validation on borrow is off by default because every idle connection
+ * is heartbeated by its actor, and `min` is 0 (pgxpool, generic-pool) so that a pool
+ * opens no socket before it is used. `docs/pool.md` has the side-by-side table.
+ *
+ * `protocol`, `transport`, `heartbeat` and `backoff` are opaque here: they are checked
+ * as objects and validated by their owners (the connection actor, the backoff policy).
+ * The cross-field checks (`min <= max`, duplicate endpoints, `reclaimLeaked` without
+ * leak detection, `resetOnRelease` without a `reset()`) run after the schema so that
+ * their messages can name both fields.
+ *
+ * @example
+ * const options = parsePoolOptions({
+ *   endpoints: [{ host: '127.0.0.1', port: 6379 }],
+ *   protocol: myProtocol,
+ *   min: 2, max: 10,
+ * });
+ */
+import { InvalidOptionError } from '../errors.js';
+import {
+  arrayOf, boolean, custom, describeValue, integer, number, optional, parseOptions, shape, string,
+  type Checker,
+} from '../options.js';
+
+/** Where a pool connects. Structurally an `Endpoint` of `src/transport/types.ts`. */
+export interface PoolEndpoint {
+  readonly host?: string;
+  readonly port?: number;
+  /** Unix domain socket path; replaces host and port. */
+  readonly path?: string;
+  /** Failover group: the lowest group with a live endpoint is used. Default 0. */
+  readonly priority: number;
+  /** Relative share of connections within its priority group. Default 1. */
+  readonly weight: number;
+  /** TLS server name override. */
+  readonly servername?: string;
+}
+
+/**
+ * Defaults, with the anchors they were chosen against (docs/pool.md has the table).
+ * Every duration is in milliseconds; `0` disables the feature it bounds.
+ */
+export const poolDefaults = Object.freeze({
+  /** HikariCP `minimumIdle` = max (fixed size); pgxpool `MinConns` 0; generic-pool 0. */
+  min: 0,
+  /** HikariCP `maximumPoolSize` 10; pgxpool max(4, NumCPU); Go unlimited. */
+  max: 10,
+  /** HikariCP `connectionTimeout` 30 s; tarn 30 s; generic-pool and Go wait forever. */
+  acquireTimeoutMs: 30_000,
+  /** Unlimited, as HikariCP, Go and generic-pool; 0 means "never queue". */
+  maxWaiting: Number.POSITIVE_INFINITY,
+  /** HikariCP `idleTimeout` 10 min; pgxpool 30 min; tarn/generic-pool 30 s; Go none. */
+  idleTimeoutMs: 600_000,
+  /** HikariCP `maxLifetime` 30 min; pgxpool 1 h; Go none. */
+  maxLifetimeMs: 1_800_000,
+  /** HikariCP's variance: up to 2.5 % shorter. pgxpool `MaxConnLifetimeJitter` 0. */
+  lifetimeJitter: 0.025,
+  /** Off, as HikariCP `leakDetectionThreshold` 0. */
+  leakDetectionMs: 0,
+  /** HikariCP only logs; reclaiming is opt-in. */
+  reclaimLeaked: false,
+  /** Off: the actor's heartbeat probes idle connections. pgxpool pings after 1 s idle. */
+  validateAfterIdleMs: 0,
+  /** Off; HikariCP always resets JDBC state, here a protocol's `reset()` costs a round trip. */
+  resetOnRelease: false,
+  /** HikariCP sweeps every 30 s, tarn every 1 s: 1 s bounds idle/leak lateness cheaply. */
+  housekeepingIntervalMs: 1000,
+  /** Bound on waiting for leases at `close()`; OTP's worker `shutdown` default. */
+  closeTimeoutMs: 5000,
+});
+
+const endpointSchema = shape({
+  host: optional(string({ nonEmpty: true })),
+  port: optional(integer({ min: 1, max: 65_535 })),
+  path: optional(string({ nonEmpty: true })),
+  priority: integer({ min: 0, default: 0 }),
+  weight: integer({ min: 1, max: 1000, default: 1 }),
+  servername: optional(string({ nonEmpty: true })),
+});
+
+const anObject = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v);
+const intOrInfinity = (min: number): Checker<number> =>
+  custom<number>(
+    `an integer >= ${min} or Infinity`,
+    (v) => v === Number.POSITIVE_INFINITY || (typeof v === 'number' && Number.isInteger(v) && v >= min),
+    { default: Number.POSITIVE_INFINITY },
+  );
+
+const d = poolDefaults;
+export const poolOptionsSchema = shape({
+  endpoints: arrayOf(endpointSchema, { minLength: 1 }),
+  /** The protocol adapter (`wire()`, `resp()`, `custom()`); validated by the connection actor. */
+  protocol: custom<object>('a protocol object', anObject),
+  transport: optional(custom<object>('a transport object', anObject)),
+  min: integer({ min: 0, default: d.min }),
+  max: integer({ min: 1, default: d.max }),
+  acquireTimeoutMs: integer({ min: 1, default: d.acquireTimeoutMs }),
+  maxWaiting: intOrInfinity(0),
+  idleTimeoutMs: integer({ min: 0, default: d.idleTimeoutMs }),
+  maxLifetimeMs: integer({ min: 0, default: d.maxLifetimeMs }),
+  lifetimeJitter: number({ min: 0, max: 1, default: d.lifetimeJitter }),
+  leakDetectionMs: integer({ min: 0, default: d.leakDetectionMs }),
+  reclaimLeaked: boolean({ default: d.reclaimLeaked }),
+  /** Grace after a leak warning before a reclaim; default: `leakDetectionMs` again. */
+  leakReclaimGraceMs: optional(integer({ min: 0 })),
+  validateAfterIdleMs: integer({ min: 0, default: d.validateAfterIdleMs }),
+  resetOnRelease: boolean({ default: d.resetOnRelease }),
+  heartbeat: optional(custom<object>('an object', anObject)),
+  backoff: optional(custom<object>('a backoff policy object', anObject)),
+  housekeepingIntervalMs: integer({ min: 1, default: d.housekeepingIntervalMs }),
+  closeTimeoutMs: integer({ min: 0, default: d.closeTimeoutMs }),
+});
+
+/** Validated, defaulted, frozen pool options. */
+export interface PoolOptions {
+  readonly endpoints: readonly PoolEndpoint[];
+  readonly protocol: object;
+  readonly transport?: object;
+  readonly min: number;
+  readonly max: number;
+  readonly acquireTimeoutMs: number;
+  readonly maxWaiting: number;
+  readonly idleTimeoutMs: number;
+  readonly maxLifetimeMs: number;
+  readonly lifetimeJitter: number;
+  readonly leakDetectionMs: number;
+  readonly reclaimLeaked: boolean;
+  readonly leakReclaimGraceMs: number;
+  readonly validateAfterIdleMs: number;
+  readonly resetOnRelease: boolean;
+  readonly heartbeat?: object;
+  readonly backoff?: object;
+  readonly housekeepingIntervalMs: number;
+  readonly closeTimeoutMs: number;
+}
+
+/** What a user passes: every field but `endpoints` and `protocol` may be left out. */
+export type PoolOptionsInput = {
+  readonly endpoints: readonly {
+    host?: string; port?: number; path?: string; priority?: number; weight?: number; servername?: string;
+  }[];
+  readonly protocol: object;
+} & Partial<Omit<PoolOptions, 'endpoints' | 'protocol'>>;
+
+/** `host:port`, or the socket path: how stats and events name an endpoint. */
+export function endpointKey(endpoint: Pick<PoolEndpoint, 'host' | 'port' | 'path'>): string {
+  return endpoint.path ?? `${endpoint.host}:${endpoint.port}`;
+}
+
+/**
+ * Validates pool options; throws `InvalidOptionError` (`WW_INVALID_OPTION`) naming the
+ * option path, the expected shape and the value.
+ */
+export function parsePoolOptions(input: unknown, path = 'pool'): PoolOptions {
+  const o = parseOptions(path, poolOptionsSchema, input);
+  const seen = new Map<string, number>();
+  o.endpoints.forEach((e, i) => {
+    const at = `${path}.endpoints[${i}]`;
+    if (e.path === undefined && (e.host === undefined || e.port === undefined)) {
+      throw new InvalidOptionError(`${at} must have a host and a port, or a path`);
+    }
+    if (e.path !== undefined && (e.host !== undefined || e.port !== undefined)) {
+      throw new InvalidOptionError(`${at} must have either a path or a host and port, not both`);
+    }
+    const key = endpointKey(e);
+    const first = seen.get(key);
+    if (first !== undefined) {
+      throw new InvalidOptionError(`${at} duplicates ${path}.endpoints[${first}] (${key})`);
+    }
+    seen.set(key, i);
+  });
+  if (o.min > o.max) {
+    throw new InvalidOptionError(`${path}.min must be <= ${path}.max (${o.max}), got ${o.min}`);
+  }
+  if (o.reclaimLeaked && o.leakDetectionMs === 0) {
+    throw new InvalidOptionError(`${path}.reclaimLeaked requires ${path}.leakDetectionMs >= 1, got 0`);
+  }
+  if (o.leakReclaimGraceMs !== undefined && !o.reclaimLeaked) {
+    throw new InvalidOptionError(
+      `${path}.leakReclaimGraceMs requires ${path}.reclaimLeaked true, got ${describeValue(o.reclaimLeaked)}`,
+    );
+  }
+  if (o.resetOnRelease && typeof (o.protocol as { reset?: unknown }).reset !== 'function') {
+    throw new InvalidOptionError(`${path}.resetOnRelease requires a protocol with a reset() method`);
+  }
+  return Object.freeze({
+    ...o,
+    endpoints: o.endpoints as readonly PoolEndpoint[],
+    leakReclaimGraceMs: o.leakReclaimGraceMs ?? o.leakDetectionMs,
+  });
+}

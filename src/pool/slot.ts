@@ -1,0 +1,71 @@
+/**
+ * A slot is one place in the pool: one supervised connection across its incarnations.
+ *
+ *              onReady                 acquire
+ *   pending ───────────▶ idle ◀──────────────────▶ leased
+ *      ▲                  │ ▲   release (reset?)     │
+ *      │                  ▼ │                        │
+ *      │               probing (validation)          │
+ *      │                                             │
+ *      └──── onDead / kill (the source replaces) ────┘
+ *   any state ── close(slot) ──▶ closing ── onClosed ──▶ (gone)
+ *
+ * A slot is born `pending` when the core asks the source to open a connection, and it
+ * stays the same object while the supervisor restarts its connection: `onDead` sends it
+ * back to `pending`, `onReady` brings it to `idle` again. Only a `close` (idle or
+ * lifetime retirement, shutdown) or the source giving up (`onClosed`) ends it.
+ *
+ * Fields are plain and all assigned in the constructor, so every slot shares one hidden
+ * class and the lease fast path reads them without polymorphic lookups.
+ */
+import type { PoolEndpoint } from './pool-options.js';
+import type { Lease } from './lease.js';
+import type { Waiter } from './waiter-queue.js';
+
+export type SlotState = 'pending' | 'idle' | 'leased' | 'probing' | 'resetting' | 'closing';
+
+export class Slot<C = unknown> {
+  /** Stable across restarts; phase 2 uses it as the supervisor's child id. */
+  readonly id: string;
+  readonly endpoint: PoolEndpoint;
+  /** `host:port` or the socket path. */
+  readonly endpointKey: string;
+  state: SlotState = 'pending';
+  /** The session of the current incarnation; undefined unless ready. */
+  conn: C | undefined = undefined;
+  /** When the current incarnation became ready (scheduler time). */
+  createdAt = 0;
+  /** When it last became idle (release or ready), for idle timeout and validation. */
+  lastReleasedAt = 0;
+  /** Retire at or after this time (checked at acquire, release and each sweep, never mid-lease). */
+  lifetimeDeadline = Number.POSITIVE_INFINITY;
+  /** Bumped whenever the connection is replaced, so a late probe or reset result is ignored. */
+  incarnation = 0;
+  lease: Lease<C> | undefined = undefined;
+  /** When the current lease began. */
+  leasedAt = 0;
+  /** The acquirer's call site, captured only when leak detection is on. */
+  acquireStack: Error | undefined = undefined;
+  leakReported = false;
+  /** When the slot entered its current coarse state (pending or ready). */
+  since: number;
+  /** Consecutive failed dials of this slot since it was last ready. */
+  dialFailures = 0;
+  /** The waiter that is being handed this slot after a validation probe. */
+  validatingFor: Waiter<C> | undefined = undefined;
+  /** Aborts an in-flight validation probe when the pool closes. */
+  probeAbort: AbortController | undefined = undefined;
+
+  constructor(id: string, endpoint: PoolEndpoint, endpointKey: string, now: number) {
+    this.id = id;
+    this.endpoint = endpoint;
+    this.endpointKey = endpointKey;
+    this.since = now;
+  }
+
+  /** True while it holds a usable connection (idle, leased, being validated or reset). */
+  get ready(): boolean {
+    const s = this.state;
+    return s === 'idle' || s === 'leased' || s === 'probing' || s === 'resetting';
+  }
+}

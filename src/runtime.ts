@@ -1,0 +1,249 @@
+/**
+ * `createRuntime()`: one clock, one actor system, one supervision tree.
+ *
+ * The runtime owns the root supervisor (an XState actor with the runtime's scheduler as
+ * its clock, so machines and RxJS timers share one timeline), binds the runtime services
+ * and the event bus to its actor system, and is the root's only error observer: a root
+ * without one would turn a failure into an uncaughtException.
+ *
+ * Top-level supervisors (`createSupervisor`) are `transient` children of the root, whose
+ * restart intensity defaults to 0: a top-level supervisor that gives up fails the whole
+ * runtime — `runtime-failed` on `events$` and a rejected `done` — like a permanent OTP
+ * application. Raise `maxRestarts` to let the root restart them with backoff instead.
+ *
+ * Shutdown order: registered closeables (pools) last-registered first, so leases drain
+ * while their connections still run; then the root stops its children in reverse start
+ * order, each within its `shutdownMs`; then `events$` completes. Nothing is left: no
+ * actor, no scheduled action, no subscription.
+ */
+import { createActor, type InspectionEvent, type Observer, type Subscription } from 'xstate';
+import type { Observable } from 'rxjs';
+import { RuntimeShutDownError, type RestartIntensityError } from './errors.js';
+import { custom, func, integer, optional, parseOptions, shape } from './options.js';
+import { clockFromScheduler, defaultScheduler, isScheduler, type SchedulerLike } from './scheduler.js';
+import { bindServices, processLoadSource } from './services.js';
+import { bindEventSink, EventBus, type RuntimeEvent } from './observe/events.js';
+import { supervisorLogic, type SupervisorChildOptions } from './supervisor/supervisor-logic.js';
+import { createSupervisorHandle, type SupervisorHandle } from './supervisor/supervisor-handle.js';
+import { parseChildSpec, parseSupervisorSpec, type SupervisorSpec } from './supervisor/supervisor-spec.js';
+import type { SupervisorOutput, SupervisorRef, SupervisorSnapshot } from './supervisor/supervisor-types.js';
+
+export interface RuntimeOptions {
+  /** Every timer, timeout and backoff delay runs here. Default `asyncScheduler`. */
+  readonly scheduler?: SchedulerLike;
+  /** Stately inspector observer, attached to the whole actor system. Default none. */
+  readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /** Uniform in [0, 1) for jitter; inject a seeded one to replay a run. Default `Math.random`. */
+  readonly random?: () => number;
+  /** Event-loop utilisation gauge in [0, 1]. Default: this process's ELU. */
+  readonly loadSource?: () => number;
+  /** How many top-level supervisor failures the root restarts within `withinMs`. Default 0. */
+  readonly maxRestarts?: number;
+  /** The root's intensity window. Default 60000. */
+  readonly withinMs?: number;
+}
+
+export type RuntimeState = 'running' | 'stopping' | 'stopped' | 'failed';
+
+/** Anything the runtime must close before it stops the supervision tree (a pool). */
+export interface Closeable {
+  close(): Promise<void> | void;
+}
+
+export interface Runtime extends AsyncDisposable {
+  readonly scheduler: SchedulerLike;
+  readonly random: () => number;
+  /** State changes, restarts, exits, escalations, shutdown, failure. Completes after either end. */
+  readonly events$: Observable<RuntimeEvent>;
+  /** The root supervisor actor. */
+  readonly root: SupervisorRef;
+  readonly state: RuntimeState;
+  /** Resolves after `shutdown()`; rejects with the root's `RestartIntensityError` if it failed. */
+  readonly done: Promise<void>;
+  /** Starts a top-level supervisor (a child of the root) and returns its handle. */
+  createSupervisor(spec: SupervisorSpec, options?: SupervisorChildOptions): SupervisorHandle;
+  /** @internal Same as `createSupervisor`, for layers built on the runtime (the pool). */
+  spawnSupervisor(spec: SupervisorSpec, options?: SupervisorChildOptions): SupervisorHandle;
+  /** @internal Closed (last registered first) before the tree stops. Returns an unregister function. */
+  register(closeable: Closeable): () => void;
+  /** Attaches an inspection observer later (only while needed: inspection costs CPU per event). */
+  inspect(observer: Observer<InspectionEvent> | ((event: InspectionEvent) => void)): Subscription;
+  /** Stops everything in order; resolves when nothing is left. Idempotent. */
+  shutdown(): Promise<void>;
+}
+
+const runtimeSchema = shape({
+  scheduler: optional(custom<SchedulerLike>('a SchedulerLike (schedule and now)', isScheduler)),
+  inspect: optional(custom<RuntimeOptions['inspect']>('an inspection observer or function', (v) => typeof v === 'function' || (typeof v === 'object' && v !== null))),
+  random: optional(func<() => number>()),
+  loadSource: optional(func<() => number>()),
+  maxRestarts: optional(custom<number>('an integer >= 0 or Infinity', (v) => v === Number.POSITIVE_INFINITY || (typeof v === 'number' && Number.isInteger(v) && v >= 0))),
+  withinMs: optional(integer({ min: 1 })),
+});
+
+class WirewardenRuntime implements Runtime {
+  readonly scheduler: SchedulerLike;
+  readonly random: () => number;
+  readonly events$: Observable<RuntimeEvent>;
+  readonly root: SupervisorRef;
+  readonly done: Promise<void>;
+  readonly #bus = new EventBus();
+  readonly #rootHandle: SupervisorHandle;
+  readonly #rootSub: Subscription;
+  readonly #inspections = new Set<Subscription>();
+  readonly #closeables = new Set<Closeable>();
+  readonly #rootEnded: Promise<void>;
+  #endRoot!: () => void;
+  #resolveDone!: () => void;
+  #rejectDone!: (err: unknown) => void;
+  #state: RuntimeState = 'running';
+  #rootState: string;
+  #shutdownPromise: Promise<void> | undefined;
+
+  constructor(options?: RuntimeOptions) {
+    const o = parseOptions('runtime', runtimeSchema, options);
+    this.scheduler = o.scheduler ?? defaultScheduler;
+    this.random = o.random ?? Math.random;
+    this.events$ = this.#bus.events$;
+    this.done = new Promise<void>((resolve, reject) => {
+      this.#resolveDone = resolve;
+      this.#rejectDone = reject;
+    });
+    // Whoever awaits `done` still sees the rejection; nobody awaiting it is not an unhandledRejection.
+    this.done.catch(() => {});
+    this.#rootEnded = new Promise<void>((resolve) => (this.#endRoot = resolve));
+
+    const spec = parseSupervisorSpec('runtime', { id: 'root', maxRestarts: o.maxRestarts ?? 0, withinMs: o.withinMs });
+    const root = createActor(supervisorLogic, {
+      id: 'root',
+      input: spec,
+      clock: clockFromScheduler(this.scheduler),
+      ...(o.inspect ? { inspect: o.inspect } : {}),
+    });
+    this.root = root;
+    bindServices(root.system, { scheduler: this.scheduler, random: this.random, loadSource: o.loadSource ?? processLoadSource() });
+    bindEventSink(root.system, this.#bus);
+    this.#rootState = root.getSnapshot().value;
+    this.#rootSub = root.subscribe({
+      next: (snapshot) => this.#onRootSnapshot(snapshot),
+      error: (err) => this.#onRootEnd(undefined, err),
+      complete: () => this.#onRootEnd(root.getSnapshot().output, undefined),
+    });
+    this.#rootHandle = createSupervisorHandle('root', 'root', () => root);
+    root.start();
+  }
+
+  get state(): RuntimeState {
+    return this.#state;
+  }
+
+  createSupervisor(spec: SupervisorSpec, options?: SupervisorChildOptions): SupervisorHandle {
+    return this.spawnSupervisor(spec, options);
+  }
+
+  spawnSupervisor(spec: SupervisorSpec, options?: SupervisorChildOptions): SupervisorHandle {
+    const resolved = parseSupervisorSpec('supervisor', spec);
+    const child = parseChildSpec('createSupervisor', { restart: 'transient', ...options, id: resolved.id, logic: supervisorLogic, input: resolved });
+    if (this.#state !== 'running') throw new RuntimeShutDownError(`runtime is ${this.#state}; cannot start supervisor ${JSON.stringify(resolved.id)}`);
+    this.#rootHandle.startChild(child);
+    return this.#rootHandle.supervisor(resolved.id);
+  }
+
+  register(closeable: Closeable): () => void {
+    if (this.#state !== 'running') throw new RuntimeShutDownError(`runtime is ${this.#state}; cannot register`);
+    this.#closeables.add(closeable);
+    return () => void this.#closeables.delete(closeable);
+  }
+
+  inspect(observer: Observer<InspectionEvent> | ((event: InspectionEvent) => void)): Subscription {
+    const sub = this.root.system.inspect(observer);
+    this.#inspections.add(sub);
+    return { unsubscribe: () => (this.#inspections.delete(sub), sub.unsubscribe()) };
+  }
+
+  shutdown(): Promise<void> {
+    this.#shutdownPromise ??= this.#shutdown();
+    return this.#shutdownPromise;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdown();
+  }
+
+  async #shutdown(): Promise<void> {
+    let firstError: unknown;
+    if (this.#state === 'running') {
+      this.#state = 'stopping';
+      // No await before CLOSE when nothing is registered: a virtual-time test can flush right after shutdown().
+      if (this.#closeables.size > 0) firstError = await this.#closeRegistered();
+      this.root.send({ type: 'CLOSE' });
+    }
+    await this.#rootEnded;
+    if (firstError !== undefined) throw firstError;
+  }
+
+  /** Closes registered closeables, last first; returns the first error (the others are dropped). */
+  async #closeRegistered(): Promise<unknown> {
+    let firstError: unknown;
+    const closeables = [...this.#closeables].reverse();
+    this.#closeables.clear();
+    for (const c of closeables) {
+      try {
+        await c.close();
+      } catch (err) {
+        firstError ??= err;
+      }
+    }
+    return firstError;
+  }
+
+  #onRootSnapshot(snapshot: SupervisorSnapshot): void {
+    const to = snapshot.value;
+    if (to === this.#rootState) return;
+    const from = this.#rootState;
+    this.#rootState = to;
+    if (this.#bus.active) this.#bus.emit({ type: 'state', id: 'root', path: 'root', from, to, at: this.scheduler.now() });
+  }
+
+  /** The root ended: normally after `CLOSE`, or by failing (restart intensity, or a bug). */
+  #onRootEnd(output: SupervisorOutput | undefined, error: unknown): void {
+    if (this.#state === 'stopped' || this.#state === 'failed') return;
+    const failure: unknown = error ?? (output?.reason === 'restart-intensity' ? (output.error as RestartIntensityError) : undefined);
+    this.#rootSub?.unsubscribe();
+    for (const sub of this.#inspections) sub.unsubscribe();
+    this.#inspections.clear();
+    if (failure === undefined) {
+      this.#state = 'stopped';
+      this.#bus.emit({ type: 'shutdown', at: this.scheduler.now() });
+      this.#bus.complete();
+      this.#resolveDone();
+      this.#endRoot();
+      return;
+    }
+    this.#state = 'failed';
+    this.#bus.emit({ type: 'runtime-failed', error: failure, at: this.scheduler.now() });
+    this.#rejectDone(failure);
+    // Pools and other closeables still hold timers: close them, then end the stream.
+    void this.#closeRegistered().then(() => {
+      this.#bus.complete();
+      this.#endRoot();
+    });
+  }
+}
+
+/**
+ * Creates a runtime: the root of a supervision tree, its clock and its event stream.
+ *
+ * @example
+ * const rt = createRuntime();
+ * const edge = rt.createSupervisor({
+ *   id: 'edge', strategy: 'one-for-one', maxRestarts: 10, withinMs: 60_000,
+ *   children: [{ id: 'a', logic: someMachine, restart: 'permanent', backoff: exponentialBackoff() }],
+ * });
+ * rt.events$.subscribe((e) => console.log(e.type, 'path' in e ? e.path : ''));
+ * rt.done.catch((err) => console.error('runtime failed', err));
+ * await rt.shutdown();
+ */
+export function createRuntime(options?: RuntimeOptions): Runtime {
+  return new WirewardenRuntime(options);
+}

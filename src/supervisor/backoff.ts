@@ -1,0 +1,193 @@
+/**
+ * Backoff policies: how long a supervisor waits before restarting a child that exited.
+ *
+ * A policy is a pure function of `(attempt, prevMs, random)`, so the same inputs always
+ * give the same delay: property tests can pin the bounds, a seeded `random` reproduces a
+ * reconnect storm, and the supervisor (not the policy) owns the clock and the counter.
+ * Delays are whole milliseconds: events and dashboards show `delayMs: 1375`, not
+ * `1374.9999`, and integer bounds make the jitter ranges exact.
+ *
+ * Jitter (AWS "Exponential Backoff and Jitter"; `cap = min(maxMs, initialMs·multiplier^(attempt-1))`):
+ *
+ *   none          cap                              — synchronised retries; only for tests
+ *   full          uniform in [0, cap]              — best spread, the default
+ *   equal         uniform in [⌈cap/2⌉, cap]        — never retries "immediately"
+ *   decorrelated  uniform in [initialMs, min(maxMs, 3·prev)] — ignores attempt and multiplier
+ *   proportional  cap·(1 ± jitterRatio)            — gRPC's ±20 %; may exceed maxMs by the ratio
+ *
+ * @example
+ * const policy = exponentialBackoff({ initialMs: 100, maxMs: 10_000, multiplier: 2, jitter: 'decorrelated' });
+ * policy.delayMs(1, undefined, Math.random); // somewhere in [100, 300]
+ */
+import { InvalidOptionError } from '../errors.js';
+import { fail, integer, number, oneOf, parseOptions, shape, optional } from '../options.js';
+
+export type Jitter = 'none' | 'full' | 'equal' | 'decorrelated' | 'proportional';
+
+/** A restart delay policy. Implement it to plug in your own; it must be pure. */
+export interface BackoffPolicy {
+  /** Short name for logs and docs: `exponential`, `constant`, or your own. */
+  readonly name: string;
+  /** The resolved options, as plain data (safe to log or show in a snapshot). */
+  readonly options: Readonly<Record<string, unknown>>;
+  /**
+   * The delay before restart number `attempt` (1-based; the counter resets once a child
+   * stayed up `resetAfterMs`). `prevMs` is the previous delay returned for this child, or
+   * `undefined` on the first attempt. `random` returns a number in [0, 1).
+   */
+  delayMs(attempt: number, prevMs: number | undefined, random: () => number): number;
+}
+
+export interface ExponentialBackoffOptions {
+  /** Delay scale of the first attempt. Default 100. */
+  readonly initialMs?: number;
+  /** Upper bound of the un-jittered delay. Default 30000. */
+  readonly maxMs?: number;
+  /** Growth per attempt. Default 2. */
+  readonly multiplier?: number;
+  /** Default `'full'`. */
+  readonly jitter?: Jitter;
+  /** Spread of `'proportional'` jitter, in [0, 1]. Default 0.2 (only valid with `'proportional'`). */
+  readonly jitterRatio?: number;
+}
+
+export interface ConstantBackoffOptions {
+  /** The delay. Default 1000. */
+  readonly delayMs?: number;
+  /** Uniform spread around the delay, in [0, 1]: `delayMs·(1 ± jitterRatio)`. Default 0. */
+  readonly jitterRatio?: number;
+}
+
+/** Defaults of `exponentialBackoff()`, also the supervisor's default policy. */
+export const backoffDefaults = Object.freeze({
+  initialMs: 100,
+  maxMs: 30_000,
+  multiplier: 2,
+  jitter: 'full' as Jitter,
+  jitterRatio: 0.2,
+  constantDelayMs: 1000,
+});
+
+const JITTERS: readonly Jitter[] = ['none', 'full', 'equal', 'decorrelated', 'proportional'];
+
+const exponentialSchema = shape({
+  initialMs: integer({ min: 1, default: backoffDefaults.initialMs }),
+  maxMs: integer({ min: 1, default: backoffDefaults.maxMs }),
+  multiplier: number({ min: 1, default: backoffDefaults.multiplier }),
+  jitter: oneOf(JITTERS, { default: backoffDefaults.jitter }),
+  jitterRatio: optional(number({ min: 0, max: 1 })),
+});
+
+const constantSchema = shape({
+  delayMs: integer({ min: 0, default: backoffDefaults.constantDelayMs }),
+  jitterRatio: number({ min: 0, max: 1, default: 0 }),
+});
+
+/** A `random()` result clamped into [0, 1) so a sloppy source cannot break the bounds. */
+function unit(random: () => number): number {
+  const r = random();
+  if (!(r >= 0)) return 0; // NaN and negatives
+  return r < 1 ? r : 1 - Number.EPSILON;
+}
+
+/** A uniformly random integer in [lo, hi] (both integers, lo <= hi). */
+function between(lo: number, hi: number, random: () => number): number {
+  return lo + Math.floor(unit(random) * (hi - lo + 1));
+}
+
+function checkAttempt(attempt: number): void {
+  if (!Number.isInteger(attempt) || attempt < 1) {
+    throw new InvalidOptionError(`backoff attempt must be an integer >= 1, got ${String(attempt)}`);
+  }
+}
+
+/**
+ * Exponential backoff with a choice of jitter. Options are validated here, so a bad
+ * policy fails where it is written, not at the first restart.
+ *
+ * @example
+ * exponentialBackoff({ initialMs: 100, maxMs: 30_000, multiplier: 2, jitter: 'full' });
+ */
+export function exponentialBackoff(options?: ExponentialBackoffOptions): BackoffPolicy {
+  const o = parseOptions('exponentialBackoff', exponentialSchema, options);
+  if (o.maxMs < o.initialMs) fail('exponentialBackoff.maxMs', `an integer >= initialMs (${o.initialMs})`, o.maxMs);
+  if (o.jitterRatio !== undefined && o.jitter !== 'proportional') {
+    throw new InvalidOptionError(
+      `exponentialBackoff.jitterRatio only applies to jitter "proportional", got jitter ${JSON.stringify(o.jitter)}`,
+    );
+  }
+  const { initialMs, maxMs, multiplier, jitter } = o;
+  const ratio = o.jitterRatio ?? backoffDefaults.jitterRatio;
+  const resolved = Object.freeze(jitter === 'proportional' ? { initialMs, maxMs, multiplier, jitter, jitterRatio: ratio } : { initialMs, maxMs, multiplier, jitter });
+
+  const capOf = (attempt: number): number => Math.min(maxMs, Math.round(initialMs * multiplier ** (attempt - 1)));
+
+  return Object.freeze({
+    name: 'exponential',
+    options: resolved,
+    delayMs(attempt: number, prevMs: number | undefined, random: () => number): number {
+      checkAttempt(attempt);
+      switch (jitter) {
+        case 'none':
+          return capOf(attempt);
+        case 'full':
+          return between(0, capOf(attempt), random);
+        case 'equal': {
+          const cap = capOf(attempt);
+          return between(Math.ceil(cap / 2), cap, random);
+        }
+        case 'decorrelated': {
+          const prev = prevMs === undefined || !(prevMs >= 0) ? initialMs : prevMs;
+          const hi = Math.max(initialMs, Math.min(maxMs, Math.floor(3 * prev)));
+          return between(initialMs, hi, random);
+        }
+        case 'proportional': {
+          const cap = capOf(attempt);
+          return Math.max(0, Math.round(cap * (1 + ratio * (2 * unit(random) - 1))));
+        }
+      }
+    },
+  });
+}
+
+/**
+ * The same delay every time, optionally spread by `jitterRatio`.
+ *
+ * @example
+ * constantBackoff({ delayMs: 500, jitterRatio: 0.1 }); // 450..550 ms
+ */
+export function constantBackoff(options?: ConstantBackoffOptions): BackoffPolicy {
+  const o = parseOptions('constantBackoff', constantSchema, options);
+  const { delayMs, jitterRatio } = o;
+  return Object.freeze({
+    name: 'constant',
+    options: Object.freeze({ delayMs, jitterRatio }),
+    delayMs(attempt: number, _prevMs: number | undefined, random: () => number): number {
+      checkAttempt(attempt);
+      if (jitterRatio === 0) return delayMs;
+      return Math.max(0, Math.round(delayMs * (1 + jitterRatio * (2 * unit(random) - 1))));
+    },
+  });
+}
+
+/**
+ * gRPC's connection backoff (grpc/grpc `doc/connection-backoff.md`, grpc-js
+ * `backoff-timeout.ts`): 1 s, ×1.6, ±20 % uniform jitter, max 120 s. As in gRPC the jitter
+ * applies after the cap, so a delay can reach 144 s.
+ *
+ * @example
+ * const spec = { id: 'conn', logic, backoff: grpcBackoff() };
+ */
+export function grpcBackoff(): BackoffPolicy {
+  return exponentialBackoff({ initialMs: 1000, maxMs: 120_000, multiplier: 1.6, jitter: 'proportional', jitterRatio: 0.2 });
+}
+
+/** The supervisor's default: exponential, full jitter, 100 ms .. 30 s, ×2. */
+export function defaultBackoff(): BackoffPolicy {
+  return exponentialBackoff();
+}
+
+/** True when `value` looks like a `BackoffPolicy` (an object with a `delayMs` function). */
+export function isBackoffPolicy(value: unknown): value is BackoffPolicy {
+  return typeof value === 'object' && value !== null && typeof (value as BackoffPolicy).delayMs === 'function';
+}

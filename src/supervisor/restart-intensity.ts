@@ -1,0 +1,48 @@
+/**
+ * OTP's restart intensity as a sliding window: more than `maxRestarts` restarts within
+ * any `withinMs` and the supervisor gives up. Only timestamps are kept (plain data for
+ * the snapshot), oldest first; expired ones are dropped as time moves on, so the memory
+ * is bounded by the restart rate, and a head index keeps dropping O(1) even when
+ * `maxRestarts` is `Infinity` and the window holds thousands.
+ */
+export class RestartIntensity {
+  readonly #maxRestarts: number;
+  readonly #withinMs: number;
+  #times: number[] = [];
+  #head = 0;
+
+  constructor(maxRestarts: number, withinMs: number) {
+    this.#maxRestarts = maxRestarts;
+    this.#withinMs = withinMs;
+  }
+
+  /**
+   * Records a restart at `nowMs` and returns how many restarts the window now holds;
+   * the caller gives up when that `exceeds` `maxRestarts`.
+   */
+  record(nowMs: number): number {
+    this.#expire(nowMs);
+    this.#times.push(nowMs);
+    return this.#times.length - this.#head;
+  }
+
+  exceeds(count: number): boolean {
+    return count > this.#maxRestarts;
+  }
+
+  /** The restart timestamps still inside the window at `nowMs`, oldest first. */
+  window(nowMs: number): readonly number[] {
+    this.#expire(nowMs);
+    return this.#times.slice(this.#head);
+  }
+
+  #expire(nowMs: number): void {
+    // A restart exactly `withinMs` ago has left the window (OTP compares strictly too).
+    const horizon = nowMs - this.#withinMs;
+    while (this.#head < this.#times.length && this.#times[this.#head]! <= horizon) this.#head++;
+    if (this.#head > 64 && this.#head * 2 > this.#times.length) {
+      this.#times = this.#times.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * Streaming decoder for `u32 big-endian length | payload` frames.
+ *
+ *   chunk ──▶ [header: 0-4 bytes kept] ──▶ length checked ──▶ [body parts] ──▶ onFrame(payload)
+ *
+ * Trade-offs:
+ * - The declared length is checked against `maxFrameBytes` as soon as the 4 header bytes
+ *   are known, before any body byte is buffered: a hostile length is a `FrameTooLargeError`
+ *   on the header alone, never an allocation.
+ * - A frame that lies wholly inside one chunk is handed out as a `subarray` of that chunk
+ *   (no copy). Node sockets allocate a fresh buffer per read, so the view stays valid; a
+ *   caller that feeds reused buffers must copy in `onFrame`.
+ * - A frame split across chunks is collected as a list of views and concatenated once when
+ *   complete, so memory grows with the bytes actually received, not with the length a
+ *   peer merely declares (a peer that announces 16 MiB and sends 1 byte costs 1 byte).
+ */
+import { FrameTooLargeError } from '../errors.js';
+
+/** 16 MiB: the default ceiling on one frame's payload. */
+export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
+
+/** Bytes of the length prefix. */
+export const FRAME_HEADER_BYTES = 4;
+
+const EMPTY = Buffer.alloc(0);
+
+export interface FrameDecoderOptions {
+  /** Largest accepted payload; larger declared lengths throw `FrameTooLargeError`. Default 16 MiB. */
+  readonly maxFrameBytes?: number;
+}
+
+/**
+ * Splits a byte stream into length-prefixed frames.
+ *
+ * `push` throws `FrameTooLargeError` (or whatever `onFrame` throws); after a throw the
+ * decoder's position in the stream is lost, so the owner should close the connection.
+ *
+ * @example
+ * const decoder = new FrameDecoder((payload) => handle(payload), { maxFrameBytes: 1 << 20 });
+ * socket.on('data', (chunk: Buffer) => {
+ *   try { decoder.push(chunk); } catch (err) { socket.destroy(err as Error); }
+ * });
+ */
+export class FrameDecoder {
+  readonly maxFrameBytes: number;
+  readonly #onFrame: (payload: Buffer) => void;
+  readonly #header = Buffer.alloc(FRAME_HEADER_BYTES);
+  #headerFill = 0;
+  /** Declared length of the frame being read, or -1 while reading a header. */
+  #expected = -1;
+  #parts: Buffer[] = [];
+  #partsBytes = 0;
+
+  constructor(onFrame: (payload: Buffer) => void, options?: FrameDecoderOptions) {
+    const max = options?.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    if (!Number.isInteger(max) || max < 0 || max > 0xffffffff) {
+      throw new RangeError(`maxFrameBytes must be an integer in [0, 4294967295], got ${String(max)}`);
+    }
+    this.maxFrameBytes = max;
+    this.#onFrame = onFrame;
+  }
+
+  /** Bytes held for an incomplete frame (header and body). */
+  get bufferedBytes(): number {
+    return this.#headerFill + this.#partsBytes;
+  }
+
+  /** Feeds one chunk; calls `onFrame` for every frame it completes, in order. */
+  push(chunk: Buffer): void {
+    let offset = 0;
+    const end = chunk.length;
+    while (offset < end) {
+      if (this.#expected < 0) {
+        let length: number;
+        if (this.#headerFill === 0 && end - offset >= FRAME_HEADER_BYTES) {
+          length = chunk.readUInt32BE(offset);
+          offset += FRAME_HEADER_BYTES;
+        } else {
+          const take = Math.min(FRAME_HEADER_BYTES - this.#headerFill, end - offset);
+          chunk.copy(this.#header, this.#headerFill, offset, offset + take);
+          this.#headerFill += take;
+          offset += take;
+          if (this.#headerFill < FRAME_HEADER_BYTES) return;
+          this.#headerFill = 0;
+          length = this.#header.readUInt32BE(0);
+        }
+        if (length > this.maxFrameBytes) {
+          throw new FrameTooLargeError(`frame of ${length} bytes exceeds maxFrameBytes ${this.maxFrameBytes}`);
+        }
+        if (length === 0) {
+          this.#onFrame(EMPTY);
+          continue;
+        }
+        this.#expected = length;
+        continue;
+      }
+
+      const available = end - offset;
+      if (this.#partsBytes === 0 && available >= this.#expected) {
+        const frame = chunk.subarray(offset, offset + this.#expected);
+        offset += this.#expected;
+        this.#expected = -1;
+        this.#onFrame(frame);
+        continue;
+      }
+
+      const take = Math.min(available, this.#expected - this.#partsBytes);
+      this.#parts.push(chunk.subarray(offset, offset + take));
+      this.#partsBytes += take;
+      offset += take;
+      if (this.#partsBytes === this.#expected) {
+        const frame = Buffer.concat(this.#parts, this.#expected);
+        this.#parts = [];
+        this.#partsBytes = 0;
+        this.#expected = -1;
+        this.#onFrame(frame);
+      }
+    }
+  }
+
+  /** Drops any partial frame (after an error, or to reuse the decoder on a new stream). */
+  reset(): void {
+    this.#headerFill = 0;
+    this.#expected = -1;
+    this.#parts = [];
+    this.#partsBytes = 0;
+  }
+}

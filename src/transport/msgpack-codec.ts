@@ -1,0 +1,64 @@
+/**
+ * msgpackr payloads for one connection: one `Packr` for the outbound direction, one
+ * `Unpackr` for the inbound one, both with `useRecords` + `sequential`.
+ *
+ * Trade-offs:
+ * - Records make repeated object shapes compact (a shape is sent once, then referenced by
+ *   id), but with `sequential` the decoder must see every encoded frame, in order. That is
+ *   true on one ordered stream, so a codec belongs to exactly one connection; sharing it
+ *   across connections would corrupt both.
+ * - When an encoded frame is NOT sent (write queue full, frame too large), the peer missed
+ *   any record definition inside it. `resetEncoder()` swaps in a fresh `Packr`, which
+ *   redefines every shape inline at its first use, so the stream stays decodable without a
+ *   round trip.
+ * - Each frame is decoded on its own with `unpack` (no `UnpackrStream`): the frame decoder
+ *   already bounds sizes, trailing bytes are an error, and a bad frame cannot make msgpackr
+ *   buffer an "incomplete" value across frames.
+ * - Decode failures become `ProtocolError`. msgpackr's own message for trailing bytes
+ *   quotes the decoded value (which could hold a token), so causes carry a sanitised text.
+ */
+import { Packr, Unpackr } from 'msgpackr';
+import { ProtocolError } from '../errors.js';
+
+const OPTIONS = { useRecords: true, sequential: true } as const;
+
+/**
+ * Encoder/decoder pair bound to one connection.
+ *
+ * @example
+ * const codec = new MsgpackCodec();
+ * writer.write(codec.encode({ op: 'get', key: 'a' }));
+ * const value = peerCodec.decode(frame);   // { op: 'get', key: 'a' }
+ */
+export class MsgpackCodec {
+  #packr = new Packr({ ...OPTIONS });
+  readonly #unpackr = new Unpackr({ ...OPTIONS });
+
+  /** Encodes one value. The returned buffer is owned by the caller. */
+  encode(value: unknown): Buffer {
+    return this.#packr.pack(value);
+  }
+
+  /** Decodes one complete frame; throws `ProtocolError` on malformed input. */
+  decode(frame: Buffer): unknown {
+    try {
+      return this.#unpackr.unpack(frame);
+    } catch (err) {
+      throw new ProtocolError(`undecodable msgpack frame of ${frame.length} bytes`, { cause: sanitize(err) });
+    }
+  }
+
+  /** Starts a fresh record table after an encoded frame was dropped before sending. */
+  resetEncoder(): void {
+    this.#packr = new Packr({ ...OPTIONS });
+  }
+}
+
+function sanitize(err: unknown): Error {
+  const text = err instanceof Error ? err.message : String(err);
+  // "Data read, but end of buffer not reached <first 100 chars of the value as JSON>"
+  const cut = text.startsWith('Data read, but end of buffer not reached') ? 'trailing bytes after the value' : text;
+  const out = new Error(cut.slice(0, 120));
+  out.name = err instanceof Error ? err.name : 'Error';
+  return out;
+}

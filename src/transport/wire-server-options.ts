@@ -1,0 +1,96 @@
+/**
+ * Options and public types of `createWireServer`, validated once at construction
+ * (unknown keys rejected, messages name the path: `wireServer.port must be …`).
+ */
+import type { SchedulerLike } from 'rxjs';
+import { custom, func, integer, optional, shape, string } from '../options.js';
+import { defaultScheduler, isScheduler } from '../scheduler.js';
+import { DEFAULT_MAX_FRAME_BYTES } from './frame-decoder.js';
+import { DEFAULT_MAX_QUEUED_BYTES } from './frame-writer.js';
+import type { WireDropReason, WireRequestContext, WireServerConnectionState } from './wire-server-connection.js';
+
+export type { WireRequestContext, WireDropReason } from './wire-server-connection.js';
+
+export const serverSchema = shape({
+  host: string({ nonEmpty: true, default: '127.0.0.1' }),
+  port: integer({ min: 0, max: 65535, default: 0 }),
+  path: optional(string({ nonEmpty: true })),
+  token: optional(string()),
+  handler: optional(func<(payload: unknown, ctx: WireRequestContext) => unknown>()),
+  onMessage: optional(func<(payload: unknown, ctx: WireRequestContext) => unknown>()),
+  onClientDropped: optional(func<(info: WireClientDropped) => void>()),
+  maxFrameBytes: integer({ min: 1, max: 0xffffffff, default: DEFAULT_MAX_FRAME_BYTES }),
+  maxQueuedBytes: integer({ min: 0, default: DEFAULT_MAX_QUEUED_BYTES }),
+  clientIdleTimeoutMs: integer({ min: 1, default: 15_000 }),
+  clientProbeTimeoutMs: integer({ min: 1, default: 5_000 }),
+  handshakeTimeoutMs: integer({ min: 1, default: 10_000 }),
+  closeTimeoutMs: integer({ min: 0, default: 5_000 }),
+  scheduler: custom<SchedulerLike>('a SchedulerLike', isScheduler, { default: () => defaultScheduler }),
+});
+
+export interface WireServerOptions {
+  /** Default '127.0.0.1'. */
+  readonly host?: string;
+  /** Default 0 (an ephemeral port). */
+  readonly port?: number;
+  /** Listen on a unix socket instead of host:port. */
+  readonly path?: string;
+  /** Clients must send this token in HELLO. Never echoed or logged. */
+  readonly token?: string;
+  /** Answers requests; a throw or rejection becomes an ERR frame (message and `code`). */
+  readonly handler?: (payload: unknown, ctx: WireRequestContext) => unknown;
+  /** Receives one-way messages. */
+  readonly onMessage?: (payload: unknown, ctx: WireRequestContext) => unknown;
+  /** Called when the server drops a client (heartbeat, handshake, auth, protocol, slow reader). */
+  readonly onClientDropped?: (info: WireClientDropped) => void;
+  /** Default 16 MiB. */
+  readonly maxFrameBytes?: number;
+  /** Per-client bound on queued outbound bytes. Default 8 MiB. */
+  readonly maxQueuedBytes?: number;
+  /** Silence after which the server PINGs a client. Default 15000. */
+  readonly clientIdleTimeoutMs?: number;
+  /** Time a client has to answer that PING. Default 5000. */
+  readonly clientProbeTimeoutMs?: number;
+  /** Time a new connection has to send HELLO. Default 10000. */
+  readonly handshakeTimeoutMs?: number;
+  /** Bound on a graceful close. Default 5000. */
+  readonly closeTimeoutMs?: number;
+  /** Runs the watchdog and the close bound. Default `asyncScheduler`. */
+  readonly scheduler?: SchedulerLike;
+}
+
+export interface WireClientDropped {
+  readonly clientId: number;
+  readonly remote: string;
+  readonly reason: WireDropReason;
+  readonly error?: Error;
+}
+
+export interface WireClientInfo {
+  readonly id: number;
+  readonly remote: string;
+  readonly state: WireServerConnectionState;
+  readonly inFlight: number;
+  /** True while a server PING waits for its PONG. */
+  readonly probing: boolean;
+}
+
+export type WireServerAddress = { readonly host: string; readonly port: number } | { readonly path: string };
+
+export interface WireServer {
+  /** Starts listening; resolves with the bound address. Rejects `ListenFailedError`. */
+  listen(): Promise<WireServerAddress>;
+  readonly address: WireServerAddress | undefined;
+  /** Open client connections. */
+  readonly connections: number;
+  clients(): WireClientInfo[];
+  /** Pushes to one client or to all handshaken clients; returns how many got it. */
+  push(target: number | 'all', payload: unknown): number;
+  /** Stop reading and answering anything (sockets stay open). */
+  freeze(): void;
+  thaw(): void;
+  readonly frozen: boolean;
+  /** Graceful by default: GOAWAY, wait (bounded) for clients to leave, then destroy. */
+  close(options?: { graceful?: boolean }): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}

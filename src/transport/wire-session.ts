@@ -1,0 +1,392 @@
+/**
+ * The client side of one wire connection, after (and during) the HELLO handshake.
+ *
+ *   handshake ──HELLO_OK──▶ open ──GOAWAY from server──▶ goaway ─┐
+ *                            │                                   ├─ in flight = 0 ──▶ end ──▶ closed
+ *                            └──────────── close() ──▶ closing ──┘      (bounded by closeTimeoutMs)
+ *
+ * Trade-offs:
+ * - Requests are pipelined with numeric ids and matched by id, so replies may arrive in
+ *   any order. A reply for an id never issued is a `ProtocolError`; a reply for a request
+ *   that already timed out or was aborted is dropped silently (it was legitimately late).
+ * - Timeouts: calls that use the session default (`requestTimeoutMs`) share ONE timer
+ *   (`FifoDeadlines`, expiry late by at most ~1/10 of the timeout, ≤ 1 s); a call that
+ *   passes its own `timeoutMs` gets a precise timer of its own. With no timeout at all, a
+ *   request costs no timer. All timers run on the injected scheduler.
+ * - Per-message work never reaches an actor: the only liveness signal is `markAlive()`,
+ *   once per inbound chunk.
+ * - The token is only an argument of the handshake; the session never stores it, so it
+ *   cannot leak through a snapshot, `JSON.stringify` or an error.
+ */
+import { addAbortListener } from 'node:events';
+import type { Duplex } from 'node:stream';
+import type { SchedulerLike, Subscription } from 'rxjs';
+import {
+  AbortedError, ConnectionClosedError, GoawayError, HandshakeFailedError, InvalidOptionError, ProtocolError,
+  RemoteError, RequestTimeoutError, WirewardenError,
+} from '../errors.js';
+import { FifoDeadlines } from './fifo-deadlines.js';
+import { WireChannel } from './wire-channel.js';
+import { MessageType, WIRE_VERSION, type RemoteErrorInfo, type WireMessage } from './wire-messages.js';
+
+export interface WireSessionOptions {
+  readonly maxFrameBytes: number;
+  readonly maxQueuedBytes: number;
+  /** Default timeout of `request`; 0 disables it. */
+  readonly requestTimeoutMs: number;
+  readonly closeTimeoutMs: number;
+}
+
+export interface RequestOptions {
+  /** Overrides the session's `requestTimeoutMs` for this call (integer ≥ 1). */
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+export type WireSessionState = 'handshake' | 'open' | 'goaway' | 'closing' | 'closed';
+
+interface Call {
+  readonly resolve: (value: never) => void;
+  readonly reject: (err: Error) => void;
+  timer?: Subscription;
+  abort?: Disposable;
+}
+
+/**
+ * A wire client session: pipelined requests, one-way messages, pushes, pings.
+ *
+ * @example
+ * const session = await wire({ token }).open(socket, ctx);
+ * const user = await session.request({ op: 'getUser', id: 7 }, { timeoutMs: 500 });
+ * session.onPush((payload) => console.log('push', payload));
+ * const rttMs = await session.ping();
+ * await session.close();
+ */
+export class WireSession {
+  readonly #channel: WireChannel;
+  readonly #scheduler: SchedulerLike;
+  readonly #where: string;
+  readonly #options: WireSessionOptions;
+  readonly #calls = new Map<number, Call>();
+  readonly #pings = new Map<number, Call & { sentAt: number }>();
+  readonly #deadlines: FifoDeadlines<number> | undefined;
+  readonly #pushListeners = new Set<(payload: unknown) => void>();
+  readonly #closeListeners = new Set<(error: Error | undefined) => void>();
+  #state: WireSessionState = 'handshake';
+  #handshake: Call | undefined;
+  #lastId = 0;
+  #lastPingId = 0;
+  #clientId = -1;
+  #ending = false;
+  #closeTimer: Subscription | undefined;
+  #closed: Promise<void>;
+  #resolveClosed!: () => void;
+
+  /** @internal use `wire().open(stream, ctx)`. */
+  constructor(stream: Duplex, scheduler: SchedulerLike, where: string, options: WireSessionOptions, markAlive?: () => void) {
+    this.#scheduler = scheduler;
+    this.#where = where;
+    this.#options = options;
+    this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+    if (options.requestTimeoutMs > 0) {
+      this.#deadlines = new FifoDeadlines(scheduler, options.requestTimeoutMs, (id) =>
+        this.#settle(id, new RequestTimeoutError(`request ${id} to ${where} timed out after ${options.requestTimeoutMs} ms`)),
+      );
+    }
+    this.#channel = new WireChannel(stream, {
+      maxFrameBytes: options.maxFrameBytes,
+      maxQueuedBytes: options.maxQueuedBytes,
+      onMessage: (msg) => this.#onMessage(msg),
+      onChunk: markAlive,
+      onClose: (error) => this.#onClose(error),
+    });
+  }
+
+  get state(): WireSessionState {
+    return this.#state;
+  }
+
+  /** Requests sent and not yet answered. */
+  get inFlight(): number {
+    return this.#calls.size;
+  }
+
+  /** The id the server gave this connection in HELLO_OK. */
+  get clientId(): number {
+    return this.#clientId;
+  }
+
+  /** Resolves once the stream is closed (gracefully or not). */
+  get closed(): Promise<void> {
+    return this.#closed;
+  }
+
+  /** @internal performs the HELLO handshake; the token is used here and not kept. */
+  hello(token: string | undefined, signal: AbortSignal): Promise<this> {
+    return new Promise<this>((resolve, reject) => {
+      if (signal.aborted) {
+        reject(new HandshakeFailedError(`handshake with ${this.#where} aborted`, { cause: new AbortedError('handshake aborted', { cause: signal.reason }) }));
+        this.#channel.destroy();
+        return;
+      }
+      this.#handshake = { resolve: () => resolve(this as never), reject };
+      this.#handshake.abort = addAbortListener(signal, () => {
+        this.#failHandshake(new HandshakeFailedError(`handshake with ${this.#where} aborted`, { cause: new AbortedError('handshake aborted', { cause: signal.reason }) }));
+        this.#channel.destroy();
+      });
+      try {
+        this.#channel.send({ type: MessageType.HELLO, version: WIRE_VERSION, token });
+      } catch (err) {
+        this.#failHandshake(new HandshakeFailedError(`handshake with ${this.#where} failed: could not send HELLO`, { cause: err }));
+        this.#channel.destroy();
+      }
+    });
+  }
+
+  /**
+   * Sends a request and resolves with the server's reply. Rejects with
+   * `RequestTimeoutError`, `AbortedError`, `RemoteError`, `GoawayError` (the server is
+   * going away; safe to retry elsewhere), `ConnectionClosedError` or `WriteQueueFullError`.
+   */
+  request(payload: unknown, options?: RequestOptions): Promise<unknown> {
+    const refusal = this.#refusal('request');
+    if (refusal) return Promise.reject(refusal);
+    const timeoutMs = options?.timeoutMs;
+    if (timeoutMs !== undefined && (!Number.isInteger(timeoutMs) || timeoutMs < 1)) {
+      return Promise.reject(new InvalidOptionError(`request.timeoutMs must be an integer >= 1, got ${String(timeoutMs)}`));
+    }
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(new AbortedError(`request to ${this.#where} aborted`, { cause: signal.reason }));
+    const id = ++this.#lastId;
+    try {
+      this.#channel.send({ type: MessageType.REQ, id, payload });
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    return new Promise<unknown>((resolve, reject) => {
+      const call: Call = { resolve: resolve as (v: never) => void, reject };
+      this.#calls.set(id, call);
+      if (timeoutMs !== undefined) {
+        call.timer = this.#scheduler.schedule(
+          () => this.#settle(id, new RequestTimeoutError(`request ${id} to ${this.#where} timed out after ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+      } else {
+        this.#deadlines?.add(id);
+      }
+      if (signal) call.abort = addAbortListener(signal, () => this.#settle(id, new AbortedError(`request ${id} to ${this.#where} aborted`, { cause: signal.reason })));
+    });
+  }
+
+  /** Sends a one-way message (no reply). Throws when the session cannot send. */
+  send(payload: unknown): void {
+    const refusal = this.#refusal('message');
+    if (refusal) throw refusal;
+    this.#channel.send({ type: MessageType.MSG, payload });
+  }
+
+  /** Subscribes to server pushes; returns the unsubscribe function. A throwing listener is reported as a process warning. */
+  onPush(listener: (payload: unknown) => void): () => void {
+    this.#pushListeners.add(listener);
+    return () => this.#pushListeners.delete(listener);
+  }
+
+  /** Called once when the stream closed; `error` is set when it died abnormally. */
+  onClose(listener: (error: Error | undefined) => void): () => void {
+    this.#closeListeners.add(listener);
+    return () => this.#closeListeners.delete(listener);
+  }
+
+  /** PING/PONG round trip; resolves with the RTT in ms (on the session's scheduler). */
+  ping(signal?: AbortSignal): Promise<number> {
+    if (this.#state === 'handshake' || this.#state === 'closed' || !this.#channel.writable) {
+      return Promise.reject(new ConnectionClosedError(`cannot ping ${this.#where}: session is ${this.#state}`));
+    }
+    if (signal?.aborted) return Promise.reject(new AbortedError(`ping to ${this.#where} aborted`, { cause: signal.reason }));
+    const id = ++this.#lastPingId;
+    try {
+      this.#channel.send({ type: MessageType.PING, id });
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    return new Promise<number>((resolve, reject) => {
+      const ping = { resolve: resolve as (v: never) => void, reject, sentAt: this.#scheduler.now(), abort: undefined as Disposable | undefined };
+      this.#pings.set(id, ping);
+      if (signal) {
+        ping.abort = addAbortListener(signal, () => {
+          this.#pings.delete(id);
+          ping.abort?.[Symbol.dispose]();
+          reject(new AbortedError(`ping to ${this.#where} aborted`, { cause: signal.reason }));
+        });
+      }
+    });
+  }
+
+  /**
+   * Graceful close: sends GOAWAY, lets in-flight requests finish, ends the stream, and
+   * waits for the peer to close. After `closeTimeoutMs` it destroys the stream instead.
+   */
+  close(): Promise<void> {
+    if (this.#state === 'closed' || this.#state === 'closing') return this.#closed;
+    if (this.#state === 'handshake') {
+      this.#channel.destroy();
+      return this.#closed;
+    }
+    if (this.#state === 'open' && this.#channel.writable) {
+      try {
+        this.#channel.send({ type: MessageType.GOAWAY, reason: 'client closing' });
+      } catch {
+        // The peer stops reading; the bounded wait below ends in destroy anyway.
+      }
+    }
+    this.#state = 'closing';
+    this.#closeTimer = this.#scheduler.schedule(() => this.#channel.destroy(), this.#options.closeTimeoutMs);
+    this.#drainIfIdle();
+    return this.#closed;
+  }
+
+  /** `await using session = …` closes gracefully. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** Abrupt close: destroys the stream; pending calls reject with `ConnectionClosedError`. */
+  destroy(error?: Error): void {
+    this.#channel.destroy(error);
+  }
+
+  /** Plain data only: no stream, no token. */
+  toJSON(): { clientId: number; state: WireSessionState; inFlight: number } {
+    return { clientId: this.#clientId, state: this.#state, inFlight: this.#calls.size };
+  }
+
+  #refusal(what: string): WirewardenError | undefined {
+    switch (this.#state) {
+      case 'open':
+        return undefined;
+      case 'goaway':
+        return new GoawayError(`${what} refused: ${this.#where} is going away`);
+      default:
+        return new ConnectionClosedError(`${what} refused: session with ${this.#where} is ${this.#state}`);
+    }
+  }
+
+  #onMessage(msg: WireMessage): void {
+    switch (msg.type) {
+      case MessageType.RES:
+      case MessageType.ERR:
+        if (msg.id > this.#lastId || this.#state === 'handshake') throw new ProtocolError(`reply to request ${msg.id}, which was never sent`);
+        if (msg.type === MessageType.RES) this.#settle(msg.id, undefined, msg.payload);
+        else this.#settle(msg.id, remoteError(msg.id, msg.error, this.#where));
+        return;
+      case MessageType.PUSH:
+        for (const listener of this.#pushListeners) {
+          try {
+            listener(msg.payload);
+          } catch (err) {
+            process.emitWarning(err instanceof Error ? err : new Error(String(err)), 'WirewardenPushListenerWarning');
+          }
+        }
+        return;
+      case MessageType.PING:
+        this.#channel.send({ type: MessageType.PONG, id: msg.id });
+        return;
+      case MessageType.PONG: {
+        const ping = this.#pings.get(msg.id);
+        if (!ping) return;
+        this.#pings.delete(msg.id);
+        ping.abort?.[Symbol.dispose]();
+        ping.resolve((this.#scheduler.now() - ping.sentAt) as never);
+        return;
+      }
+      case MessageType.GOAWAY:
+        if (this.#state === 'open') this.#state = 'goaway';
+        this.#drainIfIdle();
+        return;
+      case MessageType.HELLO_OK:
+        if (this.#state !== 'handshake') throw new ProtocolError('unexpected HELLO_OK after the handshake');
+        if (msg.version !== WIRE_VERSION) throw new ProtocolError(`server speaks wire version ${msg.version}, expected ${WIRE_VERSION}`);
+        this.#clientId = msg.clientId;
+        this.#state = 'open';
+        this.#finishHandshake();
+        return;
+      case MessageType.HELLO_ERR:
+        if (this.#state !== 'handshake') throw new ProtocolError('unexpected HELLO_ERR after the handshake');
+        this.#failHandshake(new HandshakeFailedError(`handshake with ${this.#where} rejected: ${msg.error.message}`));
+        this.#channel.destroy();
+        return;
+      default:
+        throw new ProtocolError(`unexpected message type ${msg.type} from the server`);
+    }
+  }
+
+  #settle(id: number, error: Error | undefined, value?: unknown): void {
+    const call = this.#calls.get(id);
+    if (!call) return;
+    this.#calls.delete(id);
+    call.timer?.unsubscribe();
+    call.abort?.[Symbol.dispose]();
+    this.#deadlines?.delete(id);
+    if (error) call.reject(error);
+    else call.resolve(value as never);
+    if (this.#calls.size === 0) this.#drainIfIdle();
+  }
+
+  #drainIfIdle(): void {
+    if (this.#ending || this.#calls.size > 0 || (this.#state !== 'goaway' && this.#state !== 'closing')) return;
+    this.#ending = true;
+    void this.#channel.end();
+  }
+
+  #finishHandshake(): void {
+    const hs = this.#handshake;
+    this.#handshake = undefined;
+    hs?.abort?.[Symbol.dispose]();
+    hs?.resolve(undefined as never);
+  }
+
+  #failHandshake(error: Error): void {
+    const hs = this.#handshake;
+    this.#handshake = undefined;
+    hs?.abort?.[Symbol.dispose]();
+    hs?.reject(error);
+  }
+
+  #onClose(error: Error | undefined): void {
+    const wasHandshake = this.#state === 'handshake';
+    this.#state = 'closed';
+    this.#closeTimer?.unsubscribe();
+    this.#deadlines?.clear();
+    if (wasHandshake) {
+      this.#failHandshake(new HandshakeFailedError(`connection to ${this.#where} closed during the handshake`, { cause: error }));
+    }
+    const n = this.#calls.size;
+    for (const [id, call] of this.#calls) {
+      call.timer?.unsubscribe();
+      call.abort?.[Symbol.dispose]();
+      call.reject(new ConnectionClosedError(`connection to ${this.#where} closed with ${n} requests in flight (request ${id})`, { cause: error }));
+    }
+    this.#calls.clear();
+    for (const ping of this.#pings.values()) {
+      ping.abort?.[Symbol.dispose]();
+      ping.reject(new ConnectionClosedError(`connection to ${this.#where} closed before the PONG`, { cause: error }));
+    }
+    this.#pings.clear();
+    for (const listener of this.#closeListeners) {
+      try {
+        listener(error);
+      } catch (err) {
+        process.emitWarning(err instanceof Error ? err : new Error(String(err)), 'WirewardenCloseListenerWarning');
+      }
+    }
+    this.#closeListeners.clear();
+    this.#pushListeners.clear();
+    this.#resolveClosed();
+  }
+}
+
+function remoteError(id: number, info: RemoteErrorInfo, where: string): WirewardenError {
+  if (info.code === 'WW_GOAWAY') return new GoawayError(`request ${id} refused: ${where} is going away`);
+  const cause = Object.assign(new Error(info.message), info.code === undefined ? {} : { code: info.code });
+  return new RemoteError(`request ${id} failed on ${where}: ${info.message}`, { cause });
+}

@@ -1,0 +1,75 @@
+/**
+ * `wire()`: the client side of wirewarden's own msgpack protocol as a `Protocol`.
+ *
+ * `open` performs the HELLO handshake and resolves with a `WireSession`; `probe` is a
+ * PING/PONG round trip; `close` is the session's graceful close (GOAWAY, drain, end).
+ *
+ * Options are validated once, here, and frozen. The token lives only in this factory's
+ * closure: the returned protocol object has no property that holds it, so logging or
+ * inspecting the protocol, a session or an error never shows it.
+ */
+import type { Duplex } from 'node:stream';
+import { parseOptions, shape, integer, string, optional } from '../options.js';
+import { DEFAULT_MAX_FRAME_BYTES } from './frame-decoder.js';
+import { DEFAULT_MAX_QUEUED_BYTES } from './frame-writer.js';
+import { describeEndpoint } from './dial-socket.js';
+import type { Protocol, ProtocolContext } from './types.js';
+import { WireSession } from './wire-session.js';
+
+const wireSchema = shape({
+  /** Sent in HELLO; the server rejects a wrong one with HELLO_ERR. */
+  token: optional(string()),
+  maxFrameBytes: integer({ min: 1, max: 0xffffffff, default: DEFAULT_MAX_FRAME_BYTES }),
+  maxQueuedBytes: integer({ min: 0, default: DEFAULT_MAX_QUEUED_BYTES }),
+  requestTimeoutMs: integer({ min: 0, default: 30_000 }),
+  closeTimeoutMs: integer({ min: 0, default: 5_000 }),
+});
+
+export interface WireOptions {
+  /** Shared secret sent in HELLO. Never stored where it could be printed. */
+  readonly token?: string;
+  /** Largest frame sent or accepted. Default 16 MiB. */
+  readonly maxFrameBytes?: number;
+  /** Bound on bytes queued while the server reads slowly. Default 8 MiB. */
+  readonly maxQueuedBytes?: number;
+  /** Default timeout of `session.request`; 0 disables it. Default 30000. */
+  readonly requestTimeoutMs?: number;
+  /** Bound on a graceful close (drain in-flight, wait for the peer). Default 5000. */
+  readonly closeTimeoutMs?: number;
+}
+
+/** The defaults, for docs and tests. */
+export const WIRE_DEFAULTS = Object.freeze({
+  maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
+  maxQueuedBytes: DEFAULT_MAX_QUEUED_BYTES,
+  requestTimeoutMs: 30_000,
+  closeTimeoutMs: 5_000,
+});
+
+/**
+ * The wire protocol, client side.
+ *
+ * @example
+ * const protocol = wire({ token: process.env.WIRE_TOKEN, requestTimeoutMs: 2000 });
+ * const stream = await tcp().dial({ host: '127.0.0.1', port }, { connectTimeoutMs: 1000 });
+ * const session = await protocol.open(stream, { signal, endpoint, markAlive: () => {}, scheduler: asyncScheduler });
+ * console.log(await session.request({ op: 'echo', text: 'hi' }));
+ * await protocol.close(session);
+ */
+export function wire(options?: WireOptions): Protocol<WireSession> {
+  const { token, ...rest } = parseOptions('wire', wireSchema, options);
+  const sessionOptions = Object.freeze({ ...rest });
+  return Object.freeze({
+    name: 'wire',
+    open(stream: Duplex, ctx: ProtocolContext): Promise<WireSession> {
+      const session = new WireSession(stream, ctx.scheduler, describeEndpoint(ctx.endpoint), sessionOptions, ctx.markAlive);
+      return session.hello(token, ctx.signal);
+    },
+    async probe(session: WireSession, signal: AbortSignal): Promise<void> {
+      await session.ping(signal);
+    },
+    close(session: WireSession): Promise<void> {
+      return session.close();
+    },
+  });
+}

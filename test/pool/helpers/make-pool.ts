@@ -1,0 +1,55 @@
+import type { ChooseEndpoint } from '../../../src/pool/connection-source.js';
+import { createPoolCore, type PoolCore } from '../../../src/pool/pool-core.js';
+import type { PoolLogger } from '../../../src/pool/pool-events.js';
+import { FakeSource, type FakeConn, type FakeSourceOptions } from './fake-source.js';
+import { VirtualClock } from './virtual-clock.js';
+
+export const protocol = {
+  name: 'fake',
+  open: async () => ({}),
+  probe: async () => {},
+  reset: async () => {},
+  close: async () => {},
+};
+
+export interface TestPool {
+  pool: PoolCore<FakeConn>;
+  source: FakeSource;
+  clock: VirtualClock;
+  warnings: string[];
+}
+
+export function makePool(
+  options: Record<string, unknown> = {},
+  sourceOptions: FakeSourceOptions = {},
+  extra: { random?: () => number; chooseEndpoint?: ChooseEndpoint } = {},
+): TestPool {
+  const clock = new VirtualClock();
+  const source = new FakeSource(sourceOptions);
+  const warnings: string[] = [];
+  const logger: PoolLogger = { warn: (m) => warnings.push(m) };
+  const pool = createPoolCore<FakeConn>({
+    options: { endpoints: [{ host: '127.0.0.1', port: 7000 }], protocol, ...options },
+    source: source.factory,
+    scheduler: clock.scheduler,
+    logger,
+    ...extra,
+  });
+  return { pool, source, clock, warnings };
+}
+
+/** Records how a promise settled, without an unhandled rejection. */
+export function track<T>(p: Promise<T>): { settled: number; value?: T; error?: unknown } {
+  const t: { settled: number; value?: T; error?: unknown } = { settled: 0 };
+  p.then(
+    (v) => {
+      t.settled++;
+      t.value = v;
+    },
+    (e: unknown) => {
+      t.settled++;
+      t.error = e;
+    },
+  );
+  return t;
+}
