@@ -9,3 +9,4 @@ export type {
   ConnectionState, DeadReason, KillReason, ConnectionOutput, HeartbeatOptions, HeartbeatInput,
   ConnectionInput, ConnectionCommand, ConnectionHealth,
 } from './actors/connection-types.js';
+export * from './transport/index.js';

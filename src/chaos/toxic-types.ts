@@ -45,6 +45,13 @@ export interface FrameInspector {
    * error carrying `message`, or `undefined` when the request cannot be answered.
    */
   readonly errorReply?: (payload: Buffer, message: string) => Buffer | undefined;
+  /**
+   * Whether later frames may depend on this one to be decoded, so that it must be neither
+   * dropped nor overtaken (and must not overtake): for the wire protocol, a frame that
+   * defines a msgpackr record shape which later frames refer to by id. Default: never.
+   * Frames classified `ping` or `pong` are taken to refer to no such state.
+   */
+  readonly carriesState?: (payload: Buffer) => boolean;
 }
 
 /**

@@ -3,14 +3,17 @@
  * frame payload is one msgpack array `[type, ...fields]`.
  *
  * Classification reads only the array header and the first element (a small unsigned
- * integer) instead of decoding the payload with msgpackr. That is not just cheaper: the
- * wire codec uses msgpackr records with `sequential`, so a record defined in an earlier
- * frame can be referenced by a later one, and a frame seen out of its stream's context
- * is not decodable on its own. The message type, an integer at a fixed place, always is.
+ * integer) instead of decoding the whole payload with msgpackr: a proxy should not
+ * allocate a 10 MiB response to learn that it is a response, and garbage must classify
+ * as `other` rather than throw. The tests check it against msgpackr's own decoding.
+ *
+ * Wire frames are self-contained: the codec defines msgpackr record shapes inside every
+ * frame that uses them, never by reference to an earlier frame (src/transport/
+ * msgpack-codec.ts), precisely so that a proxy may drop, delay and inject frames. Hence
+ * no `carriesState` here; a protocol whose frames depend on earlier ones must provide it.
  *
  * `errorReply` answers a `[REQ, id, payload]` with `[ERR, id, { code, message }]`,
- * encoded as a plain msgpack map (no records), which the wire decoder accepts and which
- * leaves the peer's record table untouched.
+ * encoded as a plain msgpack map (no records), which the wire decoder accepts.
  */
 import { pack } from 'msgpackr';
 import { MessageType } from '../transport/index.js';
@@ -92,4 +95,7 @@ export function wireErrorReply(payload: Buffer, message: string): Buffer | undef
  * @example
  * createChaosProxy({ name: 'api', upstream: '127.0.0.1:7000', frames: wireFrames });
  */
-export const wireFrames: FrameInspector = Object.freeze({ classify: classifyWireFrame, errorReply: wireErrorReply });
+export const wireFrames: FrameInspector = Object.freeze({
+  classify: classifyWireFrame,
+  errorReply: wireErrorReply,
+});

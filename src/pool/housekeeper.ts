@@ -13,19 +13,22 @@
  *   4. `min` is topped up;
  *   5. the waiters' shared deadline alarm is dropped if nobody waits any more.
  *
- * The trade-off is resolution: idle, leak and lifetime actions on idle connections run
- * up to one interval late (1 s by default, where HikariCP accepts 30 s). Lifetime is
- * also checked exactly at acquire and release, where lateness would matter. The sweep
+ * The trade-off is resolution: idle, leak and lifetime actions run up to one interval
+ * late (1 s by default, where HikariCP accepts 30 s); idle times are taken from the
+ * pool's coarse clock (pool-clock.ts), so an idle close may also come up to one
+ * interval early. Lifetime is checked again at acquire and release. Each sweep also
+ * refreshes that coarse clock. The sweep
  * stops itself when the pool has no connection and `min` is 0, so an unused pool keeps
  * no timer (tarn's start/stop reaping), and restarts when a slot is opened.
  *
  * @example
- * const hk = new Housekeeper(scheduler, options, host);
+ * const hk = new Housekeeper(scheduler, clock, options, host);
  * hk.start();   // idempotent
  * hk.stop();    // on close
  */
 import type { SchedulerLike } from 'rxjs';
 import { Alarm } from './alarm.js';
+import type { PoolClock } from './pool-clock.js';
 import type { PoolOptions } from './pool-options.js';
 import type { Slot } from './slot.js';
 
@@ -49,11 +52,11 @@ export class Housekeeper<C> {
   readonly #options: PoolOptions;
   readonly #host: HousekeepingHost<C>;
   readonly #alarm: Alarm;
-  readonly #scheduler: SchedulerLike;
+  readonly #clock: PoolClock;
   #running = false;
 
-  constructor(scheduler: SchedulerLike, options: PoolOptions, host: HousekeepingHost<C>) {
-    this.#scheduler = scheduler;
+  constructor(scheduler: SchedulerLike, clock: PoolClock, options: PoolOptions, host: HousekeepingHost<C>) {
+    this.#clock = clock;
     this.#options = options;
     this.#host = host;
     this.#alarm = new Alarm(scheduler, (now) => this.#tick(now));
@@ -66,7 +69,7 @@ export class Housekeeper<C> {
   start(): void {
     if (this.#running) return;
     this.#running = true;
-    this.#alarm.armAt(this.#scheduler.now() + this.#options.housekeepingIntervalMs);
+    this.#alarm.armAt(this.#clock.read() + this.#options.housekeepingIntervalMs);
   }
 
   stop(): void {
@@ -75,6 +78,7 @@ export class Housekeeper<C> {
   }
 
   #tick(now: number): void {
+    this.#clock.observe(now);
     this.sweep(now);
     if (!this.#running) return;
     if (this.#host.slots().length === 0 && this.#options.min === 0) {

@@ -34,6 +34,7 @@ import type {
   ChooseEndpoint, ConnectionSource, ConnectionSourceFactory, PoolCloseReason, PoolKillReason, PoolSink,
 } from './connection-source.js';
 import { Housekeeper } from './housekeeper.js';
+import { PoolClock } from './pool-clock.js';
 import { Lease, type LeaseOwner } from './lease.js';
 import { defaultPoolLogger, type PoolEvent, type PoolLogger } from './pool-events.js';
 import { parsePoolOptions, type PoolOptions } from './pool-options.js';
@@ -93,6 +94,7 @@ export function createPoolCore<C>(config: PoolCoreConfig<C>): PoolCore<C> {
 export class PoolCore<C> {
   readonly options: PoolOptions;
   readonly #scheduler: SchedulerLike;
+  readonly #clock: PoolClock;
   readonly #random: () => number;
   readonly #choose: ChooseEndpoint;
   readonly #logger: PoolLogger;
@@ -103,6 +105,7 @@ export class PoolCore<C> {
   readonly #waiters: Waitlist<C>;
   readonly #housekeeper: Housekeeper<C>;
   readonly #leakOn: boolean;
+  readonly #validateOn: boolean;
   #lastDialError: unknown = undefined;
   #closing = false;
   #closePromise: Promise<void> | undefined = undefined;
@@ -123,13 +126,15 @@ export class PoolCore<C> {
     }
     const o = this.options;
     this.#scheduler = config.scheduler ?? defaultScheduler;
+    this.#clock = new PoolClock(this.#scheduler);
     this.#random = config.random ?? Math.random;
     this.#choose = config.chooseEndpoint ?? weightedLeastConnections;
     this.#logger = config.logger ?? defaultPoolLogger;
     this.#leakOn = o.leakDetectionMs > 0;
+    this.#validateOn = o.validateAfterIdleMs > 0;
     this.#table = new SlotTable<C>(o.endpoints, config.idPrefix ?? 'conn-');
-    this.#waiters = new Waitlist<C>(this.#scheduler, this.#counters, o.acquireTimeoutMs, (w, now) => this.#timeoutError(w, now));
-    this.#housekeeper = new Housekeeper(this.#scheduler, o, {
+    this.#waiters = new Waitlist<C>(this.#scheduler, this.#clock, this.#counters, o.acquireTimeoutMs, (w, now) => this.#timeoutError(w, now));
+    this.#housekeeper = new Housekeeper(this.#scheduler, this.#clock, o, {
       slots: () => this.#table.slots,
       size: () => this.#table.size,
       retireIdle: (slot, reason) => this.#closeSlot(slot, reason, reason),
@@ -171,13 +176,14 @@ export class PoolCore<C> {
       signal = options.signal;
       if (signal?.aborted) return Promise.reject(abortedError(signal, 'acquire'));
     }
+    // Leak detection captures a stack anyway; validation needs exact idle times.
     const stack = this.#leakOn ? new Error('connection acquired here') : undefined;
-    const now = this.#scheduler.now();
     if (this.#table.idle.length > 0 && this.#waiters.size === 0) {
+      const now = this.#leakOn || this.#validateOn ? this.#clock.read() : this.#clock.now;
       const slot = this.#takeIdle(now);
       if (slot !== undefined) {
-        if (this.#needsValidation(slot, now)) {
-          const w = this.#waiters.create(now, timeoutMs, signal, stack, false);
+        if (this.#validateOn && now - slot.lastReleasedAt > this.options.validateAfterIdleMs) {
+          const w = this.#waiters.startOutside(now, timeoutMs, signal, stack);
           this.#validate(slot, w);
           return w.promise;
         }
@@ -188,7 +194,7 @@ export class PoolCore<C> {
     if (this.#waiters.size >= max) {
       return Promise.reject(new PoolQueueFullError(`acquire refused: ${this.#waiters.size} waiters already queue (maxWaiting ${max})`));
     }
-    const w = this.#waiters.create(now, timeoutMs, signal, stack, true);
+    const w = this.#waiters.enqueue(timeoutMs, signal, stack);
     this.#grow();
     return w.promise;
   }
@@ -249,7 +255,7 @@ export class PoolCore<C> {
     }
     if (!this.#finishCloseIfDone()) {
       this.#closeAlarm = new Alarm(this.#scheduler, () => this.#forceClose());
-      this.#closeAlarm.armAt(this.#scheduler.now() + this.options.closeTimeoutMs);
+      this.#closeAlarm.armAt(this.#clock.read() + this.options.closeTimeoutMs);
     }
     return this.#closePromise;
   }
@@ -277,11 +283,6 @@ export class PoolCore<C> {
     return undefined;
   }
 
-  #needsValidation(slot: Slot<C>, now: number): boolean {
-    const v = this.options.validateAfterIdleMs;
-    return v > 0 && now - slot.lastReleasedAt > v;
-  }
-
   /** Leases a ready slot that is in no sub-count yet (popped, probed, or fresh). */
   #grant(slot: Slot<C>, now: number, stack: Error | undefined): Lease<C> {
     slot.state = 'leased';
@@ -296,7 +297,7 @@ export class PoolCore<C> {
   }
 
   #release(slot: Slot<C>): void {
-    const now = this.#scheduler.now();
+    const now = this.#validateOn || slot.leakReported ? this.#clock.read() : this.#clock.now;
     if (slot.leakReported) this.#emit({ type: 'leak-returned', at: now, id: slot.id, endpoint: slot.endpointKey, leasedForMs: now - slot.leasedAt });
     if (this.#closing) {
       this.#closeSlot(slot, 'shutdown', 'shutdown');
@@ -331,7 +332,7 @@ export class PoolCore<C> {
       slot.state = 'idle';
       this.#table.idle.push(slot);
     } else {
-      this.#waiters.grant(w, now, this.#grant(slot, now, w.acquireStack));
+      this.#waiters.grant(w, this.#grant(slot, now, w.acquireStack));
     }
   }
 
@@ -363,12 +364,12 @@ export class PoolCore<C> {
       this.#kill(slot, 'validation-failed', 'validation', error, 'failed validation');
       return;
     }
-    const now = this.#scheduler.now();
+    const now = this.#clock.read();
     const w = slot.validatingFor;
     slot.validatingFor = undefined;
     if (w !== undefined && !w.settled) {
       slot.lastReleasedAt = now;
-      this.#waiters.grant(w, now, this.#grant(slot, now, w.acquireStack));
+      this.#waiters.grant(w, this.#grant(slot, now, w.acquireStack));
     } else {
       this.#makeAvailable(slot, now);
     }
@@ -381,21 +382,21 @@ export class PoolCore<C> {
       this.#waiters.reject(w, closedWhileWaiting());
       return;
     }
-    const now = this.#scheduler.now();
+    const now = this.#clock.read();
     const slot = this.#takeIdle(now);
     if (slot === undefined) {
       this.#waiters.requeueFirst(w);
       this.#grow();
-    } else if (this.#needsValidation(slot, now)) {
+    } else if (this.#validateOn && now - slot.lastReleasedAt > this.options.validateAfterIdleMs) {
       this.#validate(slot, w);
     } else {
-      this.#waiters.grant(w, now, this.#grant(slot, now, w.acquireStack));
+      this.#waiters.grant(w, this.#grant(slot, now, w.acquireStack));
     }
   }
 
   #resetDone(slot: Slot<C>, incarnation: number, ok: boolean, error: unknown): void {
     if (slot.state !== 'resetting' || slot.incarnation !== incarnation) return;
-    const now = this.#scheduler.now();
+    const now = this.#clock.read();
     if (!ok) this.#kill(slot, 'reset-failed', 'reset-failed', error, 'failed its reset');
     else if (now >= slot.lifetimeDeadline) {
       this.#closeSlot(slot, 'lifetime', 'lifetime');
@@ -419,7 +420,7 @@ export class PoolCore<C> {
     const t = this.#table;
     const { max, min } = this.options;
     while (!this.#closing && t.size < max && (t.pending < this.#waiters.size || t.size < min)) {
-      const slot = t.add(this.#choose(t.endpoints, this.#random), this.#scheduler.now());
+      const slot = t.add(this.#choose(t.endpoints, this.#random), this.#clock.read());
       this.#housekeeper.start();
       this.#source.open(slot);
     }
@@ -427,7 +428,7 @@ export class PoolCore<C> {
 
   #onReady(slot: Slot<C>, conn: C): void {
     if (slot.state !== 'pending') return;
-    const now = this.#scheduler.now();
+    const now = this.#clock.read();
     const o = this.options;
     const deadline = o.maxLifetimeMs > 0
       ? now + o.maxLifetimeMs * (1 - o.lifetimeJitter * this.#random())
@@ -443,7 +444,7 @@ export class PoolCore<C> {
     this.#table.markDialFailed(slot);
     this.#lastDialError = error;
     this.#emit({
-      type: 'dial-failed', at: this.#scheduler.now(), id: slot.id, endpoint: slot.endpointKey, attempt: slot.dialFailures, error,
+      type: 'dial-failed', at: this.#clock.read(), id: slot.id, endpoint: slot.endpointKey, attempt: slot.dialFailures, error,
     });
   }
 
@@ -481,7 +482,7 @@ export class PoolCore<C> {
 
   #toPending(slot: Slot<C>, closed: ClosedReason, error: unknown, lostWhy: string): void {
     const validating = this.#leaveReady(slot, closed, error, lostWhy);
-    this.#table.markPending(slot, this.#scheduler.now());
+    this.#table.markPending(slot, this.#clock.read());
     if (validating !== undefined) this.#retryWaiter(validating);
   }
 
@@ -495,7 +496,7 @@ export class PoolCore<C> {
 
   /** A ready slot loses its connection: counts, lease, probe, event. Returns its validating waiter. */
   #leaveReady(slot: Slot<C>, closed: ClosedReason, error: unknown, lostWhy: string): Waiter<C> | undefined {
-    const now = this.#scheduler.now();
+    const now = this.#clock.read();
     const lease = slot.lease;
     this.#table.leaveReady(slot);
     slot.lease = undefined;
@@ -522,7 +523,7 @@ export class PoolCore<C> {
       `connection ${slot.id} (${slot.endpointKey}) leased for ${leasedForMs} ms without release ` +
         `(leakDetectionMs ${this.options.leakDetectionMs}); acquired at:\n${stack ?? '(no stack)'}`,
     );
-    this.#emit({ type: 'leak', at: this.#scheduler.now(), id: slot.id, endpoint: slot.endpointKey, leasedForMs, stack });
+    this.#emit({ type: 'leak', at: this.#clock.read(), id: slot.id, endpoint: slot.endpointKey, leasedForMs, stack });
   }
 
   // ── close ──────────────────────────────────────────────────────────────────

@@ -42,12 +42,14 @@ export class Waiter<C> {
   reject: (err: unknown) => void = noop;
   readonly promise: Promise<Lease<C>>;
   readonly owner: WaiterOwner<C>;
-  readonly enqueuedAt: number;
+  /** When it started waiting (the pool's coarse clock, see pool-clock.ts). */
+  enqueuedAt: number;
   readonly timeoutMs: number;
-  readonly deadline: number;
+  /** When it times out; set by the waiter tick for waiters on the shared deadline. */
+  deadline: number;
   /**
-   * True when the pool's shared deadline sweep times this waiter out (the default
-   * timeout, queued in arrival order); false when it has its own timer.
+   * True when the waiter tick times this waiter out (the default timeout, queued in
+   * arrival order); false when it has its own timer.
    */
   sharedDeadline = false;
   /** Its own timeout action, when not on the shared deadline. */

@@ -3,18 +3,30 @@
  * and the wait counters. A waiter ends exactly once (`settled`), whichever comes first:
  * a grant, its timeout, its signal, or the pool closing.
  *
- * Timeouts without a timer per waiter: waiters that use the pool's default timeout
- * are queued in arrival order, so their deadlines are in queue order too, and one
- * `Alarm` armed for the oldest suffices. When it fires it times out every expired
- * default waiter from the head and re-arms for the next one; waiters served meanwhile
- * cost nothing. A per-call `timeoutMs`, or a wait on a validation probe (outside the
- * queue), gets its own scheduler action. In the contended benchmark this is the
- * difference between one timer per acquire and one per `acquireTimeoutMs`.
+ * Timeouts with neither a timer nor a clock read per waiter. Waiters on the pool's
+ * default timeout share one alarm, the waiter tick:
+ *
+ *   enqueue ──▶ unstamped ──(next tick, at most tickMs later)──▶ stamped: deadline = tick + timeoutMs
+ *
+ * A waiter's deadline is counted from the first tick after it queued (or from an exact
+ * read when it is the first to queue while no tick is armed), so a timeout fires at
+ * most `tickMs` late and never early, even when a long synchronous run held the event
+ * loop. Stamped waiters' deadlines are in queue order, so each tick expires from the
+ * head and re-arms for the next deadline; a new arrival only pulls the tick forward to
+ * `tickMs` from now. In steady contention that is one scheduler action per `tickMs`
+ * instead of one timer and two clock reads per acquire (≈150 ns here, more than the
+ * whole contended acquire of an array pool). A per-call `timeoutMs`, or a wait on a
+ * validation probe, gets its own exact timer.
+ *
+ * Wait durations use the coarse clock at both ends (enqueue, settle). Each is quantized
+ * to the tick, but ticks fall at random phases relative to acquires, so the expected
+ * difference equals the true wait and `waitDurationMs` is accurate in aggregate.
  */
 import type { SchedulerAction, SchedulerLike } from 'rxjs';
 import { abortedError } from '../errors.js';
 import { Alarm } from './alarm.js';
 import type { Lease } from './lease.js';
+import type { PoolClock } from './pool-clock.js';
 import type { PoolCounters } from './pool-stats.js';
 import { Waiter, WaiterQueue, type WaiterOwner } from './waiter-queue.js';
 
@@ -22,26 +34,38 @@ function waiterTimeoutWork(this: SchedulerAction<Waiter<unknown>>, w?: Waiter<un
   w!.owner.onWaiterTimeout(w!);
 }
 
+/** The waiter tick: 1/50 of the default timeout, between 1 and 50 ms. */
+export function waiterTickMs(acquireTimeoutMs: number): number {
+  return Math.min(50, Math.max(1, Math.floor(acquireTimeoutMs / 50)));
+}
+
 export class Waitlist<C> implements WaiterOwner<C> {
   readonly #queue = new WaiterQueue<C>();
   readonly #scheduler: SchedulerLike;
+  readonly #clock: PoolClock;
   readonly #counters: PoolCounters;
   readonly #defaultTimeoutMs: number;
-  readonly #alarm: Alarm;
+  readonly #tickMs: number;
+  readonly #tick: Alarm;
+  /** The oldest queued waiter not yet stamped; all after it are unstamped too. */
+  #firstUnstamped: Waiter<C> | undefined = undefined;
   /** Builds the timeout error while the waiter still counts as waiting. */
   readonly #timeoutError: (w: Waiter<C>, now: number) => Error;
 
   constructor(
     scheduler: SchedulerLike,
+    clock: PoolClock,
     counters: PoolCounters,
     defaultTimeoutMs: number,
     timeoutError: (w: Waiter<C>, now: number) => Error,
   ) {
     this.#scheduler = scheduler;
+    this.#clock = clock;
     this.#counters = counters;
     this.#defaultTimeoutMs = defaultTimeoutMs;
+    this.#tickMs = waiterTickMs(defaultTimeoutMs);
     this.#timeoutError = timeoutError;
-    this.#alarm = new Alarm(scheduler, (now) => this.#expire(now));
+    this.#tick = new Alarm(scheduler, (now) => this.#onTick(now));
   }
 
   /** Waiters in the queue (not those waiting on a validation probe). */
@@ -53,54 +77,71 @@ export class Waitlist<C> implements WaiterOwner<C> {
     return this.#queue.first;
   }
 
-  /**
-   * A new waiter with its clock and abort listener running. `queued` waiters on the
-   * default timeout share the alarm; others get their own timer.
-   */
-  create(now: number, timeoutMs: number, signal: AbortSignal | undefined, stack: Error | undefined, queued: boolean): Waiter<C> {
-    const w = new Waiter<C>(this, now, timeoutMs, signal);
+  /** Queues a waiter at the tail; its clock and abort listener start now. */
+  enqueue(timeoutMs: number, signal: AbortSignal | undefined, stack: Error | undefined): Waiter<C> {
+    const clock = this.#clock;
+    const w = new Waiter<C>(this, clock.now, timeoutMs, signal);
     w.acquireStack = stack;
     this.#counters.waitCount++;
-    if (queued && timeoutMs === this.#defaultTimeoutMs) {
-      w.sharedDeadline = true;
-      this.#alarm.armAt(w.deadline);
-    } else {
+    this.#queue.push(w);
+    if (timeoutMs !== this.#defaultTimeoutMs) {
       w.timer = this.#scheduler.schedule(waiterTimeoutWork, timeoutMs, w as Waiter<unknown>);
+    } else {
+      w.sharedDeadline = true;
+      if (!this.#tick.armed) {
+        const now = clock.read();
+        w.enqueuedAt = now;
+        w.deadline = now + timeoutMs;
+        this.#tick.armAt(w.deadline);
+      } else {
+        this.#firstUnstamped ??= w;
+        const due = clock.now + this.#tickMs;
+        if (this.#tick.at > due) this.#tick.armAt(due);
+      }
     }
-    signal?.addEventListener('abort', w, { once: true });
-    if (queued) this.#queue.push(w);
+    if (signal !== undefined) signal.addEventListener('abort', w, { once: true });
     return w;
   }
 
-  /** Back at the head: a waiter whose validated slot failed keeps its place in line. */
+  /** A waiter outside the queue (on a validation probe), with an exact timer. */
+  startOutside(now: number, timeoutMs: number, signal: AbortSignal | undefined, stack: Error | undefined): Waiter<C> {
+    const w = new Waiter<C>(this, now, timeoutMs, signal);
+    w.acquireStack = stack;
+    this.#counters.waitCount++;
+    w.timer = this.#scheduler.schedule(waiterTimeoutWork, timeoutMs, w as Waiter<unknown>);
+    if (signal !== undefined) signal.addEventListener('abort', w, { once: true });
+    return w;
+  }
+
+  /** Back at the head: a validating waiter whose slot failed keeps its place in line. */
   requeueFirst(w: Waiter<C>): void {
     this.#queue.unshift(w);
   }
 
   /** Ends the wait with a lease. */
-  grant(w: Waiter<C>, now: number, lease: Lease<C>): void {
-    this.#settle(w, now);
+  grant(w: Waiter<C>, lease: Lease<C>): void {
+    this.#settle(w, this.#clock.now);
     w.resolve(lease);
   }
 
   reject(w: Waiter<C>, error: Error): void {
     if (w.settled) return;
-    this.#settle(w, this.#scheduler.now());
+    this.#settle(w, this.#clock.read());
     w.reject(error);
   }
 
-  /** Rejects every queued waiter (pool closing) and stops the shared alarm. */
+  /** Rejects every queued waiter (pool closing) and stops the tick. */
   rejectAll(error: () => Error): void {
     for (let w = this.#queue.first; w; w = this.#queue.first) this.reject(w, error());
-    this.#alarm.cancel();
+    this.#tick.cancel();
   }
 
   /**
-   * Cancels the shared alarm when the queue is empty. Not done on every dequeue: a queue
-   * that empties and refills would then pay for a timer per waiter again.
+   * Cancels the tick once nobody queues (from the housekeeping sweep). Not done on every
+   * dequeue: a queue that empties and refills would then pay for a timer per waiter.
    */
   tidy(): void {
-    if (this.#queue.size === 0) this.#alarm.cancel();
+    if (this.#queue.size === 0) this.#tick.cancel();
   }
 
   onWaiterAbort(w: Waiter<C>): void {
@@ -108,7 +149,7 @@ export class Waitlist<C> implements WaiterOwner<C> {
   }
 
   onWaiterTimeout(w: Waiter<C>): void {
-    this.#timeout(w, this.#scheduler.now());
+    this.#timeout(w, this.#clock.read());
   }
 
   #timeout(w: Waiter<C>, now: number): void {
@@ -121,22 +162,28 @@ export class Waitlist<C> implements WaiterOwner<C> {
 
   #settle(w: Waiter<C>, now: number): void {
     w.settled = true;
+    if (w === this.#firstUnstamped) this.#firstUnstamped = w.next;
     this.#queue.remove(w);
     if (w.timer !== undefined) {
       w.timer.unsubscribe();
       w.timer = undefined;
     }
-    w.signal?.removeEventListener('abort', w);
-    this.#counters.waitDurationMs += now - w.enqueuedAt;
+    if (w.signal !== undefined) w.signal.removeEventListener('abort', w);
+    if (now > w.enqueuedAt) this.#counters.waitDurationMs += now - w.enqueuedAt;
   }
 
-  #expire(now: number): void {
+  #onTick(now: number): void {
+    this.#clock.observe(now);
+    for (let w = this.#firstUnstamped; w !== undefined; w = w.next) {
+      if (w.sharedDeadline) w.deadline = now + w.timeoutMs;
+    }
+    this.#firstUnstamped = undefined;
     let w = this.#queue.first;
     while (w !== undefined) {
       let next = w.next;
       if (w.sharedDeadline) {
         if (w.deadline > now) {
-          this.#alarm.armAt(w.deadline);
+          this.#tick.armAt(w.deadline);
           return;
         }
         this.#timeout(w, now);

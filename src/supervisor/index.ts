@@ -16,6 +16,6 @@ export { createSupervisorHandle, type SupervisorHandle, type WhenChildStateOptio
 export { NORMAL_EXIT_REASONS, exitFromOutput, exitFromError, shouldRestart, type ChildExit } from './child-exit.js';
 export { topLevelState } from './child-state.js';
 export type {
-  SupervisorPhase, ChildStatus, SupervisorChildRecord, SupervisorContext, SupervisorOutput, SupervisorSnapshot,
+  SupervisorPhase, ChildStatus, ChildCounts, SupervisorContext, SupervisorOutput, SupervisorSnapshot,
   SupervisorEvent, SupervisorRef, ChildInfo,
 } from './supervisor-types.js';

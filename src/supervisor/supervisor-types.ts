@@ -9,26 +9,22 @@
  */
 import type { ActorRef, Snapshot } from 'xstate';
 import type { RestartIntensityError } from '../errors.js';
-import type { RestartType, ShutdownOrder, Strategy } from './supervisor-spec.js';
+import type { ShutdownOrder, Strategy } from './supervisor-spec.js';
 
 export type SupervisorPhase = 'running' | 'stopping' | 'failing' | 'stopped' | 'failed';
 
 /** Where a child is in the supervisor's lifecycle (its own state is `ChildInfo.state`). */
 export type ChildStatus = 'running' | 'stopping' | 'restarting' | 'stopped';
 
-/** Plain-data bookkeeping of one child, as the inspector and dashboards see it. */
-export interface SupervisorChildRecord {
-  readonly status: ChildStatus;
-  readonly restart: RestartType;
-  /** Restarts of this child over the supervisor's life (automatic and `restartChild`). */
-  readonly restarts: number;
-  /** The current backoff attempt (0 before the first restart, and again after `restartChild`). */
-  readonly attempt: number;
-  readonly lastDelayMs: number | undefined;
-  /** When the current incarnation started (scheduler time). */
-  readonly startedAt: number | undefined;
-}
+/** How many children are in each lifecycle status. */
+export type ChildCounts = Readonly<Record<ChildStatus, number>>;
 
+/**
+ * Plain data, O(1) to render: per-child bookkeeping (attempt, restarts, since) is read
+ * with `children()`, not copied into every snapshot — with a thousand children that copy
+ * made each lifecycle event O(n) and a mass shutdown quadratic. Each child is its own
+ * actor in the inspector, with its own snapshot.
+ */
 export interface SupervisorContext {
   readonly id: string;
   readonly path: string;
@@ -36,9 +32,9 @@ export interface SupervisorContext {
   readonly maxRestarts: number;
   readonly withinMs: number;
   readonly shutdownOrder: ShutdownOrder;
-  /** Restart timestamps inside the intensity window, oldest first. */
+  /** Restart timestamps inside the intensity window as of the last restart, oldest first. */
   readonly restartLog: readonly number[];
-  readonly children: Readonly<Record<string, SupervisorChildRecord>>;
+  readonly childCounts: ChildCounts;
 }
 
 /** The final output: `shutdown` is a normal exit, `restart-intensity` an abnormal one. */
@@ -81,7 +77,10 @@ export interface ChildInfo {
   readonly id: string;
   /** The child's top-level state (`'ready'`, `'dialing'`…), or `'restarting'` while it waits. */
   readonly state: string;
+  /** Restarts of this child over the supervisor's life (automatic and `restartChild`). */
   readonly restarts: number;
   /** Scheduler time at which the child entered `state`. */
   readonly since: number;
+  /** The current backoff attempt: 0 until the first restart, and again after `restartChild`. */
+  readonly attempt: number;
 }

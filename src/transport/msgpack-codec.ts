@@ -3,19 +3,23 @@
  * `Unpackr` for the inbound one, both with `useRecords` + `sequential`.
  *
  * Trade-offs:
- * - Records make repeated object shapes compact (a shape is sent once, then referenced by
- *   id), but with `sequential` the decoder must see every encoded frame, in order. That is
- *   true on one ordered stream, so a codec belongs to exactly one connection; sharing it
- *   across connections would corrupt both.
- * - When an encoded frame is NOT sent (write queue full, frame too large), the peer missed
- *   any record definition inside it. `resetEncoder()` swaps in a fresh `Packr`, which
- *   redefines every shape inline at its first use, so the stream stays decodable without a
- *   round trip.
- * - Each frame is decoded on its own with `unpack` (no `UnpackrStream`): the frame decoder
+ * - Records make repeated object shapes compact: a shape is sent once, then referenced by
+ *   id. With `sequential`, the decoder must see every encoded frame, in order. That holds
+ *   on one ordered stream, so a codec belongs to exactly one connection. Sharing it across
+ *   connections would corrupt both.
+ * - When an encoded frame is NOT sent (write queue full, frame too large, an encode that
+ *   failed half-way), the peer missed any record definition inside it. `resetEncoder()`
+ *   swaps in a fresh `Packr`, which redefines every shape inline at its first use. The
+ *   stream stays decodable without a round trip (tested).
+ * - The price of `sequential`: a frame is not decodable outside its stream. A proxy that
+ *   drops frames must let record-defining frames through (src/chaos does), and an
+ *   off-thread decoder would need the connection's record table. Plain `useRecords`
+ *   (records defined per frame) would lift both limits, at a few bytes per frame.
+ * - Each frame is decoded on its own with `unpack` (no `UnpackrStream`). The frame decoder
  *   already bounds sizes, trailing bytes are an error, and a bad frame cannot make msgpackr
  *   buffer an "incomplete" value across frames.
  * - Decode failures become `ProtocolError`. msgpackr's own message for trailing bytes
- *   quotes the decoded value (which could hold a token), so causes carry a sanitised text.
+ *   quotes the decoded value, which could hold a token, so causes carry a sanitised text.
  */
 import { Packr, Unpackr } from 'msgpackr';
 import { ProtocolError } from '../errors.js';
@@ -48,7 +52,7 @@ export class MsgpackCodec {
     }
   }
 
-  /** Starts a fresh record table after an encoded frame was dropped before sending. */
+  /** Starts a fresh record table after an encoded frame was not sent. */
   resetEncoder(): void {
     this.#packr = new Packr({ ...OPTIONS });
   }

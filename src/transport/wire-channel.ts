@@ -85,11 +85,21 @@ export class WireChannel {
   }
 
   /**
-   * Sends one message. Throws `WriteQueueFullError`, `FrameTooLargeError` or
-   * `ConnectionClosedError`; on a throw nothing was sent and the encoder was resynchronised.
+   * Sends one message. Throws `WriteQueueFullError`, `FrameTooLargeError`,
+   * `ConnectionClosedError`, or `ProtocolError` for a value msgpack cannot encode (a
+   * symbol, a BigInt over 64 bits). On a throw nothing was sent and the encoder was
+   * resynchronised (see MsgpackCodec).
    */
   send(msg: WireMessage): void {
-    const frame = this.#codec.encode(toWire(msg));
+    let frame: Buffer;
+    try {
+      frame = this.#codec.encode(toWire(msg));
+    } catch (err) {
+      // A half-encoded value may have registered record shapes the peer will never see.
+      this.#codec.resetEncoder();
+      const text = err instanceof Error ? err.message : String(err);
+      throw new ProtocolError(`payload cannot be encoded as msgpack: ${text.slice(0, 120)}`, { cause: err });
+    }
     try {
       this.#writer.write(frame);
     } catch (err) {

@@ -219,8 +219,9 @@ export class WireServerConnection {
     try {
       this.#channel.send({ type: MessageType.RES, id, payload: value });
     } catch (err) {
-      if (err instanceof FrameTooLargeError) {
-        this.#send({ type: MessageType.ERR, id, error: { code: err.code, message: err.message } });
+      if (err instanceof FrameTooLargeError || err instanceof ProtocolError) {
+        // The reply is too big or not encodable: the client still gets an answer.
+        this.#send({ type: MessageType.ERR, id, error: { code: err.code, message: `reply not sent: ${err.message}` } });
       } else if (err instanceof WriteQueueFullError) {
         this.drop('write-queue-full', err);
       }

@@ -123,15 +123,19 @@ export class WireSession {
 
   /** @internal performs the HELLO handshake; the token is used here and not kept. */
   hello(token: string | undefined, signal: AbortSignal): Promise<this> {
+    const aborted = (): HandshakeFailedError =>
+      new HandshakeFailedError(`handshake with ${this.#where} aborted`, {
+        cause: new AbortedError('handshake aborted', { cause: signal.reason }),
+      });
     return new Promise<this>((resolve, reject) => {
       if (signal.aborted) {
-        reject(new HandshakeFailedError(`handshake with ${this.#where} aborted`, { cause: new AbortedError('handshake aborted', { cause: signal.reason }) }));
+        reject(aborted());
         this.#channel.destroy();
         return;
       }
-      this.#handshake = { resolve: () => resolve(this as never), reject };
+      this.#handshake = { resolve: () => resolve(this), reject };
       this.#handshake.abort = addAbortListener(signal, () => {
-        this.#failHandshake(new HandshakeFailedError(`handshake with ${this.#where} aborted`, { cause: new AbortedError('handshake aborted', { cause: signal.reason }) }));
+        this.#failHandshake(aborted());
         this.#channel.destroy();
       });
       try {

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { FrameCursor, FrameSplitter } from '../../src/chaos/frame-splitter.js';
-import { CHAOS_ERROR_CODE, classifyWireFrame, wireErrorReply } from '../../src/chaos/wire-frames.js';
+import { CHAOS_ERROR_CODE, classifyWireFrame, wireErrorReply, wireFrames } from '../../src/chaos/wire-frames.js';
 import { encodeFrame, MessageType, MsgpackCodec, type WireMessage } from '../../src/transport/index.js';
 import { parseWireMessage, toWire } from '../../src/transport/wire-messages.js';
 import { bench } from './virtual-pipeline.js';
@@ -93,6 +93,13 @@ describe('wire frame classification', () => {
     expect(classifyWireFrame(payload(send(res(3, [1, 2]))))).toBe('response');
     expect(classifyWireFrame(payload(send({ type: MessageType.ERR, id: 3, error: { message: 'no' } })))).toBe('response');
     expect(classifyWireFrame(payload(send({ type: MessageType.PUSH, payload: 1 })))).toBe('other');
+    const kinds: Record<number, string> = { [MessageType.PING]: 'ping', [MessageType.PONG]: 'pong', [MessageType.REQ]: 'request', [MessageType.RES]: 'response', [MessageType.ERR]: 'response' };
+    const decoder = new MsgpackCodec();
+    for (const msg of [ping(200), pong(1 << 20), req(2 ** 40, null), res(0, [{ deep: { x: 1 } }]), { type: MessageType.GOAWAY, reason: 'bye' } as WireMessage]) {
+      const frame = send(msg);
+      const decoded = parseWireMessage(decoder.decode(frame.subarray(4)));
+      expect(classifyWireFrame(frame.subarray(4))).toBe(kinds[decoded.type] ?? 'other');
+    }
     for (const garbage of [Buffer.alloc(0), Buffer.from([0xc0]), Buffer.from([0x90]), Buffer.from([0x91, 0xff]), Buffer.from('hello')]) {
       expect(classifyWireFrame(garbage)).toBe('other');
     }
@@ -130,6 +137,7 @@ describe('wire_drop_pongs', () => {
 describe('wire_fail_requests', () => {
   it('error mode: the first N requests never go upstream; the client gets ERR replies', () => {
     const send = sender();
+    // Object payloads: msgpackr records, defined inside each frame, so dropping is safe.
     const stream = Buffer.concat([send(req(1, { a: 1 })), send(ping(1)), send(req(2, { a: 2 })), send(req(3, { a: 3 }))]);
     const b = bench([{ type: 'wire_fail_requests', stream: 'upstream', attributes: { count: 2, message: 'injected' } }], {
       stream: 'upstream',
@@ -141,6 +149,16 @@ describe('wire_fail_requests', () => {
       { type: MessageType.ERR, id: 1, error: { code: CHAOS_ERROR_CODE, message: 'injected' } },
       { type: MessageType.ERR, id: 2, error: { code: CHAOS_ERROR_CODE, message: 'injected' } },
     ]);
+  });
+
+  it('never drops a frame that carries decoding state, and does not count it', () => {
+    const send = sender();
+    const stream = Buffer.concat([send(req(1, 'state')), send(req(2, 'b')), send(req(3, 'c')), send(req(4, 'd'))]);
+    const stateful = { ...wireFrames, carriesState: (p: Buffer) => p.includes('state') };
+    const b = bench([{ type: 'wire_fail_requests', attributes: { count: 2 } }], { frames: stateful });
+    b.pipe.write(stream);
+    expect(decodeAll(b.received())).toEqual([req(1, 'state'), req(4, 'd')]);
+    expect(b.replies.flatMap((f) => decodeAll(f)).map((m) => (m as { id: number }).id)).toEqual([2, 3]);
   });
 
   it('drop mode swallows them silently', () => {
@@ -174,7 +192,7 @@ describe('wire_delay_responses', () => {
     expect(b.out.map((c) => c.at)).toEqual([0, 100]);
   });
 
-  it('never lands a delayed response inside a frame streamed raw', () => {
+  it('keeps raw bytes (an oversized frame) behind held responses, never inside them', () => {
     const send = sender();
     const big = encodeFrame(Buffer.alloc(500, 3));
     const b = bench([{ type: 'wire_delay_responses', attributes: { latency: 50, max_frame_bytes: 100 } }]);
@@ -182,11 +200,26 @@ describe('wire_delay_responses', () => {
     b.pipe.write(delayed);
     b.advanceTo(10);
     b.pipe.write(big.subarray(0, 200));
+    expect(b.out).toEqual([]);
     b.advanceTo(55);
-    expect(b.received()).toEqual(big.subarray(0, 200));
-    b.advanceTo(60);
+    expect(b.received()).toEqual(Buffer.concat([delayed, big.subarray(0, 200)]));
     b.pipe.write(big.subarray(200));
-    expect(b.received()).toEqual(Buffer.concat([big, delayed]));
+    expect(b.received()).toEqual(Buffer.concat([delayed, big]));
+  });
+
+  it('lets nothing but pings and pongs pass a frame that carries decoding state', () => {
+    const send = sender();
+    const push = (payload: unknown): WireMessage => ({ type: MessageType.PUSH, payload });
+    const stateful = { ...wireFrames, carriesState: (p: Buffer) => p.includes('state') };
+    const b = bench([{ type: 'wire_delay_responses', attributes: { latency: 100 } }], { frames: stateful });
+    b.pipe.write(Buffer.concat([send(res(1, 'state')), send(pong(4)), send(push('p1')), send(res(2, 'r2'))]));
+    expect(decodeAll(b.received())).toEqual([pong(4)]);
+    b.advanceTo(100);
+    expect(decodeAll(b.received())).toEqual([pong(4), res(1, 'state'), push('p1'), res(2, 'r2')]);
+    // Without state, the push overtakes the held responses.
+    const free = bench([{ type: 'wire_delay_responses', attributes: { latency: 100 } }]);
+    free.pipe.write(Buffer.concat([send(res(3, { big: 'object' })), send(push({ p: 2 }))]));
+    expect(decodeAll(free.received())).toEqual([push({ p: 2 })]);
   });
 
   it('on removal lets held responses out at once', () => {

@@ -42,7 +42,7 @@ describe('restart type × exit kind', () => {
     v.advance(10);
     expect(v.of('restart')).toHaveLength(restarted ? 1 : 0);
     if (restarted) {
-      expect(sup.children()).toEqual([{ id: 'w', state: 'ready', restarts: 1, since: 10 }]);
+      expect(sup.children()).toEqual([{ id: 'w', state: 'ready', restarts: 1, since: 10, attempt: 1 }]);
       expect(sup.childRef('w')).not.toBe(first);
     } else {
       // Not restarted: the child is gone from the supervisor, which keeps running.

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { Packr, Unpackr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { hasCode } from '../../src/errors.js';
 import { MsgpackCodec } from '../../src/transport/msgpack-codec.js';
@@ -30,14 +31,20 @@ describe('MsgpackCodec (records, sequential, one per connection and direction)',
     expect(second).toBeLessThan(first);
   });
 
-  it('stays decodable when an encoded frame is dropped, after resetEncoder()', () => {
-    const tx = new MsgpackCodec();
-    const rx = new MsgpackCodec();
-    expect(rx.decode(tx.encode({ a: 1 }))).toEqual({ a: 1 });
-    tx.encode({ zz: 1, yy: 2 }); // defines a new shape, never sent (queue full)
-    tx.resetEncoder();
-    expect(rx.decode(tx.encode({ zz: 3, yy: 4 }))).toEqual({ zz: 3, yy: 4 });
-    expect(rx.decode(tx.encode({ a: 5 }))).toEqual({ a: 5 });
+  it('stays decodable when encoded frames are dropped, provided resetEncoder() follows each drop', () => {
+    const shape = fc.dictionary(fc.constantFrom('a', 'b', 'c', 'd'), fc.integer(), { minKeys: 1 });
+    fc.assert(
+      fc.property(fc.array(fc.tuple(shape, fc.boolean()), { minLength: 1, maxLength: 30 }), (plan) => {
+        const tx = new MsgpackCodec();
+        const rx = new MsgpackCodec();
+        for (const [value, dropped] of plan) {
+          const frame = tx.encode(value);
+          if (dropped) tx.resetEncoder();
+          else expect(rx.decode(frame)).toEqual(value);
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('without the reset, a dropped frame would break the stream (why the reset exists)', () => {
@@ -46,6 +53,21 @@ describe('MsgpackCodec (records, sequential, one per connection and direction)',
     rx.decode(tx.encode({ a: 1 }));
     tx.encode({ zz: 1, yy: 2 });
     expect(() => rx.decode(tx.encode({ zz: 3, yy: 4 }))).toThrow();
+  });
+
+  it('(the alternative) plain useRecords frames decode on their own, even after drops', () => {
+    const tx = new Packr({ useRecords: true });
+    const rx = new Unpackr({ useRecords: true });
+    tx.pack({ zz: 1, yy: 2 }); // never arrives
+    expect(rx.unpack(tx.pack({ zz: 3, yy: 4 }))).toEqual({ zz: 3, yy: 4 });
+  });
+
+  it('keeps working after a value fails to encode half-way', () => {
+    const tx = new MsgpackCodec();
+    const rx = new MsgpackCodec();
+    expect(() => tx.encode({ q: 1n << 80n })).toThrow();
+    tx.resetEncoder();
+    expect(rx.decode(tx.encode({ q: 1 }))).toEqual({ q: 1 });
   });
 
   it('turns garbage into ProtocolError, never a crash', () => {

@@ -137,6 +137,15 @@ describe('wire on loopback', () => {
     expect(session.state).toBe('open');
   });
 
+  it('answers with ERR when a reply cannot be encoded, and keeps serving', async () => {
+    const { port } = await startServer({ handler: (p) => ({ value: p === 'bad' ? Symbol('x') : p }) });
+    const session = await connectClient(port);
+    const err = await rejection(session.request('bad'));
+    expect(hasCode(err, 'WW_REMOTE_ERROR')).toBe(true);
+    expect(err.message).toMatch(/reply not sent: payload cannot be encoded as msgpack/);
+    expect(await session.request('good')).toEqual({ value: 'good' });
+  });
+
   it('graceful server close: GOAWAY, new requests refused, in-flight complete, then everything closes', async () => {
     let release!: () => void;
     const { server, port } = await startServer({
@@ -178,6 +187,34 @@ describe('wire on loopback', () => {
     const good = await connectClient(port);
     expect(await good.request(1)).toBe(1);
     expect(server.connections).toBe(1);
+  });
+
+  it('graceful close is bounded: a client ignoring GOAWAY is destroyed after closeTimeoutMs', async () => {
+    const vts = new VirtualTimeScheduler();
+    const { server, port } = await startServer({ scheduler: vts, closeTimeoutMs: 2000 });
+    const raw = await RawPeer.connect(port);
+    raw.send([T.HELLO, { version: 1 }]);
+    await raw.next(T.HELLO_OK);
+    let closed = false;
+    const closing = server.close().then(() => (closed = true));
+    expect(await raw.next(T.GOAWAY)).toEqual([T.GOAWAY, { reason: 'server closing' }]);
+    advance(vts, 1999);
+    await turn(5);
+    expect(closed).toBe(false);
+    expect(raw.closed).toBe(false);
+    advance(vts, 1);
+    await closing;
+    await waitFor(() => raw.closed, 'stubborn client to be destroyed');
+    expect(server.connections).toBe(0);
+  });
+
+  it('listen() on a taken port rejects with ListenFailedError', async () => {
+    const { port } = await startServer();
+    const second = createWireServer({ port });
+    const err = await rejection(second.listen());
+    expect(hasCode(err, 'WW_LISTEN_FAILED')).toBe(true);
+    expect(err.message).toBe(`wire server could not listen on 127.0.0.1:${port}: EADDRINUSE`);
+    await second.close();
   });
 
   it('a client receiving garbage destroys its stream with ProtocolError (no uncaught exception)', async () => {

@@ -170,6 +170,20 @@ describe('wire session: requests', () => {
     session.destroy();
   });
 
+  it('refuses an unencodable payload with ProtocolError and keeps the record stream in sync', async () => {
+    const { session, peer } = await open();
+    const err = await rejection(session.request({ big: 1n << 80n }));
+    expect(hasCode(err, 'WW_PROTOCOL_ERROR')).toBe(true);
+    expect(err.message).toMatch(/^payload cannot be encoded as msgpack/);
+    expect(session.inFlight).toBe(0);
+    const ok = session.request({ big: 'same shape, now encodable' });
+    const [, id, payload] = await peer.next(T.REQ);
+    expect(payload).toEqual({ big: 'same shape, now encodable' });
+    peer.send([T.RES, id, 'fine']);
+    expect(await ok).toBe('fine');
+    session.destroy();
+  });
+
   it('sends one-way messages and answers server PINGs with PONG', async () => {
     const { session, peer } = await open();
     session.send({ event: 'x' });

@@ -2,7 +2,8 @@
  * `wire_drop_pongs` (wirewarden, protocol-aware): drops PONG frames — each with
  * `probability` — and lets every other frame through. The peer's heartbeat probes go
  * unanswered while requests still work: the case of a wedged heartbeat path that a
- * connection's suspicion logic must tell apart from a dead peer.
+ * connection's suspicion logic must tell apart from a dead peer. (A frame the inspector
+ * says carries decoding state is never dropped; wire PONGs never do.)
  */
 import { number, shape } from '../../options.js';
 import type { ToxicDefinition } from '../toxic-types.js';
@@ -29,7 +30,8 @@ export const wireDropPongs: ToxicDefinition<WireDropPongsAttributes, FrameStageS
   createState: createFrameStageState,
   create(ctx, attrs, state) {
     const splitter = bindSplitter(ctx, state, attrs.max_frame_bytes, (frame, payload) => {
-      if (ctx.frames.classify(payload) === 'pong' && ctx.random() < attrs.probability) return;
+      const droppable = ctx.frames.classify(payload) === 'pong' && !ctx.frames.carriesState?.(payload);
+      if (droppable && ctx.random() < attrs.probability) return;
       ctx.pushFrame(frame);
     });
     return {

@@ -10,6 +10,12 @@
  *   dropped instead.
  * - `mode: 'drop'`: the request silently disappears; the caller sees its request timeout.
  *
+ * A request that carries decoding state is let through and not counted: the wire codec
+ * defines each payload object shape inline in the first frame that uses it, and dropping
+ * that frame would leave the rest of the connection undecodable. So the first request of
+ * each new payload shape passes (send a warm-up request to fail a precise count); payloads
+ * without objects (strings, numbers, arrays) never carry state.
+ *
  * The count lives in per-connection state: an update keeps counting.
  */
 import { integer, oneOf, shape, string } from '../../options.js';
@@ -47,7 +53,8 @@ export const wireFailRequests: ToxicDefinition<WireFailRequestsAttributes, FailS
   createState: () => ({ ...createFrameStageState(), failed: 0 }),
   create(ctx, attrs, state) {
     const splitter = bindSplitter(ctx, state, attrs.max_frame_bytes, (frame, payload) => {
-      if (state.failed >= attrs.count || ctx.frames.classify(payload) !== 'request') {
+      const failable = ctx.frames.classify(payload) === 'request' && !ctx.frames.carriesState?.(payload);
+      if (state.failed >= attrs.count || !failable) {
         ctx.pushFrame(frame);
         return;
       }
