@@ -45,6 +45,11 @@ interface Entry {
   make(): Promise<Contender<unknown>>;
 }
 
+/** Erases each contender's resource type; the harness only passes it back. */
+function entry<R>(name: string, make: () => Promise<Contender<R>>): Entry {
+  return { name, make: make as () => Promise<Contender<unknown>> };
+}
+
 let nextConn = 0;
 const newConn = (): Conn => ({ id: ++nextConn });
 
@@ -88,56 +93,44 @@ class ArrayPool<T> {
 }
 
 const entries: Entry[] = [
-  {
-    name: 'wirewarden',
-    async make() {
-      const pool = createPoolCore<Conn>({
-        options: { endpoints: [{ host: '127.0.0.1', port: 1 }], protocol: {}, min: MAX, max: MAX },
-        source: instantSource,
-      });
-      while (pool.stats().idle < MAX) await new Promise((r) => setImmediate(r));
-      return {
-        acquire: () => pool.acquire(),
-        release: (lease) => lease.release(),
-        close: () => pool.close(),
-      };
-    },
-  },
-  {
-    name: 'generic-pool',
-    async make() {
-      const pool = genericPool.createPool<Conn>({ create: async () => newConn(), destroy: async () => {} }, { min: MAX, max: MAX });
-      await pool.ready();
-      return {
-        acquire: () => pool.acquire(),
-        release: (r) => void pool.release(r),
-        close: async () => {
-          await pool.drain();
-          await pool.clear();
-        },
-      };
-    },
-  },
-  {
-    name: 'tarn',
-    async make() {
-      const pool = new tarn.Pool<Conn>({ create: async () => newConn(), destroy: () => {}, min: MAX, max: MAX });
-      const warm = await Promise.all(Array.from({ length: MAX }, () => pool.acquire().promise));
-      for (const r of warm) pool.release(r);
-      return {
-        acquire: () => pool.acquire().promise,
-        release: (r) => void pool.release(r),
-        close: async () => void (await pool.destroy()),
-      };
-    },
-  },
-  {
-    name: 'array floor',
-    async make() {
-      const pool = new ArrayPool(Array.from({ length: MAX }, newConn));
-      return { acquire: () => pool.acquire(), release: (r) => pool.release(r), close: async () => {} };
-    },
-  },
+  entry('wirewarden', async () => {
+    const pool = createPoolCore<Conn>({
+      options: { endpoints: [{ host: '127.0.0.1', port: 1 }], protocol: {}, min: MAX, max: MAX },
+      source: instantSource,
+    });
+    while (pool.stats().idle < MAX) await new Promise((r) => setImmediate(r));
+    return {
+      acquire: () => pool.acquire(),
+      release: (lease) => lease.release(),
+      close: () => pool.close(),
+    };
+  }),
+  entry('generic-pool', async () => {
+    const pool = genericPool.createPool<Conn>({ create: async () => newConn(), destroy: async () => {} }, { min: MAX, max: MAX });
+    await pool.ready();
+    return {
+      acquire: () => pool.acquire(),
+      release: (r) => void pool.release(r),
+      close: async () => {
+        await pool.drain();
+        await pool.clear();
+      },
+    };
+  }),
+  entry('tarn', async () => {
+    const pool = new tarn.Pool<Conn>({ create: async () => newConn(), destroy: () => {}, min: MAX, max: MAX });
+    const warm = await Promise.all(Array.from({ length: MAX }, () => pool.acquire().promise));
+    for (const r of warm) pool.release(r);
+    return {
+      acquire: () => pool.acquire().promise,
+      release: (r) => void pool.release(r),
+      close: async () => void (await pool.destroy()),
+    };
+  }),
+  entry('array floor', async () => {
+    const pool = new ArrayPool(Array.from({ length: MAX }, newConn));
+    return { acquire: () => pool.acquire(), release: (r) => pool.release(r), close: async () => {} };
+  }),
 ];
 
 async function uncontended(c: Contender<unknown>, ops: number): Promise<number> {

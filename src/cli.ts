@@ -20,7 +20,7 @@ export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'demo': {
-      const { runDemoCommand } = await import('./demo.js');
+      const { runDemoCommand } = await import('./demo/demo.js');
       return runDemoCommand(rest);
     }
     case 'proxy': {

@@ -10,3 +10,11 @@ export type {
   ConnectionInput, ConnectionCommand, ConnectionHealth,
 } from './actors/connection-types.js';
 export * from './transport/index.js';
+export * from './supervisor/index.js';
+export {
+  createRuntime, type Runtime, type RuntimeOptions, type RuntimeState, type Closeable,
+} from './runtime.js';
+export { EVENT_CHANNEL } from './observe/diagnostics.js';
+export type {
+  RuntimeEvent, StateEvent, RestartEvent, ChildExitEvent, EscalationEvent, ShutdownEvent, RuntimeFailedEvent,
+} from './observe/events.js';

@@ -16,14 +16,14 @@
  * order, each within its `shutdownMs`; then `events$` completes. Nothing is left: no
  * actor, no scheduled action, no subscription.
  */
-import { createActor, type InspectionEvent, type Observer, type Subscription } from 'xstate';
+import { createActor, type AnyActorRef, type InspectionEvent, type Observer, type Subscription } from 'xstate';
 import type { Observable } from 'rxjs';
 import { RuntimeShutDownError, type RestartIntensityError } from './errors.js';
 import { custom, func, integer, optional, parseOptions, shape } from './options.js';
 import { clockFromScheduler, defaultScheduler, isScheduler, type SchedulerLike } from './scheduler.js';
 import { bindServices, processLoadSource } from './services.js';
 import { bindEventSink, EventBus, type RuntimeEvent } from './observe/events.js';
-import { supervisorLogic, type SupervisorChildOptions } from './supervisor/supervisor-logic.js';
+import { engineOf, supervisorLogic, type SupervisorChildOptions } from './supervisor/supervisor-logic.js';
 import { createSupervisorHandle, type SupervisorHandle } from './supervisor/supervisor-handle.js';
 import { parseChildSpec, parseSupervisorSpec, type SupervisorSpec } from './supervisor/supervisor-spec.js';
 import type { SupervisorOutput, SupervisorRef, SupervisorSnapshot } from './supervisor/supervisor-types.js';
@@ -66,7 +66,10 @@ export interface Runtime extends AsyncDisposable {
   spawnSupervisor(spec: SupervisorSpec, options?: SupervisorChildOptions): SupervisorHandle;
   /** @internal Closed (last registered first) before the tree stops. Returns an unregister function. */
   register(closeable: Closeable): () => void;
-  /** Attaches an inspection observer later (only while needed: inspection costs CPU per event). */
+  /**
+   * Attaches an inspection observer now (only while needed: inspection costs CPU per
+   * event). Actors that already exist are announced to it first, parents before children.
+   */
   inspect(observer: Observer<InspectionEvent> | ((event: InspectionEvent) => void)): Subscription;
   /** Stops everything in order; resolves when nothing is left. Idempotent. */
   shutdown(): Promise<void>;
@@ -156,6 +159,8 @@ class WirewardenRuntime implements Runtime {
   }
 
   inspect(observer: Observer<InspectionEvent> | ((event: InspectionEvent) => void)): Subscription {
+    const next = typeof observer === 'function' ? observer : (e: InspectionEvent) => observer.next?.(e);
+    announce(this.root, this.root.sessionId, next);
     const sub = this.root.system.inspect(observer);
     this.#inspections.add(sub);
     return { unsubscribe: () => (this.#inspections.delete(sub), sub.unsubscribe()) };
@@ -229,6 +234,17 @@ class WirewardenRuntime implements Runtime {
       this.#endRoot();
     });
   }
+}
+
+/** Replays `@xstate.actor` for a live subtree: supervisors' children, and machines' spawned/invoked actors. */
+function announce(ref: AnyActorRef, rootId: string, next: (e: InspectionEvent) => void): void {
+  if (ref.getSnapshot()?.status !== 'active') return;
+  next({ type: '@xstate.actor', actorRef: ref, rootId });
+  const engine = engineOf(ref);
+  const children = engine
+    ? engine.childRefs()
+    : Object.values(((ref.getSnapshot() as { children?: Record<string, AnyActorRef | undefined> }).children ?? {}));
+  for (const child of children) if (child) announce(child, rootId, next);
 }
 
 /**

@@ -96,3 +96,49 @@ export interface ConnectionHealth {
   readonly probesFailed: number;
   readonly falseSuspicions: number;
 }
+
+/** An endpoint as shown in context and snapshots: where, never how (no credentials). */
+export interface PlainEndpoint {
+  readonly host?: string;
+  readonly port?: number;
+  readonly path?: string;
+}
+
+/**
+ * The machine's context: plain data only, safe for the inspector, the dashboard and
+ * `JSON.stringify`. Streams, sessions, the protocol (which may hold a token) and the
+ * scheduler live outside it (see `liveConnection`).
+ */
+export interface ConnectionContext extends ConnectionHealth {
+  readonly endpoint: PlainEndpoint;
+  /** The protocol's `name` (`wire`, `resp`, `custom`). */
+  readonly protocol: string;
+  /** The resolved heartbeat options (frozen, shared between connections). */
+  readonly heartbeat: Required<HeartbeatOptions>;
+  /** Scheduler time at creation, at the first `ready` (undefined before) and at the last state change. */
+  readonly startedAt: number;
+  readonly readyAt: number | undefined;
+  readonly since: number;
+  /** Probes sent in the current `suspect` episode (0 outside it). */
+  readonly suspectAttempt: number;
+  /** Base timeout (before ELU scaling) of the probe in flight or last sent. */
+  readonly attemptTimeoutMs: number;
+  /** Set on the way to a final state. */
+  readonly reason: DeadReason | 'closed' | undefined;
+}
+
+/**
+ * What the pool needs of a live connection: its session to lease and figures to show.
+ * Returned by `liveConnection(ref)`; never part of a snapshot.
+ */
+export interface LiveConnectionView<S = unknown> {
+  readonly id: string;
+  readonly endpoint: PlainEndpoint;
+  readonly state: ConnectionState;
+  /** The protocol session; undefined until the handshake succeeded and after the end. */
+  readonly session: S | undefined;
+  readonly protocol: Protocol<S>;
+  readonly rttMs: number | undefined;
+  /** Scheduler time of the last state change. */
+  readonly since: number;
+}

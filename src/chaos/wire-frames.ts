@@ -7,13 +7,14 @@
  * allocate a 10 MiB response to learn that it is a response, and garbage must classify
  * as `other` rather than throw. The tests check it against msgpackr's own decoding.
  *
- * Wire frames are self-contained: the codec defines msgpackr record shapes inside every
- * frame that uses them, never by reference to an earlier frame (src/transport/
- * msgpack-codec.ts), precisely so that a proxy may drop, delay and inject frames. Hence
- * no `carriesState` here; a protocol whose frames depend on earlier ones must provide it.
+ * `carriesState` flags frames that may define a msgpackr record (the wire codec runs
+ * records in `sequential` mode, src/transport/msgpack-codec.ts): protocol-aware toxics
+ * never drop such a frame and never move another frame across it. The first request or
+ * response of each payload object shape therefore always goes through untouched.
  *
  * `errorReply` answers a `[REQ, id, payload]` with `[ERR, id, { code, message }]`,
- * encoded as a plain msgpack map (no records), which the wire decoder accepts.
+ * encoded as a plain msgpack map (no records), which the wire decoder accepts and which
+ * leaves the peer's record table untouched.
  */
 import { pack } from 'msgpackr';
 import { MessageType } from '../transport/index.js';
@@ -89,6 +90,21 @@ export function wireErrorReply(payload: Buffer, message: string): Buffer | undef
   return frame;
 }
 
+/** msgpackr's inline record definition: fixext1, type 0x72 ('r'), then the record id. */
+const RECORD_DEFINITION = Buffer.from([0xd4, 0x72]);
+
+/**
+ * True when the payload may define a msgpackr record. In `sequential` mode the wire codec
+ * defines each object shape inline in the first frame that uses it and refers to it by id
+ * afterwards, so dropping or reordering that frame would leave every later frame of the
+ * connection undecodable. A byte search can also match inside a string or a binary value,
+ * and with per-frame records every object frame matches; both only make toxics more
+ * careful, never wrong.
+ */
+export function wireFrameCarriesState(payload: Buffer): boolean {
+  return payload.indexOf(RECORD_DEFINITION) >= 0;
+}
+
 /**
  * wirewarden's wire protocol, as protocol-aware toxics see it.
  *
@@ -98,4 +114,5 @@ export function wireErrorReply(payload: Buffer, message: string): Buffer | undef
 export const wireFrames: FrameInspector = Object.freeze({
   classify: classifyWireFrame,
   errorReply: wireErrorReply,
+  carriesState: wireFrameCarriesState,
 });

@@ -28,10 +28,16 @@ export interface LeaseOwner<C> {
 const ACTIVE = 0;
 const RELEASED = 1;
 const DESTROYED = 2;
-const LOST = 3;
-const LOST_ACKNOWLEDGED = 4;
+type LeaseState = typeof ACTIVE | typeof RELEASED | typeof DESTROYED;
 
-type LeaseState = typeof ACTIVE | typeof RELEASED | typeof DESTROYED | typeof LOST | typeof LOST_ACKNOWLEDGED;
+/** Why a lease was lost; allocated only then. `acknowledged` after the first release(). */
+class Lost {
+  acknowledged = false;
+  constructor(
+    readonly why: string,
+    readonly cause: unknown,
+  ) {}
+}
 
 /**
  * @example
@@ -43,23 +49,20 @@ type LeaseState = typeof ACTIVE | typeof RELEASED | typeof DESTROYED | typeof LO
  * }
  */
 export class Lease<C = unknown> {
-  readonly #owner: LeaseOwner<C>;
+  // Two fields: a lease is allocated per acquire, so it is kept as small as possible.
+  // While active, the slot's connection is this lease's (a replacement ends the lease
+  // first), and the slot knows its pool.
   readonly #slot: Slot<C>;
-  readonly #conn: C;
-  #state: LeaseState = ACTIVE;
-  #lostWhy = '';
-  #lostCause: unknown = undefined;
+  #state: LeaseState | Lost = ACTIVE;
 
   /** @internal Leases are made by the pool. */
-  constructor(owner: LeaseOwner<C>, slot: Slot<C>, conn: C) {
-    this.#owner = owner;
+  constructor(slot: Slot<C>) {
     this.#slot = slot;
-    this.#conn = conn;
   }
 
   /** The session of the leased connection. Throws once the lease has ended. */
   get conn(): C {
-    if (this.#state === ACTIVE) return this.#conn;
+    if (this.#state === ACTIVE) return this.#slot.conn as C;
     throw this.#endedError('use');
   }
 
@@ -75,16 +78,15 @@ export class Lease<C = unknown> {
 
   /** Returns the connection to the pool. A second call throws `LeaseReleasedError`. */
   release(): void {
-    if (this.#state === ACTIVE) {
+    const state = this.#state;
+    if (state === ACTIVE) {
       this.#state = RELEASED;
-      this.#owner.releaseLease(this, this.#slot);
-      return;
+      this.#slot.owner.releaseLease(this, this.#slot);
+    } else if (state instanceof Lost && !state.acknowledged) {
+      state.acknowledged = true;
+    } else {
+      throw this.#endedError('release');
     }
-    if (this.#state === LOST) {
-      this.#state = LOST_ACKNOWLEDGED;
-      return;
-    }
-    throw this.#endedError('release');
   }
 
   /**
@@ -92,37 +94,35 @@ export class Lease<C = unknown> {
    * session is in an unknown state, e.g. after a cancelled request.
    */
   destroy(reason?: unknown): void {
-    if (this.#state === ACTIVE) {
+    const state = this.#state;
+    if (state === ACTIVE) {
       this.#state = DESTROYED;
-      this.#owner.destroyLease(this, this.#slot, reason);
-      return;
+      this.#slot.owner.destroyLease(this, this.#slot, reason);
+    } else if (state instanceof Lost && !state.acknowledged) {
+      state.acknowledged = true;
+    } else {
+      throw this.#endedError('destroy');
     }
-    if (this.#state === LOST) {
-      this.#state = LOST_ACKNOWLEDGED;
-      return;
-    }
-    throw this.#endedError('destroy');
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
-    if (this.#state === ACTIVE) this.release();
-    else if (this.#state === LOST) this.#state = LOST_ACKNOWLEDGED;
+    const state = this.#state;
+    if (state === ACTIVE) this.release();
+    else if (state instanceof Lost) state.acknowledged = true;
   }
 
   /** @internal The connection died or was taken back while leased; `why` ends a sentence. */
   markLost(why: string, cause?: unknown): void {
-    if (this.#state !== ACTIVE) return;
-    this.#state = LOST;
-    this.#lostWhy = why;
-    this.#lostCause = cause;
+    if (this.#state === ACTIVE) this.#state = new Lost(why, cause);
   }
 
   #endedError(what: string): Error {
     const id = this.#slot.id;
-    if (this.#state === LOST || (this.#state === LOST_ACKNOWLEDGED && what === 'use')) {
-      return new LeaseLostError(`cannot ${what} lease of connection ${id}: ${this.#lostWhy}`, { cause: this.#lostCause });
+    const state = this.#state;
+    if (state instanceof Lost && (!state.acknowledged || what === 'use')) {
+      return new LeaseLostError(`cannot ${what} lease of connection ${id}: ${state.why}`, { cause: state.cause });
     }
-    const how = this.#state === DESTROYED ? 'destroyed' : 'released';
+    const how = state === DESTROYED ? 'destroyed' : 'released';
     return new LeaseReleasedError(`cannot ${what} lease of connection ${id}: already ${how}`);
   }
 }

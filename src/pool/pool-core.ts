@@ -132,7 +132,7 @@ export class PoolCore<C> {
     this.#logger = config.logger ?? defaultPoolLogger;
     this.#leakOn = o.leakDetectionMs > 0;
     this.#validateOn = o.validateAfterIdleMs > 0;
-    this.#table = new SlotTable<C>(o.endpoints, config.idPrefix ?? 'conn-');
+    this.#table = new SlotTable<C>(o.endpoints, config.idPrefix ?? 'conn-', this.#leaseOwner);
     this.#waiters = new Waitlist<C>(this.#scheduler, this.#clock, this.#counters, o.acquireTimeoutMs, (w, now) => this.#timeoutError(w, now));
     this.#housekeeper = new Housekeeper(this.#scheduler, this.#clock, o, {
       slots: () => this.#table.slots,
@@ -289,7 +289,7 @@ export class PoolCore<C> {
     slot.leasedAt = now;
     slot.leakReported = false;
     slot.acquireStack = stack;
-    const lease = new Lease<C>(this.#leaseOwner, slot, slot.conn as C);
+    const lease = new Lease<C>(slot);
     slot.lease = lease;
     this.#table.leased++;
     this.#counters.acquired++;

@@ -13,6 +13,7 @@
  * `max`.
  */
 import type { EndpointView } from './connection-source.js';
+import type { LeaseOwner } from './lease.js';
 import { endpointKey, type PoolEndpoint } from './pool-options.js';
 import type { EndpointStats, PoolGauges } from './pool-stats.js';
 import { Slot } from './slot.js';
@@ -40,12 +41,14 @@ export class SlotTable<C> {
   readonly endpoints: readonly EndpointRecord[];
   readonly #byKey = new Map<string, EndpointRecord>();
   readonly #idPrefix: string;
+  readonly #owner: LeaseOwner<C>;
   #nextId = 1;
   open = 0;
   leased = 0;
   pending = 0;
 
-  constructor(endpoints: readonly PoolEndpoint[], idPrefix: string) {
+  constructor(endpoints: readonly PoolEndpoint[], idPrefix: string, owner: LeaseOwner<C>) {
+    this.#owner = owner;
     this.endpoints = endpoints.map((e) => new EndpointRecord(e, endpointKey(e)));
     for (const rec of this.endpoints) this.#byKey.set(rec.key, rec);
     this.#idPrefix = idPrefix;
@@ -63,7 +66,7 @@ export class SlotTable<C> {
   /** A new pending slot on `endpoint` (chosen by the policy). */
   add(endpoint: EndpointView, now: number): Slot<C> {
     const rec = this.#byKey.get(endpoint.key)!;
-    const slot = new Slot<C>(`${this.#idPrefix}${this.#nextId++}`, rec.endpoint, rec.key, now);
+    const slot = new Slot<C>(`${this.#idPrefix}${this.#nextId++}`, rec.endpoint, rec.key, this.#owner, now);
     this.slots.push(slot);
     this.pending++;
     rec.pending++;

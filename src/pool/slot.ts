@@ -19,7 +19,7 @@
  * class and the lease fast path reads them without polymorphic lookups.
  */
 import type { PoolEndpoint } from './pool-options.js';
-import type { Lease } from './lease.js';
+import type { Lease, LeaseOwner } from './lease.js';
 import type { Waiter } from './waiter-queue.js';
 
 export type SlotState = 'pending' | 'idle' | 'leased' | 'probing' | 'resetting' | 'closing';
@@ -30,6 +30,8 @@ export class Slot<C = unknown> {
   readonly endpoint: PoolEndpoint;
   /** `host:port` or the socket path. */
   readonly endpointKey: string;
+  /** The pool that leases it out. */
+  readonly owner: LeaseOwner<C>;
   state: SlotState = 'pending';
   /** The session of the current incarnation; undefined unless ready. */
   conn: C | undefined = undefined;
@@ -56,8 +58,9 @@ export class Slot<C = unknown> {
   /** Aborts an in-flight validation probe when the pool closes. */
   probeAbort: AbortController | undefined = undefined;
 
-  constructor(id: string, endpoint: PoolEndpoint, endpointKey: string, now: number) {
+  constructor(id: string, endpoint: PoolEndpoint, endpointKey: string, owner: LeaseOwner<C>, now: number) {
     this.id = id;
+    this.owner = owner;
     this.endpoint = endpoint;
     this.endpointKey = endpointKey;
     this.since = now;

@@ -90,6 +90,13 @@ export class ChildTable {
     return this.entries.get(id)?.ref;
   }
 
+  /** The live incarnations, in start order. */
+  childRefs(): AnyActorRef[] {
+    const refs: AnyActorRef[] = [];
+    for (const e of this.entries.values()) if (e.ref) refs.push(e.ref);
+    return refs;
+  }
+
   protected addEntry(spec: ResolvedChildSpec): ChildEntry {
     const entry: ChildEntry = {
       spec, path: `${this.path}/${spec.id}`, seq: this.#seq++,

@@ -2,6 +2,7 @@
  * Protocol-aware toxics on real wire frames (built with the transport's own codec and
  * frame encoder), on a virtual clock.
  */
+import { Packr, Unpackr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { FrameCursor, FrameSplitter } from '../../src/chaos/frame-splitter.js';
 import { CHAOS_ERROR_CODE, classifyWireFrame, wireErrorReply, wireFrames } from '../../src/chaos/wire-frames.js';
@@ -15,14 +16,16 @@ function sender() {
   return (msg: WireMessage) => encodeFrame(codec.encode(toWire(msg)));
 }
 
-/** A receiver's view: splits a byte stream and decodes every frame with one codec. */
-function decodeAll(stream: Buffer): WireMessage[] {
+/** A receiver's view: splits a byte stream and decodes every frame with one decoder. */
+function decodeAll(stream: Buffer, sequential = false): WireMessage[] {
   const codec = new MsgpackCodec();
+  const unpackr = new Unpackr({ useRecords: true, sequential: true });
+  const decode = (payload: Buffer) => (sequential ? unpackr.unpack(payload) : codec.decode(payload));
   const out: WireMessage[] = [];
   let offset = 0;
   while (offset < stream.length) {
     const length = stream.readUInt32BE(offset);
-    out.push(parseWireMessage(codec.decode(stream.subarray(offset + 4, offset + 4 + length))));
+    out.push(parseWireMessage(decode(stream.subarray(offset + 4, offset + 4 + length))));
     offset += 4 + length;
   }
   expect(offset).toBe(stream.length);
@@ -137,8 +140,7 @@ describe('wire_drop_pongs', () => {
 describe('wire_fail_requests', () => {
   it('error mode: the first N requests never go upstream; the client gets ERR replies', () => {
     const send = sender();
-    // Object payloads: msgpackr records, defined inside each frame, so dropping is safe.
-    const stream = Buffer.concat([send(req(1, { a: 1 })), send(ping(1)), send(req(2, { a: 2 })), send(req(3, { a: 3 }))]);
+    const stream = Buffer.concat([send(req(1, [1])), send(ping(1)), send(req(2, 'two')), send(req(3, { a: 3 }))]);
     const b = bench([{ type: 'wire_fail_requests', stream: 'upstream', attributes: { count: 2, message: 'injected' } }], {
       stream: 'upstream',
     });
@@ -149,6 +151,17 @@ describe('wire_fail_requests', () => {
       { type: MessageType.ERR, id: 1, error: { code: CHAOS_ERROR_CODE, message: 'injected' } },
       { type: MessageType.ERR, id: 2, error: { code: CHAOS_ERROR_CODE, message: 'injected' } },
     ]);
+  });
+
+  it('never drops a frame that defines a msgpack record: later frames of the stream need it', () => {
+    // An explicitly sequential encoder: the first {a} frame defines the record, the others refer to it.
+    const packr = new Packr({ useRecords: true, sequential: true });
+    const send = (msg: WireMessage) => encodeFrame(packr.pack(toWire(msg)));
+    const stream = Buffer.concat([send(req(1, { a: 1 })), send(req(2, { a: 2 })), send(req(3, { a: 3 })), send(req(4, { a: 4 }))]);
+    const b = bench([{ type: 'wire_fail_requests', attributes: { count: 2 } }]);
+    b.pipe.write(stream);
+    expect(decodeAll(b.received(), true)).toEqual([req(1, { a: 1 }), req(4, { a: 4 })]);
+    expect(b.replies.flatMap((f) => decodeAll(f)).map((m) => (m as { id: number }).id)).toEqual([2, 3]);
   });
 
   it('never drops a frame that carries decoding state, and does not count it', () => {
@@ -218,8 +231,8 @@ describe('wire_delay_responses', () => {
     expect(decodeAll(b.received())).toEqual([pong(4), res(1, 'state'), push('p1'), res(2, 'r2')]);
     // Without state, the push overtakes the held responses.
     const free = bench([{ type: 'wire_delay_responses', attributes: { latency: 100 } }]);
-    free.pipe.write(Buffer.concat([send(res(3, { big: 'object' })), send(push({ p: 2 }))]));
-    expect(decodeAll(free.received())).toEqual([push({ p: 2 })]);
+    free.pipe.write(Buffer.concat([send(res(3, ['no', 'records'])), send(push([2]))]));
+    expect(decodeAll(free.received())).toEqual([push([2])]);
   });
 
   it('on removal lets held responses out at once', () => {

@@ -131,7 +131,12 @@ describe('acquire', () => {
     }
     expect(source.opened).toHaveLength(2); // failures never trigger new opens
     expect(pool.stats()).toMatchObject({ pending: 2, open: 0 });
+    // the second waiter queued behind the first: its deadline counts from the next
+    // waiter tick (acquireTimeoutMs / 50 = 20 ms), never earlier
     await clock.advance(500);
+    expect(ws[0]!.error).toBeInstanceOf(PoolTimeoutError);
+    expect(ws[1]!.settled).toBe(0);
+    await clock.advance(20);
     for (const w of ws) {
       expect(w.error).toBeInstanceOf(PoolTimeoutError);
       expect(((w.error as Error).cause as Error).message).toBe('refused 49');

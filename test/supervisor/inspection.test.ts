@@ -41,15 +41,16 @@ test('inspector events carry the supervision tree: every actor’s parent is its
   await v.shutdown();
 });
 
-test('an inspector attached later sees new actors, and detaches cleanly', async () => {
+test('an inspector attached later is told about existing actors, sees new ones, and detaches cleanly', async () => {
   const v = virtualRuntime();
+  v.rt.createSupervisor({ id: 'early', children: [supervisorChild({ id: 'inner', children: [{ id: 'x', logic: workerMachine }] })] });
   const seen: string[] = [];
   const sub = v.rt.inspect((e) => {
-    if (e.type === '@xstate.actor') seen.push(`${(e.actorRef as AnyActorRef)._parent?.id}/${(e.actorRef as AnyActorRef).id}`);
+    if (e.type === '@xstate.actor') seen.push(`${(e.actorRef as AnyActorRef)._parent?.id ?? '-'}/${(e.actorRef as AnyActorRef).id}`);
   });
   const s = v.rt.createSupervisor({ id: 's', children: [{ id: 'w', logic: workerMachine }] });
   sub.unsubscribe();
   s.startChild({ id: 'later', logic: workerMachine });
-  expect(seen).toEqual(['root/s', 's/w']);
+  expect(seen).toEqual(['-/root', 'root/early', 'early/inner', 'inner/x', 'root/s', 's/w']);
   await v.shutdown();
 });

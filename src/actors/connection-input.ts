@@ -1,0 +1,173 @@
+/**
+ * Validation and defaults for the connection actor's input.
+ *
+ * The actor validates its input when it is created (`createActor` / `spawnChild`), so a
+ * bad option fails before any socket is opened: the snapshot is in `status: 'error'` with
+ * an `InvalidOptionError` naming the path (`connection.heartbeat.intervalMs must be an
+ * integer >= 1, got -5`). The pool validates the same options at its own boundary by
+ * embedding {@link heartbeatSchema} in its schema.
+ *
+ * Memory matters here (10k idle connections): a resolved heartbeat is cached per input
+ * object, so connections spawned from one options object share one frozen heartbeat.
+ */
+import { isScheduler, type SchedulerLike } from '../scheduler.js';
+import { boolean, custom, fail, func, integer, number, optional, parseOptions, shape, string, type Checker } from '../options.js';
+import type { Endpoint, Protocol, Transport } from '../transport/types.js';
+import type { ConnectionInput, HeartbeatOptions } from './connection-types.js';
+
+/** A heartbeat with every bound resolved (the adaptive range included). */
+export type ResolvedHeartbeat = Required<HeartbeatOptions>;
+
+/**
+ * Heartbeat defaults. `minIntervalMs` / `maxIntervalMs` default to `intervalMs / 4` and
+ * `intervalMs × 4` and are therefore absent here.
+ *
+ * @example
+ * createActor(connectionMachine, { input: { endpoint, protocol, heartbeat: { ...defaultHeartbeat, intervalMs: 1000 } } });
+ */
+export const defaultHeartbeat: Readonly<Omit<HeartbeatOptions, 'minIntervalMs' | 'maxIntervalMs'>> = Object.freeze({
+  intervalMs: 5000,
+  minTimeoutMs: 100,
+  maxTimeoutMs: 2000,
+  suspectProbes: 2,
+  suspectBackoffMultiplier: 2,
+  eluWeight: 0.5,
+  adaptive: false,
+});
+
+/** Connection-level timeout defaults. */
+export const defaultConnectionTimeouts = Object.freeze({
+  connectTimeoutMs: 10_000,
+  handshakeTimeoutMs: 10_000,
+  closeTimeoutMs: 5_000,
+});
+
+const heartbeatFields = shape({
+  intervalMs: integer({ min: 1, default: defaultHeartbeat.intervalMs }),
+  minTimeoutMs: integer({ min: 1, default: defaultHeartbeat.minTimeoutMs }),
+  maxTimeoutMs: integer({ min: 1, default: defaultHeartbeat.maxTimeoutMs }),
+  suspectProbes: integer({ min: 0, max: 100, default: defaultHeartbeat.suspectProbes }),
+  suspectBackoffMultiplier: number({ min: 1, max: 100, default: defaultHeartbeat.suspectBackoffMultiplier }),
+  eluWeight: number({ min: 0, max: 100, default: defaultHeartbeat.eluWeight }),
+  adaptive: boolean({ default: defaultHeartbeat.adaptive }),
+  minIntervalMs: optional(integer({ min: 1 })),
+  maxIntervalMs: optional(integer({ min: 1 })),
+});
+
+const resolvedCache = new WeakMap<object, ResolvedHeartbeat>();
+let resolvedDefault: ResolvedHeartbeat | undefined;
+
+function resolveHeartbeat(value: unknown, path: string): ResolvedHeartbeat {
+  const h = heartbeatFields.check(value, path);
+  if (h.minTimeoutMs > h.maxTimeoutMs) {
+    fail(`${path}.minTimeoutMs`, `an integer <= ${path}.maxTimeoutMs (${h.maxTimeoutMs})`, h.minTimeoutMs);
+  }
+  const minIntervalMs = h.minIntervalMs ?? Math.max(1, Math.round(h.intervalMs / 4));
+  const maxIntervalMs = h.maxIntervalMs ?? h.intervalMs * 4;
+  if (minIntervalMs > h.intervalMs) {
+    fail(`${path}.minIntervalMs`, `an integer <= ${path}.intervalMs (${h.intervalMs})`, minIntervalMs);
+  }
+  if (maxIntervalMs < h.intervalMs) {
+    fail(`${path}.maxIntervalMs`, `an integer >= ${path}.intervalMs (${h.intervalMs})`, maxIntervalMs);
+  }
+  return Object.freeze({ ...h, minIntervalMs, maxIntervalMs });
+}
+
+/**
+ * The heartbeat options as a schema checker, to embed in a larger schema
+ * (`shape({ heartbeat: heartbeatSchema, … })`). Checks cross-field bounds too
+ * (`minTimeoutMs <= maxTimeoutMs`, `minIntervalMs <= intervalMs <= maxIntervalMs`).
+ *
+ * @example
+ * const poolSchema = shape({ heartbeat: heartbeatSchema, max: integer({ min: 1, default: 10 }) });
+ */
+export const heartbeatSchema: Checker<ResolvedHeartbeat> = {
+  expected: 'an object',
+  optional: true,
+  fallback: () => parseHeartbeat(undefined),
+  check: (value, path) => {
+    if (value === undefined) return (resolvedDefault ??= resolveHeartbeat({}, path));
+    if (typeof value !== 'object' || value === null) return resolveHeartbeat(value, path);
+    let resolved = resolvedCache.get(value);
+    if (resolved === undefined) {
+      resolved = resolveHeartbeat(value, path);
+      resolvedCache.set(value, resolved);
+    }
+    return resolved;
+  },
+};
+
+/**
+ * Validates heartbeat options and fills defaults; the result is frozen and shared
+ * between calls with the same input object.
+ *
+ * @example
+ * parseHeartbeat({ intervalMs: 1000 }).maxTimeoutMs; // 2000
+ * parseHeartbeat({ intervalMs: -5 }); // throws InvalidOptionError: heartbeat.intervalMs must be an integer >= 1, got -5
+ */
+export function parseHeartbeat(value: unknown, path = 'heartbeat'): ResolvedHeartbeat {
+  return heartbeatSchema.check(value, path);
+}
+
+/** The connection input after validation: defaults filled, frozen. */
+export interface ResolvedConnectionInput {
+  readonly endpoint: Endpoint;
+  readonly protocol: Protocol;
+  readonly transport: Transport | undefined;
+  readonly connectTimeoutMs: number;
+  readonly handshakeTimeoutMs: number;
+  readonly closeTimeoutMs: number;
+  readonly heartbeat: ResolvedHeartbeat;
+  readonly scheduler: SchedulerLike | undefined;
+  readonly random: (() => number) | undefined;
+  readonly loadSource: (() => number) | undefined;
+}
+
+const endpointSchema = shape({
+  host: optional(string({ nonEmpty: true })),
+  port: optional(integer({ min: 1, max: 65535 })),
+  path: optional(string({ nonEmpty: true })),
+  priority: optional(integer()),
+  weight: optional(number({ min: 0 })),
+  servername: optional(string()),
+});
+
+function isProtocol(v: unknown): boolean {
+  const p = v as Protocol | null | undefined;
+  return typeof p === 'object' && p !== null && typeof p.open === 'function' &&
+    typeof p.probe === 'function' && typeof p.close === 'function';
+}
+
+function isTransport(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && typeof (v as Transport).dial === 'function';
+}
+
+const connectionSchema = shape({
+  endpoint: endpointSchema,
+  protocol: custom<Protocol>('a Protocol (an object with open, probe and close functions)', isProtocol),
+  transport: optional(custom<Transport>('a Transport (an object with a dial function)', isTransport)),
+  connectTimeoutMs: integer({ min: 1, default: defaultConnectionTimeouts.connectTimeoutMs }),
+  handshakeTimeoutMs: integer({ min: 1, default: defaultConnectionTimeouts.handshakeTimeoutMs }),
+  closeTimeoutMs: integer({ min: 0, default: defaultConnectionTimeouts.closeTimeoutMs }),
+  heartbeat: heartbeatSchema,
+  scheduler: optional(custom<SchedulerLike>('a SchedulerLike (schedule and now functions)', isScheduler)),
+  random: optional(func<() => number>()),
+  loadSource: optional(func<() => number>()),
+});
+
+/**
+ * Validates a {@link ConnectionInput}. An endpoint needs either `path` (unix) or `port`
+ * (tcp/tls; `host` defaults to the transport's, 127.0.0.1 for the built-ins).
+ *
+ * @example
+ * const input = parseConnectionInput({ endpoint: { host: '127.0.0.1', port: 7000 }, protocol: wire() });
+ * input.heartbeat.intervalMs; // 5000
+ */
+export function parseConnectionInput(input: ConnectionInput | undefined, path = 'connection'): ResolvedConnectionInput {
+  const parsed = parseOptions(path, connectionSchema, input);
+  const { endpoint } = parsed;
+  if (endpoint.path === undefined && endpoint.port === undefined) {
+    fail(`${path}.endpoint`, 'an object with a port (tcp, tls) or a path (unix)', endpoint);
+  }
+  return parsed as ResolvedConnectionInput;
+}

@@ -1,0 +1,250 @@
+/**
+ * `connectionMachine`: one network connection as an XState v5 machine.
+ *
+ *   dialing ─────────────────▶ ready ◀────────────── probing ◀── (tick, no traffic)
+ *   (connecting → handshaking)   │  ▲  reply / traffic   │
+ *      │ fail                    │  └─────────────────── │ timeout
+ *      ▼                         │        one success    ▼
+ *    dead ◀─────── stream end ───┴───────────────────  suspect ──(all fail)──▶ dead
+ *      ▲ KILL (any state)        CLOSE ▶ closing ──▶ closed      (CLOSE in dialing ▶ closed)
+ *
+ * The machine never retries: dying is its error handling, the supervisor restarts it.
+ * Final output: `{ reason, error?, uptimeMs }` (`closed` is a normal exit).
+ *
+ * Trade-offs, so that 10k idle connections stay cheap and the data path stays off the
+ * mailbox:
+ * - No XState event per frame. Inbound traffic only bumps a counter (`markAlive`); the
+ *   heartbeat tick compares it. Only state changes are events.
+ * - The heartbeat ticker is armed/disarmed by entry/exit actions on `ready` rather than
+ *   invoked (no child actor while idle); see live-connection.ts. Stopping the actor from
+ *   outside skips exit actions, so the live half also disposes itself when the actor
+ *   completes, errors or stops.
+ * - Timers run on the injected RxJS scheduler, never XState `after` (which is not
+ *   re-armed on restore, statelyai/xstate#5331, and would need `clockFromScheduler`).
+ *   A connection is not restorable anyway: its socket does not survive persistence.
+ * - Context is plain data (health figures, counters, endpoint without secrets,
+ *   timestamps); streams, sessions and the protocol live in `liveConnection(ref)`.
+ *
+ * Services (scheduler, random, loadSource) come from the input when given, else from the
+ * runtime the actor runs in (`servicesOf(self.system)`).
+ */
+import { assign, setup } from 'xstate';
+import { servicesOf } from '../services.js';
+import { lengthenIntervalMs, shortenIntervalMs } from './adaptive-interval.js';
+import { closeActor, dialActor, handshakeActor, probeActor, type ProbeEvent } from './connection-actors.js';
+import { parseConnectionInput } from './connection-input.js';
+import type {
+  ConnectionCommand, ConnectionContext, ConnectionInput, ConnectionOutput, DeadReason, PlainEndpoint,
+} from './connection-types.js';
+import { HEARTBEAT_IDLE, LiveConnection, liveOf, type StreamEndReason } from './live-connection.js';
+import { retransmitTimeoutMs, suspectTimeoutMs, updateRttEstimate } from './rtt-estimator.js';
+
+/** Internal events: sent by the live half and the invoked actors, never per frame. */
+export type ConnectionInternalEvent =
+  | typeof HEARTBEAT_IDLE
+  | { type: 'ww.stream.closed'; reason: StreamEndReason }
+  | ProbeEvent;
+
+export type ConnectionEvent = ConnectionCommand | ConnectionInternalEvent;
+
+function nowOf(self: Parameters<typeof liveOf>[0]): number {
+  return liveOf(self)?.scheduler.now() ?? Date.now();
+}
+
+function plainEndpoint(e: { host?: string; port?: number; path?: string }): PlainEndpoint {
+  return e.path !== undefined ? { path: e.path } : { host: e.host ?? '127.0.0.1', port: e.port };
+}
+
+const die = (reason: DeadReason) => ({ type: 'setReason', params: { reason } }) as const;
+
+/**
+ * The connection actor logic. Spawn it under a supervisor (or `createActor` it) with a
+ * {@link ConnectionInput}; watch snapshots for state changes; send `CLOSE` or `KILL`.
+ *
+ * @example
+ * const actor = createActor(connectionMachine, {
+ *   input: { endpoint: { host: '127.0.0.1', port: 7000 }, protocol: wire({ token }), heartbeat: { intervalMs: 1000 } },
+ * });
+ * actor.subscribe({ next: (s) => console.log(connectionState(s)), error: console.error });
+ * actor.start();
+ * // later
+ * actor.send({ type: 'CLOSE' });
+ */
+export const connectionMachine = setup({
+  types: {} as {
+    context: ConnectionContext;
+    events: ConnectionEvent;
+    input: ConnectionInput;
+    output: ConnectionOutput;
+  },
+  actors: { dial: dialActor, handshake: handshakeActor, probe: probeActor, close: closeActor },
+  actions: {
+    stamp: assign(({ self }) => ({ since: nowOf(self) })),
+    markReady: assign(({ context, self }) => ({ readyAt: context.readyAt ?? nowOf(self) })),
+    armHeartbeat: ({ context, self }) => liveOf(self)?.armHeartbeat(context.intervalMs),
+    disarmHeartbeat: ({ self }) => liveOf(self)?.disarmHeartbeat(),
+    sendProbe: assign(({ context }) => ({
+      probesSent: context.probesSent + 1,
+      suspectAttempt: 0,
+      attemptTimeoutMs: context.probeTimeoutMs,
+    })),
+    sendSuspectProbe: assign(({ context }) => ({
+      probesSent: context.probesSent + 1,
+      suspectAttempt: context.suspectAttempt + 1,
+      attemptTimeoutMs: suspectTimeoutMs(
+        context.attemptTimeoutMs, context.heartbeat.suspectBackoffMultiplier, context.heartbeat.maxTimeoutMs),
+    })),
+    countFailure: assign(({ context }) => ({ probesFailed: context.probesFailed + 1 })),
+    recordRtt: assign(({ context, event }) => {
+      if (event.type !== 'ww.probe.ok') return {};
+      const prev = context.srttMs === undefined || context.rttvarMs === undefined
+        ? undefined : { srttMs: context.srttMs, rttvarMs: context.rttvarMs };
+      const est = updateRttEstimate(prev, event.rttMs);
+      return {
+        rttMs: event.rttMs,
+        srttMs: est.srttMs,
+        rttvarMs: est.rttvarMs,
+        probeTimeoutMs: retransmitTimeoutMs(est, context.heartbeat),
+      };
+    }),
+    lengthenInterval: assign(({ context }) => {
+      const hb = context.heartbeat;
+      if (!hb.adaptive || context.srttMs === undefined || context.rttvarMs === undefined) return {};
+      return { intervalMs: lengthenIntervalMs(context.intervalMs, { srttMs: context.srttMs, rttvarMs: context.rttvarMs }, hb.maxIntervalMs) };
+    }),
+    falseSuspicion: assign(({ context }) => ({
+      falseSuspicions: context.falseSuspicions + 1,
+      suspectAttempt: 0,
+      intervalMs: context.heartbeat.adaptive
+        ? shortenIntervalMs(context.intervalMs, context.heartbeat.minIntervalMs) : context.intervalMs,
+    })),
+    setReason: assign((_, params: { reason: DeadReason | 'closed' }) => ({ reason: params.reason })),
+    reasonFromEvent: assign(({ event }) =>
+      event.type === 'KILL' || event.type === 'ww.stream.closed' ? { reason: event.reason } : {}),
+    settle: ({ context, event, self }) => liveOf(self)?.settle(context, event as { type: string; error?: unknown }),
+  },
+  guards: {
+    noSuspectProbes: ({ context }) => context.heartbeat.suspectProbes === 0,
+    suspectExhausted: ({ context }) => context.suspectAttempt >= context.heartbeat.suspectProbes,
+  },
+}).createMachine({
+  id: 'connection',
+  context: ({ input, self }) => {
+    const parsed = parseConnectionInput(input);
+    const services = servicesOf(self.system);
+    const endpoint = plainEndpoint(parsed.endpoint);
+    const scheduler = parsed.scheduler ?? services.scheduler;
+    const live = new LiveConnection(self, parsed, scheduler, parsed.random ?? services.random,
+      parsed.loadSource ?? services.loadSource, endpoint);
+    // Exit actions do not run when an actor is stopped from outside; completion and
+    // errors reach observers in every case, so the live half cleans up from here.
+    if (typeof self.subscribe === 'function') {
+      self.subscribe({ complete: () => live.dispose(), error: () => live.dispose() });
+    }
+    const hb = parsed.heartbeat;
+    const now = scheduler.now();
+    return {
+      endpoint,
+      protocol: typeof parsed.protocol.name === 'string' ? parsed.protocol.name : 'custom',
+      heartbeat: hb,
+      startedAt: now,
+      readyAt: undefined,
+      since: now,
+      rttMs: undefined,
+      srttMs: undefined,
+      rttvarMs: undefined,
+      probeTimeoutMs: hb.maxTimeoutMs,
+      intervalMs: hb.intervalMs,
+      probesSent: 0,
+      probesFailed: 0,
+      falseSuspicions: 0,
+      suspectAttempt: 0,
+      attemptTimeoutMs: hb.maxTimeoutMs,
+      reason: undefined,
+    };
+  },
+  initial: 'dialing',
+  on: {
+    KILL: { target: '.dead', actions: 'reasonFromEvent' },
+    CLOSE: { target: '.closing' },
+    'ww.stream.closed': { target: '.dead', actions: 'reasonFromEvent' },
+  },
+  states: {
+    dialing: {
+      initial: 'connecting',
+      on: {
+        CLOSE: { target: 'closed' },
+        'ww.stream.closed': { target: 'dead', actions: die('handshake-failed') },
+      },
+      states: {
+        connecting: {
+          invoke: {
+            src: 'dial',
+            input: ({ self }) => ({ owner: self }),
+            onDone: { target: 'handshaking' },
+            onError: { target: '#connection.dead', actions: die('dial-failed') },
+          },
+        },
+        handshaking: {
+          invoke: {
+            src: 'handshake',
+            input: ({ self }) => ({ owner: self }),
+            onDone: { target: '#connection.ready', actions: 'markReady' },
+            onError: { target: '#connection.dead', actions: die('handshake-failed') },
+          },
+        },
+      },
+    },
+    ready: {
+      entry: ['stamp', 'armHeartbeat'],
+      exit: 'disarmHeartbeat',
+      on: { 'ww.heartbeat.idle': { target: 'probing' } },
+    },
+    probing: {
+      entry: ['stamp', 'sendProbe'],
+      invoke: { src: 'probe', input: ({ context, self }) => ({ owner: self, timeoutMs: context.attemptTimeoutMs }) },
+      on: {
+        'ww.probe.ok': { target: 'ready', actions: ['recordRtt', 'lengthenInterval'] },
+        'ww.probe.alive': { target: 'ready' },
+        'ww.probe.failed': [
+          { guard: 'noSuspectProbes', target: 'dead', actions: ['countFailure', die('heartbeat-timeout')] },
+          { target: 'suspect', actions: 'countFailure' },
+        ],
+      },
+    },
+    suspect: {
+      entry: ['stamp', 'sendSuspectProbe'],
+      invoke: { src: 'probe', input: ({ context, self }) => ({ owner: self, timeoutMs: context.attemptTimeoutMs }) },
+      on: {
+        'ww.probe.ok': { target: 'ready', actions: ['recordRtt', 'falseSuspicion'] },
+        'ww.probe.alive': { target: 'ready', actions: 'falseSuspicion' },
+        'ww.probe.failed': [
+          { guard: 'suspectExhausted', target: 'dead', actions: ['countFailure', die('heartbeat-timeout')] },
+          { target: 'suspect', reenter: true, actions: 'countFailure' },
+        ],
+      },
+    },
+    closing: {
+      entry: 'stamp',
+      invoke: { src: 'close', input: ({ self }) => ({ owner: self }), onDone: 'closed', onError: 'closed' },
+      on: {
+        CLOSE: {},
+        'ww.stream.closed': { target: 'closed' },
+      },
+    },
+    dead: {
+      type: 'final',
+      entry: ['stamp', 'settle'],
+    },
+    closed: {
+      type: 'final',
+      entry: ['stamp', { type: 'setReason', params: { reason: 'closed' } }],
+    },
+  },
+  output: ({ context, self }) => {
+    const error = liveOf(self)?.finalError;
+    const uptimeMs = context.readyAt === undefined ? 0 : context.since - context.readyAt;
+    const reason = context.reason ?? 'closed';
+    return error === undefined ? { reason, uptimeMs } : { reason, error, uptimeMs };
+  },
+});
