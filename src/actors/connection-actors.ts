@@ -73,23 +73,27 @@ export const dialActor = fromPromise<void, OwnerInput>(({ input, signal }) => {
   const live = requireLive(input.owner);
   const { endpoint, connectTimeoutMs } = live.input;
   const controller = new AbortController();
-  const onStop = (): void => controller.abort(new AbortedError(`dial ${live.where} aborted`, { cause: signal.reason }));
-  signal.addEventListener('abort', onStop, { once: true });
   return new Promise<void>((resolve, reject) => {
     const timer = live.scheduler.schedule(() => {
       const err = new DialTimeoutError(`dial ${live.where} timed out after ${connectTimeoutMs} ms`);
       controller.abort(err);
       reject(err);
     }, connectTimeoutMs);
+    // The machine moved on (CLOSE, KILL, stop): abort the transport, drop the deadline.
+    const onStop = (): void => {
+      timer.unsubscribe();
+      controller.abort(new AbortedError(`dial ${live.where} aborted`, { cause: signal.reason }));
+    };
+    signal.addEventListener('abort', onStop, { once: true });
     const finish = (): void => {
       timer.unsubscribe();
       signal.removeEventListener('abort', onStop);
     };
     const transport = live.input.transport;
-    const dialing = attempt<Duplex>(() =>
-      (transport ? Promise.resolve(transport) : defaultTransport(endpoint)).then((t) =>
-        t.dial(endpoint, { connectTimeoutMs, signal: controller.signal, scheduler: live.scheduler })),
-    );
+    const options = { connectTimeoutMs, signal: controller.signal, scheduler: live.scheduler };
+    const dialing = transport
+      ? attempt<Duplex>(() => transport.dial(endpoint, options))
+      : defaultTransport(endpoint).then((t) => t.dial(endpoint, options));
     dialing.then(
       (stream) => {
         finish();
@@ -112,7 +116,7 @@ export const dialActor = fromPromise<void, OwnerInput>(({ input, signal }) => {
 });
 
 /** `handshaking`: `protocol.open` within `handshakeTimeoutMs`; stores the session. */
-export const handshakeActor = fromPromise<void, OwnerInput>(({ input }) => {
+export const handshakeActor = fromPromise<void, OwnerInput>(({ input, signal }) => {
   const live = requireLive(input.owner);
   const { protocol, handshakeTimeoutMs } = live.input;
   const stream = live.stream;
@@ -125,23 +129,33 @@ export const handshakeActor = fromPromise<void, OwnerInput>(({ input }) => {
       live.abortSession(err);
       reject(err);
     }, handshakeTimeoutMs);
-    if (stream === undefined) {
+    // Stopped (CLOSE, KILL, stop): the deadline goes now, even if `open` ignores the
+    // session signal (which `dispose` aborts).
+    const onStop = (): void => {
+      settled = true;
       timer.unsubscribe();
+    };
+    signal.addEventListener('abort', onStop, { once: true });
+    const finish = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      timer.unsubscribe();
+      signal.removeEventListener('abort', onStop);
+      return true;
+    };
+    if (stream === undefined) {
+      finish();
       reject(new HandshakeFailedError(`handshake with ${live.where}: no stream`));
       return;
     }
     attempt(() => protocol.open(stream, ctx)).then(
       (session) => {
-        if (settled) return;
-        settled = true;
-        timer.unsubscribe();
+        if (!finish()) return;
         if (!live.disposed) live.session = session;
         resolve();
       },
       (err: unknown) => {
-        if (settled) return;
-        settled = true;
-        timer.unsubscribe();
+        if (!finish()) return;
         reject(err instanceof HandshakeFailedError ? err
           : new HandshakeFailedError(`handshake with ${live.where} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err }));
       },
@@ -192,7 +206,7 @@ export const probeActor = fromCallback<EventObject, ProbeInput>(({ input, sendBa
 });
 
 /** `closing`: `protocol.close` bounded by `closeTimeoutMs`; always resolves. */
-export const closeActor = fromPromise<void, OwnerInput>(({ input }) => {
+export const closeActor = fromPromise<void, OwnerInput>(({ input, signal }) => {
   const live = requireLive(input.owner);
   const { protocol, closeTimeoutMs } = live.input;
   const session = live.session;
@@ -200,8 +214,10 @@ export const closeActor = fromPromise<void, OwnerInput>(({ input }) => {
     const timer = live.scheduler.schedule(() => resolve(), closeTimeoutMs);
     const done = (): void => {
       timer.unsubscribe();
+      signal.removeEventListener('abort', done);
       resolve();
     };
+    signal.addEventListener('abort', done, { once: true });
     if (session === undefined) {
       done();
       return;

@@ -57,6 +57,8 @@ export class ChaosConnection {
   #down: Direction | undefined;
   #cancelDial: (() => void) | undefined;
   #finished = false;
+  #upstreamClosed: Promise<void> = Promise.resolve();
+  /** Resolves once the client socket and the upstream socket (if any) are both closed. */
   readonly closed: Promise<void>;
 
   constructor(client: Socket, host: ConnectionHost) {
@@ -73,12 +75,16 @@ export class ChaosConnection {
     this.closed = clientDone.then(() => this.#upstreamClosed);
   }
 
-  #upstreamClosed: Promise<void> = Promise.resolve();
-
   /** Dials the upstream; on failure the client is closed, as Toxiproxy does. */
   start(): void {
     const { host, port } = this.#host.upstream;
-    const upstream = connect({ host, port, allowHalfOpen: true, noDelay: true });
+    let upstream: Socket;
+    try {
+      upstream = connect({ host, port, allowHalfOpen: true, noDelay: true });
+    } catch {
+      this.destroy();
+      return;
+    }
     this.#upstream = upstream;
     this.#upstreamClosed = new Promise((resolve) => upstream.once('close', () => resolve()));
     upstream.on('error', () => (this.#up ? this.#sourceFailed(upstream) : this.destroy()));

@@ -56,7 +56,7 @@ function field<T>(body: Json, key: string, type: 'string' | 'boolean' | 'number'
   const v = body[key];
   if (v === undefined || v === null) return undefined;
   const actual = Array.isArray(v) ? 'array' : typeof v;
-  if (actual !== type) throw badBody(`${key} must be a ${type}, got ${actual}`);
+  if (actual !== type) throw badBody(`${key} must be ${type === 'object' ? 'an object' : `a ${type}`}, got ${actual}`);
   return v as T;
 }
 

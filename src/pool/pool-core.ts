@@ -6,8 +6,10 @@
  *
  * The fast path. `acquire()` with an idle connection and nobody queued pops the idle
  * stack, allocates one `Lease` and returns `Promise.resolve(lease)`: no timer, no
- * listener, no closure, no event. `release()` with nobody queued pushes the slot back.
- * Everything else (queueing, validation, reset, death) is the slow path.
+ * listener, no closure, no event, no clock read (pool-clock.ts). `release()` pushes the
+ * slot back, or hands it straight to the oldest waiter. Queueing without a signal or a
+ * per-call timeout allocates no waiter object and no timer either (waitlist.ts).
+ * Validation, reset, leak detection and deaths take slower paths.
  *
  * Idle connections form a LIFO stack: the most recently used connection is handed out
  * first, so a few hot connections carry a light load while the others stay at the
@@ -15,9 +17,9 @@
  * idle connection and keep all of them warm (and all of them due for validation).
  *
  * Waiters are served strictly in arrival order: a released or new connection goes to
- * the oldest waiter, and a new acquire never overtakes a queued one. Waiters that use
- * the default timeout share one alarm (their deadlines are in queue order); only a
- * per-call `timeoutMs` or a validation wait gets its own scheduler action.
+ * the oldest waiter, and a new acquire never overtakes a queued one. Plain waiters
+ * share one periodic tick for their timeouts; a signal, a per-call `timeoutMs`, a leak
+ * stack or a validation wait gets a waiter object with its own scheduler action.
  *
  * Growth: when an acquire queues and fewer slots are pending than waiters queue, the
  * core opens one more slot, up to `max` (ready + pending). It never reopens because a
@@ -25,23 +27,22 @@
  * connection-source.ts), which rules out generic-pool's endless create loop (#175).
  */
 import { Subject, type Observable, type SchedulerLike } from 'rxjs';
-import { abortedError, InvalidOptionError, PoolClosedError, PoolQueueFullError, PoolTimeoutError } from '../errors.js';
+import { abortedError, InvalidOptionError, PoolClosedError, PoolQueueFullError } from '../errors.js';
 import { defaultScheduler, isScheduler } from '../scheduler.js';
 import { checkAcquireOptions, type AcquireOptions } from './acquire-options.js';
 import { Alarm } from './alarm.js';
 import { weightedLeastConnections } from './choose-endpoint.js';
-import type {
-  ChooseEndpoint, ConnectionSource, ConnectionSourceFactory, PoolCloseReason, PoolKillReason, PoolSink,
-} from './connection-source.js';
+import type { ChooseEndpoint, ConnectionSource, ConnectionSourceFactory, PoolSink } from './connection-source.js';
 import { Housekeeper } from './housekeeper.js';
 import { PoolClock } from './pool-clock.js';
 import { Lease, type LeaseOwner } from './lease.js';
 import { defaultPoolLogger, type PoolEvent, type PoolLogger } from './pool-events.js';
 import { parsePoolOptions, type PoolOptions } from './pool-options.js';
-import { describeGauges, PoolCounters, snapshotStats, type ClosedReason, type PoolStats } from './pool-stats.js';
+import { describeGauges, PoolCounters, snapshotStats, type PoolStats } from './pool-stats.js';
 import type { Slot } from './slot.js';
+import { SlotChecks } from './slot-checks.js';
+import { SlotLifecycle } from './slot-lifecycle.js';
 import { SlotTable } from './slot-table.js';
-import type { Waiter } from './waiter-queue.js';
 import { Waitlist } from './waitlist.js';
 
 export interface PoolCoreConfig<C> {
@@ -95,10 +96,10 @@ export class PoolCore<C> {
   readonly options: PoolOptions;
   readonly #scheduler: SchedulerLike;
   readonly #clock: PoolClock;
-  readonly #random: () => number;
-  readonly #choose: ChooseEndpoint;
   readonly #logger: PoolLogger;
   readonly #source: ConnectionSource<C>;
+  readonly #life: SlotLifecycle<C>;
+  readonly #checks: SlotChecks<C>;
   readonly #events = new Subject<PoolEvent>();
   readonly #counters = new PoolCounters();
   readonly #table: SlotTable<C>;
@@ -106,14 +107,15 @@ export class PoolCore<C> {
   readonly #housekeeper: Housekeeper<C>;
   readonly #leakOn: boolean;
   readonly #validateOn: boolean;
-  #lastDialError: unknown = undefined;
+  /** Release needs more than a hand-off: exact times (validation, leaks), a reset, or the pool is closing. */
+  #slowRelease: boolean;
   #closing = false;
   #closePromise: Promise<void> | undefined = undefined;
   #closeDone: (() => void) | undefined = undefined;
   #closeAlarm: Alarm | undefined = undefined;
   readonly #leaseOwner: LeaseOwner<C> = {
     releaseLease: (_lease, slot) => this.#release(slot),
-    destroyLease: (_lease, slot, reason) => this.#kill(slot, 'destroyed', 'destroyed', reason, 'was destroyed by its holder'),
+    destroyLease: (_lease, slot, reason) => this.#life.kill(slot, 'destroyed', 'destroyed', reason, 'was destroyed by its holder'),
   };
 
   /** Pool events (state changes only); completes when the pool has closed. */
@@ -127,31 +129,60 @@ export class PoolCore<C> {
     const o = this.options;
     this.#scheduler = config.scheduler ?? defaultScheduler;
     this.#clock = new PoolClock(this.#scheduler);
-    this.#random = config.random ?? Math.random;
-    this.#choose = config.chooseEndpoint ?? weightedLeastConnections;
     this.#logger = config.logger ?? defaultPoolLogger;
     this.#leakOn = o.leakDetectionMs > 0;
     this.#validateOn = o.validateAfterIdleMs > 0;
+    this.#slowRelease = this.#validateOn || this.#leakOn || o.resetOnRelease;
     this.#table = new SlotTable<C>(o.endpoints, config.idPrefix ?? 'conn-', this.#leaseOwner);
-    this.#waiters = new Waitlist<C>(this.#scheduler, this.#clock, this.#counters, o.acquireTimeoutMs, (w, now) => this.#timeoutError(w, now));
+    this.#waiters = new Waitlist<C>(this.#scheduler, this.#clock, this.#counters, o.acquireTimeoutMs, {
+      describeState: () => describeGauges(this.#gauges()),
+      timeoutCause: () => this.#life.timeoutCause(),
+      onTimedOut: (message, waitedMs, now) => this.#emit({ type: 'acquire-timeout', at: now, waitedMs, message }),
+    });
     this.#housekeeper = new Housekeeper(this.#scheduler, this.#clock, o, {
       slots: () => this.#table.slots,
       size: () => this.#table.size,
-      retireIdle: (slot, reason) => this.#closeSlot(slot, reason, reason),
+      retireIdle: (slot, reason) => this.#life.closeSlot(slot, reason, reason),
       reportLeak: (slot, ms) => this.#reportLeak(slot, ms),
-      reclaimLeak: (slot, ms) => this.#kill(slot, 'leak-reclaimed', 'leaked', undefined,
+      reclaimLeak: (slot, ms) => this.#life.kill(slot, 'leak-reclaimed', 'leaked', undefined,
         `was reclaimed after being leased for ${ms} ms (leakDetectionMs ${o.leakDetectionMs}, leakReclaimGraceMs ${o.leakReclaimGraceMs})`),
-      fillMin: () => this.#grow(),
-      tidy: () => this.#waiters.tidy(),
+      fillMin: () => this.#life.grow(),
+      tidy: () => this.#waiters.cancelTick(),
     });
+    this.#life = new SlotLifecycle<C>({
+      options: o,
+      clock: this.#clock,
+      table: this.#table,
+      counters: this.#counters,
+      random: config.random ?? Math.random,
+      choose: config.chooseEndpoint ?? weightedLeastConnections,
+      hooks: {
+        makeAvailable: (slot, now) => this.#makeAvailable(slot, now),
+        retryWaiter: (w) => this.#checks.retryWaiter(w),
+        waiting: () => this.#waiters.size,
+        closing: () => this.#closing,
+        checkClosed: () => this.#finishCloseIfDone(),
+        started: () => this.#housekeeper.start(),
+        emit: (event) => this.#emit(event),
+      },
+    });
+    this.#checks = new SlotChecks<C>(o, this.#clock, this.#waiters, this.#life, {
+      source: () => this.#source,
+      grant: (slot, now, stack) => this.#grant(slot, now, stack),
+      makeAvailable: (slot, now) => this.#makeAvailable(slot, now),
+      takeIdle: (now) => this.#takeIdle(now),
+      closing: () => this.#closing,
+    });
+    const life = this.#life;
     const sink: PoolSink<C> = {
-      onReady: (slot, conn) => this.#onReady(slot, conn),
-      onDialFailed: (slot, error) => this.#onDialFailed(slot, error),
-      onDead: (slot, reason, error) => this.#onDead(slot, reason, error),
-      onClosed: (slot, error) => this.#onClosed(slot, error),
+      onReady: (slot, conn) => life.onReady(slot, conn),
+      onDialFailed: (slot, error) => life.onDialFailed(slot, error),
+      onDead: (slot, reason, error) => life.onDead(slot, reason, error),
+      onClosed: (slot, error) => life.onClosed(slot, error),
     };
     this.#source = config.source(sink);
-    this.#grow();
+    life.attach(this.#source);
+    life.grow();
   }
 
   /** True once `close()` was called. */
@@ -182,9 +213,9 @@ export class PoolCore<C> {
       const now = this.#leakOn || this.#validateOn ? this.#clock.read() : this.#clock.now;
       const slot = this.#takeIdle(now);
       if (slot !== undefined) {
-        if (this.#validateOn && now - slot.lastReleasedAt > this.options.validateAfterIdleMs) {
+        if (this.#validateOn && this.#checks.stale(slot, now)) {
           const w = this.#waiters.startOutside(now, timeoutMs, signal, stack);
-          this.#validate(slot, w);
+          this.#checks.validate(slot, w);
           return w.promise;
         }
         return Promise.resolve(this.#grant(slot, now, stack));
@@ -194,9 +225,9 @@ export class PoolCore<C> {
     if (this.#waiters.size >= max) {
       return Promise.reject(new PoolQueueFullError(`acquire refused: ${this.#waiters.size} waiters already queue (maxWaiting ${max})`));
     }
-    const w = this.#waiters.enqueue(timeoutMs, signal, stack);
-    this.#grow();
-    return w.promise;
+    const promise = this.#waiters.enqueue(timeoutMs, signal, stack);
+    if (this.#table.size < this.options.max) this.#life.grow();
+    return promise;
   }
 
   /**
@@ -244,6 +275,7 @@ export class PoolCore<C> {
   close(): Promise<void> {
     if (this.#closePromise) return this.#closePromise;
     this.#closing = true;
+    this.#slowRelease = true;
     this.#closePromise = new Promise<void>((resolve) => {
       this.#closeDone = resolve;
     });
@@ -251,7 +283,7 @@ export class PoolCore<C> {
     this.#waiters.rejectAll(closedWhileWaiting);
     for (const slot of this.#table.slots.slice()) {
       if (slot.validatingFor !== undefined) this.#waiters.reject(slot.validatingFor, closedWhileWaiting());
-      if (slot.state !== 'leased') this.#closeSlot(slot, 'shutdown', 'shutdown');
+      if (slot.state !== 'leased') this.#life.closeSlot(slot, 'shutdown', 'shutdown');
     }
     if (!this.#finishCloseIfDone()) {
       this.#closeAlarm = new Alarm(this.#scheduler, () => this.#forceClose());
@@ -273,13 +305,13 @@ export class PoolCore<C> {
     for (let slot = idle.at(-1); slot !== undefined; slot = idle.at(-1)) {
       if (now < slot.lifetimeDeadline) {
         idle.pop();
-        if (retired) this.#grow();
+        if (retired) this.#life.grow();
         return slot;
       }
-      this.#closeSlot(slot, 'lifetime', 'lifetime');
+      this.#life.closeSlot(slot, 'lifetime', 'lifetime');
       retired = true;
     }
-    if (retired) this.#grow();
+    if (retired) this.#life.grow();
     return undefined;
   }
 
@@ -297,224 +329,69 @@ export class PoolCore<C> {
   }
 
   #release(slot: Slot<C>): void {
-    const now = this.#validateOn || slot.leakReported ? this.#clock.read() : this.#clock.now;
-    if (slot.leakReported) this.#emit({ type: 'leak-returned', at: now, id: slot.id, endpoint: slot.endpointKey, leasedForMs: now - slot.leasedAt });
+    if (this.#slowRelease) {
+      this.#releaseSlowly(slot);
+      return;
+    }
+    const now = this.#clock.now;
+    if (now >= slot.lifetimeDeadline) {
+      this.#life.closeSlot(slot, 'lifetime', 'lifetime');
+      this.#life.grow();
+      return;
+    }
+    slot.lastReleasedAt = now;
+    if (this.#waiters.size === 0) {
+      slot.lease = undefined;
+      this.#table.leased--;
+      slot.state = 'idle';
+      this.#table.idle.push(slot);
+      return;
+    }
+    // Hand-off: the slot stays leased, to the oldest waiter. (No stack to carry: leak
+    // detection takes the slow path.)
+    slot.leasedAt = now;
+    const lease = new Lease<C>(slot);
+    slot.lease = lease;
+    this.#counters.acquired++;
+    this.#waiters.grantFirst(lease);
+  }
+
+  /** Release with leak bookkeeping, validation timestamps, reset, or a closing pool. */
+  #releaseSlowly(slot: Slot<C>): void {
+    const now = this.#clock.read();
+    if (slot.leakReported) {
+      this.#emit({ type: 'leak-returned', at: now, id: slot.id, endpoint: slot.endpointKey, leasedForMs: now - slot.leasedAt });
+    }
     if (this.#closing) {
-      this.#closeSlot(slot, 'shutdown', 'shutdown');
+      this.#life.closeSlot(slot, 'shutdown', 'shutdown');
       this.#finishCloseIfDone();
       return;
     }
     if (now >= slot.lifetimeDeadline) {
-      this.#closeSlot(slot, 'lifetime', 'lifetime');
-      this.#grow();
+      this.#life.closeSlot(slot, 'lifetime', 'lifetime');
+      this.#life.grow();
       return;
     }
     slot.lease = undefined;
     slot.acquireStack = undefined;
     this.#table.leased--;
-    if (this.options.resetOnRelease) {
-      slot.state = 'resetting';
-      const incarnation = slot.incarnation;
-      this.#call(() => this.#source.reset(slot)).then(
-        () => this.#resetDone(slot, incarnation, true, undefined),
-        (err: unknown) => this.#resetDone(slot, incarnation, false, err),
-      );
-    } else {
-      this.#makeAvailable(slot, now);
-    }
+    if (this.options.resetOnRelease) this.#checks.reset(slot);
+    else this.#makeAvailable(slot, now);
   }
 
   /** A ready slot in no sub-count: hand it to the oldest waiter, or make it idle. */
   #makeAvailable(slot: Slot<C>, now: number): void {
     slot.lastReleasedAt = now;
-    const w = this.#waiters.first;
-    if (w === undefined) {
+    if (this.#waiters.size === 0) {
       slot.state = 'idle';
       this.#table.idle.push(slot);
     } else {
-      this.#waiters.grant(w, this.#grant(slot, now, w.acquireStack));
+      const stack = this.#leakOn ? this.#waiters.firstStack() : undefined;
+      this.#waiters.grantFirst(this.#grant(slot, now, stack));
     }
   }
 
-  #timeoutError(w: Waiter<C>, now: number): Error {
-    const message = `acquire timed out after ${w.timeoutMs} ms (${describeGauges(this.#gauges())})`;
-    this.#emit({ type: 'acquire-timeout', at: now, waitedMs: now - w.enqueuedAt, message });
-    const cause = this.#table.allFailing() ? this.#lastDialError : undefined;
-    return new PoolTimeoutError(message, cause === undefined ? undefined : { cause });
-  }
-
-  // ── validation and reset ───────────────────────────────────────────────────
-
-  #validate(slot: Slot<C>, w: Waiter<C>): void {
-    slot.state = 'probing';
-    slot.validatingFor = w;
-    const ac = new AbortController();
-    slot.probeAbort = ac;
-    const incarnation = slot.incarnation;
-    this.#call(() => this.#source.probe(slot, ac.signal)).then(
-      () => this.#probeDone(slot, incarnation, true, undefined),
-      (err: unknown) => this.#probeDone(slot, incarnation, false, err),
-    );
-  }
-
-  #probeDone(slot: Slot<C>, incarnation: number, ok: boolean, error: unknown): void {
-    if (slot.state !== 'probing' || slot.incarnation !== incarnation) return;
-    slot.probeAbort = undefined;
-    if (!ok) {
-      this.#kill(slot, 'validation-failed', 'validation', error, 'failed validation');
-      return;
-    }
-    const now = this.#clock.read();
-    const w = slot.validatingFor;
-    slot.validatingFor = undefined;
-    if (w !== undefined && !w.settled) {
-      slot.lastReleasedAt = now;
-      this.#waiters.grant(w, this.#grant(slot, now, w.acquireStack));
-    } else {
-      this.#makeAvailable(slot, now);
-    }
-  }
-
-  /** A validating waiter lost its slot: try the next idle one, else wait at the head. */
-  #retryWaiter(w: Waiter<C>): void {
-    if (w.settled) return;
-    if (this.#closing) {
-      this.#waiters.reject(w, closedWhileWaiting());
-      return;
-    }
-    const now = this.#clock.read();
-    const slot = this.#takeIdle(now);
-    if (slot === undefined) {
-      this.#waiters.requeueFirst(w);
-      this.#grow();
-    } else if (this.#validateOn && now - slot.lastReleasedAt > this.options.validateAfterIdleMs) {
-      this.#validate(slot, w);
-    } else {
-      this.#waiters.grant(w, this.#grant(slot, now, w.acquireStack));
-    }
-  }
-
-  #resetDone(slot: Slot<C>, incarnation: number, ok: boolean, error: unknown): void {
-    if (slot.state !== 'resetting' || slot.incarnation !== incarnation) return;
-    const now = this.#clock.read();
-    if (!ok) this.#kill(slot, 'reset-failed', 'reset-failed', error, 'failed its reset');
-    else if (now >= slot.lifetimeDeadline) {
-      this.#closeSlot(slot, 'lifetime', 'lifetime');
-      this.#grow();
-    } else this.#makeAvailable(slot, now);
-  }
-
-  /** Calls into the source; a synchronous throw becomes a rejection. */
-  #call(fn: () => Promise<void>): Promise<void> {
-    try {
-      return Promise.resolve(fn());
-    } catch (err) {
-      return Promise.reject(err);
-    }
-  }
-
-  // ── slots: growth, readiness, death, retirement ────────────────────────────
-
-  /** Opens slots while waiters outnumber pending dials, or below `min`; never above `max`. */
-  #grow(): void {
-    const t = this.#table;
-    const { max, min } = this.options;
-    while (!this.#closing && t.size < max && (t.pending < this.#waiters.size || t.size < min)) {
-      const slot = t.add(this.#choose(t.endpoints, this.#random), this.#clock.read());
-      this.#housekeeper.start();
-      this.#source.open(slot);
-    }
-  }
-
-  #onReady(slot: Slot<C>, conn: C): void {
-    if (slot.state !== 'pending') return;
-    const now = this.#clock.read();
-    const o = this.options;
-    const deadline = o.maxLifetimeMs > 0
-      ? now + o.maxLifetimeMs * (1 - o.lifetimeJitter * this.#random())
-      : Number.POSITIVE_INFINITY;
-    this.#table.markReady(slot, conn, now, deadline);
-    this.#lastDialError = undefined;
-    this.#emit({ type: 'connection-ready', at: now, id: slot.id, endpoint: slot.endpointKey });
-    this.#makeAvailable(slot, now);
-  }
-
-  #onDialFailed(slot: Slot<C>, error: unknown): void {
-    if (slot.state !== 'pending') return;
-    this.#table.markDialFailed(slot);
-    this.#lastDialError = error;
-    this.#emit({
-      type: 'dial-failed', at: this.#clock.read(), id: slot.id, endpoint: slot.endpointKey, attempt: slot.dialFailures, error,
-    });
-  }
-
-  #onDead(slot: Slot<C>, reason: string, error: unknown): void {
-    if (!slot.ready) return;
-    this.#table.record(slot).failures++;
-    if (this.#closing) this.#closeSlot(slot, 'shutdown-forced', 'dead', error, `died (${reason})`);
-    else this.#toPending(slot, 'dead', error, `died (${reason})`);
-  }
-
-  #onClosed(slot: Slot<C>, error: unknown): void {
-    if (slot.state === 'closing') {
-      if (this.#table.closing.delete(slot)) this.#finishCloseIfDone();
-      return;
-    }
-    // The source ended a live slot on its own: the peer closed it normally, or the
-    // source gave up restarting it. Count it as dead; waiters or `min` reopen.
-    if (!this.#table.slots.includes(slot)) return;
-    if (error !== undefined && slot.state === 'pending') this.#lastDialError = error;
-    this.#closeSlot(slot, undefined, 'dead', error, 'was closed');
-    this.#grow();
-    this.#finishCloseIfDone();
-  }
-
-  /** Kills a ready slot's connection; the source replaces it, so the slot is pending. */
-  #kill(slot: Slot<C>, reason: PoolKillReason, closed: ClosedReason, error: unknown, lostWhy: string): void {
-    if (this.#closing) {
-      this.#closeSlot(slot, 'shutdown-forced', closed, error, lostWhy);
-      this.#finishCloseIfDone();
-      return;
-    }
-    this.#toPending(slot, closed, error, lostWhy);
-    this.#source.kill(slot, reason, error);
-  }
-
-  #toPending(slot: Slot<C>, closed: ClosedReason, error: unknown, lostWhy: string): void {
-    const validating = this.#leaveReady(slot, closed, error, lostWhy);
-    this.#table.markPending(slot, this.#clock.read());
-    if (validating !== undefined) this.#retryWaiter(validating);
-  }
-
-  /** Takes a slot out of the pool for good; asks the source to close it unless `reason` is undefined. */
-  #closeSlot(slot: Slot<C>, reason: PoolCloseReason | undefined, closed: ClosedReason, error?: unknown, lostWhy = 'was closed'): void {
-    const validating = slot.ready ? this.#leaveReady(slot, closed, error, lostWhy) : undefined;
-    this.#table.remove(slot, reason !== undefined);
-    if (reason !== undefined) this.#source.close(slot, reason);
-    if (validating !== undefined) this.#retryWaiter(validating);
-  }
-
-  /** A ready slot loses its connection: counts, lease, probe, event. Returns its validating waiter. */
-  #leaveReady(slot: Slot<C>, closed: ClosedReason, error: unknown, lostWhy: string): Waiter<C> | undefined {
-    const now = this.#clock.read();
-    const lease = slot.lease;
-    this.#table.leaveReady(slot);
-    slot.lease = undefined;
-    slot.acquireStack = undefined;
-    if (lease !== undefined && lease.active) {
-      lease.markLost(`the connection ${lostWhy}`, error);
-      this.#emit({ type: 'lease-lost', at: now, id: slot.id, endpoint: slot.endpointKey, reason: closed });
-    }
-    slot.probeAbort?.abort();
-    slot.probeAbort = undefined;
-    const validating = slot.validatingFor;
-    slot.validatingFor = undefined;
-    this.#counters.closed[closed]++;
-    this.#emit({
-      type: 'connection-closed', at: now, id: slot.id, endpoint: slot.endpointKey, reason: closed, ...(error === undefined ? {} : { error }),
-    });
-    return validating;
-  }
+  // ── leaks and close ────────────────────────────────────────────────────
 
   #reportLeak(slot: Slot<C>, leasedForMs: number): void {
     slot.leakReported = true;
@@ -526,15 +403,13 @@ export class PoolCore<C> {
     this.#emit({ type: 'leak', at: this.#clock.read(), id: slot.id, endpoint: slot.endpointKey, leasedForMs, stack });
   }
 
-  // ── close ──────────────────────────────────────────────────────────────────
-
   #forceClose(): void {
     const t = this.#table;
     // Escalate graceful closes still draining (OTP's brutal kill), then stop waiting.
-    for (const slot of t.closing) this.#source.close(slot, 'shutdown-forced');
+    for (const slot of t.closing) this.#life.forceClose(slot);
     t.closing.clear();
     const why = `was closed by the pool after closeTimeoutMs (${this.options.closeTimeoutMs})`;
-    for (const slot of t.slots.slice()) this.#closeSlot(slot, 'shutdown-forced', 'shutdown', undefined, why);
+    for (const slot of t.slots.slice()) this.#life.closeSlot(slot, 'shutdown-forced', 'shutdown', undefined, why);
     t.closing.clear();
     this.#finishCloseIfDone();
   }

@@ -1,33 +1,43 @@
 /**
- * Waiting for a connection: the FIFO queue plus each waiter's clock and abort signal,
- * and the wait counters. A waiter ends exactly once (`settled`), whichever comes first:
- * a grant, its timeout, its signal, or the pool closing.
+ * Waiting for a connection: the FIFO ring (waiter-queue.ts), each waiter's clock and
+ * abort signal, and the wait counters. A waiter ends exactly once, whichever comes
+ * first: a grant, its timeout, its signal, or the pool closing.
  *
- * Timeouts with neither a timer nor a clock read per waiter. Waiters on the pool's
- * default timeout share one alarm, the waiter tick:
+ * Timeouts with neither a timer nor a clock read per plain waiter. They share one
+ * alarm, the waiter tick, which runs every `tickMs` while anyone waits:
  *
- *   enqueue ──▶ unstamped ──(next tick, at most tickMs later)──▶ stamped: deadline = tick + timeoutMs
+ *   enqueue ──▶ unstamped ──(next tick, ≤ tickMs later)──▶ stamped: deadline = tick + timeoutMs
  *
- * A waiter's deadline is counted from the first tick after it queued (or from an exact
- * read when it queues into an empty queue), so a timeout fires at
- * most `tickMs` late and never early, even when a long synchronous run held the event
- * loop. Stamped waiters' deadlines are in queue order, so each tick expires from the
- * head. The tick runs every `tickMs` while anyone waits (and stops when nobody does):
- * that is one scheduler action per `tickMs` instead of one timer and two clock reads
- * per acquire (≈150 ns here, more than the whole contended acquire of an array pool).
- * A per-call `timeoutMs`, or a wait on a validation probe, gets its own exact timer.
+ * A plain waiter's deadline counts from the first tick after it queued (or from an
+ * exact read when it queued into an empty queue), so its timeout fires at most
+ * `tickMs` late and never early, even after a long synchronous run held the event loop.
+ * Stamped deadlines are in queue order, so each tick expires from the head. That is
+ * one scheduler action per `tickMs` instead of one timer and two clock reads per
+ * acquire (≈150 ns here, more than a whole contended acquire of an array pool). A
+ * waiter object (signal, per-call `timeoutMs`, leak stack, validation) has its own exact
+ * timer and exact timestamps.
  *
- * Wait durations use the coarse clock at both ends (enqueue, settle). Each is quantized
- * to the tick, but ticks fall at random phases relative to acquires, so the expected
- * difference equals the true wait and `waitDurationMs` is accurate in aggregate.
+ * Plain wait durations use the coarse clock at both ends. Each is quantized to the
+ * tick, but ticks fall at random phases relative to acquires, so the expected
+ * difference is the true wait: `waitDurationMs` is accurate in aggregate.
  */
 import type { SchedulerAction, SchedulerLike } from 'rxjs';
-import { abortedError } from '../errors.js';
+import { abortedError, PoolTimeoutError } from '../errors.js';
 import { Alarm } from './alarm.js';
 import type { Lease } from './lease.js';
 import type { PoolClock } from './pool-clock.js';
 import type { PoolCounters } from './pool-stats.js';
-import { Waiter, WaiterQueue, type WaiterOwner } from './waiter-queue.js';
+import { Waiter, WaiterQueue, type RejectLease, type ResolveLease, type WaiterOwner } from './waiter-queue.js';
+
+/** What the waitlist asks of the pool when an acquire times out. */
+export interface WaitlistHost {
+  /** `size 10, leased 10, idle 0, pending 0, waiting 5`; read while the waiter still counts. */
+  describeState(): string;
+  /** The timeout's `cause`: the last dial error when every endpoint is failing. */
+  timeoutCause(): unknown;
+  /** After the bookkeeping (may run user code: it emits an event). */
+  onTimedOut(message: string, waitedMs: number, now: number): void;
+}
 
 function waiterTimeoutWork(this: SchedulerAction<Waiter<unknown>>, w?: Waiter<unknown>): void {
   w!.owner.onWaiterTimeout(w!);
@@ -39,76 +49,70 @@ export function waiterTickMs(acquireTimeoutMs: number): number {
 }
 
 export class Waitlist<C> implements WaiterOwner<C> {
-  readonly #queue = new WaiterQueue<C>();
+  readonly #q = new WaiterQueue<C>();
   readonly #scheduler: SchedulerLike;
   readonly #clock: PoolClock;
   readonly #counters: PoolCounters;
+  readonly #host: WaitlistHost;
   readonly #defaultTimeoutMs: number;
   readonly #tickMs: number;
   readonly #tick: Alarm;
-  /** The oldest queued waiter not yet stamped; all after it are unstamped too. */
-  #firstUnstamped: Waiter<C> | undefined = undefined;
-  /** Builds the timeout error while the waiter still counts as waiting. */
-  readonly #timeoutError: (w: Waiter<C>, now: number) => Error;
+  /** Ring slots pushed since the last tick: the only entries that may be unstamped. */
+  #unstamped = 0;
 
-  constructor(
-    scheduler: SchedulerLike,
-    clock: PoolClock,
-    counters: PoolCounters,
-    defaultTimeoutMs: number,
-    timeoutError: (w: Waiter<C>, now: number) => Error,
-  ) {
+  constructor(scheduler: SchedulerLike, clock: PoolClock, counters: PoolCounters, defaultTimeoutMs: number, host: WaitlistHost) {
     this.#scheduler = scheduler;
     this.#clock = clock;
     this.#counters = counters;
+    this.#host = host;
     this.#defaultTimeoutMs = defaultTimeoutMs;
     this.#tickMs = waiterTickMs(defaultTimeoutMs);
-    this.#timeoutError = timeoutError;
     this.#tick = new Alarm(scheduler, (now) => this.#onTick(now));
   }
 
-  /** Waiters in the queue (not those waiting on a validation probe). */
+  /** Queued waiters (not those waiting on a validation probe). */
   get size(): number {
-    return this.#queue.size;
+    return this.#q.size;
   }
 
-  get first(): Waiter<C> | undefined {
-    return this.#queue.first;
-  }
-
-  /** Queues a waiter at the tail; its clock and abort listener start now. */
-  enqueue(timeoutMs: number, signal: AbortSignal | undefined, stack: Error | undefined): Waiter<C> {
+  /** Queues an acquire at the tail. */
+  enqueue(timeoutMs: number, signal: AbortSignal | undefined, stack: Error | undefined): Promise<Lease<C>> {
+    const q = this.#q;
     const clock = this.#clock;
-    const w = new Waiter<C>(this, clock.now, timeoutMs, signal);
-    w.acquireStack = stack;
     this.#counters.waitCount++;
-    const wasEmpty = this.#queue.size === 0;
-    this.#queue.push(w);
-    if (wasEmpty) {
-      // No contention: an exact read is affordable, and starts the tick.
-      const now = clock.read();
-      w.enqueuedAt = now;
-      w.deadline = now + timeoutMs;
-      this.#tick.armAt(Math.min(w.deadline, now + this.#tickMs));
-    } else {
-      const due = clock.now + this.#tickMs;
-      if (this.#tick.at > due) this.#tick.armAt(due);
+    this.#unstamped++;
+    if (signal === undefined && stack === undefined && timeoutMs === this.#defaultTimeoutMs) {
+      let resolve: ResolveLease<C> | undefined;
+      let reject: RejectLease | undefined;
+      const promise = new Promise<Lease<C>>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      if (q.size === 0) {
+        // No contention: an exact read is affordable, and starts the tick.
+        const now = clock.read();
+        q.push(resolve!, reject!, now, now + timeoutMs);
+        this.#tick.armAt(now + this.#tickMs);
+      } else {
+        q.push(resolve!, reject!, clock.now, Number.NaN);
+        const due = clock.now + this.#tickMs;
+        if (this.#tick.at > due) this.#tick.armAt(due);
+      }
+      return promise;
     }
-    if (timeoutMs !== this.#defaultTimeoutMs) {
-      w.timer = this.#scheduler.schedule(waiterTimeoutWork, timeoutMs, w as Waiter<unknown>);
-    } else {
-      w.sharedDeadline = true;
-      if (!wasEmpty) this.#firstUnstamped ??= w;
-    }
-    if (signal !== undefined) signal.addEventListener('abort', w, { once: true });
-    return w;
+    const w = this.#start(clock.read(), timeoutMs, signal, stack);
+    q.pushWaiter(w);
+    return w.promise;
   }
 
-  /** A waiter outside the queue (on a validation probe), with an exact timer. */
+  /** A waiter outside the queue (on a validation probe). */
   startOutside(now: number, timeoutMs: number, signal: AbortSignal | undefined, stack: Error | undefined): Waiter<C> {
-    const w = new Waiter<C>(this, now, timeoutMs, signal);
-    w.acquireStack = stack;
     this.#counters.waitCount++;
+    return this.#start(now, timeoutMs, signal, stack);
+  }
+
+  #start(now: number, timeoutMs: number, signal: AbortSignal | undefined, stack: Error | undefined): Waiter<C> {
+    const w = new Waiter<C>(this, now, timeoutMs, signal, stack);
     w.timer = this.#scheduler.schedule(waiterTimeoutWork, timeoutMs, w as Waiter<unknown>);
     if (signal !== undefined) signal.addEventListener('abort', w, { once: true });
     return w;
@@ -116,12 +120,33 @@ export class Waitlist<C> implements WaiterOwner<C> {
 
   /** Back at the head: a validating waiter whose slot failed keeps its place in line. */
   requeueFirst(w: Waiter<C>): void {
-    this.#queue.unshift(w);
+    this.#q.unshiftWaiter(w);
   }
 
-  /** Ends the wait with a lease. */
+  /** The oldest waiter's acquire stack (leak detection). */
+  firstStack(): Error | undefined {
+    const e = this.#q.entry(this.#q.head);
+    return typeof e === 'object' ? e.acquireStack : undefined;
+  }
+
+  /** Hands `lease` to the oldest waiter; the queue must not be empty. */
+  grantFirst(lease: Lease<C>): void {
+    const q = this.#q;
+    const i = q.head;
+    const e = q.entry(i)!;
+    if (typeof e === 'function') {
+      const waited = this.#clock.now - q.timeOf(i);
+      q.removeAt(i);
+      if (waited > 0) this.#counters.waitDurationMs += waited;
+      e(lease);
+    } else {
+      this.grant(e, lease);
+    }
+  }
+
+  /** Ends a waiter object's wait with a lease. */
   grant(w: Waiter<C>, lease: Lease<C>): void {
-    this.#settle(w, this.#clock.now);
+    this.#settle(w, this.#clock.read());
     w.resolve(lease);
   }
 
@@ -133,16 +158,29 @@ export class Waitlist<C> implements WaiterOwner<C> {
 
   /** Rejects every queued waiter (pool closing) and stops the tick. */
   rejectAll(error: () => Error): void {
-    for (let w = this.#queue.first; w; w = this.#queue.first) this.reject(w, error());
-    this.#tick.cancel();
+    const q = this.#q;
+    const now = this.#clock.read();
+    while (q.size > 0) {
+      const i = q.head;
+      const e = q.entry(i)!;
+      if (typeof e === 'function') {
+        const reject = q.rejectOf(i)!;
+        this.#counters.waitDurationMs += Math.max(0, now - q.timeOf(i));
+        q.removeAt(i);
+        reject(error());
+      } else {
+        this.reject(e, error());
+      }
+    }
+    this.cancelTick();
   }
 
-  /**
-   * Cancels the tick once nobody queues (from the housekeeping sweep). Not done on every
-   * dequeue: a queue that empties and refills would then pay for a timer per waiter.
-   */
-  tidy(): void {
-    if (this.#queue.size === 0) this.#tick.cancel();
+  /** Stops the tick once nobody waits (from the housekeeping sweep, and on close). */
+  cancelTick(): void {
+    if (this.#q.size === 0) {
+      this.#tick.cancel();
+      this.#unstamped = 0;
+    }
   }
 
   onWaiterAbort(w: Waiter<C>): void {
@@ -150,21 +188,18 @@ export class Waitlist<C> implements WaiterOwner<C> {
   }
 
   onWaiterTimeout(w: Waiter<C>): void {
-    this.#timeout(w, this.#clock.read());
-  }
-
-  #timeout(w: Waiter<C>, now: number): void {
     if (w.settled) return;
+    const now = this.#clock.read();
+    const message = this.#message(w.timeoutMs);
     this.#counters.timeouts++;
-    const error = this.#timeoutError(w, now);
     this.#settle(w, now);
-    w.reject(error);
+    w.reject(this.#timeoutError(message));
+    this.#host.onTimedOut(message, now - w.enqueuedAt, now);
   }
 
   #settle(w: Waiter<C>, now: number): void {
     w.settled = true;
-    if (w === this.#firstUnstamped) this.#firstUnstamped = w.next;
-    this.#queue.remove(w);
+    this.#q.removeWaiter(w);
     if (w.timer !== undefined) {
       w.timer.unsubscribe();
       w.timer = undefined;
@@ -173,24 +208,49 @@ export class Waitlist<C> implements WaiterOwner<C> {
     if (now > w.enqueuedAt) this.#counters.waitDurationMs += now - w.enqueuedAt;
   }
 
+  #message(timeoutMs: number): string {
+    return `acquire timed out after ${timeoutMs} ms (${this.#host.describeState()})`;
+  }
+
+  #timeoutError(message: string): PoolTimeoutError {
+    const cause = this.#host.timeoutCause();
+    return new PoolTimeoutError(message, cause === undefined ? undefined : { cause });
+  }
+
   #onTick(now: number): void {
     this.#clock.observe(now);
-    for (let w = this.#firstUnstamped; w !== undefined; w = w.next) {
-      if (w.sharedDeadline) w.deadline = now + w.timeoutMs;
+    const q = this.#q;
+    const timeoutMs = this.#defaultTimeoutMs;
+    // Stamp the plain entries pushed since the last tick.
+    const length = q.length;
+    for (let k = Math.max(0, length - this.#unstamped); k < length; k++) {
+      const i = q.at(k);
+      if (typeof q.entry(i) === 'function' && Number.isNaN(q.deadlineOf(i))) q.setDeadline(i, now + timeoutMs);
     }
-    this.#firstUnstamped = undefined;
-    let w = this.#queue.first;
-    let next: Waiter<C> | undefined;
-    for (; w !== undefined; w = next) {
-      next = w.next;
-      if (!w.sharedDeadline) continue;
-      if (w.deadline > now) break;
-      this.#timeout(w, now);
-      // Whoever observed the timeout may have released a lease, which dequeues waiters.
-      if (next !== undefined && !next.queued) next = this.#queue.first;
+    this.#unstamped = 0;
+    // Expire plain entries from the head; their deadlines are in queue order. User code
+    // (rejections' handlers, events) runs only after the queue is consistent again.
+    let expired: { reject: RejectLease; message: string; waitedMs: number }[] | undefined;
+    let nextDeadline = Number.POSITIVE_INFINITY;
+    for (let i = q.head, next = -1; i !== -1; i = next) {
+      next = q.next(i);
+      if (typeof q.entry(i) !== 'function') continue;
+      const deadline = q.deadlineOf(i);
+      if (deadline > now) {
+        nextDeadline = deadline;
+        break;
+      }
+      const message = this.#message(timeoutMs);
+      (expired ??= []).push({ reject: q.rejectOf(i)!, message, waitedMs: now - q.timeOf(i) });
+      this.#counters.timeouts++;
+      this.#counters.waitDurationMs += Math.max(0, now - q.timeOf(i));
+      q.removeAt(i);
     }
     // While anyone waits, tick every tickMs: the coarse clock then has that resolution
     // for wait durations, and new arrivals are stamped within tickMs.
-    if (this.#queue.size > 0) this.#tick.armAt(Math.min(w?.deadline ?? Infinity, now + this.#tickMs));
+    if (q.size > 0) this.#tick.armAt(Math.min(nextDeadline, now + this.#tickMs));
+    if (expired === undefined) return;
+    for (const x of expired) x.reject(this.#timeoutError(x.message));
+    for (const x of expired) this.#host.onTimedOut(x.message, x.waitedMs, now);
   }
 }

@@ -275,3 +275,18 @@ describe('housekeeping', () => {
     expect(t.clock.pendingActions).toBe(0);
   });
 });
+
+describe('validation and maxWaiting', () => {
+  it('a waiter whose validated connection failed does not overflow maxWaiting', async () => {
+    const t = makePool({ min: 1, max: 1, maxWaiting: 0, validateAfterIdleMs: 50 }, { probe: 'fail' });
+    t.source.readyAll();
+    await t.clock.advance(100);
+    const w = track(t.pool.acquire());
+    await drain();
+    expect(w.error).toMatchObject({
+      code: 'WW_POOL_QUEUE_FULL',
+      message: 'acquire failed: its connection failed validation and 0 waiters already queue (maxWaiting 0)',
+    });
+    expect(t.pool.stats()).toMatchObject({ waiting: 0, pending: 1, closed: { validation: 1 } });
+  });
+});

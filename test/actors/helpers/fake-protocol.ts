@@ -5,7 +5,8 @@
  *   `probeBehaviour`, a queue consulted before the default;
  * - close: resolve after `closeMs` or `hang`.
  * It records probes (with their signals) and close calls, and keeps the session's
- * `markAlive` so the test can simulate inbound traffic. The `secret` field stands for a
+ * `markAlive`; every chunk the peer writes marks the connection alive, as a real
+ * protocol's reader would. The `secret` field stands for a
  * credential held by the protocol object; it must never show up in snapshots.
  */
 import type { Duplex } from 'node:stream';
@@ -23,7 +24,8 @@ export interface FakeSession {
 
 export interface FakeProtocolOptions {
   readonly scheduler: SchedulerLike;
-  readonly handshake?: { ms: number } | 'fail' | 'hang';
+  /** `deaf`: hangs and ignores its abort signal (a badly written protocol). */
+  readonly handshake?: { ms: number } | 'fail' | 'hang' | 'deaf';
   readonly probe?: ProbeBehaviour;
   readonly close?: { ms: number } | 'hang';
 }
@@ -50,12 +52,15 @@ export class FakeProtocol implements Protocol<FakeSession> {
 
   open(stream: Duplex, ctx: ProtocolContext): Promise<FakeSession> {
     this.openSignal = ctx.signal;
+    // Like a real protocol: read everything, and count each inbound chunk as liveness.
+    stream.on('data', () => ctx.markAlive());
     const hs = this.opts.handshake ?? { ms: 0 };
     return new Promise<FakeSession>((resolve, reject) => {
       if (hs === 'fail') {
         reject(new Error(`bad hello (secret ${this.secret.length} chars)`));
         return;
       }
+      if (hs === 'deaf') return;
       ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true });
       if (hs === 'hang') return;
       this.opts.scheduler.schedule(() => {

@@ -27,6 +27,8 @@ export interface FakeTransportOptions {
   readonly error?: Error;
   /** Never resolve (only an abort ends the dial). */
   readonly hang?: boolean;
+  /** Never resolve and ignore the abort signal (a badly written transport). */
+  readonly deaf?: boolean;
 }
 
 export class FakeTransport implements Transport {
@@ -39,6 +41,7 @@ export class FakeTransport implements Transport {
     this.dials.push(record);
     return new Promise<Duplex>((resolve, reject) => {
       const { signal } = options;
+      if (this.opts.deaf) return;
       const timer = this.opts.hang ? undefined : this.opts.scheduler.schedule(() => {
         signal?.removeEventListener('abort', onAbort);
         if (this.opts.error) {

@@ -46,6 +46,8 @@ export interface VirtualConnection {
   advanceTo(ms: number): Promise<void>;
   advanceBy(ms: number): Promise<void>;
   state(): string;
+  /** Settles, then runs the next due scheduler action(s); returns the new time. */
+  step(): Promise<number>;
   /** Runs virtual time until the actor is in `state` (or `limitMs` passes); returns the time. */
   runUntil(state: string, limitMs?: number): Promise<number>;
 }
@@ -71,7 +73,7 @@ export function virtualConnection(options: VirtualConnectionOptions = {}): Virtu
       protocol,
       transport,
       scheduler: vts,
-      random: options.random ?? (() => 0),
+      random: options.random ?? (() => 0.5),
       loadSource: options.loadSource ?? (() => 0),
       heartbeat: options.heartbeat,
       ...options.input,
@@ -92,6 +94,13 @@ export function virtualConnection(options: VirtualConnectionOptions = {}): Virtu
     vts, transport, protocol, actor, states, errors, advanceTo,
     advanceBy: (ms) => advanceToFn(vts, vts.frame + ms),
     state: () => connectionState(actor.getSnapshot()),
+    async step() {
+      await settle();
+      const next = vts.actions[0];
+      if (next === undefined) throw new Error(`nothing scheduled (in ${connectionState(actor.getSnapshot())} at ${vts.frame})`);
+      await advanceToFn(vts, next.delay);
+      return vts.frame;
+    },
     async runUntil(state, limitMs = 1_000_000) {
       await settle();
       while (connectionState(actor.getSnapshot()) !== state) {

@@ -1,0 +1,175 @@
+/**
+ * The slots' side of the pool: what happens when the source reports a connection ready,
+ * a dial failed, a connection died or went away, and what the pool does to slots
+ * (open, kill, close). Leasing and waiting live in pool-core.ts; the two meet through
+ * `LifecycleHooks` (hand a ready slot out, re-route a waiter whose slot vanished).
+ *
+ *   open ─▶ pending ──onReady──▶ ready ──onDead / kill──▶ pending (the source replaces it)
+ *                 ╰─onDialFailed (stays pending; the source retries on its backoff)
+ *   any ──closeSlot──▶ closing ──onClosed──▶ gone         onClosed on a live slot: gone
+ *
+ * Growth is demand-driven and bounded: a slot is opened only while queued waiters
+ * outnumber pending dials, or below `min`, and never above `max`; a failed dial never
+ * opens another slot (see connection-source.ts for why that rules out create loops).
+ */
+import type { ChooseEndpoint, ConnectionSource, PoolCloseReason, PoolKillReason, PoolSink } from './connection-source.js';
+import type { PoolClock } from './pool-clock.js';
+import type { PoolEvent } from './pool-events.js';
+import type { PoolOptions } from './pool-options.js';
+import type { ClosedReason, PoolCounters } from './pool-stats.js';
+import type { Slot } from './slot.js';
+import type { SlotTable } from './slot-table.js';
+import type { Waiter } from './waiter-queue.js';
+
+/** What the lifecycle needs from the leasing side. @internal */
+export interface LifecycleHooks<C> {
+  /** A ready slot in no sub-count: lease it to the oldest waiter or make it idle. */
+  makeAvailable(slot: Slot<C>, now: number): void;
+  /** A waiter whose slot under validation went away. */
+  retryWaiter(w: Waiter<C>): void;
+  /** Queued waiters. */
+  waiting(): number;
+  closing(): boolean;
+  /** A slot left while the pool closes: maybe the close is complete. */
+  checkClosed(): void;
+  /** Opening a slot: housekeeping must run. */
+  started(): void;
+  emit(event: PoolEvent): void;
+}
+
+export interface LifecycleDeps<C> {
+  readonly options: PoolOptions;
+  readonly clock: PoolClock;
+  readonly table: SlotTable<C>;
+  readonly counters: PoolCounters;
+  readonly random: () => number;
+  readonly choose: ChooseEndpoint;
+  readonly hooks: LifecycleHooks<C>;
+}
+
+export class SlotLifecycle<C> implements PoolSink<C> {
+  readonly #d: LifecycleDeps<C>;
+  #source: ConnectionSource<C> | undefined = undefined;
+  #lastDialError: unknown = undefined;
+
+  constructor(deps: LifecycleDeps<C>) {
+    this.#d = deps;
+  }
+
+  /** Set once, right after the source's factory ran (the factory needs the sink first). */
+  attach(source: ConnectionSource<C>): void {
+    this.#source = source;
+  }
+
+  /** The timeout's cause: the last dial error, when every endpoint is failing. */
+  timeoutCause(): unknown {
+    return this.#d.table.allFailing() ? this.#lastDialError : undefined;
+  }
+
+  /** Opens slots while waiters outnumber pending dials, or below `min`; never above `max`. */
+  grow(): void {
+    const { table: t, options, hooks } = this.#d;
+    while (!hooks.closing() && t.size < options.max && (t.pending < hooks.waiting() || t.size < options.min)) {
+      const slot = t.add(this.#d.choose(t.endpoints, this.#d.random), this.#d.clock.read());
+      hooks.started();
+      this.#source!.open(slot);
+    }
+  }
+
+  onReady(slot: Slot<C>, conn: C): void {
+    if (slot.state !== 'pending') return;
+    const { clock, options: o } = this.#d;
+    const now = clock.read();
+    const deadline = o.maxLifetimeMs > 0
+      ? now + o.maxLifetimeMs * (1 - o.lifetimeJitter * this.#d.random())
+      : Number.POSITIVE_INFINITY;
+    this.#d.table.markReady(slot, conn, now, deadline);
+    this.#lastDialError = undefined;
+    this.#d.hooks.emit({ type: 'connection-ready', at: now, id: slot.id, endpoint: slot.endpointKey });
+    this.#d.hooks.makeAvailable(slot, now);
+  }
+
+  onDialFailed(slot: Slot<C>, error: unknown): void {
+    if (slot.state !== 'pending') return;
+    this.#d.table.markDialFailed(slot);
+    this.#lastDialError = error;
+    this.#d.hooks.emit({
+      type: 'dial-failed', at: this.#d.clock.read(), id: slot.id, endpoint: slot.endpointKey, attempt: slot.dialFailures, error,
+    });
+  }
+
+  onDead(slot: Slot<C>, reason: string, error?: unknown): void {
+    if (!slot.ready) return;
+    this.#d.table.record(slot).failures++;
+    if (this.#d.hooks.closing()) this.closeSlot(slot, 'shutdown-forced', 'dead', error, `died (${reason})`);
+    else this.#toPending(slot, 'dead', error, `died (${reason})`);
+  }
+
+  onClosed(slot: Slot<C>, error?: unknown): void {
+    const { table, hooks } = this.#d;
+    if (slot.state === 'closing') {
+      if (table.closing.delete(slot)) hooks.checkClosed();
+      return;
+    }
+    // The source ended a live slot on its own: the peer closed it normally, or the
+    // source gave up restarting it. Count it as dead; waiters or `min` reopen.
+    if (!table.slots.includes(slot)) return;
+    if (error !== undefined && slot.state === 'pending') this.#lastDialError = error;
+    this.closeSlot(slot, undefined, 'dead', error, 'was closed');
+    this.grow();
+    hooks.checkClosed();
+  }
+
+  /** Kills a ready slot's connection; the source replaces it, so the slot is pending. */
+  kill(slot: Slot<C>, reason: PoolKillReason, closed: ClosedReason, error: unknown, lostWhy: string): void {
+    if (this.#d.hooks.closing()) {
+      this.closeSlot(slot, 'shutdown-forced', closed, error, lostWhy);
+      this.#d.hooks.checkClosed();
+      return;
+    }
+    this.#toPending(slot, closed, error, lostWhy);
+    this.#source!.kill(slot, reason, error);
+  }
+
+  /** Takes a slot out of the pool for good; asks the source to close it unless `reason` is undefined. */
+  closeSlot(slot: Slot<C>, reason: PoolCloseReason | undefined, closed: ClosedReason, error?: unknown, lostWhy = 'was closed'): void {
+    const validating = slot.ready ? this.#leaveReady(slot, closed, error, lostWhy) : undefined;
+    this.#d.table.remove(slot, reason !== undefined);
+    if (reason !== undefined) this.#source!.close(slot, reason);
+    if (validating !== undefined) this.#d.hooks.retryWaiter(validating);
+  }
+
+  /** Escalates a close still draining (`shutdown-forced`), e.g. at the close deadline. */
+  forceClose(slot: Slot<C>): void {
+    this.#source!.close(slot, 'shutdown-forced');
+  }
+
+  #toPending(slot: Slot<C>, closed: ClosedReason, error: unknown, lostWhy: string): void {
+    const validating = this.#leaveReady(slot, closed, error, lostWhy);
+    this.#d.table.markPending(slot, this.#d.clock.read());
+    if (validating !== undefined) this.#d.hooks.retryWaiter(validating);
+  }
+
+  /** A ready slot loses its connection: counts, lease, probe, event. Returns its validating waiter. */
+  #leaveReady(slot: Slot<C>, closed: ClosedReason, error: unknown, lostWhy: string): Waiter<C> | undefined {
+    const { clock, table, counters, hooks } = this.#d;
+    const now = clock.read();
+    const lease = slot.lease;
+    table.leaveReady(slot);
+    slot.lease = undefined;
+    slot.acquireStack = undefined;
+    if (lease !== undefined && lease.active) {
+      lease.markLost(`the connection ${lostWhy}`, error);
+      hooks.emit({ type: 'lease-lost', at: now, id: slot.id, endpoint: slot.endpointKey, reason: closed });
+    }
+    slot.probeAbort?.abort();
+    slot.probeAbort = undefined;
+    const validating = slot.validatingFor;
+    slot.validatingFor = undefined;
+    counters.closed[closed]++;
+    hooks.emit({
+      type: 'connection-closed', at: now, id: slot.id, endpoint: slot.endpointKey, reason: closed, ...(error === undefined ? {} : { error }),
+    });
+    return validating;
+  }
+}

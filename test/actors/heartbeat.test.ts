@@ -1,0 +1,174 @@
+/**
+ * The heartbeat: idle detection by counter compare (no event per frame), probing,
+ * suspect escalation, death by heartbeat-timeout with the exact virtual time it took,
+ * ELU scaling and the phase jitter of the first tick.
+ */
+import { describe, expect, it } from 'vitest';
+import { VirtualTimeScheduler } from 'rxjs';
+import { createActor } from 'xstate';
+import { RequestTimeoutError } from '../../src/errors.js';
+import { connectionMachine } from '../../src/actors/connection-machine.js';
+import { FakeProtocol } from './helpers/fake-protocol.js';
+import { FakeTransport } from './helpers/fake-transport.js';
+import { advanceTo, virtualConnection } from './helpers/virtual-connection.js';
+
+describe('idle → probing → ready', () => {
+  it('probes after a tick without traffic and records the RTT', async () => {
+    const c = virtualConnection({ heartbeat: { intervalMs: 1000 }, protocol: { probe: { replyMs: 7 } } });
+    await c.advanceTo(499);
+    expect(c.state()).toBe('ready');
+    await c.advanceTo(500);
+    expect(c.state()).toBe('probing');
+    expect(c.protocol.probes.map((p) => p.at)).toEqual([500]);
+    await c.advanceTo(507);
+    expect(c.state()).toBe('ready');
+    const ctx = c.actor.getSnapshot().context;
+    expect(ctx).toMatchObject({ rttMs: 7, srttMs: 7, rttvarMs: 3.5, probeTimeoutMs: 100, probesSent: 1, probesFailed: 0, since: 507 });
+    // The next idle check is a full interval after returning to ready.
+    await c.advanceTo(1507);
+    expect(c.protocol.probes.map((p) => p.at)).toEqual([500, 1507]);
+    expect(c.states).toEqual(['dialing', 'ready', 'probing', 'ready', 'probing']);
+  });
+
+  it('never probes a busy connection and sends no event per frame', async () => {
+    const c = virtualConnection({ heartbeat: { intervalMs: 1000 } });
+    await c.advanceTo(0);
+    const server = c.transport.last.server!;
+    c.vts.schedule(function tick() {
+      server.write('x');
+      this.schedule(undefined, 100);
+    }, 50);
+    let snapshots = 0;
+    c.actor.subscribe(() => snapshots++);
+    await c.advanceTo(60_000);
+    expect(c.protocol.probes).toHaveLength(0);
+    expect(c.actor.getSnapshot().context.probesSent).toBe(0);
+    expect(c.states).toEqual(['dialing', 'ready']);
+    expect(snapshots).toBe(0); // 600 frames, not one transition
+  });
+
+  it('inbound traffic during a probe that times out counts as liveness', async () => {
+    const c = virtualConnection({ heartbeat: { intervalMs: 1000, maxTimeoutMs: 300 }, protocol: { probe: 'hang' } });
+    await c.advanceTo(500);
+    expect(c.state()).toBe('probing');
+    c.transport.last.server!.write('late data');
+    await c.advanceTo(800);
+    expect(c.state()).toBe('ready');
+    expect(c.actor.getSnapshot().context).toMatchObject({ probesFailed: 0, rttMs: undefined });
+    expect(c.protocol.probes[0]!.settled).toBe('aborted');
+  });
+
+  it('the peer closing while probing is peer-closed, not a heartbeat timeout', async () => {
+    const c = virtualConnection({ heartbeat: { intervalMs: 1000 }, protocol: { probe: 'hang' } });
+    await c.advanceTo(600);
+    c.transport.last.server!.end();
+    await c.advanceTo(601);
+    expect(c.actor.getSnapshot().output?.reason).toBe('peer-closed');
+  });
+});
+
+describe('suspect', () => {
+  it('one probe timeout → suspect; a reply there → ready as a false suspicion', async () => {
+    const c = virtualConnection({ heartbeat: { intervalMs: 1000 } });
+    c.protocol.probeBehaviour.push('hang', { replyMs: 5 });
+    await c.advanceTo(2499);
+    expect(c.state()).toBe('probing'); // no RTT sample yet: timeout = maxTimeoutMs 2000
+    await c.advanceTo(2500);
+    expect(c.state()).toBe('suspect');
+    expect(c.protocol.probes[0]!.settled).toBe('aborted');
+    await c.advanceTo(2505);
+    expect(c.state()).toBe('ready');
+    expect(c.actor.getSnapshot().context).toMatchObject({
+      falseSuspicions: 1, probesSent: 2, probesFailed: 1, rttMs: 5, suspectAttempt: 0,
+    });
+    expect(c.states).toEqual(['dialing', 'ready', 'probing', 'suspect', 'ready']);
+  });
+
+  it('dies with heartbeat-timeout after 1 + suspectProbes timeouts (no RTT yet: all at maxTimeoutMs)', async () => {
+    const c = virtualConnection({ protocol: { probe: 'hang' } }); // defaults: 5000 / 2000 / 2 probes
+    const deadAt = await c.runUntil('dead');
+    expect(deadAt).toBe(2500 + 3 * 2000); // phase 0.5·interval, then 2000 + min(4000, 2000) + 2000
+    const out = c.actor.getSnapshot().output!;
+    expect(out.reason).toBe('heartbeat-timeout');
+    expect(out.error).toBeInstanceOf(RequestTimeoutError);
+    expect(out.error?.message).toMatch(/3 probes to 127\.0\.0\.1:7000/);
+    expect(c.actor.getSnapshot().context).toMatchObject({ probesSent: 3, probesFailed: 3 });
+    expect(c.protocol.probes.map((p) => p.at)).toEqual([2500, 4500, 6500]);
+    expect(c.transport.last.client!.destroyed).toBe(true);
+  });
+
+  it('after RTT samples, the timeouts follow RTO and grow by the backoff multiplier', async () => {
+    const c = virtualConnection({ heartbeat: { intervalMs: 5000, suspectProbes: 3, suspectBackoffMultiplier: 3 } });
+    c.protocol.probeBehaviour.push({ replyMs: 10 });
+    c.protocol.defaultProbe = 'hang';
+    const deadAt = await c.runUntil('dead');
+    // RTO after one 10 ms sample: 10 + 4·5 = 30 → clamped to minTimeoutMs 100.
+    // Probe at 2510 + 5000; then 100, 300, 900, min(2700, 2000).
+    expect(c.protocol.probes.map((p) => p.at)).toEqual([2500, 7510, 7610, 7910, 8810]);
+    expect(deadAt).toBe(7510 + 100 + 300 + 900 + 2000);
+    expect(c.actor.getSnapshot().output?.reason).toBe('heartbeat-timeout');
+  });
+
+  it('suspectProbes 0: the first probe timeout is fatal', async () => {
+    const c = virtualConnection({ heartbeat: { intervalMs: 1000, suspectProbes: 0, maxTimeoutMs: 500 }, protocol: { probe: 'hang' } });
+    expect(await c.runUntil('dead')).toBe(1000);
+    expect(c.states).toEqual(['dialing', 'ready', 'probing', 'dead']);
+  });
+
+  it('a rejected probe counts as a failed one', async () => {
+    const c = virtualConnection({ heartbeat: { intervalMs: 1000, suspectProbes: 1 }, protocol: { probe: 'fail' } });
+    expect(await c.runUntil('dead')).toBe(500);
+    expect(c.actor.getSnapshot().context.probesFailed).toBe(2);
+  });
+});
+
+describe('load scaling', () => {
+  it('scales the probe timeout by 1 + eluWeight·elu (elu 1 → ×1.5)', async () => {
+    const idle = virtualConnection({ heartbeat: { intervalMs: 1000 }, protocol: { probe: 'hang' }, loadSource: () => 0 });
+    const busy = virtualConnection({ heartbeat: { intervalMs: 1000 }, protocol: { probe: 'hang' }, loadSource: () => 1 });
+    expect(await idle.runUntil('suspect')).toBe(500 + 2000);
+    expect(await busy.runUntil('suspect')).toBe(500 + 3000);
+    // A load gauge out of range is clamped: never more than ×(1 + eluWeight).
+    const wild = virtualConnection({ heartbeat: { intervalMs: 1000, eluWeight: 1 }, protocol: { probe: 'hang' }, loadSource: () => 7 });
+    expect(await wild.runUntil('suspect')).toBe(500 + 4000);
+  });
+});
+
+describe('phase jitter', () => {
+  it('with random() = 0.5 the first probe happens at half the interval', async () => {
+    const c = virtualConnection({ heartbeat: { intervalMs: 4000 }, random: () => 0.5 });
+    await c.advanceTo(10_000);
+    expect(c.protocol.probes[0]!.at).toBe(2000);
+  });
+
+  it('1000 connections with a seeded random spread their first probes across the interval', async () => {
+    const vts = new VirtualTimeScheduler();
+    const random = mulberry32(42);
+    const transport = new FakeTransport({ scheduler: vts });
+    const protocol = new FakeProtocol({ scheduler: vts, probe: { replyMs: 1 } });
+    const intervalMs = 10_000;
+    const actors = Array.from({ length: 1000 }, () =>
+      createActor(connectionMachine, {
+        input: { endpoint: { port: 7000 }, protocol, transport, scheduler: vts, random, loadSource: () => 0, heartbeat: { intervalMs } },
+      }).start());
+    await advanceTo(vts, intervalMs - 1);
+    const firsts = protocol.probes.map((p) => p.at);
+    expect(firsts).toHaveLength(1000);
+    const buckets = new Array<number>(10).fill(0);
+    for (const t of firsts) buckets[Math.floor(t / 1000)]!++;
+    for (const n of buckets) expect(n).toBeGreaterThan(60); // ~100 each; all in one tick would be 1000
+    expect(new Set(firsts).size).toBeGreaterThan(900);
+    for (const a of actors) a.stop();
+    expect(vts.actions).toHaveLength(0);
+  });
+});
+
+function mulberry32(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
