@@ -71,7 +71,7 @@ function defaultTransport(endpoint: Endpoint): Promise<Transport> {
 /** `connecting`: dials the endpoint and hands the stream to the `LiveConnection`. */
 export const dialActor = fromPromise<void, OwnerInput>(({ input, signal }) => {
   const live = requireLive(input.owner);
-  const { endpoint, connectTimeoutMs } = live.input;
+  const { endpoint, connectTimeoutMs } = live;
   const controller = new AbortController();
   return new Promise<void>((resolve, reject) => {
     const timer = live.scheduler.schedule(() => {
@@ -89,7 +89,7 @@ export const dialActor = fromPromise<void, OwnerInput>(({ input, signal }) => {
       timer.unsubscribe();
       signal.removeEventListener('abort', onStop);
     };
-    const transport = live.input.transport;
+    const transport = live.transport;
     const options = { connectTimeoutMs, signal: controller.signal, scheduler: live.scheduler };
     const dialing = transport
       ? attempt<Duplex>(() => transport.dial(endpoint, options))
@@ -118,7 +118,7 @@ export const dialActor = fromPromise<void, OwnerInput>(({ input, signal }) => {
 /** `handshaking`: `protocol.open` within `handshakeTimeoutMs`; stores the session. */
 export const handshakeActor = fromPromise<void, OwnerInput>(({ input, signal }) => {
   const live = requireLive(input.owner);
-  const { protocol, handshakeTimeoutMs } = live.input;
+  const { protocol, handshakeTimeoutMs } = live;
   const stream = live.stream;
   const ctx = live.protocolContext();
   return new Promise<void>((resolve, reject) => {
@@ -170,7 +170,7 @@ export const handshakeActor = fromPromise<void, OwnerInput>(({ input, signal }) 
  */
 export const probeActor = fromCallback<EventObject, ProbeInput>(({ input, sendBack }) => {
   const live = requireLive(input.owner);
-  const { protocol, heartbeat } = live.input;
+  const { protocol, heartbeat } = live;
   const timeoutMs = loadScaledTimeoutMs(input.timeoutMs, heartbeat.eluWeight, live.loadSource());
   const controller = new AbortController();
   const startedAt = live.scheduler.now();
@@ -208,7 +208,7 @@ export const probeActor = fromCallback<EventObject, ProbeInput>(({ input, sendBa
 /** `closing`: `protocol.close` bounded by `closeTimeoutMs`; always resolves. */
 export const closeActor = fromPromise<void, OwnerInput>(({ input, signal }) => {
   const live = requireLive(input.owner);
-  const { protocol, closeTimeoutMs } = live.input;
+  const { protocol, closeTimeoutMs } = live;
   const session = live.session;
   return new Promise<void>((resolve) => {
     const timer = live.scheduler.schedule(() => resolve(), closeTimeoutMs);

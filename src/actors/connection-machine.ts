@@ -135,12 +135,10 @@ export const connectionMachine = setup({
     const endpoint = plainEndpoint(parsed.endpoint);
     const scheduler = parsed.scheduler ?? services.scheduler;
     const live = new LiveConnection(self, parsed, scheduler, parsed.random ?? services.random,
-      parsed.loadSource ?? services.loadSource, endpoint);
+      parsed.loadSource ?? services.loadSource);
     // Exit actions do not run when an actor is stopped from outside; completion and
-    // errors reach observers in every case, so the live half cleans up from here.
-    if (typeof self.subscribe === 'function') {
-      self.subscribe({ complete: () => live.dispose(), error: () => live.dispose() });
-    }
+    // errors reach observers in every case, so the live half cleans up from there.
+    if (typeof self.subscribe === 'function') self.subscribe(live);
     const hb = parsed.heartbeat;
     const now = scheduler.now();
     return {

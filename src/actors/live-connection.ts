@@ -27,8 +27,8 @@ import {
   AbortedError, ConnectionClosedError, DialFailedError, HandshakeFailedError, ProtocolError, RequestTimeoutError,
   WirewardenError,
 } from '../errors.js';
-import type { Protocol, ProtocolContext } from '../transport/types.js';
-import type { ResolvedConnectionInput } from './connection-input.js';
+import type { Endpoint, Protocol, ProtocolContext, Transport } from '../transport/types.js';
+import type { ResolvedConnectionInput, ResolvedHeartbeat } from './connection-input.js';
 import type {
   ConnectionContext, ConnectionState, DeadReason, LiveConnectionView, PlainEndpoint,
 } from './connection-types.js';
@@ -70,73 +70,122 @@ function heartbeatTick(this: SchedulerAction<LiveConnection>, live?: LiveConnect
   live.owner.send(HEARTBEAT_IDLE);
 }
 
-/** @internal One connection's resources. Created by the machine; see the module doc. */
+// Stream listeners are shared module functions (`this` is the stream) rather than two
+// closures per connection; the stream finds its connection here.
+const streamOwners = new WeakMap<Duplex, LiveConnection>();
+
+function onStreamError(this: Duplex, err: unknown): void {
+  const live = streamOwners.get(this);
+  // Recording is all it does: the 'close' that follows decides. It stays attached after
+  // dispose, so a late error can never become an uncaught exception.
+  if (live !== undefined) live.streamError ??= err;
+}
+
+function onStreamClose(this: Duplex): void {
+  const live = streamOwners.get(this);
+  if (live === undefined || live.disposed) return;
+  const err = live.streamError ?? this.errored ?? undefined;
+  live.owner.send({ type: 'ww.stream.closed', reason: classifyStreamEnd(err) });
+}
+
+/** What a protocol's `open` gets; a class so every connection's context shares one shape. */
+class ConnectionProtocolContext implements ProtocolContext {
+  readonly signal: AbortSignal;
+  readonly endpoint: Endpoint;
+  readonly scheduler: SchedulerLike;
+  readonly markAlive: () => void;
+  constructor(signal: AbortSignal, endpoint: Endpoint, scheduler: SchedulerLike, markAlive: () => void) {
+    this.signal = signal;
+    this.endpoint = endpoint;
+    this.scheduler = scheduler;
+    this.markAlive = markAlive;
+  }
+}
+
+/**
+ * @internal One connection's resources. Created by the machine; see the module doc.
+ * It is also its actor's observer (`complete`/`error` → `dispose`), which spares two
+ * closures per connection. Fields are few and fixed: 10k of these must stay small.
+ */
 export class LiveConnection {
   readonly owner: AnyActorRef;
-  readonly input: ResolvedConnectionInput;
+  readonly endpoint: Endpoint;
+  readonly protocol: Protocol;
+  readonly transport: Transport | undefined;
+  readonly connectTimeoutMs: number;
+  readonly handshakeTimeoutMs: number;
+  readonly closeTimeoutMs: number;
+  readonly heartbeat: ResolvedHeartbeat;
   readonly scheduler: SchedulerLike;
   readonly random: () => number;
   readonly loadSource: () => number;
-  readonly where: string;
-  stream: Duplex | undefined;
-  session: unknown;
+  stream: Duplex | undefined = undefined;
+  session: unknown = undefined;
   /** Bumped by `markAlive`; compared, never read as a count. */
   inbound = 0;
   seen = 0;
   intervalMs = 0;
-  ticker: Subscription | undefined;
+  ticker: Subscription | undefined = undefined;
+  streamError: unknown = undefined;
   /** The error that ends the actor (its output's `error`). */
-  finalError: WirewardenError | undefined;
+  finalError: WirewardenError | undefined = undefined;
   disposed = false;
-  #phased = false;
-  #streamError: unknown;
-  #abort: AbortController | undefined;
-  #ctx: ProtocolContext | undefined;
+  phased = false;
+  ctx: ConnectionProtocolContext | undefined = undefined;
+  abort: AbortController | undefined = undefined;
 
   constructor(owner: AnyActorRef, input: ResolvedConnectionInput, scheduler: SchedulerLike,
-    random: () => number, loadSource: () => number, endpoint: PlainEndpoint) {
+    random: () => number, loadSource: () => number) {
     this.owner = owner;
-    this.input = input;
+    this.endpoint = input.endpoint;
+    this.protocol = input.protocol;
+    this.transport = input.transport;
+    this.connectTimeoutMs = input.connectTimeoutMs;
+    this.handshakeTimeoutMs = input.handshakeTimeoutMs;
+    this.closeTimeoutMs = input.closeTimeoutMs;
+    this.heartbeat = input.heartbeat;
     this.scheduler = scheduler;
     this.random = random;
     this.loadSource = loadSource;
-    this.where = describePlainEndpoint(endpoint);
     registry.set(owner, this);
+  }
+
+  /** `host:port` or the unix path, for messages (computed: only failures need it). */
+  get where(): string {
+    return describePlainEndpoint(this.endpoint);
   }
 
   /** Takes ownership of a dialed stream and watches its end. */
   attach(stream: Duplex): void {
     this.stream = stream;
-    // Recording is all an 'error' listener does: the 'close' that follows decides. It
-    // stays attached after dispose so a late error can never become uncaught.
-    stream.on('error', (err: unknown) => {
-      this.#streamError ??= err;
-    });
-    stream.once('close', () => {
-      if (this.disposed) return;
-      const err = this.#streamError ?? stream.errored ?? undefined;
-      this.owner.send({ type: 'ww.stream.closed', reason: classifyStreamEnd(err) });
-    });
+    streamOwners.set(stream, this);
+    stream.on('error', onStreamError);
+    stream.on('close', onStreamClose);
   }
 
   /** The context handed to `protocol.open`, created once per connection. */
   protocolContext(): ProtocolContext {
-    if (this.#ctx) return this.#ctx;
-    this.#abort = new AbortController();
-    this.#ctx = Object.freeze({
-      signal: this.#abort.signal,
-      endpoint: this.input.endpoint,
-      scheduler: this.scheduler,
-      markAlive: () => {
-        this.inbound = (this.inbound + 1) & ALIVE_MASK;
-      },
+    if (this.ctx) return this.ctx;
+    this.abort = new AbortController();
+    this.ctx = new ConnectionProtocolContext(this.abort.signal, this.endpoint, this.scheduler, () => {
+      this.inbound = (this.inbound + 1) & ALIVE_MASK;
     });
-    return this.#ctx;
+    return this.ctx;
+  }
+
+  /** Observer side: the actor reached a final state or was stopped. */
+  complete(): void {
+    this.dispose();
+  }
+
+  /** Observer side: the actor failed. */
+  error(): void {
+    this.dispose();
   }
 
   /** Aborts the protocol context's signal (handshake timeout, end of the connection). */
   abortSession(reason: unknown): void {
-    if (this.#abort && !this.#abort.signal.aborted) this.#abort.abort(reason);
+    if (this.abort && !this.abort.signal.aborted) this.abort.abort(reason);
   }
 
   /**
@@ -149,8 +198,8 @@ export class LiveConnection {
     this.intervalMs = intervalMs;
     this.seen = this.inbound;
     let delayMs = intervalMs;
-    if (!this.#phased) {
-      this.#phased = true;
+    if (!this.phased) {
+      this.phased = true;
       const r = this.random();
       delayMs = r > 0 && r < 1 ? Math.floor(r * intervalMs) : 0;
     }
@@ -171,7 +220,7 @@ export class LiveConnection {
       this.finalError = event.error instanceof WirewardenError ? event.error : undefined;
       return;
     }
-    const cause = this.#streamError;
+    const cause = this.streamError;
     switch (reason) {
       case 'heartbeat-timeout':
         this.finalError = new RequestTimeoutError(
@@ -250,7 +299,7 @@ export function liveConnection<S = unknown>(ref: AnyActorRef): LiveConnectionVie
     endpoint: context.endpoint,
     state: connectionState(snapshot),
     session: live.session as S | undefined,
-    protocol: live.input.protocol as Protocol<S>,
+    protocol: live.protocol as Protocol<S>,
     rttMs: context.rttMs,
     since: context.since,
   };
