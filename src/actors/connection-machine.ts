@@ -134,7 +134,7 @@ export const connectionMachine = setup({
     const services = servicesOf(self.system);
     const endpoint = plainEndpoint(parsed.endpoint);
     const scheduler = parsed.scheduler ?? services.scheduler;
-    const live = new LiveConnection(self, parsed, scheduler, parsed.random ?? services.random,
+    const live = new LiveConnection(self, parsed, input.endpoint, scheduler, parsed.random ?? services.random,
       parsed.loadSource ?? services.loadSource);
     // Exit actions do not run when an actor is stopped from outside; completion and
     // errors reach observers in every case, so the live half cleans up from there.

@@ -134,10 +134,14 @@ export class LiveConnection {
   ctx: ConnectionProtocolContext | undefined = undefined;
   abort: AbortController | undefined = undefined;
 
-  constructor(owner: AnyActorRef, input: ResolvedConnectionInput, scheduler: SchedulerLike,
+  /**
+   * `endpoint` is the caller's own (validated) object, handed to the transport and the
+   * protocol as given; the resolved input's copy is dropped after construction.
+   */
+  constructor(owner: AnyActorRef, input: ResolvedConnectionInput, endpoint: Endpoint, scheduler: SchedulerLike,
     random: () => number, loadSource: () => number) {
     this.owner = owner;
-    this.endpoint = input.endpoint;
+    this.endpoint = endpoint;
     this.protocol = input.protocol;
     this.transport = input.transport;
     this.connectTimeoutMs = input.connectTimeoutMs;

@@ -11,15 +11,15 @@
  *      acquirer's stack); with `reclaimLeaked`, after a further `leakReclaimGraceMs`
  *      its connection is killed (`leak-reclaimed`) and the lease is lost;
  *   4. `min` is topped up;
- *   5. the waiters' shared deadline alarm is dropped if nobody waits any more.
+ *   5. the waiter tick is stopped if nobody waits any more.
  *
  * The trade-off is resolution: idle, leak and lifetime actions run up to one interval
  * late (1 s by default, where HikariCP accepts 30 s); idle times are taken from the
  * pool's coarse clock (pool-clock.ts), so an idle close may also come up to one
  * interval early. Lifetime is checked again at acquire and release. Each sweep also
- * refreshes that coarse clock. The sweep
- * stops itself when the pool has no connection and `min` is 0, so an unused pool keeps
- * no timer (tarn's start/stop reaping), and restarts when a slot is opened.
+ * refreshes that coarse clock. The sweep stops itself when the pool has no connection
+ * and `min` is 0, so an unused pool keeps no timer (tarn's start/stop reaping), and
+ * restarts when a slot is opened.
  *
  * @example
  * const hk = new Housekeeper(scheduler, clock, options, host);
@@ -44,7 +44,7 @@ export interface HousekeepingHost<C> {
   reclaimLeak(slot: Slot<C>, leasedForMs: number): void;
   /** Open slots until `min` is reached. */
   fillMin(): void;
-  /** Drop timers that outlived their purpose (the waiters' alarm once nobody waits). */
+  /** Drop timers that outlived their purpose (the waiter tick once nobody waits). */
   tidy(): void;
 }
 

@@ -14,8 +14,8 @@
  * leaves from the head (granted) or by timing out, which happens in queue order. A
  * `Waiter` object (with a signal, its own timeout, a leak stack, or back from a failed
  * validation) can leave from anywhere: its slot becomes a tombstone, skipped when the
- * head reaches it. Measured on the contended benchmark, a linked list of waiter
- * objects cost 16 % of an array pool's throughput; this layout costs about 2 %.
+ * head reaches it. On the contended benchmark the pool then allocates only ~8 % more
+ * than a bare array pool (110 vs 102 scavenges per 1.9 M acquires), the Lease included.
  *
  * Array.prototype.shift is never used: it is O(n) on large arrays (Piscina measured
  * ~0 op/s at 100k queued tasks before its FixedQueue). A `Waiter` is also the listener
