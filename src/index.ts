@@ -10,6 +10,7 @@ export type {
   ConnectionInput, ConnectionCommand, ConnectionHealth,
 } from './actors/connection-types.js';
 export * from './transport/index.js';
+export * from './actors/index.js';
 export * from './supervisor/index.js';
 export {
   createRuntime, type Runtime, type RuntimeOptions, type RuntimeState, type Closeable,

@@ -1,60 +1,33 @@
 /**
- * The short-lived actors a connection invokes: dial, handshake, probe and graceful close.
+ * The one-shot actors a connection invokes: dial, handshake and graceful close.
  *
- * Each lives only while its state is active, so XState stops it (aborting its signal and
- * running its cleanup) whenever the machine moves on: a `CLOSE` during `connecting`
- * aborts the dial, a reply that arrives after its probe timed out is dropped. That is
- * why these are invoked actors while the always-on heartbeat ticker is not (see
- * live-connection.ts): correctness for free where it matters, no per-connection cost
- * while idle.
+ * Each lives only while its state is active, so XState stops it (aborting its signal)
+ * whenever the machine moves on: a `CLOSE` during `connecting` aborts the dial, a
+ * handshake that completes after a KILL is dropped. They run once per connection, so an
+ * invoked actor's cost (~2 KB, ~20 µs) does not matter here; the recurring heartbeat
+ * work (ticker, probes) is driven by the live half instead (see live-connection.ts).
  *
  * Every deadline runs on the injected scheduler. The transports enforce
  * `connectTimeoutMs` themselves; the actor enforces it too, so that a custom transport
  * that ignores it cannot leave a connection dialing forever. Nothing here puts a stream,
- * a session or a protocol into an event: results are stored on the `LiveConnection` and
+ * a session or a protocol into an event: results are stored on the `ConnectionResources` and
  * the events carry plain data.
  */
 import type { Duplex } from 'node:stream';
-import { fromCallback, fromPromise, type AnyActorRef, type EventObject } from 'xstate';
-import {
-  AbortedError, DialFailedError, DialTimeoutError, HandshakeFailedError, RequestTimeoutError, WirewardenError,
-} from '../errors.js';
+import { fromPromise, type AnyActorRef } from 'xstate';
+import { AbortedError, DialFailedError, DialTimeoutError, HandshakeFailedError, WirewardenError } from '../errors.js';
 import type { Endpoint, Transport } from '../transport/types.js';
-import { liveOf, type LiveConnection } from './live-connection.js';
-import { loadScaledTimeoutMs } from './rtt-estimator.js';
+import { attempt, resourcesOf, type ConnectionResources } from './connection-resources.js';
 
-/** What every connection actor gets: the machine that owns the `LiveConnection`. */
+/** What every connection actor gets: the machine that owns the `ConnectionResources`. */
 export interface OwnerInput {
   readonly owner: AnyActorRef;
 }
 
-export interface ProbeInput extends OwnerInput {
-  /** Base timeout before load scaling. */
-  readonly timeoutMs: number;
-}
-
-/** Events the probe actor sends back (plain data). */
-export type ProbeEvent =
-  | { type: 'ww.probe.ok'; rttMs: number }
-  | { type: 'ww.probe.alive' }
-  | { type: 'ww.probe.failed' };
-
-const PROBE_ALIVE = Object.freeze({ type: 'ww.probe.alive' as const });
-const PROBE_FAILED = Object.freeze({ type: 'ww.probe.failed' as const });
-
-function requireLive(owner: AnyActorRef): LiveConnection {
-  const live = liveOf(owner);
+function requireLive(owner: AnyActorRef): ConnectionResources {
+  const live = resourcesOf(owner);
   if (live === undefined) throw new Error(`connection actor ${owner.id} has no live state`);
   return live;
-}
-
-/** Calls `fn`, turning a synchronous throw into a rejection. */
-function attempt<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return Promise.resolve(fn());
-  } catch (err) {
-    return Promise.reject(err as Error);
-  }
 }
 
 let builtins: Promise<{ tcp: Transport; unix: Transport }> | undefined;
@@ -68,7 +41,7 @@ function defaultTransport(endpoint: Endpoint): Promise<Transport> {
   return builtins.then((t) => (endpoint.path !== undefined ? t.unix : t.tcp));
 }
 
-/** `connecting`: dials the endpoint and hands the stream to the `LiveConnection`. */
+/** `connecting`: dials the endpoint and hands the stream to the `ConnectionResources`. */
 export const dialActor = fromPromise<void, OwnerInput>(({ input, signal }) => {
   const live = requireLive(input.owner);
   const { endpoint, connectTimeoutMs } = live;
@@ -161,48 +134,6 @@ export const handshakeActor = fromPromise<void, OwnerInput>(({ input, signal }) 
       },
     );
   });
-});
-
-/**
- * `probing` / `suspect`: one probe with a load-scaled timeout. A timeout or a rejected
- * probe is a failure, unless inbound traffic arrived meanwhile (counter compare), which
- * counts as liveness.
- */
-export const probeActor = fromCallback<EventObject, ProbeInput>(({ input, sendBack }) => {
-  const live = requireLive(input.owner);
-  const { protocol, heartbeat } = live;
-  const timeoutMs = loadScaledTimeoutMs(input.timeoutMs, heartbeat.eluWeight, live.loadSource());
-  const controller = new AbortController();
-  const startedAt = live.scheduler.now();
-  const inboundAtStart = live.inbound;
-  let settled = false;
-  const failed = (): void => {
-    sendBack(live.inbound !== inboundAtStart ? PROBE_ALIVE : PROBE_FAILED);
-  };
-  const timer = live.scheduler.schedule(() => {
-    settled = true;
-    controller.abort(new RequestTimeoutError(`probe to ${live.where} timed out after ${timeoutMs} ms`));
-    failed();
-  }, timeoutMs);
-  attempt(() => protocol.probe(live.session, controller.signal)).then(
-    () => {
-      if (settled) return;
-      settled = true;
-      timer.unsubscribe();
-      sendBack({ type: 'ww.probe.ok', rttMs: live.scheduler.now() - startedAt });
-    },
-    () => {
-      if (settled) return;
-      settled = true;
-      timer.unsubscribe();
-      failed();
-    },
-  );
-  return () => {
-    timer.unsubscribe();
-    if (!settled) controller.abort(new AbortedError(`probe to ${live.where} cancelled`));
-    settled = true;
-  };
 });
 
 /** `closing`: `protocol.close` bounded by `closeTimeoutMs`; always resolves. */

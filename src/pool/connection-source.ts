@@ -1,8 +1,9 @@
 /**
  * The seam between the pool's core (leasing, waiters, housekeeping) and whatever makes
- * connections. Phase 2 implements it with the pool's own supervisor: each slot is a
- * `transient` child running the connection actor, and the child's state changes call
- * back into the core through a `PoolSink`. Tests and benchmarks implement it in memory.
+ * connections. `supervisor-source.ts` implements it with the pool's own supervisor: each
+ * slot is a `transient` child running the connection actor, and the child's state
+ * changes call back into the core through a `PoolSink`. Tests and benchmarks implement
+ * it in memory.
  *
  * Who does what:
  *
@@ -23,7 +24,9 @@
  * `onClosed(slot, error)`; the core then opens a new slot only if waiters or `min` need it.
  *
  * Rules for implementers: callbacks may be invoked from any tick, but the core tolerates
- * synchronous re-entry (it updates its own state before calling the source). `probe`
+ * synchronous re-entry (it updates its own state before calling the source). A pending
+ * slot's `endpoint` may change inside `onDialFailed` (failover): every attempt must dial
+ * the slot's endpoint as it is when the attempt starts. `probe`
  * and `reset` must settle (the connection actor bounds them with its probe timeout);
  * a rejection means "this connection is not fit" and the core kills it.
  */
@@ -34,8 +37,8 @@ import type { Slot } from './slot.js';
 export type PoolCloseReason = 'idle' | 'lifetime' | 'shutdown' | 'shutdown-forced';
 
 /**
- * Why the core kills a slot's connection (the source replaces it). Phase 2 maps these
- * to the connection actor's `KillReason`: `leak-reclaimed` as is, the others to
+ * Why the core kills a slot's connection (the source replaces it). The supervisor source
+ * maps these to the connection actor's `KillReason`: `leak-reclaimed` as is, the others to
  * `protocol-error` with the error as `cause`.
  */
 export type PoolKillReason = 'leak-reclaimed' | 'reset-failed' | 'validation-failed' | 'destroyed';
@@ -72,7 +75,7 @@ export interface ConnectionSource<C> {
 export interface PoolSink<C> {
   /** The slot's (new) connection is ready; `conn` is its session, what leases hand out. */
   onReady(slot: Slot<C>, conn: C): void;
-  /** One attempt to connect the pending slot failed; the slot stays pending. */
+  /** One attempt to connect the pending slot failed; the slot stays pending (maybe on another endpoint). */
   onDialFailed(slot: Slot<C>, error: unknown): void;
   /** The slot's ready connection died; a leased one loses its lease. The slot is pending again. */
   onDead(slot: Slot<C>, reason: string, error?: unknown): void;

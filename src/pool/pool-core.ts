@@ -1,8 +1,8 @@
 /**
  * The pool's core: leasing, the FIFO waiter queue, housekeeping and stats, driven by a
  * `ConnectionSource` (undici's pool-base idea: a small base that knows nothing about how
- * connections are made). Phase 2 puts the supervisor and the connection actor behind
- * the source; this file never sends an XState event.
+ * connections are made). `rt.createPool` puts the supervisor and the connection actor
+ * behind the source (supervisor-source.ts); this file never sends an XState event.
  *
  * The fast path. `acquire()` with an idle connection and nobody queued pops the idle
  * stack, allocates one `Lease` and returns `Promise.resolve(lease)`: no timer, no

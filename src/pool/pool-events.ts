@@ -1,7 +1,7 @@
 /**
  * Typed pool events, emitted on the core's `events$` only on state changes (never per
- * acquire or release). Phase 2 routes them to the runtime's `events$` and to
- * `node:diagnostics_channel`. Events are plain data: endpoints are named by key, errors
+ * acquire or release). `rt.createPool` also routes them to the runtime's `events$` and
+ * to `node:diagnostics_channel` as `{ type: 'pool', id, path, event }`. Events are plain data: endpoints are named by key, errors
  * are wirewarden errors or the source's, never a session or a secret.
  */
 import type { ClosedReason } from './pool-stats.js';
@@ -25,6 +25,17 @@ export interface PoolDialFailedEvent extends Base {
   readonly endpoint: string;
   readonly attempt: number;
   readonly error: unknown;
+}
+
+/**
+ * A pending slot moved to another priority group after a failed dial (failover); its
+ * next attempt dials `to`.
+ */
+export interface PoolFailoverEvent extends Base {
+  readonly type: 'failover';
+  readonly id: string;
+  readonly from: string;
+  readonly to: string;
 }
 
 /** A connection left the pool or was replaced; `reason` as in `stats().closed`. */
@@ -71,6 +82,7 @@ export interface PoolAcquireTimeoutEvent extends Base {
 export type PoolEvent =
   | PoolConnectionReadyEvent
   | PoolDialFailedEvent
+  | PoolFailoverEvent
   | PoolConnectionClosedEvent
   | PoolLeaseLostEvent
   | PoolLeakEvent

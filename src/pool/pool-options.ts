@@ -9,7 +9,10 @@
  * opens no socket before it is used. `docs/pool.md` has the side-by-side table.
  *
  * `protocol`, `transport`, `heartbeat` and `backoff` are opaque here: they are checked
- * as objects and validated by their owners (the connection actor, the backoff policy).
+ * as objects and validated by their owners (the connection actor, the backoff policy);
+ * `rt.createPool` runs those checks at its boundary with the same `pool.` paths
+ * (create-pool.ts). `id`, `validationTimeoutMs`, `connectTimeoutMs` and
+ * `handshakeTimeoutMs` are read by the supervisor source, not by the core.
  * The cross-field checks (`min <= max`, duplicate endpoints, `reclaimLeaked` without
  * leak detection, `resetOnRelease` without a `reset()`) run after the schema so that
  * their messages can name both fields.
@@ -72,6 +75,8 @@ export const poolDefaults = Object.freeze({
   housekeepingIntervalMs: 1000,
   /** Bound on waiting for leases at `close()`; OTP's worker `shutdown` default. */
   closeTimeoutMs: 5000,
+  /** Bound on a validation probe or a reset; HikariCP `validationTimeout` 5 s. */
+  validationTimeoutMs: 5000,
 });
 
 const endpointSchema = shape({
@@ -83,6 +88,7 @@ const endpointSchema = shape({
   servername: optional(string({ nonEmpty: true })),
 });
 
+const poolId = custom<string>('a non-empty string without "/"', (v) => typeof v === 'string' && v.length > 0 && !v.includes('/'));
 const anObject = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v);
 const intOrInfinity = (min: number): Checker<number> =>
   custom<number>(
@@ -93,6 +99,8 @@ const intOrInfinity = (min: number): Checker<number> =>
 
 const d = poolDefaults;
 export const poolOptionsSchema = shape({
+  /** The pool's supervisor id under the runtime's root (`root/<id>/conn-1`); default `pool-<n>`. */
+  id: optional(poolId),
   endpoints: arrayOf(endpointSchema, { minLength: 1 }),
   /** The protocol adapter (`wire()`, `resp()`, `custom()`); validated by the connection actor. */
   protocol: custom<object>('a protocol object', anObject),
@@ -114,10 +122,15 @@ export const poolOptionsSchema = shape({
   backoff: optional(custom<object>('a backoff policy object', anObject)),
   housekeepingIntervalMs: integer({ min: 1, default: d.housekeepingIntervalMs }),
   closeTimeoutMs: integer({ min: 0, default: d.closeTimeoutMs }),
+  validationTimeoutMs: integer({ min: 1, default: d.validationTimeoutMs }),
+  /** Passed to the connection actor (its default: 10000). */
+  connectTimeoutMs: optional(integer({ min: 1 })),
+  handshakeTimeoutMs: optional(integer({ min: 1 })),
 });
 
 /** Validated, defaulted, frozen pool options. */
 export interface PoolOptions {
+  readonly id?: string;
   readonly endpoints: readonly PoolEndpoint[];
   readonly protocol: object;
   readonly transport?: object;
@@ -137,6 +150,9 @@ export interface PoolOptions {
   readonly backoff?: object;
   readonly housekeepingIntervalMs: number;
   readonly closeTimeoutMs: number;
+  readonly validationTimeoutMs: number;
+  readonly connectTimeoutMs?: number;
+  readonly handshakeTimeoutMs?: number;
 }
 
 /** What a user passes: every field but `endpoints` and `protocol` may be left out. */

@@ -5,7 +5,8 @@
  * `LifecycleHooks` (hand a ready slot out, re-route a waiter whose slot vanished).
  *
  *   open ─▶ pending ──onReady──▶ ready ──onDead / kill──▶ pending (the source replaces it)
- *                 ╰─onDialFailed (stays pending; the source retries on its backoff)
+ *                 ╰─onDialFailed (stays pending, maybe on another endpoint: failover;
+ *                                 the source retries on its backoff)
  *   any ──closeSlot──▶ closing ──onClosed──▶ gone         onClosed on a live slot: gone
  *
  * Growth is demand-driven and bounded: a slot is opened only while queued waiters
@@ -93,9 +94,29 @@ export class SlotLifecycle<C> implements PoolSink<C> {
     if (slot.state !== 'pending') return;
     this.#d.table.markDialFailed(slot);
     this.#lastDialError = error;
-    this.#d.hooks.emit({
-      type: 'dial-failed', at: this.#d.clock.read(), id: slot.id, endpoint: slot.endpointKey, attempt: slot.dialFailures, error,
-    });
+    const at = this.#d.clock.read();
+    this.#d.hooks.emit({ type: 'dial-failed', at, id: slot.id, endpoint: slot.endpointKey, attempt: slot.dialFailures, error });
+    if (!this.#d.hooks.closing()) this.#failover(slot, at);
+  }
+
+  /**
+   * Failover: a pending slot whose dial failed moves to the endpoint the policy now
+   * prefers, if that endpoint is live and in another priority group. The slot stays
+   * pending and its next attempt, after the source's backoff, dials there: no extra
+   * open, so no create loop. When every endpoint is failing the slot stays put and
+   * retries. The last slot on a preferred endpoint stays too while the pool can still
+   * grow, probing it so that new connections fail back when it recovers.
+   */
+  #failover(slot: Slot<C>, at: number): void {
+    const t = this.#d.table;
+    const to = this.#d.choose(t.endpoints, this.#d.random);
+    if (to.key === slot.endpointKey || to.consecutiveFailures > 0) return;
+    const from = t.record(slot);
+    const fromPriority = from.endpoint.priority;
+    if (to.endpoint.priority === fromPriority) return;
+    if (fromPriority < to.endpoint.priority && from.open + from.pending === 1 && t.size < this.#d.options.max) return;
+    t.retarget(slot, to.key);
+    this.#d.hooks.emit({ type: 'failover', at, id: slot.id, from: from.key, to: to.key });
   }
 
   onDead(slot: Slot<C>, reason: string, error?: unknown): void {

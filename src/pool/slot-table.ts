@@ -122,6 +122,16 @@ export class SlotTable<C> {
     rec.pending++;
   }
 
+  /** Moves a pending slot to another endpoint (failover); its next dial goes there. */
+  retarget(slot: Slot<C>, endpointKey: string): void {
+    const from = this.record(slot);
+    const to = this.#byKey.get(endpointKey)!;
+    from.pending--;
+    to.pending++;
+    slot.endpoint = to.endpoint;
+    slot.endpointKey = to.key;
+  }
+
   /**
    * Removes a pending slot, or a ready one after `leaveReady`, from the pool. With
    * `awaitConfirmation` it is tracked until the source's `onClosed`.

@@ -25,11 +25,12 @@ import type { Waiter } from './waiter-queue.js';
 export type SlotState = 'pending' | 'idle' | 'leased' | 'probing' | 'resetting' | 'closing';
 
 export class Slot<C = unknown> {
-  /** Stable across restarts; phase 2 uses it as the supervisor's child id. */
+  /** Stable across restarts: the supervisor's child id (`conn-3`). */
   readonly id: string;
-  readonly endpoint: PoolEndpoint;
+  /** Where the slot dials; may change while it is `pending` (failover, slot-lifecycle.ts). */
+  endpoint: PoolEndpoint;
   /** `host:port` or the socket path. */
-  readonly endpointKey: string;
+  endpointKey: string;
   /** The pool that leases it out. */
   readonly owner: LeaseOwner<C>;
   state: SlotState = 'pending';

@@ -89,16 +89,16 @@ export function virtualConnection(options: VirtualConnectionOptions = {}): Virtu
     error: (e) => errors.push(e),
   });
   if (!options.noStart) actor.start();
-  const advanceTo = (ms: number) => advanceToFn(vts, ms);
   return {
-    vts, transport, protocol, actor, states, errors, advanceTo,
-    advanceBy: (ms) => advanceToFn(vts, vts.frame + ms),
+    vts, transport, protocol, actor, states, errors,
+    advanceTo: (ms) => advanceTo(vts, ms),
+    advanceBy: (ms) => advanceTo(vts, vts.frame + ms),
     state: () => connectionState(actor.getSnapshot()),
     async step() {
       await settle();
       const next = vts.actions[0];
       if (next === undefined) throw new Error(`nothing scheduled (in ${connectionState(actor.getSnapshot())} at ${vts.frame})`);
-      await advanceToFn(vts, next.delay);
+      await advanceTo(vts, next.delay);
       return vts.frame;
     },
     async runUntil(state, limitMs = 1_000_000) {
@@ -106,11 +106,9 @@ export function virtualConnection(options: VirtualConnectionOptions = {}): Virtu
       while (connectionState(actor.getSnapshot()) !== state) {
         const next = vts.actions[0];
         if (next === undefined || next.delay > limitMs) throw new Error(`never reached ${state} (in ${connectionState(actor.getSnapshot())} at ${vts.frame})`);
-        await advanceToFn(vts, next.delay);
+        await advanceTo(vts, next.delay);
       }
       return vts.frame;
     },
   };
 }
-
-const advanceToFn = advanceTo;
