@@ -40,3 +40,12 @@ export function isScheduler(value: unknown): value is SchedulerLike {
     typeof (value as SchedulerLike).now === 'function'
   );
 }
+
+/**
+ * The scheduler's time with sub-millisecond resolution when it is the real clock.
+ * `asyncScheduler.now()` is `Date.now()` (1 ms steps), which turns every loopback RTT into
+ * 0 or 1 ms and starves the RFC 6298 estimator; virtual schedulers keep their own time.
+ */
+export function preciseNow(scheduler: SchedulerLike): number {
+  return scheduler === asyncScheduler ? performance.timeOrigin + performance.now() : scheduler.now();
+}

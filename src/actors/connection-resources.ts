@@ -35,6 +35,7 @@ import type { ResolvedConnectionInput, ResolvedHeartbeat } from './connection-in
 import type { ConnectionContext } from './connection-types.js';
 import { classifyStreamEnd, deathError, describePlainEndpoint } from './death-error.js';
 import { loadScaledTimeoutMs } from './rtt-estimator.js';
+import { preciseNow } from '../scheduler.js';
 
 /** Internal events the live side sends to its machine (only on state changes). */
 export const HEARTBEAT_IDLE = Object.freeze({ type: 'ww.heartbeat.idle' as const });
@@ -242,7 +243,7 @@ export class ConnectionResources {
     const timeoutMs = loadScaledTimeoutMs(baseTimeoutMs, this.heartbeat.eluWeight, this.loadSource());
     const controller = new AbortController();
     this.probeAbort = controller;
-    this.probeStartedAt = this.scheduler.now();
+    this.probeStartedAt = preciseNow(this.scheduler);
     this.probeInbound = this.inbound;
     this.probeTimer = this.scheduler.schedule(probeTimedOut, timeoutMs, this);
     attempt(() => this.protocol.probe(this.session, controller.signal)).then(
@@ -257,7 +258,7 @@ export class ConnectionResources {
     this.probeTimer.unsubscribe();
     this.probeTimer = undefined;
     this.probeAbort = undefined;
-    if (answered) this.owner.send({ type: 'ww.probe.ok', rttMs: this.scheduler.now() - this.probeStartedAt });
+    if (answered) this.owner.send({ type: 'ww.probe.ok', rttMs: preciseNow(this.scheduler) - this.probeStartedAt });
     else this.owner.send(this.inbound !== this.probeInbound ? PROBE_ALIVE : PROBE_FAILED);
   }
 
