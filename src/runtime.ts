@@ -27,6 +27,8 @@ import { engineOf, supervisorLogic, type SupervisorChildOptions } from './superv
 import { createSupervisorHandle, type SupervisorHandle } from './supervisor/supervisor-handle.js';
 import { parseChildSpec, parseSupervisorSpec, type SupervisorSpec } from './supervisor/supervisor-spec.js';
 import type { SupervisorOutput, SupervisorRef, SupervisorSnapshot } from './supervisor/supervisor-types.js';
+import { createSupervisedPool, type CreatePoolOptions } from './pool/create-pool.js';
+import type { Pool } from './pool/pool.js';
 
 export interface RuntimeOptions {
   /** Every timer, timeout and backoff delay runs here. Default `asyncScheduler`. */
@@ -62,6 +64,15 @@ export interface Runtime extends AsyncDisposable {
   readonly done: Promise<void>;
   /** Starts a top-level supervisor (a child of the root) and returns its handle. */
   createSupervisor(spec: SupervisorSpec, options?: SupervisorChildOptions): SupervisorHandle;
+  /**
+   * Creates a connection pool whose connections are children of its own supervisor
+   * (`root/<id>`); closed first by `shutdown()`. Options: docs/pool.md.
+   *
+   * @example
+   * const pool = rt.createPool({ endpoints: [{ host: '127.0.0.1', port: 7000 }], protocol: wire(), min: 2, max: 10 });
+   * await pool.use((conn) => conn.request({ op: 'ping' }));
+   */
+  createPool<S>(options: CreatePoolOptions<S>): Pool<S>;
   /** @internal Same as `createSupervisor`, for layers built on the runtime (the pool). */
   spawnSupervisor(spec: SupervisorSpec, options?: SupervisorChildOptions): SupervisorHandle;
   /** @internal Closed (last registered first) before the tree stops. Returns an unregister function. */
@@ -142,6 +153,10 @@ class WirewardenRuntime implements Runtime {
 
   createSupervisor(spec: SupervisorSpec, options?: SupervisorChildOptions): SupervisorHandle {
     return this.spawnSupervisor(spec, options);
+  }
+
+  createPool<S>(options: CreatePoolOptions<S>): Pool<S> {
+    return createSupervisedPool(this, options);
   }
 
   spawnSupervisor(spec: SupervisorSpec, options?: SupervisorChildOptions): SupervisorHandle {

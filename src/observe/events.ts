@@ -16,6 +16,7 @@
  */
 import { type Observable, Subject } from 'rxjs';
 import type { ActorSystem } from 'xstate';
+import type { PoolEvent } from '../pool/pool-events.js';
 import { eventChannelActive, publishEvent } from './diagnostics.js';
 
 /** A child (or the root) changed its top-level state. */
@@ -85,13 +86,25 @@ export interface RuntimeFailedEvent {
   readonly at: number;
 }
 
+/** A pool event (docs/pool.md), routed from `pool.events$` of a pool made by `rt.createPool`. */
+export interface PoolRuntimeEvent {
+  readonly type: 'pool';
+  /** The pool's id (its supervisor's id). */
+  readonly id: string;
+  /** The pool supervisor's path, `root/pool-1`. */
+  readonly path: string;
+  readonly event: PoolEvent;
+  readonly at: number;
+}
+
 export type RuntimeEvent =
   | StateEvent
   | RestartEvent
   | ChildExitEvent
   | EscalationEvent
   | ShutdownEvent
-  | RuntimeFailedEvent;
+  | RuntimeFailedEvent
+  | PoolRuntimeEvent;
 
 /** Where producers send events. Check `active` before building one. */
 export interface EventSink {

@@ -1,8 +1,11 @@
 /**
- * The pool's public surface (phase 1: the core, driven by a `ConnectionSource`).
- * Phase 2 adds `createPool` on the runtime, backed by the supervisor and the
- * connection actor; the lead wires these exports into `src/index.ts`.
+ * The pool's public surface: `Pool` (what `rt.createPool()` returns, backed by the
+ * pool's supervisor and the connection actor), its options, leases, stats and events,
+ * and the core with its `ConnectionSource` seam for custom sources and tests. The lead
+ * wires these exports into `src/index.ts`.
  */
+export { Pool } from './pool.js';
+export type { CreatePoolOptions } from './create-pool.js';
 export { createPoolCore, PoolCore, type PoolCoreConfig, type PoolConnectionInfo } from './pool-core.js';
 export { Lease } from './lease.js';
 export type { AcquireOptions } from './acquire-options.js';
@@ -18,6 +21,6 @@ export { weightedLeastConnections } from './choose-endpoint.js';
 export { Slot, type SlotState } from './slot.js';
 export type { PoolStats, EndpointStats, ClosedReason } from './pool-stats.js';
 export type {
-  PoolEvent, PoolConnectionReadyEvent, PoolDialFailedEvent, PoolConnectionClosedEvent, PoolLeaseLostEvent,
+  PoolEvent, PoolConnectionReadyEvent, PoolDialFailedEvent, PoolFailoverEvent, PoolConnectionClosedEvent, PoolLeaseLostEvent,
   PoolLeakEvent, PoolLeakReturnedEvent, PoolAcquireTimeoutEvent, PoolLogger,
 } from './pool-events.js';

@@ -54,7 +54,7 @@ export interface PoolCoreConfig<C> {
   /** Uniform in [0, 1), for lifetime jitter. Default `Math.random`. */
   readonly random?: () => number;
   readonly chooseEndpoint?: ChooseEndpoint;
-  /** Where leak warnings go besides `events$`. Default `process.emitWarning`. */
+  /** Where leak warnings go besides `events$`; overrides `options.logger`. Default `process.emitWarning`. */
   readonly logger?: PoolLogger;
   /** Prefix of slot ids (`conn-1`, `conn-2`…). */
   readonly idPrefix?: string;
@@ -129,7 +129,7 @@ export class PoolCore<C> {
     const o = this.options;
     this.#scheduler = config.scheduler ?? defaultScheduler;
     this.#clock = new PoolClock(this.#scheduler);
-    this.#logger = config.logger ?? defaultPoolLogger;
+    this.#logger = config.logger ?? o.logger ?? defaultPoolLogger;
     this.#leakOn = o.leakDetectionMs > 0;
     this.#validateOn = o.validateAfterIdleMs > 0;
     this.#slowRelease = this.#validateOn || this.#leakOn || o.resetOnRelease;

@@ -28,8 +28,8 @@ export interface PoolDialFailedEvent extends Base {
 }
 
 /**
- * A pending slot moved to another priority group after a failed dial (failover); its
- * next attempt dials `to`.
+ * A pending slot moved to another endpoint after a failed dial (failover, or cycling
+ * while every endpoint fails); its next attempt dials `to`.
  */
 export interface PoolFailoverEvent extends Base {
   readonly type: 'failover';

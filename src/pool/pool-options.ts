@@ -25,6 +25,7 @@
  * });
  */
 import { InvalidOptionError } from '../errors.js';
+import type { PoolLogger } from './pool-events.js';
 import {
   arrayOf, boolean, custom, describeValue, integer, number, optional, parseOptions, shape, string,
   type Checker,
@@ -99,8 +100,6 @@ const intOrInfinity = (min: number): Checker<number> =>
 
 const d = poolDefaults;
 export const poolOptionsSchema = shape({
-  /** The pool's supervisor id under the runtime's root (`root/<id>/conn-1`); default `pool-<n>`. */
-  id: optional(poolId),
   endpoints: arrayOf(endpointSchema, { minLength: 1 }),
   /** The protocol adapter (`wire()`, `resp()`, `custom()`); validated by the connection actor. */
   protocol: custom<object>('a protocol object', anObject),
@@ -123,6 +122,11 @@ export const poolOptionsSchema = shape({
   housekeepingIntervalMs: integer({ min: 1, default: d.housekeepingIntervalMs }),
   closeTimeoutMs: integer({ min: 0, default: d.closeTimeoutMs }),
   validationTimeoutMs: integer({ min: 1, default: d.validationTimeoutMs }),
+  /** The pool's supervisor id under the runtime's root (`root/<id>/conn-1`); default `pool-<n>`. */
+  id: optional(poolId),
+  /** Where leak warnings go besides `events$`; default `process.emitWarning`. */
+  logger: optional(custom<PoolLogger>('a logger (an object with a warn function)',
+    (v) => anObject(v) && typeof (v as { warn?: unknown }).warn === 'function')),
   /** Passed to the connection actor (its default: 10000). */
   connectTimeoutMs: optional(integer({ min: 1 })),
   handshakeTimeoutMs: optional(integer({ min: 1 })),
@@ -151,6 +155,7 @@ export interface PoolOptions {
   readonly housekeepingIntervalMs: number;
   readonly closeTimeoutMs: number;
   readonly validationTimeoutMs: number;
+  readonly logger?: PoolLogger;
   readonly connectTimeoutMs?: number;
   readonly handshakeTimeoutMs?: number;
 }

@@ -13,7 +13,9 @@
  * outnumber pending dials, or below `min`, and never above `max`; a failed dial never
  * opens another slot (see connection-source.ts for why that rules out create loops).
  */
-import type { ChooseEndpoint, ConnectionSource, PoolCloseReason, PoolKillReason, PoolSink } from './connection-source.js';
+import type {
+  ChooseEndpoint, ConnectionSource, EndpointView, PoolCloseReason, PoolKillReason, PoolSink,
+} from './connection-source.js';
 import type { PoolClock } from './pool-clock.js';
 import type { PoolEvent } from './pool-events.js';
 import type { PoolOptions } from './pool-options.js';
@@ -100,21 +102,24 @@ export class SlotLifecycle<C> implements PoolSink<C> {
   }
 
   /**
-   * Failover: a pending slot whose dial failed moves to the endpoint the policy now
-   * prefers, if that endpoint is live and in another priority group. The slot stays
-   * pending and its next attempt, after the source's backoff, dials there: no extra
-   * open, so no create loop. When every endpoint is failing the slot stays put and
-   * retries. The last slot on a preferred endpoint stays too while the pool can still
-   * grow, probing it so that new connections fail back when it recovers.
+   * Failover. A pending slot whose dial failed moves to the endpoint the policy now
+   * prefers when that one is live; when every endpoint is failing, it moves to the next
+   * endpoint in the list, so that its attempts cycle through all of them and whichever
+   * recovers first is found (then the others follow it through the first rule). The
+   * slot stays pending and its next attempt, after the source's backoff, dials there:
+   * a move never opens anything, so it cannot become a create loop.
    */
   #failover(slot: Slot<C>, at: number): void {
     const t = this.#d.table;
-    const to = this.#d.choose(t.endpoints, this.#d.random);
-    if (to.key === slot.endpointKey || to.consecutiveFailures > 0) return;
     const from = t.record(slot);
-    const fromPriority = from.endpoint.priority;
-    if (to.endpoint.priority === fromPriority) return;
-    if (fromPriority < to.endpoint.priority && from.open + from.pending === 1 && t.size < this.#d.options.max) return;
+    let to: EndpointView | undefined;
+    if (t.allFailing()) {
+      to = t.endpoints[(t.endpoints.indexOf(from) + 1) % t.endpoints.length];
+    } else {
+      const pick = this.#d.choose(t.endpoints, this.#d.random);
+      if (pick.consecutiveFailures === 0) to = pick;
+    }
+    if (to === undefined || to.key === from.key) return;
     t.retarget(slot, to.key);
     this.#d.hooks.emit({ type: 'failover', at, id: slot.id, from: from.key, to: to.key });
   }

@@ -33,7 +33,7 @@ export class RestartIntensity {
   /** The restart timestamps still inside the window at `nowMs`, oldest first. */
   window(nowMs: number): readonly number[] {
     this.#expire(nowMs);
-    return this.#times.slice(this.#head);
+    return this.#times.slice(Math.max(this.#head, this.#times.length - 100));
   }
 
   #expire(nowMs: number): void {

@@ -18,21 +18,42 @@ describe('growth and endpoints', () => {
     expect(t.pool.stats()).toMatchObject({ pending: 5, waiting: 13 });
   });
 
-  it('uses the lowest priority group with a live endpoint, and fails back', async () => {
+  it('fails a pending slot over to the live group, cycles while every endpoint fails, and fails back', async () => {
     const t = makePool({
       max: 10,
       endpoints: [{ host: 'primary', port: 1, priority: 0 }, { host: 'backup', port: 1, priority: 1 }],
     });
+    const failovers: unknown[] = [];
+    t.pool.events$.subscribe((e) => e.type === 'failover' && failovers.push(e));
     track(t.pool.acquire());
-    expect(t.source.opened.map((s) => s.endpointKey)).toEqual(['primary:1']);
-    t.source.failDial(t.source.opened[0]!);
+    const first = t.source.opened[0]!;
+    expect(first.endpointKey).toBe('primary:1');
+    t.source.failDial(first); // backup has not failed: the slot's next attempt dials it
+    expect(first.endpointKey).toBe('backup:1');
+    expect(failovers).toEqual([{ type: 'failover', at: 0, id: 'conn-1', from: 'primary:1', to: 'backup:1' }]);
     track(t.pool.acquire());
-    expect(t.source.opened.map((s) => s.endpointKey)).toEqual(['primary:1', 'backup:1']);
-    t.source.ready(t.source.opened[0]!); // primary recovers
+    const second = t.source.opened[1]!;
+    expect(second.endpointKey).toBe('backup:1'); // new slots go to the live group
+    expect(t.source.opened).toHaveLength(2);
+
+    t.source.failDial(first); // every endpoint failing: attempts cycle through the list
+    expect(first.endpointKey).toBe('primary:1');
+    t.source.failDial(first);
+    expect(first.endpointKey).toBe('backup:1');
+    t.source.failDial(first);
+    expect(first.endpointKey).toBe('primary:1');
+    expect(t.source.opened).toHaveLength(2); // moves never open anything
+
+    t.source.ready(first); // the primary is back
     await drain();
+    t.source.failDial(second); // a slot still failing on the backup follows it
+    expect(second.endpointKey).toBe('primary:1');
     track(t.pool.acquire());
     track(t.pool.acquire());
-    expect(t.source.opened.at(-1)!.endpointKey).toBe('primary:1');
+    expect(t.source.opened.slice(2).map((s) => s.endpointKey)).toEqual(['primary:1', 'primary:1']);
+    const s = t.pool.stats();
+    expect(s.endpoints['primary:1']).toMatchObject({ open: 1, pending: 3 });
+    expect(s.endpoints['backup:1']).toMatchObject({ open: 0, pending: 0 });
   });
 
   it('spreads connections by weight within a group', () => {

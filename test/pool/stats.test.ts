@@ -20,9 +20,10 @@ describe('stats() and connections()', () => {
       max: 4, min: 0, open: 2, leased: 2, idle: 0, pending: 1, waiting: 0,
       waitCount: 3, waitDurationMs: 200, timeouts: 0, acquired: 3,
     });
+    // the slot whose dial to a failed moved to b, which is live (failover)
     expect(s.endpoints).toEqual({
-      'a:1': { open: 1, leased: 1, idle: 0, pending: 1, failures: 1 },
-      'b:1': { open: 1, leased: 1, idle: 0, pending: 0, failures: 0 },
+      'a:1': { open: 1, leased: 1, idle: 0, pending: 0, failures: 1 },
+      'b:1': { open: 1, leased: 1, idle: 0, pending: 1, failures: 0 },
     });
     expect(Object.isFrozen(s)).toBe(true);
     for (const key of ['open', 'leased', 'idle', 'pending'] as const) {

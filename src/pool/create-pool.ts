@@ -1,0 +1,129 @@
+/**
+ * `rt.createPool(options)`: validates every option at the pool's boundary, spawns the
+ * pool's supervisor under the runtime's root, builds the core on the supervisor source
+ * and registers the pool so that `rt.shutdown()` closes it before the tree stops.
+ *
+ * Validation happens once, here, with `pool.` paths — the core's schema, then the
+ * connection actor's own input check (protocol, transport, heartbeat, timeouts) and the
+ * backoff policy — so a bad option throws `WW_INVALID_OPTION` before any actor or
+ * socket exists, instead of surfacing later as a crash loop of children.
+ *
+ *   createPool ─▶ parse ─▶ spawnSupervisor(root/<id>) ─▶ PoolCore(source) ─▶ register
+ *                                   ▲ one transient child per slot (supervisor-source.ts)
+ *
+ * Pool events go to `pool.events$` and, as `{ type: 'pool', id, path, event }`, to
+ * `rt.events$` and the `wirewarden:event` diagnostics channel, only while one of those
+ * has a listener.
+ */
+import type { HeartbeatInput } from '../actors/connection-types.js';
+import { parseConnectionInput } from '../actors/connection-input.js';
+import { fail } from '../options.js';
+import { eventSinkOf } from '../observe/events.js';
+import type { Runtime } from '../runtime.js';
+import { isBackoffPolicy, type BackoffPolicy } from '../supervisor/backoff.js';
+import { createSupervisorHandle, type SupervisorHandle } from '../supervisor/supervisor-handle.js';
+import type { Protocol, Transport } from '../transport/types.js';
+import { createPoolCore, type PoolCore } from './pool-core.js';
+import { parsePoolOptions, type PoolOptions, type PoolOptionsInput } from './pool-options.js';
+import { Pool } from './pool.js';
+import type { SlotInput } from './slot-watcher.js';
+import { SupervisorSource } from './supervisor-source.js';
+
+/** The options of `rt.createPool()`: the pool's (docs/pool.md) plus what its connections need. */
+export interface CreatePoolOptions<S = unknown>
+  extends Omit<PoolOptionsInput, 'protocol' | 'transport' | 'heartbeat' | 'backoff'> {
+  /** `wire({ token })`, `custom({...})`…; its session type is what leases hand out. */
+  readonly protocol: Protocol<S>;
+  /** Default `tcp()` (`unix()` for endpoints with a `path`). */
+  readonly transport?: Transport;
+  /** The connection actor's heartbeat (docs/connection-actor.md); default interval 5 s. */
+  readonly heartbeat?: HeartbeatInput;
+  /** Delay between dial attempts of one slot; default exponential, full jitter, 100 ms .. 30 s. */
+  readonly backoff?: BackoffPolicy;
+}
+
+/** Per-runtime counter for default ids (`pool-1`, `pool-2`…). */
+const poolCounters = new WeakMap<Runtime, number>();
+
+/** Validates everything; throws `InvalidOptionError` naming the `pool.` path. */
+function parseCreateOptions(input: unknown): PoolOptions {
+  const options = parsePoolOptions(input, 'pool');
+  parseConnectionInput({ endpoint: options.endpoints[0]!, ...childInput(options) } as Parameters<typeof parseConnectionInput>[0], 'pool');
+  if (options.backoff !== undefined && !isBackoffPolicy(options.backoff)) {
+    fail('pool.backoff', 'a backoff policy (an object with delayMs(attempt, prevMs, random))', options.backoff);
+  }
+  return options;
+}
+
+/** The connection actor's input without the endpoint; absent options stay absent. */
+function childInput(o: PoolOptions): Omit<SlotInput, 'endpoint'> {
+  return {
+    protocol: o.protocol as Protocol,
+    ...(o.transport === undefined ? {} : { transport: o.transport as Transport }),
+    ...(o.heartbeat === undefined ? {} : { heartbeat: o.heartbeat as HeartbeatInput }),
+    ...(o.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: o.connectTimeoutMs }),
+    ...(o.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: o.handshakeTimeoutMs }),
+  };
+}
+
+function nextPoolId(rt: Runtime, root: SupervisorHandle): string {
+  const taken = new Set(root.children().map((c) => c.id));
+  let n = poolCounters.get(rt) ?? 0;
+  do n++;
+  while (taken.has(`pool-${n}`));
+  poolCounters.set(rt, n);
+  return `pool-${n}`;
+}
+
+/**
+ * @internal The body of `rt.createPool()`.
+ *
+ * @example
+ * const pool = createSupervisedPool(rt, { endpoints: [{ host: '127.0.0.1', port }], protocol: wire(), max: 4 });
+ */
+export function createSupervisedPool<S>(rt: Runtime, input: CreatePoolOptions<S>): Pool<S> {
+  const options = parseCreateOptions(input);
+  const root = createSupervisorHandle('root', 'root', () => rt.root);
+  const id = options.id ?? nextPoolId(rt, root);
+  const supervisor = rt.spawnSupervisor(
+    { id, strategy: 'one-for-one', maxRestarts: Number.POSITIVE_INFINITY },
+    { restart: 'temporary' },
+  );
+  let source: SupervisorSource<S> | undefined;
+  let pool: Pool<S> | undefined;
+  let core: PoolCore<S>;
+  try {
+    core = createPoolCore<S>({
+      options: input,
+      scheduler: rt.scheduler,
+      random: rt.random,
+      source: (sink) => (source = new SupervisorSource<S>({
+        supervisor, sink, input: childInput(options), backoff: options.backoff as BackoffPolicy | undefined,
+        scheduler: rt.scheduler, validationTimeoutMs: options.validationTimeoutMs,
+        onGone: () => void pool?.close(),
+      })),
+    });
+  } catch (err) {
+    source?.dispose();
+    void root.terminateChild(id).catch(() => {});
+    throw err;
+  }
+
+  const events = eventSinkOf(rt.root.system);
+  const path = supervisor.path;
+  core.events$.subscribe((event) => {
+    if (events.active) events.emit({ type: 'pool', id, path, event, at: event.at });
+  });
+  let unregister: () => void = () => {};
+  pool = new Pool<S>({
+    id, path, core,
+    teardown: async () => {
+      unregister();
+      source!.dispose();
+      // The runtime may already be stopping the tree (shutdown, failure): nothing left to remove.
+      await root.terminateChild(id).catch(() => {});
+    },
+  });
+  unregister = rt.register(pool);
+  return pool;
+}

@@ -1,0 +1,120 @@
+/**
+ * `Pool`: what `rt.createPool()` returns. A thin facade over the pool core (leasing,
+ * FIFO waiters, housekeeping, stats) whose connections are children of the pool's own
+ * supervisor (supervisor-source.ts); create-pool.ts validates the options and wires
+ * the two together.
+ *
+ * Every lease call is a direct delegation: `acquire()` on an idle connection is the
+ * core's fast path plus one method call (no event, timer, listener or closure), and
+ * the supervisor and the connection actors are never involved in a lease — only in
+ * connections changing state.
+ *
+ * Closing order: the core first (waiters rejected, idle connections closed, leases
+ * awaited up to `closeTimeoutMs`, every child terminated), then the pool's supervisor
+ * is removed from the runtime's root, so a closed pool leaves no actor, socket or
+ * timer behind. The runtime closes its pools first on `rt.shutdown()`.
+ */
+import type { Observable } from 'rxjs';
+import type { AcquireOptions } from './acquire-options.js';
+import type { Lease } from './lease.js';
+import type { PoolConnectionInfo, PoolCore } from './pool-core.js';
+import type { PoolEvent } from './pool-events.js';
+import type { PoolOptions } from './pool-options.js';
+import type { PoolStats } from './pool-stats.js';
+
+/** @internal What create-pool.ts hands the facade. */
+export interface PoolParts<S> {
+  readonly id: string;
+  readonly path: string;
+  readonly core: PoolCore<S>;
+  /** Runs once the core has closed: stop watching, remove the supervisor, unregister. */
+  readonly teardown: () => Promise<void>;
+}
+
+/**
+ * A supervised connection pool. `S` is the protocol's session type (`WireSession` for
+ * `wire()`), what `lease.conn` is.
+ *
+ * @example
+ * const pool = rt.createPool({ endpoints: [{ host: '127.0.0.1', port }], protocol: wire({ token }), min: 2, max: 10 });
+ * const lease = await pool.acquire({ timeoutMs: 500 });
+ * try {
+ *   await lease.conn.request({ op: 'get', key: 'k' });
+ * } finally {
+ *   lease.release();
+ * }
+ * await pool.use((conn) => conn.request({ op: 'get', key: 'k' }));
+ * await pool.close();
+ */
+export class Pool<S = unknown> implements AsyncDisposable {
+  /** The pool's supervisor id under the runtime's root. */
+  readonly id: string;
+  /** `root/<id>`: the prefix of its connections' event paths (`root/pool-1/conn-3`). */
+  readonly path: string;
+  /** The validated options (frozen). */
+  readonly options: PoolOptions;
+  /** Pool events (state changes only); completes when the pool has closed. Also on `rt.events$` as `type: 'pool'`. */
+  readonly events$: Observable<PoolEvent>;
+  readonly #core: PoolCore<S>;
+  readonly #teardown: () => Promise<void>;
+  #closing: Promise<void> | undefined = undefined;
+
+  /** @internal Pools are made by `rt.createPool()`. */
+  constructor(parts: PoolParts<S>) {
+    this.id = parts.id;
+    this.path = parts.path;
+    this.#core = parts.core;
+    this.options = parts.core.options;
+    this.events$ = parts.core.events$;
+    this.#teardown = parts.teardown;
+  }
+
+  /** True once `close()` was called (or the pool closed itself because its supervisor ended). */
+  get closed(): boolean {
+    return this.#core.closed;
+  }
+
+  /**
+   * Leases a `ready` connection: at once when one is idle and nobody queues, else in
+   * FIFO order within `timeoutMs` (default `acquireTimeoutMs`). Rejects with
+   * `WW_POOL_TIMEOUT` (cause: the last dial error when every endpoint is down),
+   * `WW_POOL_QUEUE_FULL`, `WW_POOL_CLOSED`, `WW_ABORTED` or `WW_INVALID_OPTION`.
+   */
+  acquire(options?: AcquireOptions): Promise<Lease<S>> {
+    return this.#core.acquire(options);
+  }
+
+  /**
+   * Runs `fn` with a leased connection and releases it afterwards, also when `fn`
+   * throws.
+   *
+   * @example
+   * const value = await pool.use((conn) => conn.request({ op: 'get', key: 'k' }));
+   */
+  use<R>(fn: (conn: S) => R | Promise<R>, options?: AcquireOptions): Promise<R> {
+    return this.#core.use(fn, options);
+  }
+
+  /** Go DBStats-like counters with a per-endpoint breakdown (docs/pool.md). */
+  stats(): PoolStats {
+    return this.#core.stats();
+  }
+
+  /** `[{ id, endpoint, state, leased, rttMs?, since }]`: `state` and `rttMs` are the connection actor's. */
+  connections(): PoolConnectionInfo[] {
+    return this.#core.connections();
+  }
+
+  /**
+   * Rejects waiters (`WW_POOL_CLOSED`), closes idle connections, waits up to
+   * `closeTimeoutMs` for leases, then removes the pool's supervisor. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#core.close().then(this.#teardown);
+    return this.#closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
