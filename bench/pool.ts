@@ -7,6 +7,10 @@
  *   uncontended  one user: acquire → release, sequentially
  *   contended    max 10, 1000 concurrent users: acquire → await a microtask → release
  *
+ * One more line, `rt.createPool`, leases real wire connections on loopback (supervised
+ * connection actors, a wire server in this process): the lease path is the same code, so
+ * its numbers should match the core's — no XState event, timer or closure per call.
+ *
  * Throughput is the median of RUNS rounds (pools interleaved in each round, so that
  * drift and GC hit them alike), measured without per-operation timing. One extra
  * instrumented round per pool measures the wait (p50/p99, time from calling acquire to
@@ -21,6 +25,9 @@ import tarn from 'tarn';
 import type { ConnectionSource, PoolSink } from '../src/pool/connection-source.js';
 import { createPoolCore } from '../src/pool/pool-core.js';
 import type { Slot } from '../src/pool/slot.js';
+import { createRuntime } from '../src/runtime.js';
+import { createWireServer } from '../src/transport/wire-server.js';
+import { wire } from '../src/transport/wire.js';
 
 const quick = process.argv.includes('--quick');
 const RUNS = quick ? 1 : 7;
@@ -103,6 +110,21 @@ const entries: Entry[] = [
       acquire: () => pool.acquire(),
       release: (lease) => lease.release(),
       close: () => pool.close(),
+    };
+  }),
+  entry('rt.createPool (wire, loopback)', async () => {
+    const server = createWireServer({ handler: (payload) => payload });
+    const { port } = (await server.listen()) as { port: number };
+    const rt = createRuntime();
+    const pool = rt.createPool({ endpoints: [{ host: '127.0.0.1', port }], protocol: wire(), min: MAX, max: MAX });
+    while (pool.stats().idle < MAX) await new Promise((r) => setTimeout(r, 1));
+    return {
+      acquire: () => pool.acquire(),
+      release: (lease) => lease.release(),
+      close: async () => {
+        await rt.shutdown();
+        await server.close();
+      },
     };
   }),
   entry('generic-pool', async () => {

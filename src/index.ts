@@ -18,4 +18,13 @@ export {
 export { EVENT_CHANNEL } from './observe/diagnostics.js';
 export type {
   RuntimeEvent, StateEvent, RestartEvent, ChildExitEvent, EscalationEvent, ShutdownEvent, RuntimeFailedEvent,
+  PoolRuntimeEvent,
 } from './observe/events.js';
+export {
+  Pool, Lease, poolDefaults,
+  type CreatePoolOptions, type AcquireOptions, type PoolOptions, type PoolEndpoint, type PoolConnectionInfo,
+  type PoolStats, type EndpointStats, type ClosedReason, type PoolLogger,
+  type PoolEvent, type PoolConnectionReadyEvent, type PoolDialFailedEvent, type PoolFailoverEvent,
+  type PoolConnectionClosedEvent, type PoolLeaseLostEvent, type PoolLeakEvent, type PoolLeakReturnedEvent,
+  type PoolAcquireTimeoutEvent,
+} from './pool/index.js';

@@ -81,6 +81,11 @@ export interface PoolSink<C> {
   onDead(slot: Slot<C>, reason: string, error?: unknown): void;
   /** The slot is gone for good (after `close`, or the source gave up on it). */
   onClosed(slot: Slot<C>, error?: unknown): void;
+  /**
+   * The slot's connection left `suspect` for `ready` (set `slot.suspect = false` first):
+   * an idle one can serve waiters again. Optional for sources without a suspect state.
+   */
+  onRecovered?(slot: Slot<C>): void;
 }
 
 /** Builds the source once the core exists, so the source can hold the sink. */

@@ -48,7 +48,7 @@ const poolCounters = new WeakMap<Runtime, number>();
 /** Validates everything; throws `InvalidOptionError` naming the `pool.` path. */
 function parseCreateOptions(input: unknown): PoolOptions {
   const options = parsePoolOptions(input, 'pool');
-  parseConnectionInput({ endpoint: options.endpoints[0]!, ...childInput(options) } as Parameters<typeof parseConnectionInput>[0], 'pool');
+  parseConnectionInput({ endpoint: options.endpoints[0]!, ...childInput(options) }, 'pool');
   if (options.backoff !== undefined && !isBackoffPolicy(options.backoff)) {
     fail('pool.backoff', 'a backoff policy (an object with delayMs(attempt, prevMs, random))', options.backoff);
   }

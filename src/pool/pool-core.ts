@@ -179,6 +179,7 @@ export class PoolCore<C> {
       onDialFailed: (slot, error) => life.onDialFailed(slot, error),
       onDead: (slot, reason, error) => life.onDead(slot, reason, error),
       onClosed: (slot, error) => life.onClosed(slot, error),
+      onRecovered: (slot) => this.#serveRecovered(slot),
     };
     this.#source = config.source(sink);
     life.attach(this.#source);
@@ -303,6 +304,11 @@ export class PoolCore<C> {
     const idle = this.#table.idle;
     let retired = false;
     for (let slot = idle.at(-1); slot !== undefined; slot = idle.at(-1)) {
+      if (slot.suspect) {
+        const usable = this.#takeIdleBelowSuspect(now);
+        if (retired) this.#life.grow();
+        return usable;
+      }
       if (now < slot.lifetimeDeadline) {
         idle.pop();
         if (retired) this.#life.grow();
@@ -313,6 +319,31 @@ export class PoolCore<C> {
     }
     if (retired) this.#life.grow();
     return undefined;
+  }
+
+  /**
+   * Only `ready` connections are leased: a suspect one (probe timed out, verification in
+   * progress) stays idle but is passed over. Rare, so the scan stays off the fast path.
+   */
+  #takeIdleBelowSuspect(now: number): Slot<C> | undefined {
+    const idle = this.#table.idle;
+    for (let i = idle.length - 1; i >= 0; i--) {
+      const slot = idle[i]!;
+      if (slot.suspect || now >= slot.lifetimeDeadline) continue;
+      idle.splice(i, 1);
+      return slot;
+    }
+    return undefined;
+  }
+
+  /** An idle slot that was passed over while suspect is ready again: serve a waiter with it. */
+  #serveRecovered(slot: Slot<C>): void {
+    if (slot.state !== 'idle' || slot.suspect || this.#waiters.size === 0) return;
+    const idle = this.#table.idle;
+    const i = idle.lastIndexOf(slot);
+    if (i < 0) return;
+    idle.splice(i, 1);
+    this.#makeAvailable(slot, this.#clock.read());
   }
 
   /** Leases a ready slot that is in no sub-count yet (popped, probed, or fresh). */

@@ -3,7 +3,8 @@
  * source. It is the observer of the current incarnation (an object with `next`,
  * `error` and `complete`, so subscribing allocates no closure of ours) and turns its
  * snapshots into two facts: "this incarnation became ready" and "this incarnation
- * ended, with this reason". Everything else (probing, suspect, closing) is the actor's
+ * ended, with this reason", plus one flag: a `suspect` connection is not leased.
+ * Everything else (probing, closing) is the actor's
  * business: a snapshot costs one string comparison here.
  *
  *   attach(ref) ──▶ dialing ──▶ ready (reported once) ⇄ probing/suspect
@@ -33,6 +34,8 @@ export interface SlotInput {
 export interface WatcherOwner<S> {
   incarnationReady(w: SlotWatcher<S>, ref: AnyActorRef): void;
   incarnationEnded(w: SlotWatcher<S>, reason: string, error: unknown): void;
+  /** The incarnation went from `suspect` back to `ready`. */
+  incarnationRecovered(w: SlotWatcher<S>): void;
 }
 
 interface ConnectionSnapshotLike {
@@ -95,6 +98,12 @@ export class SlotWatcher<S> {
       const state = typeof snapshot.value === 'string' ? snapshot.value : 'dialing';
       if (state === this.#state) return;
       this.#state = state;
+      // Probing keeps the verdict of the state before it; only suspect and ready change it.
+      if (state === 'suspect') this.slot.suspect = true;
+      else if (state === 'ready' && this.slot.suspect) {
+        this.slot.suspect = false;
+        this.#owner.incarnationRecovered(this);
+      }
       if (state === 'ready' && !this.readyReported && !this.killed && !this.closing) {
         this.readyReported = true;
         this.#owner.incarnationReady(this, ref);
@@ -120,6 +129,7 @@ export class SlotWatcher<S> {
   }
 
   #end(reason: string, error: unknown): void {
+    this.slot.suspect = false;
     this.#state = reason === 'closed' ? 'closed' : 'dead';
     this.detach();
     this.#owner.incarnationEnded(this, reason, error);

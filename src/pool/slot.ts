@@ -56,6 +56,11 @@ export class Slot<C = unknown> {
   dialFailures = 0;
   /** The waiter that is being handed this slot after a validation probe. */
   validatingFor: Waiter<C> | undefined = undefined;
+  /**
+   * The connection is in `suspect` (a probe timed out, verification running): it stays
+   * in the idle stack but is not leased until it is `ready` again (set by the source).
+   */
+  suspect = false;
   /** Aborts an in-flight validation probe when the pool closes. */
   probeAbort: AbortController | undefined = undefined;
 

@@ -164,6 +164,14 @@ export class SupervisorSource<S> implements ConnectionSource<S>, WatcherOwner<S>
     }
   }
 
+  incarnationRecovered(w: SlotWatcher<S>): void {
+    try {
+      this.#c.sink.onRecovered?.(w.slot);
+    } catch (err) {
+      warn(err);
+    }
+  }
+
   incarnationEnded(w: SlotWatcher<S>, reason: string, error: unknown): void {
     if (w.closing) return; // the terminate request reports it
     const { slot } = w;

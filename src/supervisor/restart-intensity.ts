@@ -4,7 +4,17 @@
  * the snapshot), oldest first; expired ones are dropped as time moves on, so the memory
  * is bounded by the restart rate, and a head index keeps dropping O(1) even when
  * `maxRestarts` is `Infinity` and the window holds thousands.
+ *
+ * `window()` (the snapshot's `restartLog`, copied on every restart) returns at most the
+ * newest `RESTART_LOG_LIMIT` timestamps: a copy of the whole window made each restart
+ * quadratic under an unbounded `maxRestarts` (10k connections refused ~5 times each
+ * during an outage: 50k restarts cost 6.6 s of CPU). A finite `maxRestarts` below the
+ * limit never holds more than `maxRestarts + 1` anyway, so its log is complete.
  */
+
+/** The most restart timestamps a snapshot's `restartLog` shows (the newest ones). */
+export const RESTART_LOG_LIMIT = 100;
+
 export class RestartIntensity {
   readonly #maxRestarts: number;
   readonly #withinMs: number;
@@ -30,10 +40,10 @@ export class RestartIntensity {
     return count > this.#maxRestarts;
   }
 
-  /** The restart timestamps still inside the window at `nowMs`, oldest first. */
+  /** The restart timestamps still inside the window at `nowMs`, oldest first (the newest `RESTART_LOG_LIMIT`). */
   window(nowMs: number): readonly number[] {
     this.#expire(nowMs);
-    return this.#times.slice(Math.max(this.#head, this.#times.length - 100));
+    return this.#times.slice(Math.max(this.#head, this.#times.length - RESTART_LOG_LIMIT));
   }
 
   #expire(nowMs: number): void {

@@ -32,7 +32,7 @@ export interface SupervisorContext {
   readonly maxRestarts: number;
   readonly withinMs: number;
   readonly shutdownOrder: ShutdownOrder;
-  /** Restart timestamps inside the intensity window as of the last restart, oldest first. */
+  /** Restart timestamps inside the intensity window as of the last restart, oldest first (at most the newest 100). */
   readonly restartLog: readonly number[];
   readonly childCounts: ChildCounts;
 }

@@ -17,6 +17,7 @@
  *   request: the common case costs no allocation.
  */
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { SchedulerLike } from 'rxjs';
 import { FrameTooLargeError, HandshakeFailedError, ProtocolError, WriteQueueFullError } from '../errors.js';
 import { WireChannel } from './wire-channel.js';
@@ -70,10 +71,12 @@ export class WireServerConnection {
   #lastPingId = 0;
   #dropReason: WireDropReason | undefined;
 
-  constructor(id: number, socket: Socket, hooks: ConnectionHooks) {
+  constructor(id: number, socket: Duplex, hooks: ConnectionHooks) {
     this.id = id;
     this.#hooks = hooks;
-    this.remote = socket.remoteAddress === undefined ? 'local' : `${socket.remoteAddress}:${String(socket.remotePort)}`;
+    // A net.Socket names its peer; an in-memory stream (server.accept) has no address.
+    const peer = socket as Partial<Pick<Socket, 'remoteAddress' | 'remotePort'>>;
+    this.remote = peer.remoteAddress === undefined ? 'local' : `${peer.remoteAddress}:${String(peer.remotePort)}`;
     this.connectedAt = this.lastActiveAt = hooks.scheduler.now();
     this.#ctx = Object.freeze({ clientId: id, signal: this.#abort.signal });
     this.#channel = new WireChannel(socket, {

@@ -2,6 +2,7 @@
  * Options and public types of `createWireServer`, validated once at construction
  * (unknown keys rejected, messages name the path: `wireServer.port must be …`).
  */
+import type { Duplex } from 'node:stream';
 import type { SchedulerLike } from 'rxjs';
 import { custom, func, integer, optional, shape, string } from '../options.js';
 import { defaultScheduler, isScheduler } from '../scheduler.js';
@@ -80,6 +81,12 @@ export type WireServerAddress = { readonly host: string; readonly port: number }
 export interface WireServer {
   /** Starts listening; resolves with the bound address. Rejects `ListenFailedError`. */
   listen(): Promise<WireServerAddress>;
+  /**
+   * Serves a stream that did not come from the listener (an in-memory transport, such as
+   * the chaos simulated network), exactly like an accepted socket. Destroyed at once if
+   * the server is closing.
+   */
+  accept(stream: Duplex): void;
   readonly address: WireServerAddress | undefined;
   /** Open client connections. */
   readonly connections: number;

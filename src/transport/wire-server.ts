@@ -20,6 +20,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { interval, type Subscription } from 'rxjs';
 import { ListenFailedError } from '../errors.js';
 import { parseOptions } from '../options.js';
@@ -111,16 +112,19 @@ export function createWireServer(options?: WireServerOptions): WireServer {
   // crash the process. `listen()` attaches its own listener for bind errors.
   net.on('error', () => {});
 
-  net.on('connection', (socket: Socket) => {
+  // Sockets from the listener and streams handed to `accept` (an in-memory transport) are served alike.
+  function accept(stream: Duplex): void {
     if (closing) {
-      socket.destroy();
+      stream.destroy();
       return;
     }
-    const conn = new WireServerConnection(++nextId, socket, hooks);
+    const conn = new WireServerConnection(++nextId, stream, hooks);
     conns.set(conn.id, conn);
     if (frozen) conn.pause();
     startWatchdog();
-  });
+  }
+
+  net.on('connection', (socket: Socket) => accept(socket));
 
   function address(): WireServerAddress | undefined {
     const a = net.address();
@@ -183,6 +187,7 @@ export function createWireServer(options?: WireServerOptions): WireServer {
 
   return {
     listen,
+    accept,
     get address() {
       return address();
     },

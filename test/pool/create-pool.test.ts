@@ -41,6 +41,7 @@ describe('rt.createPool options', () => {
     expect(message(rt, { id: 'a/b' })).toBe('pool.id must be a non-empty string without "/", got "a/b"');
     expect(message(rt, { connectTimeoutMs: 0 })).toBe('pool.connectTimeoutMs must be an integer >= 1, got 0');
     expect(message(rt, { validationTimeoutMs: 0 })).toBe('pool.validationTimeoutMs must be an integer >= 1, got 0');
+    expect(message(rt, { logger: {} })).toMatch(/^pool\.logger must be a logger \(an object with a warn function\), got/);
     expect(message(rt, { maxSize: 3 })).toMatch(/^pool\.maxSize is not a known option \(known: endpoints, protocol/);
     expect(rootChildren(rt)).toEqual([]);
     await rt.shutdown();
