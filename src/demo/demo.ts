@@ -8,6 +8,9 @@
  *  25%  freeze  → ready → probing → suspect → dead (heartbeat-timeout) → restarts
  *  50%  kill    → dial-failed / peer-closed, restarts spread by backoff jitter
  *  65%  restart → every connection back to ready
+ *
+ * Beside the supervised connections, a pool serves 8 concurrent users; its gauges and
+ * request counts are on the status line.
  */
 import { parseArgs } from 'node:util';
 import { createRuntime, type Runtime } from '../runtime.js';
@@ -19,6 +22,7 @@ import type { SupervisorHandle } from '../supervisor/supervisor-handle.js';
 import type { RuntimeEvent } from '../observe/events.js';
 import { spawnServerProcess, type ServerProcess } from './spawn-server.js';
 import { createDemoPrinter } from './demo-printer.js';
+import { startDemoPool } from './demo-pool.js';
 
 export interface DemoOptions {
   durationS: number;
@@ -29,9 +33,17 @@ export interface DemoOptions {
   signal?: AbortSignal;
 }
 
+export interface DemoResult {
+  deaths: Record<string, number>;
+  restarts: number;
+  readyAtEnd: number;
+  requestsOk: number;
+  requestsFailed: Record<string, number>;
+}
+
 const heartbeat = { intervalMs: 1000, minTimeoutMs: 50, maxTimeoutMs: 400, suspectProbes: 2 };
 
-export async function runDemo(options: DemoOptions): Promise<{ deaths: Record<string, number>; restarts: number; readyAtEnd: number }> {
+export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const out = createDemoPrinter(options.write ?? ((l) => process.stdout.write(`${l}\n`)));
   const durationMs = options.durationS * 1000;
   let server: ServerProcess | undefined = await spawnServerProcess();
@@ -79,13 +91,15 @@ export async function runDemo(options: DemoOptions): Promise<{ deaths: Record<st
     })),
   });
 
+  const pool = startDemoPool(rt, port);
+
   const rttLine = (): void => {
     const cells = sup.children().map((c) => {
       const ref = sup.childRef(c.id);
       const live = ref ? liveConnection(ref) : undefined;
       return { id: c.id, state: c.state, rttMs: live?.rttMs };
     });
-    out.status(cells);
+    out.status(cells, pool.gauges());
   };
 
   const steps: Array<[number, string, () => Promise<void> | void]> = [
@@ -114,12 +128,14 @@ export async function runDemo(options: DemoOptions): Promise<{ deaths: Record<st
     clearInterval(ticker);
     rttLine();
     readyAtEnd = sup.children().filter((c) => c.state === 'ready').length;
+    await pool.stop();
     await rt.shutdown();
     sub.unsubscribe();
     await server?.stop();
     out.summary(deaths, restarts, readyAtEnd, options.connections);
+    out.note(`pool: ${pool.ok} requests ok, failed: ${JSON.stringify(pool.failed)}`);
   }
-  return { deaths, restarts, readyAtEnd };
+  return { deaths, restarts, readyAtEnd, requestsOk: pool.ok, requestsFailed: { ...pool.failed } };
 }
 
 /** Waits until `deadline` (wall clock); false when aborted first. */

@@ -11,7 +11,7 @@ function handles(): number {
 }
 
 describe('the demo', () => {
-  it('walks connections through a freeze, a kill and a restart, then cleans up', async () => {
+  it('walks connections through a freeze, a kill and a restart, serves a pool's users, then cleans up', async () => {
     const baseline = handles();
     const lines: string[] = [];
     const result = await runDemo({ durationS: 10, connections: 3, write: (l) => lines.push(l) });
@@ -24,6 +24,9 @@ describe('the demo', () => {
     expect((result.deaths['dial-failed'] ?? 0) + (result.deaths['handshake-failed'] ?? 0)).toBeGreaterThanOrEqual(1);
     expect(result.restarts).toBeGreaterThanOrEqual(3);
     expect(result.readyAtEnd).toBe(3);
+    // The pool's users kept working before the freeze and after the restart.
+    expect(result.requestsOk).toBeGreaterThan(50);
+    expect(text).toMatch(/pool open \d+ leased \d+ idle \d+ pending \d+ waiting \d+/);
     expect(text).toMatch(/ready at the end: 3\/3/);
     const start = Date.now();
     while (handles() > baseline && Date.now() - start < 3000) await new Promise((r) => setTimeout(r, 20));
