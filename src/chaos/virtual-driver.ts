@@ -96,11 +96,8 @@ export class VirtualDriver {
     const end = this.scheduler.now() + limitMs;
     await turnEventLoop();
     while (!settled && this.scheduler.now() < end) {
-      const next = this.nextDueAt();
-      // Jump to the next action, but in bounded strides so a settling promise is seen promptly.
-      const target = Math.min(end, Math.max(this.scheduler.now() + stepMs, next ?? end));
-      await this.advanceTo(next === undefined ? Math.min(end, this.scheduler.now() + stepMs) : Math.min(target, next));
-      if (next === undefined) await turnEventLoop();
+      // Jump to the next action; with none left, let time pass in small strides.
+      await this.advanceTo(Math.min(end, this.nextDueAt() ?? this.scheduler.now() + stepMs));
     }
     return { settled };
   }

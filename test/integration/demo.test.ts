@@ -11,7 +11,7 @@ function handles(): number {
 }
 
 describe('the demo', () => {
-  it('walks connections through a freeze, a kill and a restart, serves a pool's users, then cleans up', async () => {
+  it('walks connections through a freeze, a kill and a restart, serves the pool users, then cleans up', async () => {
     const baseline = handles();
     const lines: string[] = [];
     const result = await runDemo({ durationS: 10, connections: 3, write: (l) => lines.push(l) });
