@@ -23,3 +23,6 @@ measure('Buffer.alloc(4)', () => Buffer.alloc(4));
 measure('Map', () => new Map());
 measure('Set', () => new Set());
 measure('closure', () => { let x = 0; return () => x++; });
+measure('named closure', () => { let x = 0; const f = () => x++; return f; });
+measure('obj literal 2 closures', () => { let x = 0; return { next: (s: number) => { x += s; }, error: () => {} }; });
+measure('obj literal 2 closures (unnamed)', () => { let x = 0; const o = { next: undefined as any, error: undefined as any }; o.next = (s: number) => { x += s; }; o.error = () => {}; return o; });

@@ -149,6 +149,10 @@ async function wirewardenRun(server: ServerProcess, n: number): Promise<Result> 
     shutdownOrder: 'parallel',
     children: [],
   });
+  // Options built once and shared, as a pool or any config loader does; each child still
+  // gets its own input and endpoint object.
+  const heartbeat = { intervalMs, minTimeoutMs: 100, maxTimeoutMs: 2000, suspectProbes: 2 };
+  const backoff = constantBackoff({ delayMs: 100 });
   // Start in batches like the floor, so neither side measures a SYN backlog overflow.
   for (let i = 0; i < n; i += 256) {
     const ids: string[] = [];
@@ -161,10 +165,10 @@ async function wirewardenRun(server: ServerProcess, n: number): Promise<Result> 
         input: {
           endpoint: { host: server.host, port: server.port },
           protocol,
-          heartbeat: { intervalMs, minTimeoutMs: 100, maxTimeoutMs: 2000, suspectProbes: 2 },
+          heartbeat,
         },
         restart: 'permanent',
-        backoff: constantBackoff({ delayMs: 100 }),
+        backoff,
       });
     }
     await Promise.all(ids.map((id) => sup.whenChildState(id, 'ready')));

@@ -1,25 +1,24 @@
 /**
  * One reconnect storm: N supervised connections against a wire server in a child process,
- * the server killed (SIGKILL) and restarted on the same port, and what the clients did
- * until every connection was `ready` again.
+ * the server killed (SIGKILL) and a new one listening on the same port `downMs` later, and
+ * what the clients did until every connection was `ready` again.
  *
- *   spawn server ─▶ start N children ─▶ all ready ─▶ SIGKILL ─▶ none ready
- *        ─▶ (down ~downMs, refused dials back off) ─▶ server listening again = "restart"
- *        ─▶ every child's next dial succeeds ─▶ all ready = end of the recovery window
+ *   server A ─▶ start N children ─▶ all ready ─▶ fork server B (listens at kill + downMs)
+ *     ─▶ SIGKILL A ─▶ none ready ─▶ refused dials back off ─▶ B listens = the restart
+ *     ─▶ every child's next dial succeeds ─▶ all ready = end of the recovery window
  *
  * Dial starts come from `runtime.events$` (a child entering `dialing`), stamped with
- * `performance.now()` when the event is emitted. The recovery window starts when the
- * new server reported listening — or earlier, at the start of the earliest dial that then
- * succeeded (the server listened a little before its IPC message reached a busy parent).
+ * `performance.now()` when the event is emitted — which is when the supervisor spawned the
+ * incarnation, however late a busy event loop ran its restart timer. The restart instant
+ * is the one server B reports, so the outage lasts `downMs` whatever the parent is doing.
  */
-import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { connectionMachine } from '../../src/actors/connection-machine.js';
-import { spawnServerProcess, type ServerProcess } from '../../src/demo/spawn-server.js';
 import type { RuntimeEvent } from '../../src/observe/events.js';
 import { createRuntime } from '../../src/runtime.js';
 import { exponentialBackoff, type Jitter } from '../../src/supervisor/backoff.js';
 import { wire } from '../../src/transport/wire.js';
+import { forkStormServer, type StormServer } from './storm-server-process.js';
 import { dialRate, type DialRate } from './storm-stats.js';
 
 export interface StormOptions {
@@ -27,10 +26,10 @@ export interface StormOptions {
   readonly jitter: Jitter;
   readonly initialMs: number;
   readonly maxMs: number;
-  /** Target time from SIGKILL to the new server listening. */
+  /** From SIGKILL to the new server listening. */
   readonly downMs: number;
   readonly bucketMs: number;
-  /** A fresh port per run: the previous run's sockets linger in TIME_WAIT on theirs. */
+  /** A fresh port per storm: the previous storm's sockets linger in TIME_WAIT on theirs. */
   readonly port: number;
   /** Give up on any phase after this long. */
   readonly phaseLimitMs: number;
@@ -45,35 +44,24 @@ export interface StormRun {
   readonly detectMs: number;
   /** SIGKILL until the new server listened. */
   readonly downMs: number;
-  /** Dials refused (or failed) while the server was down. */
+  /** Dials started while the server was down (each refused). */
   readonly outageDials: number;
-  /** Restart (server listening) until N children `ready`. */
+  /** Restart (the new server listening) until N children `ready`. */
   readonly recoveryMs: number;
+  /** Dial starts per bucket over the recovery window. */
   readonly rate: DialRate;
   /** This process's event-loop utilisation and worst event-loop delay during the recovery. */
   readonly recoveryElu: number;
   readonly recoveryMaxLagMs: number;
-  /** CPU time of the server process during the recovery (Linux; NaN elsewhere). */
+  /** CPU time of the new server process during the recovery (Linux; NaN elsewhere). */
   readonly serverCpuMs: number;
   /** Heap growth per connection once all were ready at start. */
   readonly heapBytesPerConnection: number;
 }
 
-/** utime + stime of a process, in ms (Linux /proc; NaN where unavailable). */
-function processCpuMs(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // Fields 14 and 15 of stat(5); the slice starts at field 3. Clock ticks are 100 Hz on Linux.
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return Number.NaN;
-  }
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A promise that a synchronous check (run on each event) resolves, or that times out. */
+/** Resolves with the time a condition, re-checked on every event, first held; or times out. */
 class Latch {
   #check: (() => boolean) | undefined;
   #resolve: ((at: number) => void) | undefined;
@@ -100,33 +88,21 @@ class Latch {
 }
 
 export async function runStorm(o: StormOptions): Promise<StormRun> {
-  const spawnStarted = performance.now();
-  let server: ServerProcess | undefined = await spawnServerProcess({ port: o.port });
-  const spawnLeadMs = performance.now() - spawnStarted;
+  const servers: StormServer[] = [forkStormServer(o.port, performance.now())];
   const rt = createRuntime();
   const latch = new Latch();
   const dialStarts: number[] = [];
-  const dialingSince = new Map<string, number>();
-  let successfulDialStarts: number[] = [];
   let ready = 0;
   const sub = rt.events$.subscribe((e: RuntimeEvent) => {
     if (e.type !== 'state' || e.path === 'root/storm') return;
-    if (e.to === 'dialing') {
-      const now = performance.now();
-      dialStarts.push(now);
-      dialingSince.set(e.id, now);
-    } else if (e.to === 'ready') {
-      ready++;
-      successfulDialStarts.push(dialingSince.get(e.id)!);
-      latch.poke();
-    }
-    if (e.from === 'ready') {
-      ready--;
-      latch.poke();
-    }
+    if (e.to === 'dialing') dialStarts.push(performance.now());
+    else if (e.to === 'ready') ready++;
+    if (e.from === 'ready') ready--;
+    if (e.to === 'ready' || e.from === 'ready') latch.poke();
   });
 
   try {
+    await servers[0]!.listening;
     const protocol = wire();
     const backoff = exponentialBackoff({ initialMs: o.initialMs, maxMs: o.maxMs, multiplier: 2, jitter: o.jitter });
     // Long heartbeats: the storm is about dials, not probes.
@@ -148,40 +124,36 @@ export async function runStorm(o: StormOptions): Promise<StormRun> {
     });
     const startMs = performance.now() - started;
     const allReady = await latch.wait('all connections ready at start', () => ready === o.connections, o.phaseLimitMs);
-    const initialReadyMs = allReady - started;
     globalThis.gc?.();
     const heapBytesPerConnection = (process.memoryUsage().heapUsed - heapBefore) / o.connections;
     await sleep(200);
 
     const killedAt = performance.now();
+    servers.push(forkStormServer(o.port, killedAt + o.downMs));
     const dialsBeforeKill = dialStarts.length;
-    await server.kill();
-    server = undefined;
+    await servers[0]!.kill();
     const noneReady = await latch.wait('every connection to leave ready', () => ready === 0, o.phaseLimitMs);
-    await sleep(Math.max(0, killedAt + o.downMs - spawnLeadMs - performance.now()));
-    successfulDialStarts = [];
-    server = await spawnServerProcess({ port: o.port, startTimeoutMs: o.phaseLimitMs });
-    const backAt = performance.now();
-    const serverCpuBefore = processCpuMs(server.pid);
+    const backAt = await servers[1]!.listening;
+    // Counted from when this loop learns of the restart (late, when it is saturated).
+    const serverCpuBefore = servers[1]!.cpuMs();
     const elu0 = performance.eventLoopUtilization();
     const lag = monitorEventLoopDelay({ resolution: 10 });
     lag.enable();
     const recoveredAt = await latch.wait('all connections ready after the restart', () => ready === o.connections, o.phaseLimitMs);
     lag.disable();
     const recoveryElu = performance.eventLoopUtilization(elu0).utilization;
-    const serverCpuMs = processCpuMs(server.pid) - serverCpuBefore;
+    const serverCpuMs = servers[1]!.cpuMs() - serverCpuBefore;
 
-    const windowStart = Math.min(backAt, ...successfulDialStarts);
-    const rate = dialRate(dialStarts, windowStart, recoveredAt, o.bucketMs);
-    const outageDials = dialStarts.slice(dialsBeforeKill).filter((t) => t < windowStart).length;
+    const rate = dialRate(dialStarts, backAt, recoveredAt, o.bucketMs);
+    const outageDials = dialStarts.slice(dialsBeforeKill).filter((t) => t < backAt).length;
     return {
-      startMs, initialReadyMs, detectMs: noneReady - killedAt, downMs: windowStart - killedAt, outageDials,
-      recoveryMs: recoveredAt - windowStart, rate, recoveryElu, recoveryMaxLagMs: lag.max / 1e6, serverCpuMs,
+      startMs, initialReadyMs: allReady - started, detectMs: noneReady - killedAt, downMs: backAt - killedAt, outageDials,
+      recoveryMs: recoveredAt - backAt, rate, recoveryElu, recoveryMaxLagMs: lag.max / 1e6, serverCpuMs,
       heapBytesPerConnection,
     };
   } finally {
     await rt.shutdown();
     sub.unsubscribe();
-    await server?.stop();
+    for (const s of servers) await s.stop();
   }
 }

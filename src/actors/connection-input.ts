@@ -57,6 +57,23 @@ const heartbeatFields = shape({
 const resolvedCache = new WeakMap<object, ResolvedHeartbeat>();
 let resolvedDefault: ResolvedHeartbeat | undefined;
 
+/**
+ * Resolved heartbeats by value, so that connections built from equal but distinct
+ * options objects (a literal per `startChild`) share one frozen object too. Bounded: a
+ * process rarely has more than a handful of heartbeat configurations.
+ */
+const interned = new Map<string, ResolvedHeartbeat>();
+const MAX_INTERNED = 256;
+
+function intern(h: ResolvedHeartbeat): ResolvedHeartbeat {
+  // Every field, in the schema's order: values are numbers and booleans only.
+  const key = Object.entries(h).join(';');
+  const known = interned.get(key);
+  if (known !== undefined) return known;
+  if (interned.size < MAX_INTERNED) interned.set(key, h);
+  return h;
+}
+
 function resolveHeartbeat(value: unknown, path: string): ResolvedHeartbeat {
   const h = heartbeatFields.check(value, path);
   if (h.minTimeoutMs > h.maxTimeoutMs) {
@@ -70,7 +87,7 @@ function resolveHeartbeat(value: unknown, path: string): ResolvedHeartbeat {
   if (maxIntervalMs < h.intervalMs) {
     fail(`${path}.maxIntervalMs`, `an integer >= ${path}.intervalMs (${h.intervalMs})`, maxIntervalMs);
   }
-  return Object.freeze({ ...h, minIntervalMs, maxIntervalMs });
+  return intern(Object.freeze({ ...h, minIntervalMs, maxIntervalMs }));
 }
 
 /**

@@ -88,9 +88,14 @@ export const connectionMachine = setup({
   actors: { dial: dialActor, handshake: handshakeActor, close: closeActor },
   actions: {
     stamp: assign(({ self }) => ({ since: nowOf(self) })),
-    markReady: assign(({ context, self }) => ({ readyAt: context.readyAt ?? nowOf(self) })),
+    markReady: assign(({ context, self }) => {
+      const now = nowOf(self);
+      return { since: now, readyAt: context.readyAt ?? now };
+    }),
     armHeartbeat: ({ context, self }) => resourcesOf(self)?.armHeartbeat(context.intervalMs),
-    disarmHeartbeat: ({ self }) => resourcesOf(self)?.disarmHeartbeat(),
+    // Off the heartbeat path: the ticker and the probe stop when the connection leaves
+    // for `closing` or a final state (dispose covers an outside stop).
+    quiesce: ({ self }) => resourcesOf(self)?.quiesce(),
     enterProbing: assign(({ context, self }) => ({
       since: nowOf(self),
       probesSent: context.probesSent + 1,
@@ -105,30 +110,31 @@ export const connectionMachine = setup({
         context.attemptTimeoutMs, context.heartbeat.suspectBackoffMultiplier, context.heartbeat.maxTimeoutMs),
     })),
     startProbe: ({ context, self }) => resourcesOf(self)?.startProbe(context.attemptTimeoutMs),
-    cancelProbe: ({ self }) => resourcesOf(self)?.cancelProbe(),
     countFailure: assign(({ context }) => ({ probesFailed: context.probesFailed + 1 })),
-    // One assign per probe reply: estimator, timeout and (adaptive, from `probing` only)
-    // the interval, so a probe cycle copies the context as few times as possible.
-    recordRtt: assign(({ context, event }, params: { adapt: boolean }) => {
-      if (event.type !== 'ww.probe.ok') return {};
+    // One assign per return to `ready` (estimator, timeout, interval, `since`, and the
+    // false-suspicion bookkeeping from `suspect`): every assign clones the snapshot.
+    backToReady: assign(({ context, event, self }, params: { fromSuspect: boolean }) => {
+      const hb = context.heartbeat;
+      let { intervalMs } = context;
+      if (params.fromSuspect && hb.adaptive) intervalMs = shortenIntervalMs(intervalMs, hb.minIntervalMs);
+      const since = nowOf(self);
+      const falseSuspicions = params.fromSuspect ? context.falseSuspicions + 1 : context.falseSuspicions;
+      if (event.type !== 'ww.probe.ok') return { since, falseSuspicions, suspectAttempt: 0, intervalMs };
       const prev = context.srttMs === undefined || context.rttvarMs === undefined
         ? undefined : { srttMs: context.srttMs, rttvarMs: context.rttvarMs };
       const est = updateRttEstimate(prev, event.rttMs);
-      const hb = context.heartbeat;
       return {
+        since,
+        falseSuspicions,
+        suspectAttempt: 0,
         rttMs: event.rttMs,
         srttMs: est.srttMs,
         rttvarMs: est.rttvarMs,
         probeTimeoutMs: retransmitTimeoutMs(est, hb),
-        intervalMs: params.adapt && hb.adaptive ? lengthenIntervalMs(context.intervalMs, est, hb.maxIntervalMs) : context.intervalMs,
+        // Lengthened only from `probing`: a false suspicion never lengthens it.
+        intervalMs: !params.fromSuspect && hb.adaptive ? lengthenIntervalMs(intervalMs, est, hb.maxIntervalMs) : intervalMs,
       };
     }),
-    falseSuspicion: assign(({ context }) => ({
-      falseSuspicions: context.falseSuspicions + 1,
-      suspectAttempt: 0,
-      intervalMs: context.heartbeat.adaptive
-        ? shortenIntervalMs(context.intervalMs, context.heartbeat.minIntervalMs) : context.intervalMs,
-    })),
     setReason: assign((_, params: { reason: DeadReason | 'closed' }) => ({ reason: params.reason })),
     reasonFromEvent: assign(({ event }) =>
       event.type === 'KILL' || event.type === 'ww.stream.closed' ? { reason: event.reason } : {}),
@@ -204,17 +210,17 @@ export const connectionMachine = setup({
         },
       },
     },
+    // The heartbeat path (ready → probing → ready) is two transitions with one assign and
+    // one side effect each, and no exit actions: see the module doc.
     ready: {
-      entry: ['stamp', 'armHeartbeat'],
-      exit: 'disarmHeartbeat',
+      entry: 'armHeartbeat',
       on: { 'ww.heartbeat.idle': { target: 'probing' } },
     },
     probing: {
       entry: ['enterProbing', 'startProbe'],
-      exit: 'cancelProbe',
       on: {
-        'ww.probe.ok': { target: 'ready', actions: { type: 'recordRtt', params: { adapt: true } } },
-        'ww.probe.alive': { target: 'ready' },
+        'ww.probe.ok': { target: 'ready', actions: { type: 'backToReady', params: { fromSuspect: false } } },
+        'ww.probe.alive': { target: 'ready', actions: { type: 'backToReady', params: { fromSuspect: false } } },
         'ww.probe.failed': [
           { guard: 'noSuspectProbes', target: 'dead', actions: ['countFailure', die('heartbeat-timeout')] },
           { target: 'suspect', actions: 'countFailure' },
@@ -223,10 +229,9 @@ export const connectionMachine = setup({
     },
     suspect: {
       entry: ['enterSuspect', 'startProbe'],
-      exit: 'cancelProbe',
       on: {
-        'ww.probe.ok': { target: 'ready', actions: [{ type: 'recordRtt', params: { adapt: false } }, 'falseSuspicion'] },
-        'ww.probe.alive': { target: 'ready', actions: 'falseSuspicion' },
+        'ww.probe.ok': { target: 'ready', actions: { type: 'backToReady', params: { fromSuspect: true } } },
+        'ww.probe.alive': { target: 'ready', actions: { type: 'backToReady', params: { fromSuspect: true } } },
         'ww.probe.failed': [
           { guard: 'suspectExhausted', target: 'dead', actions: ['countFailure', die('heartbeat-timeout')] },
           { target: 'suspect', reenter: true, actions: 'countFailure' },
@@ -234,7 +239,7 @@ export const connectionMachine = setup({
       },
     },
     closing: {
-      entry: 'stamp',
+      entry: ['quiesce', 'stamp'],
       invoke: { src: 'close', input: ({ self }) => ({ owner: self }), onDone: 'closed', onError: 'closed' },
       on: {
         CLOSE: {},
@@ -243,7 +248,7 @@ export const connectionMachine = setup({
     },
     dead: {
       type: 'final',
-      entry: ['stamp', 'settle'],
+      entry: ['quiesce', 'stamp', 'settle'],
     },
     closed: {
       type: 'final',

@@ -26,6 +26,7 @@
  * Liveness without events: the protocol calls `markAlive()` per inbound chunk, which
  * only bumps `inbound`. A tick compares it with the value seen at the previous tick.
  */
+import { getEventListeners } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { SchedulerAction, SchedulerLike, Subscription } from 'rxjs';
 import type { AnyActorRef } from 'xstate';
@@ -80,10 +81,18 @@ function heartbeatTick(this: SchedulerAction<ConnectionResources>, live?: Connec
 function probeTimedOut(this: SchedulerAction<ConnectionResources>, live?: ConnectionResources): void {
   if (live === undefined || live.disposed) return;
   live.probeTimer = undefined;
-  live.probeAbort?.abort(new RequestTimeoutError(`probe to ${live.where} timed out`));
-  live.probeAbort = undefined;
+  live.dropProbeController(new RequestTimeoutError(`probe to ${live.where} timed out`));
   live.owner.send(live.inbound !== live.probeInbound ? PROBE_ALIVE : PROBE_FAILED);
 }
+
+/**
+ * How many abort listeners a probe signal may still carry after its probe settled and be
+ * handed to the next probe: one, so that a session may watch the signal once for all its
+ * probes (wire does) instead of adding and removing a listener per probe. A protocol that
+ * leaves a listener per probe behind gets a fresh signal every other probe, so its
+ * listeners stay bounded.
+ */
+const REUSABLE_PROBE_LISTENERS = 1;
 
 // Stream listeners are shared module functions (`this` is the stream) rather than two
 // closures per connection; the stream finds its connection here.
@@ -150,8 +159,14 @@ export class ConnectionResources {
   abort: AbortController | undefined = undefined;
   /** Identifies the probe in flight; bumped on cancel so a late reply is ignored. */
   probeGen = 0;
+  /** Set while a probe is in flight: its timeout. */
   probeTimer: Subscription | undefined = undefined;
-  probeAbort: AbortController | undefined = undefined;
+  /**
+   * Whose signal the probes get. Creating an `AbortController` costs ~3 µs here, more
+   * than the rest of a probe's bookkeeping, so consecutive answered probes share one; it
+   * is replaced once it aborted (timeout, cancel) or collected listeners.
+   */
+  probeController: AbortController | undefined = undefined;
   probeStartedAt = 0;
   probeInbound = 0;
 
@@ -236,17 +251,29 @@ export class ConnectionResources {
     this.ticker = undefined;
   }
 
-  /** Sends one probe with a load-scaled timeout; reports the outcome as one event. */
+  /**
+   * Sends one probe with a load-scaled timeout; reports the outcome as one event.
+   * Nothing else runs: on the heartbeat path the ticker has just fired, and a suspect
+   * re-entry follows a probe that already timed out, so both calls below are no-ops there.
+   */
   startProbe(baseTimeoutMs: number): void {
+    this.disarmHeartbeat();
     this.cancelProbe();
     const gen = this.probeGen;
     const timeoutMs = loadScaledTimeoutMs(baseTimeoutMs, this.heartbeat.eluWeight, this.loadSource());
-    const controller = new AbortController();
-    this.probeAbort = controller;
+    const controller = (this.probeController ??= new AbortController());
     this.probeStartedAt = preciseNow(this.scheduler);
     this.probeInbound = this.inbound;
     this.probeTimer = this.scheduler.schedule(probeTimedOut, timeoutMs, this);
-    attempt(() => this.protocol.probe(this.session, controller.signal)).then(
+    let reply: Promise<void>;
+    try {
+      reply = this.protocol.probe(this.session, controller.signal);
+    } catch (err) {
+      reply = Promise.reject(err as Error);
+    }
+    // `then` on whatever `probe` returned (a promise per the Protocol contract): no
+    // `Promise.resolve` wrapper, one reaction per outcome.
+    reply.then(
       () => this.#probeSettled(gen, true),
       () => this.#probeSettled(gen, false),
     );
@@ -257,7 +284,10 @@ export class ConnectionResources {
     if (gen !== this.probeGen || this.probeTimer === undefined || this.disposed) return;
     this.probeTimer.unsubscribe();
     this.probeTimer = undefined;
-    this.probeAbort = undefined;
+    const controller = this.probeController;
+    if (controller !== undefined && getEventListeners(controller.signal, 'abort').length > REUSABLE_PROBE_LISTENERS) {
+      this.probeController = undefined;
+    }
     if (answered) this.owner.send({ type: 'ww.probe.ok', rttMs: preciseNow(this.scheduler) - this.probeStartedAt });
     else this.owner.send(this.inbound !== this.probeInbound ? PROBE_ALIVE : PROBE_FAILED);
   }
@@ -265,12 +295,23 @@ export class ConnectionResources {
   /** Drops the probe in flight, if any: its timer goes, its signal aborts, its reply is ignored. */
   cancelProbe(): void {
     this.probeGen++;
-    this.probeTimer?.unsubscribe();
+    if (this.probeTimer === undefined) return;
+    this.probeTimer.unsubscribe();
     this.probeTimer = undefined;
-    if (this.probeAbort !== undefined) {
-      this.probeAbort.abort(new AbortedError(`probe to ${this.where} cancelled`));
-      this.probeAbort = undefined;
-    }
+    this.dropProbeController(new AbortedError(`probe to ${this.where} cancelled`));
+  }
+
+  /** Aborts the probe signal (its probe was abandoned); the next probe gets a fresh one. */
+  dropProbeController(reason: WirewardenError): void {
+    const controller = this.probeController;
+    this.probeController = undefined;
+    controller?.abort(reason);
+  }
+
+  /** Leaving the heartbeat (`closing`, `dead`): no more ticks, no probe in flight. */
+  quiesce(): void {
+    this.disarmHeartbeat();
+    this.cancelProbe();
   }
 
   /** Records the error that goes into the final output (see death-error.ts). */
@@ -282,8 +323,8 @@ export class ConnectionResources {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.disarmHeartbeat();
-    this.cancelProbe();
+    this.quiesce();
+    this.probeController = undefined;
     this.abortSession(new AbortedError(`connection to ${this.where} ended`));
     const stream = this.stream;
     this.stream = undefined;

@@ -1,8 +1,10 @@
 /**
- * `wirewarden/chaos`: the chaos TCP proxy, its toxics, and the Toxiproxy-compatible API.
+ * `wirewarden/chaos`: the chaos TCP proxy, its toxics, the Toxiproxy-compatible API,
+ * scenarios (timeline, invariants, report, `wirewarden chaos run`) and the simulated
+ * network that runs them deterministically in virtual time.
  *
  * The toxic contract (`ToxicDefinition`, `ToxicPipeline`) is transport-agnostic and runs
- * on any RxJS scheduler, so a simulated network can reuse the same toxics in virtual time.
+ * on any RxJS scheduler, so the simulated network reuses the same toxics in virtual time.
  */
 export { ChaosProxy, createChaosProxy } from './chaos-proxy.js';
 export type { ChaosProxyOptions, ChaosProxyStats, ProxyJson, ProxyUpdate } from './chaos-proxy.js';
@@ -27,3 +29,31 @@ export * from './toxics/index.js';
 export { FrameCursor, FrameSplitter, FRAME_BOUNDARY } from './frame-splitter.js';
 export type { FrameSplitterHandlers } from './frame-splitter.js';
 export { wireFrames, classifyWireFrame, wireErrorReply, CHAOS_ERROR_CODE } from './wire-frames.js';
+
+export type { ChaosLink } from './chaos-link.js';
+export { proxyLink } from './chaos-link.js';
+export { createSimulatedNetwork, SimulatedNetwork } from './simulated-network.js';
+export type { SimulatedNetworkOptions, SimulatedListener } from './simulated-network.js';
+export { SimulatedLink } from './simulated-link.js';
+export { VirtualDriver, turnEventLoop } from './virtual-driver.js';
+export type { VirtualDriverOptions } from './virtual-driver.js';
+export { seededRandom, deriveSeed } from './seeded-random.js';
+
+export { defineScenario, isScenario, detectionBoundMs, scenarioHeartbeat, scenarioBackoff, workloadDefaults } from './define-scenario.js';
+export {
+  invariant, noLostOrDuplicatedRequests, allReadyWithin, noFalseDeath, detectedWithin, nothingLeftRunning,
+} from './invariants.js';
+export { classifyToxics } from './fault-classifier.js';
+export type { FaultClassification } from './fault-classifier.js';
+export { runScenario } from './run-scenario.js';
+export type { RunScenarioOptions, ScenarioResult } from './run-scenario.js';
+export { formatReport } from './format-report.js';
+export type { ScenarioReport, Violation, LatencySummary } from './scenario-report.js';
+export { SIMULATED_SERVER } from './simulated-environment.js';
+export { runChaosCommand, runIfMain } from './chaos-command.js';
+export type { ChaosCommandIo } from './chaos-command.js';
+export type {
+  ScenarioDefinition, Scenario, ScenarioSettings, ScenarioContext, ScenarioServer, ScenarioLink, ScenarioObservations, Invariant, InvariantPhase,
+  TimelineStep, WorkloadOptions, RunMode, FaultOptions, FaultRecord, DeathRecord, DetectionSample, RecoveryEpisode,
+  RequestCounts, ConnectionObservation,
+} from './scenario-types.js';

@@ -125,7 +125,9 @@ export class ChildTable {
     entry.startedAt = this.now();
     this.setStatus(entry, 'running');
     // The error callback matters: an errored actor whose observers lack one reports an uncaught error.
-    entry.sub = ref.subscribe({ next: (snapshot: unknown) => this.#onChildSnapshot(entry, ref, snapshot), error: () => {} });
+    // Two plain arrows (child errors arrive as `xstate.error.actor.*` events), not an observer
+    // literal: a named property closure costs ~300 B more under tsx, per child of a 10k supervisor.
+    entry.sub = ref.subscribe((snapshot: unknown) => this.#onChildSnapshot(entry, ref, snapshot), () => {});
     this.setState(entry, topLevelState(ref.getSnapshot()));
     ref.start();
   }

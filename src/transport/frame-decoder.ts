@@ -13,6 +13,9 @@
  * - A frame split across chunks is collected as a list of views and concatenated once when
  *   complete, so memory grows with the bytes actually received, not with the length a
  *   peer merely declares (a peer that announces 16 MiB and sends 1 byte costs 1 byte).
+ * - An idle decoder holds no buffer: a header split across chunks is accumulated in a
+ *   number, and the list of parts exists only while a split frame does. One decoder per
+ *   connection, so at 10k idle connections this is what stays small.
  */
 import { FrameTooLargeError } from '../errors.js';
 
@@ -44,11 +47,12 @@ export interface FrameDecoderOptions {
 export class FrameDecoder {
   readonly maxFrameBytes: number;
   readonly #onFrame: (payload: Buffer) => void;
-  readonly #header = Buffer.alloc(FRAME_HEADER_BYTES);
+  /** Header bytes seen so far of a header split across chunks, big-endian in a number. */
+  #header = 0;
   #headerFill = 0;
   /** Declared length of the frame being read, or -1 while reading a header. */
   #expected = -1;
-  #parts: Buffer[] = [];
+  #parts: Buffer[] | undefined = undefined;
   #partsBytes = 0;
 
   constructor(onFrame: (payload: Buffer) => void, options?: FrameDecoderOptions) {
@@ -76,13 +80,15 @@ export class FrameDecoder {
           length = chunk.readUInt32BE(offset);
           offset += FRAME_HEADER_BYTES;
         } else {
-          const take = Math.min(FRAME_HEADER_BYTES - this.#headerFill, end - offset);
-          chunk.copy(this.#header, this.#headerFill, offset, offset + take);
-          this.#headerFill += take;
-          offset += take;
+          while (this.#headerFill < FRAME_HEADER_BYTES && offset < end) {
+            // Multiplication, not `<<`: a u32 would overflow a signed 32-bit shift.
+            this.#header = this.#header * 256 + chunk[offset++]!;
+            this.#headerFill++;
+          }
           if (this.#headerFill < FRAME_HEADER_BYTES) return;
+          length = this.#header;
+          this.#header = 0;
           this.#headerFill = 0;
-          length = this.#header.readUInt32BE(0);
         }
         if (length > this.maxFrameBytes) {
           throw new FrameTooLargeError(`frame of ${length} bytes exceeds maxFrameBytes ${this.maxFrameBytes}`);
@@ -105,12 +111,12 @@ export class FrameDecoder {
       }
 
       const take = Math.min(available, this.#expected - this.#partsBytes);
-      this.#parts.push(chunk.subarray(offset, offset + take));
+      (this.#parts ??= []).push(chunk.subarray(offset, offset + take));
       this.#partsBytes += take;
       offset += take;
       if (this.#partsBytes === this.#expected) {
-        const frame = Buffer.concat(this.#parts, this.#expected);
-        this.#parts = [];
+        const frame = Buffer.concat(this.#parts!, this.#expected);
+        this.#parts = undefined;
         this.#partsBytes = 0;
         this.#expected = -1;
         this.#onFrame(frame);
@@ -120,9 +126,10 @@ export class FrameDecoder {
 
   /** Drops any partial frame (after an error, or to reuse the decoder on a new stream). */
   reset(): void {
+    this.#header = 0;
     this.#headerFill = 0;
     this.#expected = -1;
-    this.#parts = [];
+    this.#parts = undefined;
     this.#partsBytes = 0;
   }
 }

@@ -76,7 +76,8 @@ export class FrameWriter {
   #disposed = false;
   #ended: Promise<void> | undefined;
   #resolveEnded: (() => void) | undefined;
-  readonly #onDrain = (): void => this.#flush();
+  /** Created at the first backpressure: most writers never see one. */
+  #onDrain: (() => void) | undefined;
 
   constructor(stream: Duplex, options?: FrameWriterOptions) {
     this.#stream = stream;
@@ -145,7 +146,7 @@ export class FrameWriter {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    this.#stream.off('drain', this.#onDrain);
+    if (this.#onDrain) this.#stream.off('drain', this.#onDrain);
     this.#queue = [];
     this.#queuedBytes = 0;
     this.#blocked = false;
@@ -172,6 +173,7 @@ export class FrameWriter {
 
   #block(): void {
     this.#blocked = true;
+    this.#onDrain ??= this.#flush.bind(this);
     this.#stream.once('drain', this.#onDrain);
   }
 

@@ -20,6 +20,14 @@
  *   buffer an "incomplete" value across frames.
  * - Decode failures become `ProtocolError`. msgpackr's own message for trailing bytes
  *   quotes the decoded value, which could hold a token, so causes carry a sanitised text.
+ * - The `Packr` is created at the first `encode`: it costs ~1.2 KB, ~2 KB once it has
+ *   defined a record, for as long as the connection lives, and an idle connection may
+ *   never need it (heartbeats bypass the codec, see ping-frames.ts; the handshake uses
+ *   `encodeOneOff`). Thousands of idle connections are the case this library is for.
+ * - `encodeOneOff` is for messages sent once (handshake, GOAWAY): a throwaway encoder
+ *   writes them, with the same bytes a fresh connection encoder would, and the
+ *   connection's own encoder is then reset exactly as after a dropped frame, so the
+ *   record ids both used cannot be confused by the peer.
  */
 import { Packr, Unpackr } from 'msgpackr';
 import { ProtocolError } from '../errors.js';
@@ -35,12 +43,24 @@ const OPTIONS = { useRecords: true, sequential: true } as const;
  * const value = peerCodec.decode(frame);   // { op: 'get', key: 'a' }
  */
 export class MsgpackCodec {
-  #packr = new Packr({ ...OPTIONS });
+  #packr: Packr | undefined;
   readonly #unpackr = new Unpackr({ ...OPTIONS });
 
   /** Encodes one value. The returned buffer is owned by the caller. */
   encode(value: unknown): Buffer {
-    return this.#packr.pack(value);
+    return (this.#packr ??= new Packr({ ...OPTIONS })).pack(value);
+  }
+
+  /**
+   * Encodes a message sent once per connection (handshake, GOAWAY) with a throwaway
+   * encoder, so that it does not make the connection keep one. Its record definitions
+   * overwrite the peer's first slots, so this codec's encoder starts afresh afterwards
+   * (the next shape it sends is defined inline again, as after `resetEncoder`).
+   */
+  encodeOneOff(value: unknown): Buffer {
+    const frame = new Packr({ ...OPTIONS }).pack(value);
+    this.#packr = undefined;
+    return frame;
   }
 
   /** Decodes one complete frame; throws `ProtocolError` on malformed input. */
@@ -54,7 +74,7 @@ export class MsgpackCodec {
 
   /** Starts a fresh record table after an encoded frame was not sent. */
   resetEncoder(): void {
-    this.#packr = new Packr({ ...OPTIONS });
+    this.#packr = undefined;
   }
 }
 

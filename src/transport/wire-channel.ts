@@ -12,13 +12,38 @@
  * - The channel reports its end exactly once, through `onClose(error?)`, after the stream
  *   closed; listeners are removed and the writer's queue is dropped then, so a closed
  *   channel holds no reference the stream could call back into.
+ * - Heartbeats are the bulk of an idle connection's traffic: PING/PONG are encoded and
+ *   recognised by hand (ping-frames.ts), and the handshake and GOAWAY by a throwaway
+ *   encoder, so a connection that only heartbeats never keeps a msgpack encoder.
+ * - The stream listeners are four module functions shared by every channel (`this` is
+ *   the stream, which finds its channel in a WeakMap), not four closures per connection.
  */
 import type { Duplex } from 'node:stream';
 import { FrameDecoder } from './frame-decoder.js';
 import { FrameWriter } from './frame-writer.js';
 import { MsgpackCodec } from './msgpack-codec.js';
-import { parseWireMessage, toWire, type WireMessage } from './wire-messages.js';
+import { encodePingPayload, parsePingPayload } from './ping-frames.js';
+import { MessageType, parseWireMessage, toWire, type WireMessage } from './wire-messages.js';
 import { ProtocolError } from '../errors.js';
+
+const channels = new WeakMap<Duplex, WireChannel>();
+
+function onStreamData(this: Duplex, chunk: Buffer | string): void {
+  channels.get(this)?.receive(chunk);
+}
+
+function onStreamError(this: Duplex, err: Error): void {
+  channels.get(this)?.recordError(err);
+}
+
+function onStreamEnd(this: Duplex): void {
+  // The peer finished sending; finish our side once queued frames are out.
+  void channels.get(this)?.end();
+}
+
+function onStreamClose(this: Duplex): void {
+  channels.get(this)?.finish();
+}
 
 export interface WireChannelOptions {
   readonly maxFrameBytes: number;
@@ -41,7 +66,21 @@ export class WireChannel {
   #error: Error | undefined;
   #closed = false;
 
-  readonly #onData = (chunk: Buffer | string): void => {
+  constructor(stream: Duplex, options: WireChannelOptions) {
+    this.stream = stream;
+    this.#options = options;
+    this.#decoder = new FrameDecoder((frame) => this.#onFrame(frame), { maxFrameBytes: options.maxFrameBytes });
+    this.#writer = new FrameWriter(stream, { maxFrameBytes: options.maxFrameBytes, maxQueuedBytes: options.maxQueuedBytes });
+    channels.set(stream, this);
+    stream.on('error', onStreamError);
+    stream.on('end', onStreamEnd);
+    stream.on('close', onStreamClose);
+    stream.on('data', onStreamData);
+    if (stream.destroyed) queueMicrotask(() => this.finish());
+  }
+
+  /** @internal the stream's 'data' listener. Nothing thrown here escapes it. */
+  receive(chunk: Buffer | string): void {
     if (this.#closed || this.stream.destroyed) return;
     try {
       this.#options.onChunk?.();
@@ -49,26 +88,11 @@ export class WireChannel {
     } catch (err) {
       this.destroy(err instanceof Error ? err : new ProtocolError('inbound handler failed', { cause: err }));
     }
-  };
-  readonly #onError = (err: Error): void => {
-    this.#error ??= err;
-  };
-  readonly #onEnd = (): void => {
-    // The peer finished sending; finish our side once queued frames are out.
-    void this.#writer.end();
-  };
-  readonly #onClose = (): void => this.#finish();
+  }
 
-  constructor(stream: Duplex, options: WireChannelOptions) {
-    this.stream = stream;
-    this.#options = options;
-    this.#decoder = new FrameDecoder((frame) => this.#onFrame(frame), { maxFrameBytes: options.maxFrameBytes });
-    this.#writer = new FrameWriter(stream, { maxFrameBytes: options.maxFrameBytes, maxQueuedBytes: options.maxQueuedBytes });
-    stream.on('error', this.#onError);
-    stream.on('end', this.#onEnd);
-    stream.on('close', this.#onClose);
-    stream.on('data', this.#onData);
-    if (stream.destroyed) queueMicrotask(() => this.#finish());
+  /** @internal the stream's 'error' listener: the first error is the one `onClose` reports. */
+  recordError(err: Error): void {
+    this.#error ??= err;
   }
 
   get closed(): boolean {
@@ -91,19 +115,22 @@ export class WireChannel {
    * resynchronised (see MsgpackCodec).
    */
   send(msg: WireMessage): void {
-    let frame: Buffer;
-    try {
-      frame = this.#codec.encode(toWire(msg));
-    } catch (err) {
-      // A half-encoded value may have registered record shapes the peer will never see.
-      this.#codec.resetEncoder();
-      const text = err instanceof Error ? err.message : String(err);
-      throw new ProtocolError(`payload cannot be encoded as msgpack: ${text.slice(0, 120)}`, { cause: err });
+    let frame = plainFrame(msg, this.#codec);
+    const withRecords = frame === undefined;
+    if (frame === undefined) {
+      try {
+        frame = this.#codec.encode(toWire(msg));
+      } catch (err) {
+        // A half-encoded value may have registered record shapes the peer will never see.
+        this.#codec.resetEncoder();
+        const text = err instanceof Error ? err.message : String(err);
+        throw new ProtocolError(`payload cannot be encoded as msgpack: ${text.slice(0, 120)}`, { cause: err });
+      }
     }
     try {
       this.#writer.write(frame);
     } catch (err) {
-      this.#codec.resetEncoder();
+      if (withRecords) this.#codec.resetEncoder();
       throw err;
     }
   }
@@ -126,24 +153,26 @@ export class WireChannel {
   destroy(error?: Error): void {
     if (error) this.#error ??= error;
     if (!this.stream.destroyed) this.stream.destroy(error);
-    else this.#finish();
+    else this.finish();
   }
 
   #onFrame(frame: Buffer): void {
     if (this.#closed || this.stream.destroyed) return;
-    this.#options.onMessage(parseWireMessage(this.#codec.decode(frame)));
+    this.#options.onMessage(parsePingPayload(frame) ?? parseWireMessage(this.#codec.decode(frame)));
   }
 
-  #finish(): void {
+  /** @internal the stream's 'close' listener (also run when built on a destroyed stream). */
+  finish(): void {
     if (this.#closed) return;
     this.#closed = true;
     const s = this.stream;
-    s.off('data', this.#onData);
-    s.off('end', this.#onEnd);
-    s.off('close', this.#onClose);
+    s.off('data', onStreamData);
+    s.off('end', onStreamEnd);
+    s.off('close', onStreamClose);
     // Keep a no-op error listener: a destroyed socket may still report a late error.
-    s.off('error', this.#onError);
+    s.off('error', onStreamError);
     s.on('error', noop);
+    channels.delete(s);
     this.#writer.dispose();
     this.#decoder.reset();
     this.#options.onClose(this.#error);
@@ -151,3 +180,23 @@ export class WireChannel {
 }
 
 function noop(): void {}
+
+/**
+ * The payload of a message that carries no user data, encoded without the connection's
+ * record encoder (heartbeats by hand, one-off messages by a throwaway one); `undefined`
+ * for the rest. These hold only numbers and short strings, so encoding them cannot fail.
+ */
+function plainFrame(msg: WireMessage, codec: MsgpackCodec): Buffer | undefined {
+  switch (msg.type) {
+    case MessageType.PING:
+    case MessageType.PONG:
+      return encodePingPayload(msg.type, msg.id);
+    case MessageType.HELLO:
+    case MessageType.HELLO_OK:
+    case MessageType.HELLO_ERR:
+    case MessageType.GOAWAY:
+      return codec.encodeOneOff(toWire(msg));
+    default:
+      return undefined;
+  }
+}

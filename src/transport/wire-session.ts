@@ -17,6 +17,11 @@
  *   once per inbound chunk.
  * - The token is only an argument of the handshake; the session never stores it, so it
  *   cannot leak through a snapshot, `JSON.stringify` or an error.
+ * - Pings are the heartbeat path, run by every idle connection: no abort listener per
+ *   ping, no table while none is pending (see ping-table.ts).
+ * - An idle session is small (10k of them are the common case): the request table, the
+ *   shared request deadline, listener sets and the `closed` promise are created on first
+ *   use, and the channel calls back through two bound methods rather than closures.
  */
 import { addAbortListener } from 'node:events';
 import type { Duplex } from 'node:stream';
@@ -26,6 +31,7 @@ import {
   RemoteError, RequestTimeoutError, WirewardenError,
 } from '../errors.js';
 import { FifoDeadlines } from './fifo-deadlines.js';
+import { PingTable } from './ping-table.js';
 import { WireChannel } from './wire-channel.js';
 import { MessageType, WIRE_VERSION, type RemoteErrorInfo, type WireMessage } from './wire-messages.js';
 
@@ -52,6 +58,7 @@ interface Call {
   abort?: Disposable;
 }
 
+
 /**
  * A wire client session: pipelined requests, one-way messages, pushes, pings.
  *
@@ -67,11 +74,11 @@ export class WireSession {
   readonly #scheduler: SchedulerLike;
   readonly #where: string;
   readonly #options: WireSessionOptions;
-  readonly #calls = new Map<number, Call>();
-  readonly #pings = new Map<number, Call & { sentAt: number }>();
-  readonly #deadlines: FifoDeadlines<number> | undefined;
-  readonly #pushListeners = new Set<(payload: unknown) => void>();
-  readonly #closeListeners = new Set<(error: Error | undefined) => void>();
+  #calls: Map<number, Call> | undefined;
+  readonly #pings: PingTable;
+  #deadlines: FifoDeadlines<number> | undefined;
+  #pushListeners: Set<(payload: unknown) => void> | undefined;
+  #closeListeners: Set<(error: Error | undefined) => void> | undefined;
   #state: WireSessionState = 'handshake';
   #handshake: Call | undefined;
   #lastId = 0;
@@ -79,26 +86,22 @@ export class WireSession {
   #clientId = -1;
   #ending = false;
   #closeTimer: Subscription | undefined;
-  #closed: Promise<void>;
-  #resolveClosed!: () => void;
+  #closed: Promise<void> | undefined;
+  #resolveClosed: (() => void) | undefined;
 
   /** @internal use `wire().open(stream, ctx)`. */
   constructor(stream: Duplex, scheduler: SchedulerLike, where: string, options: WireSessionOptions, markAlive?: () => void) {
     this.#scheduler = scheduler;
     this.#where = where;
     this.#options = options;
-    this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
-    if (options.requestTimeoutMs > 0) {
-      this.#deadlines = new FifoDeadlines(scheduler, options.requestTimeoutMs, (id) =>
-        this.#settle(id, new RequestTimeoutError(`request ${id} to ${where} timed out after ${options.requestTimeoutMs} ms`)),
-      );
-    }
+    this.#pings = new PingTable((ping, signal) =>
+      ping.reject(new AbortedError(`ping to ${where} aborted`, { cause: signal.reason })));
     this.#channel = new WireChannel(stream, {
       maxFrameBytes: options.maxFrameBytes,
       maxQueuedBytes: options.maxQueuedBytes,
-      onMessage: (msg) => this.#onMessage(msg),
+      onMessage: this.#onMessage.bind(this),
       onChunk: markAlive,
-      onClose: (error) => this.#onClose(error),
+      onClose: this.#onClose.bind(this),
     });
   }
 
@@ -108,7 +111,7 @@ export class WireSession {
 
   /** Requests sent and not yet answered. */
   get inFlight(): number {
-    return this.#calls.size;
+    return this.#calls?.size ?? 0;
   }
 
   /** The id the server gave this connection in HELLO_OK. */
@@ -118,7 +121,9 @@ export class WireSession {
 
   /** Resolves once the stream is closed (gracefully or not). */
   get closed(): Promise<void> {
-    return this.#closed;
+    return (this.#closed ??= this.#state === 'closed'
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => (this.#resolveClosed = resolve)));
   }
 
   /** @internal performs the HELLO handshake; the token is used here and not kept. */
@@ -169,14 +174,14 @@ export class WireSession {
     }
     return new Promise<unknown>((resolve, reject) => {
       const call: Call = { resolve: resolve as (v: never) => void, reject };
-      this.#calls.set(id, call);
+      (this.#calls ??= new Map()).set(id, call);
       if (timeoutMs !== undefined) {
         call.timer = this.#scheduler.schedule(
           () => this.#settle(id, new RequestTimeoutError(`request ${id} to ${this.#where} timed out after ${timeoutMs} ms`)),
           timeoutMs,
         );
-      } else {
-        this.#deadlines?.add(id);
+      } else if (this.#options.requestTimeoutMs > 0) {
+        this.#requestDeadlines().add(id);
       }
       if (signal) call.abort = addAbortListener(signal, () => this.#settle(id, new AbortedError(`request ${id} to ${this.#where} aborted`, { cause: signal.reason })));
     });
@@ -191,14 +196,16 @@ export class WireSession {
 
   /** Subscribes to server pushes; returns the unsubscribe function. A throwing listener is reported as a process warning. */
   onPush(listener: (payload: unknown) => void): () => void {
-    this.#pushListeners.add(listener);
-    return () => this.#pushListeners.delete(listener);
+    const listeners = (this.#pushListeners ??= new Set());
+    listeners.add(listener);
+    return () => listeners.delete(listener);
   }
 
   /** Called once when the stream closed; `error` is set when it died abnormally. */
   onClose(listener: (error: Error | undefined) => void): () => void {
-    this.#closeListeners.add(listener);
-    return () => this.#closeListeners.delete(listener);
+    const listeners = (this.#closeListeners ??= new Set());
+    listeners.add(listener);
+    return () => listeners.delete(listener);
   }
 
   /** PING/PONG round trip; resolves with the RTT in ms (on the session's scheduler). */
@@ -213,17 +220,8 @@ export class WireSession {
     } catch (err) {
       return Promise.reject(err as Error);
     }
-    return new Promise<number>((resolve, reject) => {
-      const ping = { resolve: resolve as (v: never) => void, reject, sentAt: this.#scheduler.now(), abort: undefined as Disposable | undefined };
-      this.#pings.set(id, ping);
-      if (signal) {
-        ping.abort = addAbortListener(signal, () => {
-          this.#pings.delete(id);
-          ping.abort?.[Symbol.dispose]();
-          reject(new AbortedError(`ping to ${this.#where} aborted`, { cause: signal.reason }));
-        });
-      }
-    });
+    const sentAt = this.#scheduler.now();
+    return new Promise<number>((resolve, reject) => this.#pings.add(id, { resolve, reject, sentAt, signal }));
   }
 
   /**
@@ -231,10 +229,10 @@ export class WireSession {
    * waits for the peer to close. After `closeTimeoutMs` it destroys the stream instead.
    */
   close(): Promise<void> {
-    if (this.#state === 'closed' || this.#state === 'closing') return this.#closed;
+    if (this.#state === 'closed' || this.#state === 'closing') return this.closed;
     if (this.#state === 'handshake') {
       this.#channel.destroy();
-      return this.#closed;
+      return this.closed;
     }
     if (this.#state === 'open' && this.#channel.writable) {
       try {
@@ -246,7 +244,7 @@ export class WireSession {
     this.#state = 'closing';
     this.#closeTimer = this.#scheduler.schedule(() => this.#channel.destroy(), this.#options.closeTimeoutMs);
     this.#drainIfIdle();
-    return this.#closed;
+    return this.closed;
   }
 
   /** `await using session = …` closes gracefully. */
@@ -261,7 +259,17 @@ export class WireSession {
 
   /** Plain data only: no stream, no token. */
   toJSON(): { clientId: number; state: WireSessionState; inFlight: number } {
-    return { clientId: this.#clientId, state: this.#state, inFlight: this.#calls.size };
+    return { clientId: this.#clientId, state: this.#state, inFlight: this.inFlight };
+  }
+
+  #requestDeadlines(): FifoDeadlines<number> {
+    if (this.#deadlines) return this.#deadlines;
+    const { requestTimeoutMs } = this.#options;
+    const where = this.#where;
+    this.#deadlines = new FifoDeadlines(this.#scheduler, requestTimeoutMs, (id) =>
+      this.#settle(id, new RequestTimeoutError(`request ${id} to ${where} timed out after ${requestTimeoutMs} ms`)),
+    );
+    return this.#deadlines;
   }
 
   #refusal(what: string): WirewardenError | undefined {
@@ -284,7 +292,7 @@ export class WireSession {
         else this.#settle(msg.id, remoteError(msg.id, msg.error, this.#where));
         return;
       case MessageType.PUSH:
-        for (const listener of this.#pushListeners) {
+        if (this.#pushListeners) for (const listener of this.#pushListeners) {
           try {
             listener(msg.payload);
           } catch (err) {
@@ -296,11 +304,8 @@ export class WireSession {
         this.#channel.send({ type: MessageType.PONG, id: msg.id });
         return;
       case MessageType.PONG: {
-        const ping = this.#pings.get(msg.id);
-        if (!ping) return;
-        this.#pings.delete(msg.id);
-        ping.abort?.[Symbol.dispose]();
-        ping.resolve((this.#scheduler.now() - ping.sentAt) as never);
+        const ping = this.#pings.take(msg.id);
+        ping?.resolve(this.#scheduler.now() - ping.sentAt);
         return;
       }
       case MessageType.GOAWAY:
@@ -325,19 +330,20 @@ export class WireSession {
   }
 
   #settle(id: number, error: Error | undefined, value?: unknown): void {
-    const call = this.#calls.get(id);
+    const calls = this.#calls;
+    const call = calls?.get(id);
     if (!call) return;
-    this.#calls.delete(id);
+    calls!.delete(id);
     call.timer?.unsubscribe();
     call.abort?.[Symbol.dispose]();
     this.#deadlines?.delete(id);
     if (error) call.reject(error);
     else call.resolve(value as never);
-    if (this.#calls.size === 0) this.#drainIfIdle();
+    if (calls!.size === 0) this.#drainIfIdle();
   }
 
   #drainIfIdle(): void {
-    if (this.#ending || this.#calls.size > 0 || (this.#state !== 'goaway' && this.#state !== 'closing')) return;
+    if (this.#ending || this.inFlight > 0 || (this.#state !== 'goaway' && this.#state !== 'closing')) return;
     this.#ending = true;
     void this.#channel.end();
   }
@@ -364,28 +370,30 @@ export class WireSession {
     if (wasHandshake) {
       this.#failHandshake(new HandshakeFailedError(`connection to ${this.#where} closed during the handshake`, { cause: error }));
     }
-    const n = this.#calls.size;
-    for (const [id, call] of this.#calls) {
-      call.timer?.unsubscribe();
-      call.abort?.[Symbol.dispose]();
-      call.reject(new ConnectionClosedError(`connection to ${this.#where} closed with ${n} requests in flight (request ${id})`, { cause: error }));
+    const calls = this.#calls;
+    this.#calls = undefined;
+    if (calls) {
+      const n = calls.size;
+      for (const [id, call] of calls) {
+        call.timer?.unsubscribe();
+        call.abort?.[Symbol.dispose]();
+        call.reject(new ConnectionClosedError(`connection to ${this.#where} closed with ${n} requests in flight (request ${id})`, { cause: error }));
+      }
     }
-    this.#calls.clear();
-    for (const ping of this.#pings.values()) {
-      ping.abort?.[Symbol.dispose]();
+    for (const ping of this.#pings.clear()) {
       ping.reject(new ConnectionClosedError(`connection to ${this.#where} closed before the PONG`, { cause: error }));
     }
-    this.#pings.clear();
-    for (const listener of this.#closeListeners) {
+    const closeListeners = this.#closeListeners;
+    this.#closeListeners = undefined;
+    this.#pushListeners = undefined;
+    if (closeListeners) for (const listener of closeListeners) {
       try {
         listener(error);
       } catch (err) {
         process.emitWarning(err instanceof Error ? err : new Error(String(err)), 'WirewardenCloseListenerWarning');
       }
     }
-    this.#closeListeners.clear();
-    this.#pushListeners.clear();
-    this.#resolveClosed();
+    this.#resolveClosed?.();
   }
 }
 

@@ -1,0 +1,47 @@
+/**
+ * What a perfect client would do in the same storm: every child follows the backoff
+ * policy exactly, dials cost nothing and fail at once while the server is down. Run with
+ * the policy and the outage the benchmark measured, it separates what jitter itself does
+ * to the dial rate from what a busy event loop adds.
+ *
+ * Why full jitter cannot be flat after a restart: the server returns while each child is
+ * part-way through a delay drawn uniformly from [0, cap]. The time left is the residual
+ * of that draw, whose density falls linearly from 2/cap to 0 (a long delay is more likely
+ * to span the restart) — the dial rate right after the restart is the outage's rate,
+ * 2N/cap per ms, twice the window's mean N/cap. A short outage leaves children on
+ * different attempts (caps 400…1600 ms), which steepens the decay further.
+ */
+import type { BackoffPolicy } from '../../src/supervisor/backoff.js';
+import { dialRate, type DialRate } from './storm-stats.js';
+
+/** A small seeded generator (mulberry32), so the model is reproducible. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Dial rate after the restart when all `connections` died together at 0 and the server
+ * listened again at `downMs`: each child's first dial at or after `downMs` succeeds.
+ */
+export function modelRecovery(connections: number, policy: BackoffPolicy, downMs: number, bucketMs: number, seed = 1): DialRate {
+  const random = seeded(seed);
+  const dials: number[] = [];
+  for (let i = 0; i < connections; i++) {
+    let t = 0;
+    let prev: number | undefined;
+    for (let attempt = 1; ; attempt++) {
+      prev = policy.delayMs(attempt, prev, random);
+      t += prev;
+      if (t >= downMs) break;
+    }
+    dials.push(t);
+  }
+  return dialRate(dials, downMs, Math.max(...dials), bucketMs);
+}

@@ -1,0 +1,184 @@
+/**
+ * `wirewarden chaos run <file…> [--simulated] [--seed n] [--seeds k] [--scenario name]`:
+ * loads scenario files, runs each scenario, prints its report, and exits non-zero when
+ * an invariant broke — with the seed and the command that replays the run.
+ *
+ * A scenario file default-exports `defineScenario(...)` or an array of them. Files are
+ * loaded with `import()`, so `.ts` files need a TypeScript loader: in a checkout the CLI
+ * runs under tsx (`npx tsx src/cli.ts chaos run …`, or `bin/wirewarden.js`, which
+ * registers it when there is no build).
+ *
+ * Exit status: 0 when every invariant held, 1 when one broke, 2 for bad arguments or a
+ * file that cannot be loaded.
+ */
+import { realpathSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { isScenario } from './define-scenario.js';
+import { formatReport } from './format-report.js';
+import { runScenario, type ScenarioResult } from './run-scenario.js';
+import type { RunMode, Scenario } from './scenario-types.js';
+import { randomSeed } from './seeded-random.js';
+
+export interface ChaosCommandIo {
+  readonly stdout?: (text: string) => void;
+  readonly stderr?: (text: string) => void;
+}
+
+const USAGE = `usage: wirewarden chaos run <file...> [--simulated] [--seed n] [--seeds k] [--scenario name]
+
+Runs chaos scenarios (files that default-export defineScenario(...) or an array of them)
+and prints a report for each.
+  --simulated      run on the simulated network in virtual time: deterministic and fast
+                   (default: real sockets on 127.0.0.1, a chaos proxy in front of the server)
+  --seed n         seed of every random draw, an integer in [0, 4294967295] (default: random, printed)
+  --seeds k        run k seeds in a row: n, n+1, … (default 1)
+  --scenario name  only the scenario with this name
+Exit status: 0 when every invariant held, 1 when one broke, 2 for bad arguments or files.
+`;
+
+interface Flags {
+  files: string[];
+  mode: RunMode;
+  seed: number | undefined;
+  seeds: number;
+  scenario: string | undefined;
+  help: boolean;
+}
+
+function parseFlags(argv: readonly string[]): Flags | string {
+  const flags: Flags = { files: [], mode: 'real', seed: undefined, seeds: 1, scenario: undefined, help: false };
+  const [command, ...rest] = argv;
+  if (command === '-h' || command === '--help' || command === 'help') return { ...flags, help: true };
+  if (command !== 'run') return command === undefined ? 'missing command: run' : `unknown chaos command ${JSON.stringify(command)}`;
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i]!;
+    if (arg === '-h' || arg === '--help') {
+      flags.help = true;
+      continue;
+    }
+    if (arg === '--simulated') {
+      flags.mode = 'simulated';
+      continue;
+    }
+    const m = /^--(seed|seeds|scenario)(?:=(.*))?$/.exec(arg);
+    if (!m) {
+      if (arg.startsWith('-')) return `unknown option ${JSON.stringify(arg)}`;
+      flags.files.push(arg);
+      continue;
+    }
+    const name = m[1]!;
+    const value = m[2] ?? rest[++i];
+    if (value === undefined || value === '') return `--${name} needs a value`;
+    if (name === 'scenario') {
+      flags.scenario = value;
+    } else if (name === 'seed') {
+      if (!/^\d{1,10}$/.test(value) || Number(value) > 0xffffffff) return `--seed must be an integer in [0, 4294967295], got ${JSON.stringify(value)}`;
+      flags.seed = Number(value);
+    } else {
+      if (!/^\d{1,6}$/.test(value) || Number(value) < 1) return `--seeds must be an integer >= 1, got ${JSON.stringify(value)}`;
+      flags.seeds = Number(value);
+    }
+  }
+  if (!flags.help && flags.files.length === 0) return 'no scenario file given';
+  return flags;
+}
+
+/** The scenarios a file default-exports, or an error message. */
+async function loadScenarios(file: string): Promise<Scenario[] | string> {
+  let mod: { default?: unknown };
+  try {
+    mod = (await import(pathToFileURL(resolve(file)).href)) as { default?: unknown };
+  } catch (err) {
+    return `cannot load ${file}: ${err instanceof Error ? err.message : String(err)}`;
+  }
+  const exported = Array.isArray(mod.default) ? mod.default : [mod.default];
+  const bad = exported.findIndex((s) => !isScenario(s));
+  if (exported.length === 0 || bad >= 0) {
+    return `${file} must default-export defineScenario(...) or an array of them${bad > 0 ? ` (element ${bad} is not one)` : ''}`;
+  }
+  return exported as Scenario[];
+}
+
+/**
+ * Runs `wirewarden chaos <argv>`; resolves with the exit status.
+ *
+ * @example
+ * process.exitCode = await runChaosCommand(['run', 'examples/chaos/blackholed-server.ts', '--simulated', '--seed', '7']);
+ */
+export async function runChaosCommand(argv: string[], io: ChaosCommandIo = {}): Promise<number> {
+  const stdout = io.stdout ?? ((text: string) => void process.stdout.write(text));
+  const stderr = io.stderr ?? ((text: string) => void process.stderr.write(text));
+  const flags = parseFlags(argv);
+  if (typeof flags === 'string') {
+    stderr(`wirewarden chaos: ${flags}\n\n${USAGE}`);
+    return 2;
+  }
+  if (flags.help) {
+    stdout(USAGE);
+    return 0;
+  }
+
+  const runs: { file: string; scenario: Scenario; namedInFile: boolean }[] = [];
+  for (const file of flags.files) {
+    const scenarios = await loadScenarios(file);
+    if (typeof scenarios === 'string') {
+      stderr(`wirewarden chaos: ${scenarios}\n`);
+      return 2;
+    }
+    const chosen = flags.scenario === undefined ? scenarios : scenarios.filter((s) => s.name === flags.scenario);
+    for (const scenario of chosen) runs.push({ file, scenario, namedInFile: scenarios.length > 1 });
+  }
+  if (runs.length === 0) {
+    stderr(`wirewarden chaos: no scenario named ${JSON.stringify(flags.scenario)} in ${flags.files.join(', ')}\n`);
+    return 2;
+  }
+
+  const base = flags.seed ?? randomSeed();
+  const failed: { file: string; result: ScenarioResult }[] = [];
+  let total = 0;
+  for (const { file, scenario, namedInFile } of runs) {
+    for (let i = 0; i < flags.seeds; i++) {
+      const seed = (base + i) >>> 0;
+      const result = await runScenario(scenario, { mode: flags.mode, seed, file, namedInFile });
+      total++;
+      stdout(`${formatReport(result.report, result.replay)}\n`);
+      if (!result.passed) failed.push({ file, result });
+    }
+  }
+  if (total > 1) stdout(`${total} runs: ${total - failed.length} passed, ${failed.length} failed\n`);
+  for (const { result } of failed) {
+    const v = result.violations[0]!;
+    stderr(`FAILED ${result.report.scenario} seed=${result.seed}: ${v.invariant} at ${v.atMs} ms: ${v.message}\n`);
+    stderr(result.replay ? `  replay: ${result.replay}\n` : `  real sockets do not replay exactly; try the same seed with --simulated\n`);
+  }
+  return failed.length === 0 ? 0 : 1;
+}
+
+/**
+ * Makes a scenario file runnable on its own: when `moduleUrl` is the process's entry
+ * point, runs `wirewarden chaos run <that file> <process arguments>` and sets the exit
+ * status; otherwise (the file was imported by the CLI or a test) does nothing. It does
+ * not wait for the run: the command imports the file, which must finish evaluating first.
+ *
+ * @example
+ * // at the end of examples/chaos/slow-server.ts: `npx tsx examples/chaos/slow-server.ts --simulated`
+ * runIfMain(import.meta.url);
+ */
+export function runIfMain(moduleUrl: string): void {
+  const entry = process.argv[1];
+  if (entry === undefined) return;
+  const file = fileURLToPath(moduleUrl);
+  try {
+    if (realpathSync(entry) !== realpathSync(file)) return;
+  } catch {
+    return;
+  }
+  runChaosCommand(['run', relative(process.cwd(), file), ...process.argv.slice(2)]).then(
+    (code) => void (process.exitCode = code),
+    (err: unknown) => {
+      process.stderr.write(`wirewarden chaos: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,66 @@
+/**
+ * Renders a scenario report as the table `wirewarden chaos run` prints: one labelled
+ * row per figure, faults and violations one per line, the verdict last — with, for a
+ * failed simulated run, its seed and the exact command that replays it.
+ */
+import type { LatencySummary, ScenarioReport } from './scenario-report.js';
+
+const LABEL_WIDTH = 14;
+
+function row(label: string, lines: readonly string[]): string {
+  const pad = ' '.repeat(LABEL_WIDTH + 2);
+  return lines.map((line, i) => (i === 0 ? `  ${label.padEnd(LABEL_WIDTH)}${line}` : `${pad}${line}`)).join('\n');
+}
+
+const ms = (x: number | undefined) => (x === undefined ? '—' : `${x} ms`);
+
+function latency(s: LatencySummary, unit: string): string {
+  if (s.samples === 0) return `none (no ${unit})`;
+  return `p50 ${ms(s.p50Ms)} · p99 ${ms(s.p99Ms)} · max ${ms(s.maxMs)} (${s.samples} ${unit}${s.samples === 1 ? '' : 's'})`;
+}
+
+function speed(report: ScenarioReport): string {
+  const { timelineMs, speedup } = report.wall;
+  const wall = `${Math.round(timelineMs)} ms of wall time`;
+  return report.mode === 'simulated' ? `${wall} (${speedup}× real time)` : wall;
+}
+
+/**
+ * @example
+ * process.stdout.write(formatReport(result.report, result.replay));
+ */
+export function formatReport(report: ScenarioReport, replay?: string): string {
+  const out: string[] = [];
+  out.push(`━━ ${report.scenario} · ${report.mode === 'simulated' ? 'simulated network' : 'real sockets'} · seed ${report.seed} ━━`);
+  if (report.description) out.push(`  ${report.description}`);
+  out.push(row('timeline', [`${report.durationMs} ms in ${speed(report)}, ${report.connections} connections`]));
+  out.push(row('faults', report.faults.length === 0 ? ['none'] : report.faults.map((f) => {
+    const span = f.endedAt === undefined ? `${f.startedAt}– ms` : f.endedAt === f.startedAt ? `${f.startedAt} ms` : `${f.startedAt}–${f.endedAt} ms`;
+    return `${span.padEnd(14)} ${f.label} · ${f.harmful ? 'harmful' : 'benign'}`;
+  })));
+  out.push(row('detection', [latency(report.detection, 'death')]));
+  out.push(row('recovery', [latency(report.recovery, 'episode')]));
+  const r = report.requests;
+  const requests = [`issued ${r.issued} · ok ${r.ok} · failed ${r.failed} · lost ${r.lost} · duplicated ${r.duplicated}${r.mismatched ? ` · mismatched ${r.mismatched}` : ''}`];
+  const codes = Object.entries(r.failuresByCode);
+  if (codes.length > 0) requests.push(`failures: ${codes.map(([code, n]) => `${code} ${n}`).join(', ')}`);
+  out.push(row('requests', requests));
+  out.push(row('connections', [`deaths ${report.deaths} · false deaths ${report.falseDeaths} · false suspicions ${report.falseSuspicions} · restarts ${report.restarts}`]));
+  const broken = new Map(report.violations.map((v) => [v.invariant, v]));
+  const checks = report.invariants.map((name) => {
+    const v = broken.get(name);
+    return v ? `✗ ${name} — ${v.phase} check at ${v.atMs} ms: ${v.message}` : `✓ ${name}`;
+  });
+  for (const v of report.violations) if (!report.invariants.includes(v.invariant)) checks.push(`✗ ${v.invariant} — at ${v.atMs} ms: ${v.message}`);
+  out.push(row('invariants', checks.length === 0 ? ['none declared'] : checks));
+  if (report.log.length > 0) out.push(row('log', report.log.map((l) => `${String(l.atMs).padStart(6)} ms  ${l.message}`)));
+  if (report.passed) {
+    out.push(row('result', ['PASSED']));
+  } else {
+    const n = report.violations.length;
+    const verdict = [`FAILED: ${n} invariant${n === 1 ? '' : 's'} broke (seed=${report.seed})`];
+    if (replay) verdict.push(`replay: ${replay}`);
+    out.push(row('result', verdict));
+  }
+  return `${out.join('\n')}\n`;
+}
