@@ -11,13 +11,13 @@ const heap = () => { for (let i = 0; i < 4; i++) gc(); return process.memoryUsag
 const server = await spawnServerProcess();
 const h0 = heap();
 const rt = createRuntime();
-const protocol = wire();
+const protocol = wire(); const heartbeat = { intervalMs: 1000, minTimeoutMs: 100, maxTimeoutMs: 2000 }; const backoff = constantBackoff({ delayMs: 100 });
 const sup = rt.createSupervisor({ id: 'bench', maxRestarts: 100000, withinMs: 60000, shutdownOrder: 'parallel', children: [] });
 for (let i = 0; i < n; i += 256) {
   const ids = [];
   for (let j = i; j < Math.min(n, i + 256); j++) {
     ids.push(`c${j}`);
-    sup.startChild({ id: `c${j}`, logic: connectionMachine, input: { endpoint: { host: server.host, port: server.port }, protocol, heartbeat: { intervalMs: 1000, minTimeoutMs: 100, maxTimeoutMs: 2000 } }, restart: 'permanent', backoff: constantBackoff({ delayMs: 100 }) });
+    sup.startChild({ id: `c${j}`, logic: connectionMachine, input: { endpoint: { host: server.host, port: server.port }, protocol, heartbeat }, restart: 'permanent', backoff });
   }
   await Promise.all(ids.map((id) => sup.whenChildState(id, 'ready')));
 }

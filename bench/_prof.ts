@@ -1,21 +1,39 @@
+import { Session } from 'node:inspector/promises';
+import { writeFileSync } from 'node:fs';
 import { spawnServerProcess } from '../src/demo/spawn-server.js';
 import { createRuntime } from '../src/runtime.js';
 import { connectionMachine } from '../src/actors/connection-machine.js';
 import { wire } from '../src/transport/wire.js';
 import { constantBackoff } from '../src/supervisor/backoff.js';
-const n = Number(process.argv[2] ?? 1000); const iv = Number(process.argv[3] ?? 100); const dur = Number(process.argv[4] ?? 8000);
+const n = Number(process.argv[2] ?? 1000); const iv = Number(process.argv[3] ?? 1000); const dur = Number(process.argv[4] ?? 6000);
+const out = process.argv[5] ?? '/tmp/h9/prof.cpuprofile';
 const server = await spawnServerProcess();
 const rt = createRuntime();
 const protocol = wire();
+const heartbeat = { intervalMs: iv, minTimeoutMs: 100, maxTimeoutMs: 2000 };
+const backoff = constantBackoff({ delayMs: 100 });
 const sup = rt.createSupervisor({ id: 'bench', maxRestarts: 100000, withinMs: 60000, shutdownOrder: 'parallel', children: [] });
 for (let i = 0; i < n; i += 256) {
   const ids = [];
   for (let j = i; j < Math.min(n, i + 256); j++) {
     ids.push(`c${j}`);
-    sup.startChild({ id: `c${j}`, logic: connectionMachine, input: { endpoint: { host: server.host, port: server.port }, protocol, heartbeat: { intervalMs: iv, minTimeoutMs: 50, maxTimeoutMs: 1000 } }, restart: 'permanent', backoff: constantBackoff({ delayMs: 100 }) });
+    sup.startChild({ id: `c${j}`, logic: connectionMachine, input: { endpoint: { host: server.host, port: server.port }, protocol, heartbeat }, restart: 'permanent', backoff });
   }
   await Promise.all(ids.map((id) => sup.whenChildState(id, 'ready')));
 }
+await new Promise(r => setTimeout(r, 2 * iv));
+const session = new Session(); session.connect();
+await session.post('Profiler.enable');
+await session.post('Profiler.setSamplingInterval', { interval: 200 });
+await session.post('Profiler.start');
+const c0 = process.cpuUsage();
 await new Promise(r => setTimeout(r, dur));
+const c1 = process.cpuUsage(c0);
+const { profile } = await session.post('Profiler.stop');
+writeFileSync(out, JSON.stringify(profile));
+console.log(`cpu ${((c1.user + c1.system) / 1000).toFixed(0)} ms over ${dur} ms; ${((c1.user + c1.system) / (dur / iv * n)).toFixed(1)} µs per expected hb`);
+let failed = 0, fs = 0, sent = 0, restarts = 0;
+for (const c of sup.children()) { restarts += c.restarts; const ctx = (sup.childRef(c.id)?.getSnapshot() as any)?.context; if (ctx) { failed += ctx.probesFailed; fs += ctx.falseSuspicions; sent += ctx.probesSent; } }
+console.log({ sent, failed, fs, restarts });
 await rt.shutdown();
 await server.stop();

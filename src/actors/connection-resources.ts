@@ -86,13 +86,29 @@ function probeTimedOut(this: SchedulerAction<ConnectionResources>, live?: Connec
 }
 
 /**
- * How many abort listeners a probe signal may still carry after its probe settled and be
- * handed to the next probe: one, so that a session may watch the signal once for all its
- * probes (wire does) instead of adding and removing a listener per probe. A protocol that
- * leaves a listener per probe behind gets a fresh signal every other probe, so its
- * listeners stay bounded.
+ * Probe controllers whose probe was answered, for the next probe of any connection.
+ *
+ * Creating an `AbortController` costs ~3 µs here, more than the rest of a probe's own
+ * bookkeeping, and keeping one per connection costs ~0.7 KB (an AbortSignal is an
+ * EventTarget with its own maps), ×10k. A controller only aborts when its probe is
+ * abandoned (timeout, cancel), and is then dropped; one whose probe was answered never
+ * aborted and, once its protocol removed its listeners, is indistinguishable from a new
+ * one. So answered probes return their controller here, bounded by the probes in flight
+ * at once (a few per millisecond of RTT at 10k probes/s). A protocol that leaves a
+ * listener behind keeps its controller out of the pool: it gets a fresh one per probe.
  */
-const REUSABLE_PROBE_LISTENERS = 1;
+const idleProbeControllers: AbortController[] = [];
+const MAX_IDLE_PROBE_CONTROLLERS = 256;
+
+function takeProbeController(): AbortController {
+  return idleProbeControllers.pop() ?? new AbortController();
+}
+
+function returnProbeController(controller: AbortController): void {
+  if (idleProbeControllers.length < MAX_IDLE_PROBE_CONTROLLERS && getEventListeners(controller.signal, 'abort').length === 0) {
+    idleProbeControllers.push(controller);
+  }
+}
 
 // Stream listeners are shared module functions (`this` is the stream) rather than two
 // closures per connection; the stream finds its connection here.
@@ -159,13 +175,8 @@ export class ConnectionResources {
   abort: AbortController | undefined = undefined;
   /** Identifies the probe in flight; bumped on cancel so a late reply is ignored. */
   probeGen = 0;
-  /** Set while a probe is in flight: its timeout. */
+  /** Set while a probe is in flight: its timeout, and whose signal it got. */
   probeTimer: Subscription | undefined = undefined;
-  /**
-   * Whose signal the probes get. Creating an `AbortController` costs ~3 µs here, more
-   * than the rest of a probe's bookkeeping, so consecutive answered probes share one; it
-   * is replaced once it aborted (timeout, cancel) or collected listeners.
-   */
   probeController: AbortController | undefined = undefined;
   probeStartedAt = 0;
   probeInbound = 0;
@@ -261,7 +272,7 @@ export class ConnectionResources {
     this.cancelProbe();
     const gen = this.probeGen;
     const timeoutMs = loadScaledTimeoutMs(baseTimeoutMs, this.heartbeat.eluWeight, this.loadSource());
-    const controller = (this.probeController ??= new AbortController());
+    const controller = (this.probeController = takeProbeController());
     this.probeStartedAt = preciseNow(this.scheduler);
     this.probeInbound = this.inbound;
     this.probeTimer = this.scheduler.schedule(probeTimedOut, timeoutMs, this);
@@ -285,9 +296,8 @@ export class ConnectionResources {
     this.probeTimer.unsubscribe();
     this.probeTimer = undefined;
     const controller = this.probeController;
-    if (controller !== undefined && getEventListeners(controller.signal, 'abort').length > REUSABLE_PROBE_LISTENERS) {
-      this.probeController = undefined;
-    }
+    this.probeController = undefined;
+    if (controller !== undefined) returnProbeController(controller);
     if (answered) this.owner.send({ type: 'ww.probe.ok', rttMs: preciseNow(this.scheduler) - this.probeStartedAt });
     else this.owner.send(this.inbound !== this.probeInbound ? PROBE_ALIVE : PROBE_FAILED);
   }
@@ -301,7 +311,7 @@ export class ConnectionResources {
     this.dropProbeController(new AbortedError(`probe to ${this.where} cancelled`));
   }
 
-  /** Aborts the probe signal (its probe was abandoned); the next probe gets a fresh one. */
+  /** Aborts the probe signal (its probe was abandoned): that controller is not reused. */
   dropProbeController(reason: WirewardenError): void {
     const controller = this.probeController;
     this.probeController = undefined;
@@ -324,7 +334,6 @@ export class ConnectionResources {
     if (this.disposed) return;
     this.disposed = true;
     this.quiesce();
-    this.probeController = undefined;
     this.abortSession(new AbortedError(`connection to ${this.where} ended`));
     const stream = this.stream;
     this.stream = undefined;

@@ -271,6 +271,10 @@ export class ScenarioRecorder implements ScenarioObservations {
       this.#detections.push({ connection: c.id, fault: active.label, latencyMs: at - exposed });
     } else if (this.#lastHarmfulEnd && at - this.#lastHarmfulEnd.endedAt! <= this.#graceMs) {
       fault = this.#lastHarmfulEnd.label;
+      // The fault's effects outlived it (a cut closes connections just after it happened):
+      // the episode is not over until every connection is back.
+      const episode = this.#episodes.at(-1);
+      if (episode?.endedAt !== undefined) episode.recoveredAt = undefined;
     }
     this.#deaths.push({ connection: c.id, at: at - this.#origin, from, reason, fault });
   }

@@ -77,7 +77,14 @@ export class ScenarioWireServer implements ScenarioServer {
       closeTimeoutMs: 1000,
     });
     this.#server = server;
-    await binding.bind(server);
+    try {
+      await binding.bind(server);
+    } catch (err) {
+      // Still down (e.g. the port was taken meanwhile): the fault goes on.
+      this.#server = undefined;
+      await server.close({ graceful: false });
+      throw err;
+    }
     if (this.#downFault !== undefined) this.#options.recorder.endFault(this.#downFault);
     this.#downFault = undefined;
   }

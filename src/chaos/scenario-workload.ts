@@ -28,7 +28,7 @@ export function startWorkload(
   ledger: RequestLedger,
   options: Required<WorkloadOptions>,
 ): RunningWorkload {
-  const { concurrency, intervalMs, timeoutMs } = options;
+  const { concurrency, intervalMs } = options;
   const timers = new Set<Subscription>();
   let stopped = false;
   let inFlight = 0;
@@ -51,7 +51,9 @@ export function startWorkload(
     if (stopped) return;
     const id = ledger.issue();
     inFlight++;
-    pool.use((conn) => conn.request({ id }, { timeoutMs }), { timeoutMs }).then(
+    // The pool's acquireTimeoutMs and the session's requestTimeoutMs are both `timeoutMs`
+    // (run-scenario.ts): the defaults share one timer per pool and per session.
+    pool.use((conn) => conn.request({ id })).then(
       (reply) => ledger.ack(id, (reply as { id?: unknown } | null)?.id),
       (err: unknown) => ledger.fail(err),
     ).finally(() => {

@@ -1,56 +1,51 @@
 /**
- * The PINGs a wire session waits a PONG for, and the abort signals they watch.
+ * The PINGs a wire session waits a PONG for.
  *
- *   add(id, signal) ──▶ [latest ping inline | older ones in a Map]
- *        │                                   ▲ PONG: take(id)
- *        └─ watch(signal): one listener per signal, kept across pings ─▶ abort: reject its pings
+ *   add(id, ping) ──▶ [latest ping inline │ older ones in a Map] ──take(id) on PONG──▶ resolve
+ *                            └── its signal aborts ──▶ removed, rejected (AbortedError)
  *
- * Trade-offs, for the heartbeat path (one ping per idle connection per interval, 10k
- * connections):
- * - The latest ping is kept in fields, older ones (several pings in flight, rare) in a
- *   Map created when first needed: an idle session allocates no table.
- * - A signal is watched once and stays watched after its ping answered: the connection
- *   actor hands the same signal to consecutive probes until one is abandoned, so a ping
- *   adds no listener (adding and removing one costs ~0.8 µs). One signal is watched at a
- *   time; when a ping brings another signal, the old listener goes if no pending ping
- *   uses the old signal, otherwise the new ping gets a listener of its own, removed with
- *   the ping. So a caller with a fresh signal per ping leaves at most one listener behind.
+ * The heartbeat sends one ping per idle connection per interval, and waits for it before
+ * the next: the latest ping is kept in fields, and the Map for older ones (several pings
+ * in flight) is created when first needed. An idle session, 10k of them, holds no table.
  */
 import { addAbortListener } from 'node:events';
+import { AbortedError } from '../errors.js';
 
 /** One ping waiting for its PONG. */
 export interface PendingPing {
   readonly resolve: (rttMs: number) => void;
   readonly reject: (err: Error) => void;
   readonly sentAt: number;
-  readonly signal: AbortSignal | undefined;
-  /** A listener of its own, when its signal is not the watched one. */
-  own?: Disposable;
+  /** Its signal's abort listener, removed with the ping. */
+  abort?: Disposable;
 }
 
 /** @internal The pending pings of one session. */
 export class PingTable {
-  readonly #onAbort: (ping: PendingPing, signal: AbortSignal) => void;
+  readonly #where: string;
   #latestId = -1;
   #latest: PendingPing | undefined;
   #older: Map<number, PendingPing> | undefined;
-  #watched: AbortSignal | undefined;
-  #watchedListener: Disposable | undefined;
 
-  /** `onAbort` rejects a ping whose signal aborted (it was already removed). */
-  constructor(onAbort: (ping: PendingPing, signal: AbortSignal) => void) {
-    this.#onAbort = onAbort;
+  /** `where` names the peer in the `AbortedError` of an aborted ping. */
+  constructor(where: string) {
+    this.#where = where;
   }
 
   get size(): number {
     return (this.#latest ? 1 : 0) + (this.#older?.size ?? 0);
   }
 
-  add(id: number, ping: PendingPing): void {
+  /** Adds a ping; when `signal` aborts first, the ping is removed and rejects. */
+  add(id: number, ping: PendingPing, signal: AbortSignal | undefined): void {
     if (this.#latest) (this.#older ??= new Map()).set(this.#latestId, this.#latest);
     this.#latestId = id;
     this.#latest = ping;
-    if (ping.signal) this.#watch(ping);
+    if (signal) {
+      ping.abort = addAbortListener(signal, () => {
+        if (this.take(id) === ping) ping.reject(new AbortedError(`ping to ${this.#where} aborted`, { cause: signal.reason }));
+      });
+    }
   }
 
   /** Removes and returns the ping with `id`, if it is pending. */
@@ -64,70 +59,18 @@ export class PingTable {
       if (!ping) return undefined;
       this.#older!.delete(id);
     }
-    ping.own?.[Symbol.dispose]();
+    ping.abort?.[Symbol.dispose]();
     return ping;
   }
 
-  /** Removes every ping and listener; returns the pings (to reject them). */
+  /** Removes every ping; returns them (to reject them). */
   clear(): PendingPing[] {
     const out: PendingPing[] = [];
     if (this.#older) for (const ping of this.#older.values()) out.push(ping);
     if (this.#latest) out.push(this.#latest);
     this.#older = undefined;
     this.#latest = undefined;
-    this.#watchedListener?.[Symbol.dispose]();
-    this.#watched = this.#watchedListener = undefined;
-    for (const ping of out) ping.own?.[Symbol.dispose]();
+    for (const ping of out) ping.abort?.[Symbol.dispose]();
     return out;
-  }
-
-  #watch(ping: PendingPing): void {
-    const signal = ping.signal!;
-    if (signal === this.#watched) return;
-    if (this.#watched !== undefined && this.#uses(this.#watched)) {
-      ping.own = addAbortListener(signal, () => this.#abortOne(ping));
-      return;
-    }
-    this.#watchedListener?.[Symbol.dispose]();
-    this.#watched = signal;
-    this.#watchedListener = addAbortListener(signal, () => this.#abortWatched(signal));
-  }
-
-  #uses(signal: AbortSignal): boolean {
-    if (this.#latest?.signal === signal) return true;
-    if (this.#older) for (const ping of this.#older.values()) if (ping.signal === signal) return true;
-    return false;
-  }
-
-  #abortWatched(signal: AbortSignal): void {
-    if (this.#watched === signal) {
-      this.#watchedListener?.[Symbol.dispose]();
-      this.#watched = this.#watchedListener = undefined;
-    }
-    const aborted: PendingPing[] = [];
-    if (this.#older) {
-      for (const [id, ping] of this.#older) {
-        if (ping.signal !== signal) continue;
-        this.#older.delete(id);
-        aborted.push(ping);
-      }
-    }
-    if (this.#latest?.signal === signal) {
-      aborted.push(this.#latest);
-      this.#latest = undefined;
-    }
-    for (const ping of aborted) this.#onAbort(ping, signal);
-  }
-
-  #abortOne(ping: PendingPing): void {
-    if (this.#latest === ping) {
-      this.#latest = undefined;
-    } else {
-      let found = false;
-      if (this.#older) for (const [id, p] of this.#older) if (p === ping) found = this.#older.delete(id);
-      if (!found) return;
-    }
-    ping.own?.[Symbol.dispose]();
-    this.#onAbort(ping, ping.signal!);
   }
 }

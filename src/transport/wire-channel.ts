@@ -62,14 +62,18 @@ export class WireChannel {
   readonly #decoder: FrameDecoder;
   readonly #writer: FrameWriter;
   readonly #codec = new MsgpackCodec();
-  readonly #options: WireChannelOptions;
+  readonly #onMessage: (msg: WireMessage) => void;
+  readonly #onChunk: (() => void) | undefined;
+  readonly #onClose: (error: Error | undefined) => void;
   #error: Error | undefined;
   #closed = false;
 
   constructor(stream: Duplex, options: WireChannelOptions) {
     this.stream = stream;
-    this.#options = options;
-    this.#decoder = new FrameDecoder((frame) => this.#onFrame(frame), { maxFrameBytes: options.maxFrameBytes });
+    this.#onMessage = options.onMessage;
+    this.#onChunk = options.onChunk;
+    this.#onClose = options.onClose;
+    this.#decoder = new FrameDecoder(this.#onFrame.bind(this), { maxFrameBytes: options.maxFrameBytes });
     this.#writer = new FrameWriter(stream, { maxFrameBytes: options.maxFrameBytes, maxQueuedBytes: options.maxQueuedBytes });
     channels.set(stream, this);
     stream.on('error', onStreamError);
@@ -83,7 +87,7 @@ export class WireChannel {
   receive(chunk: Buffer | string): void {
     if (this.#closed || this.stream.destroyed) return;
     try {
-      this.#options.onChunk?.();
+      this.#onChunk?.();
       this.#decoder.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
     } catch (err) {
       this.destroy(err instanceof Error ? err : new ProtocolError('inbound handler failed', { cause: err }));
@@ -158,7 +162,7 @@ export class WireChannel {
 
   #onFrame(frame: Buffer): void {
     if (this.#closed || this.stream.destroyed) return;
-    this.#options.onMessage(parsePingPayload(frame) ?? parseWireMessage(this.#codec.decode(frame)));
+    this.#onMessage(parsePingPayload(frame) ?? parseWireMessage(this.#codec.decode(frame)));
   }
 
   /** @internal the stream's 'close' listener (also run when built on a destroyed stream). */
@@ -175,7 +179,7 @@ export class WireChannel {
     channels.delete(s);
     this.#writer.dispose();
     this.#decoder.reset();
-    this.#options.onClose(this.#error);
+    this.#onClose(this.#error);
   }
 }
 

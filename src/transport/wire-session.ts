@@ -17,11 +17,10 @@
  *   once per inbound chunk.
  * - The token is only an argument of the handshake; the session never stores it, so it
  *   cannot leak through a snapshot, `JSON.stringify` or an error.
- * - Pings are the heartbeat path, run by every idle connection: no abort listener per
- *   ping, no table while none is pending (see ping-table.ts).
  * - An idle session is small (10k of them are the common case): the request table, the
  *   shared request deadline, listener sets and the `closed` promise are created on first
- *   use, and the channel calls back through two bound methods rather than closures.
+ *   use, pending pings need no table (ping-table.ts), and the channel calls back through
+ *   two bound methods rather than closures.
  */
 import { addAbortListener } from 'node:events';
 import type { Duplex } from 'node:stream';
@@ -94,8 +93,7 @@ export class WireSession {
     this.#scheduler = scheduler;
     this.#where = where;
     this.#options = options;
-    this.#pings = new PingTable((ping, signal) =>
-      ping.reject(new AbortedError(`ping to ${where} aborted`, { cause: signal.reason })));
+    this.#pings = new PingTable(where);
     this.#channel = new WireChannel(stream, {
       maxFrameBytes: options.maxFrameBytes,
       maxQueuedBytes: options.maxQueuedBytes,
@@ -221,7 +219,7 @@ export class WireSession {
       return Promise.reject(err as Error);
     }
     const sentAt = this.#scheduler.now();
-    return new Promise<number>((resolve, reject) => this.#pings.add(id, { resolve, reject, sentAt, signal }));
+    return new Promise<number>((resolve, reject) => this.#pings.add(id, { resolve, reject, sentAt }, signal));
   }
 
   /**

@@ -67,6 +67,12 @@ describe('scenario context', () => {
       ['link 10.0.0.1:7000 disabled', 800, 1100, true],
     ]);
     expect(result!.report.deaths).toBe(4);
+    // A cut ends when it starts, but its connections die just after: recovery waits for them.
+    expect(result!.report.recovery.episodes).toEqual([
+      expect.objectContaining({ startedAt: 200, endedAt: 200, recoveredAt: expect.any(Number) }),
+      expect.objectContaining({ startedAt: 800, endedAt: 1100, recoveredAt: expect.any(Number) }),
+    ]);
+    expect(result!.report.recovery.episodes[0]!.recoveredAt).toBeGreaterThan(200);
   });
 
   it('a frozen server: every connection detected dead by its heartbeat, all back after the thaw (simulated)', async () => {

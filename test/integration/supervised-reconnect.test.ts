@@ -104,7 +104,6 @@ interface StormResult {
   readonly peak: number;
   readonly buckets: readonly number[];
   readonly ids: readonly string[];
-  readonly restarts: number;
 }
 
 /**
@@ -117,13 +116,11 @@ async function reconnectStorm(jitter: Jitter): Promise<{ sup: SupervisorHandle; 
   const runtime = createRuntime();
   rt = runtime;
   const dialStarts: number[] = [];
-  /** Per child: when its current incarnation started dialing, and when that dial led to ready. */
+  /** When each child's current incarnation started dialing; the starts of dials that reached ready. */
   const dialingSince = new Map<string, number>();
   const readyDialStarts: number[] = [];
   let ready = 0;
-  let restarts = 0;
   eventsSub = runtime.events$.subscribe((e: RuntimeEvent) => {
-    if (e.type === 'restart') restarts++;
     if (e.type !== 'state' || e.path === 'root/storm') return;
     const now = performance.now();
     if (e.to === 'dialing') {
@@ -165,7 +162,6 @@ async function reconnectStorm(jitter: Jitter): Promise<{ sup: SupervisorHandle; 
   await sleep(Math.max(0, killedAt + DOWN_MS - performance.now()));
 
   readyDialStarts.length = 0;
-  restarts = 0;
   server = await spawnServerProcess({ port });
   const backAt = performance.now();
   await waitFor('all connections ready after the restart', () => ready === CONNECTIONS, MAX_MS + 4000);
@@ -184,7 +180,6 @@ async function reconnectStorm(jitter: Jitter): Promise<{ sup: SupervisorHandle; 
       peak: peakInWindow(dials, BUCKET_MS),
       buckets,
       ids: sup.children().map((c) => c.id),
-      restarts,
     },
   };
 }
