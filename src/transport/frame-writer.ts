@@ -12,8 +12,12 @@
  *   into the stream's own unbounded buffer; the queue refuses a frame that would take it
  *   over `maxQueuedBytes`. A slow reader therefore costs at most the stream's high-water
  *   mark plus one frame plus `maxQueuedBytes`, never unbounded memory.
- * - The first write of a tick corks the stream and a `nextTick` uncorks it, so a burst of
+ * - The first write of a tick corks the stream and a microtask uncorks it, so a burst of
  *   small frames (pipelined requests) leaves in one `writev` syscall.
+ *   One microtask uncorks every writer corked since the last one (a module-level list):
+ *   no allocation per write, and no `process.nextTick`, whose queue makes Node 20 run
+ *   its unhandled-rejection pass (a fresh Map) after every tick that used it — per
+ *   heartbeat, on 10k connections.
  * - Small payloads are copied behind their header (one buffer, cheaper than a 2-entry
  *   writev); large ones are written as header + payload views, never copied. A caller must
  *   not mutate a payload after handing it over.
@@ -51,9 +55,12 @@ export function encodeFrame(payload: Uint8Array): Buffer {
   return out;
 }
 
-function uncork(stream: Duplex, writer: FrameWriter): void {
-  writer.uncorked();
-  stream.uncork();
+let corkedWriters: FrameWriter[] = [];
+
+function uncorkAll(): void {
+  const batch = corkedWriters;
+  corkedWriters = [];
+  for (const writer of batch) writer.uncork();
 }
 
 /**
@@ -124,7 +131,7 @@ export class FrameWriter {
     if (!this.#corked) {
       this.#corked = true;
       this.#stream.cork();
-      process.nextTick(uncork, this.#stream, this);
+      if (corkedWriters.push(this) === 1) queueMicrotask(uncorkAll);
     }
     const ok = this.#writeFrame(payload);
     if (!ok) this.#block();
@@ -153,9 +160,10 @@ export class FrameWriter {
     this.#resolveEnded?.();
   }
 
-  /** @internal called by the nextTick uncork. */
-  uncorked(): void {
+  /** @internal called by the microtask that ends the write burst. */
+  uncork(): void {
     this.#corked = false;
+    this.#stream.uncork();
   }
 
   #writeFrame(payload: Uint8Array): boolean {
