@@ -371,7 +371,9 @@ export class PoolCore<C> {
       return;
     }
     slot.lastReleasedAt = now;
-    if (this.#waiters.size === 0) {
+    // A suspect connection is never handed to a waiter: it rests idle, passed over by
+    // acquires, until `#serveRecovered` hands it out again once it is ready.
+    if (this.#waiters.size === 0 || slot.suspect) {
       slot.lease = undefined;
       this.#table.leased--;
       slot.state = 'idle';
@@ -413,7 +415,7 @@ export class PoolCore<C> {
   /** A ready slot in no sub-count: hand it to the oldest waiter, or make it idle. */
   #makeAvailable(slot: Slot<C>, now: number): void {
     slot.lastReleasedAt = now;
-    if (this.#waiters.size === 0) {
+    if (this.#waiters.size === 0 || slot.suspect) {
       slot.state = 'idle';
       this.#table.idle.push(slot);
     } else {

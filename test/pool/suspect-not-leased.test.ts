@@ -41,3 +41,36 @@ describe('suspect connections', () => {
     await shutdown(t);
   });
 });
+
+describe('suspect connections on release', () => {
+  it('are not handed to a waiting acquirer; the waiter gets it once it is ready again', async () => {
+    const t = supervisedPool({ min: 1, max: 1, heartbeat, acquireTimeoutMs: 5000 });
+    await t.clock.advance(1);
+    const first = await t.pool.acquire();
+    t.net.hangChecks = true; // the leased connection's peer stops answering probes
+    let state = '';
+    for (let i = 0; i < 40 && state !== 'suspect'; i++) {
+      await t.clock.advance(50);
+      state = t.pool.connections()[0]!.state;
+    }
+    expect(state).toBe('suspect');
+
+    let granted = false;
+    const waiting = t.pool.acquire().then((lease) => {
+      granted = true;
+      return lease;
+    });
+    first.release();
+    await t.clock.advance(1);
+    expect(granted).toBe(false); // released while suspect: it rests idle, the waiter keeps waiting
+    expect(t.pool.stats()).toMatchObject({ idle: 1, leased: 0, waiting: 1 });
+
+    t.net.hangChecks = false;
+    for (let i = 0; i < 40 && !granted; i++) await t.clock.advance(50);
+    expect(granted).toBe(true);
+    const lease = await waiting;
+    expect(await lease.conn.request('x')).toBe('x');
+    lease.release();
+    await shutdown(t);
+  });
+});
