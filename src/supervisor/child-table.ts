@@ -214,13 +214,21 @@ export class ChildTable {
 
   /** No grace: stop every live child now (last started first) and clear the table. */
   protected stopAllNow(): void {
-    for (const e of [...this.entries.values()].reverse()) {
+    const entries = [...this.entries.values()].reverse();
+    for (const e of entries) {
       e.sub?.unsubscribe();
       e.sub = undefined;
       e.cancelKill?.();
       const ref = e.ref;
       e.ref = undefined;
       if (ref && ref.getSnapshot().status === 'active') this.scope.stopChild(ref);
+    }
+    // Whoever waited for a graceful stop (terminateChild, restartChild) learns it is over:
+    // a promise parked here would otherwise never settle.
+    for (const e of entries) {
+      const waiters = e.stopWaiters;
+      e.stopWaiters = [];
+      for (const done of waiters) done();
     }
     this.clear();
   }

@@ -336,9 +336,11 @@ export class SupervisorEngine extends ChildTable {
   #hardStop(): void {
     if (this.#hardStopped) return;
     this.#hardStopped = true;
+    // The phase first: `stopAllNow` settles pending terminate/restart requests, and a
+    // restart request must see that nothing may be spawned any more.
+    if (this.#phase !== 'stopped' && this.#phase !== 'failed') this.#phase = this.#failure ? 'failed' : 'stopped';
     for (const group of [...this.#groups]) this.#dissolve(group);
     this.stopAllNow();
-    if (this.#phase !== 'stopped' && this.#phase !== 'failed') this.#phase = this.#failure ? 'failed' : 'stopped';
     this.#release();
   }
 
