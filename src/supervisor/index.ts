@@ -11,7 +11,9 @@ export {
   supervisorDefaults,
   type ChildSpec, type SupervisorSpec, type RestartType, type Strategy, type ShutdownOrder,
 } from './supervisor-spec.js';
-export { supervisorLogic, supervisorChild, type SupervisorLogic, type SupervisorChildOptions } from './supervisor-logic.js';
+export {
+  supervisorLogic, supervisorChild, createSupervisor, type SupervisorLogic, type SupervisorChildOptions,
+} from './supervisor-logic.js';
 export type { SupervisorHandle, WhenChildStateOptions } from './supervisor-handle.js';
 export { NORMAL_EXIT_REASONS } from './child-exit.js';
 export type {

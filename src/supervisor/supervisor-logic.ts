@@ -96,3 +96,17 @@ export interface SupervisorChildOptions {
 export function supervisorChild(spec: SupervisorSpec, options?: SupervisorChildOptions): ChildSpec<SupervisorLogic> {
   return { ...options, id: spec.id, logic: supervisorLogic, input: spec };
 }
+
+/**
+ * The supervisor factory of the public API sketch: builds a supervisor as a child spec,
+ * so trees are written as data and nested anywhere (`children: [createSupervisor(…)]`,
+ * `handle.startChild(createSupervisor(…))`). A top-level supervisor is started with
+ * `rt.createSupervisor(spec)`, which returns its handle.
+ *
+ * @example
+ * rt.createSupervisor({
+ *   id: 'edge', strategy: 'one-for-one',
+ *   children: [createSupervisor({ id: 'region-a', strategy: 'rest-for-one', children: [...] })],
+ * });
+ */
+export const createSupervisor = supervisorChild;

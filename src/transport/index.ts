@@ -22,3 +22,4 @@ export {
   type WireClientDropped, type WireRequestContext, type WireDropReason,
 } from './wire-server.js';
 export { custom, type CustomProtocolOptions } from './custom.js';
+export * from './resp-index.js';

@@ -1,0 +1,122 @@
+/**
+ * The commands that make a fresh (or `RESET`) Redis connection usable, and the only
+ * place that holds the password.
+ *
+ *   RESP3:  HELLO 3 [AUTH user pass] [SETNAME name]   then SELECT db   (db > 0 only)
+ *   RESP2:  AUTH [user] pass   SELECT db   CLIENT SETNAME name          (each when set)
+ *
+ * Trade-offs:
+ * - All steps are pipelined in one write and their replies awaited together: one round
+ *   trip whatever the options. A failing AUTH makes the following steps fail too
+ *   (NOAUTH); the first failure in order is the one reported.
+ * - The credentials live in `#private` fields of a `RespHandshake`, which the session
+ *   keeps to re-authenticate after `RESET`. Private fields are invisible to
+ *   `JSON.stringify`, `util.inspect` and spreading, and no method returns them except as
+ *   command arguments headed for the socket.
+ * - Error texts of handshake replies are redacted (every occurrence of the password is
+ *   replaced) before they reach a message or a `cause`. Redis does not echo passwords,
+ *   but a proxy or a module might.
+ * - `HELLO` with AUTH needs a username: `default` when none is given, as redis-cli does.
+ */
+import type { RespArg } from './resp-encoder.js';
+import type { RespReply } from './resp-parser.js';
+
+/** Options of the handshake that are not secret. */
+export interface RespHandshakeOptions {
+  readonly protocolVersion: 2 | 3;
+  readonly db?: number;
+  readonly clientName?: string;
+}
+
+/** One pipelined handshake command. `label` names it in messages and holds no secret. */
+export interface HandshakeStep {
+  readonly label: string;
+  readonly args: readonly RespArg[];
+}
+
+/** What a RESP3 server says about itself in its `HELLO` reply. */
+export interface RespServerInfo {
+  /** Redis version, e.g. `7.2.4`. */
+  readonly version?: string;
+  /** The connection's id (`CLIENT ID`). */
+  readonly clientId?: number;
+  /** The protocol the server now speaks on this connection. */
+  readonly protocolVersion?: number;
+}
+
+const REDACTED = '<redacted>';
+
+/** @internal Builds the handshake; the only holder of the password. */
+export class RespHandshake {
+  readonly #options: RespHandshakeOptions;
+  readonly #username: string | undefined;
+  readonly #password: string | undefined;
+
+  constructor(options: RespHandshakeOptions, username?: string, password?: string) {
+    this.#options = options;
+    this.#username = username;
+    this.#password = password;
+  }
+
+  get protocolVersion(): 2 | 3 {
+    return this.#options.protocolVersion;
+  }
+
+  /** The steps to send, in order (possibly none: RESP2, no auth, db 0, no name). */
+  steps(): HandshakeStep[] {
+    const { protocolVersion, db, clientName } = this.#options;
+    const user = this.#username;
+    const pass = this.#password;
+    const steps: HandshakeStep[] = [];
+    if (protocolVersion === 3) {
+      const args: RespArg[] = ['HELLO', 3];
+      let label = 'HELLO 3';
+      if (pass !== undefined) {
+        args.push('AUTH', user ?? 'default', pass);
+        label += ' AUTH';
+      }
+      if (clientName !== undefined) args.push('SETNAME', clientName);
+      steps.push({ label, args });
+    } else if (pass !== undefined) {
+      steps.push({ label: 'AUTH', args: user === undefined ? ['AUTH', pass] : ['AUTH', user, pass] });
+    }
+    if (db !== undefined && db > 0) steps.push({ label: `SELECT ${db}`, args: ['SELECT', db] });
+    if (protocolVersion === 2 && clientName !== undefined) {
+      steps.push({ label: 'CLIENT SETNAME', args: ['CLIENT', 'SETNAME', clientName] });
+    }
+    return steps;
+  }
+
+  /** `text` with every occurrence of the password replaced. */
+  redact(text: string): string {
+    const pass = this.#password;
+    return pass === undefined || !text.includes(pass) ? text : text.split(pass).join(REDACTED);
+  }
+
+  /** Plain data: never the credentials. */
+  toJSON(): { protocolVersion: 2 | 3; auth: boolean } {
+    return { protocolVersion: this.#options.protocolVersion, auth: this.#password !== undefined };
+  }
+}
+
+/** Reads the fields wirewarden reports from a `HELLO` reply (a RESP3 map, or RESP2 pairs). */
+export function serverInfoFromHello(reply: RespReply): RespServerInfo {
+  const get = (key: string): RespReply | undefined => {
+    // Keys are Buffers under `returnBuffers`, so compare their text rather than use `get`.
+    if (reply instanceof Map) {
+      for (const [k, v] of reply) if (String(k) === key) return v;
+    }
+    if (Array.isArray(reply)) {
+      for (let i = 0; i + 1 < reply.length; i += 2) if (String(reply[i]) === key) return reply[i + 1];
+    }
+    return undefined;
+  };
+  const version = get('version');
+  const id = get('id');
+  const proto = get('proto');
+  return {
+    ...(version === undefined || version === null ? {} : { version: String(version) }),
+    ...(typeof id === 'number' ? { clientId: id } : {}),
+    ...(typeof proto === 'number' ? { protocolVersion: proto } : {}),
+  };
+}

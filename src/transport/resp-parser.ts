@@ -1,0 +1,384 @@
+/**
+ * Streaming parser for Redis replies, RESP2 and RESP3 (one parser for both: RESP3 is a
+ * superset, and after `RESET` a RESP3 connection speaks RESP2 again).
+ *
+ *   chunk ──▶ line (type byte … CRLF) ──▶ scalar ──────────────┐
+ *               │  $ ! =  ──▶ bulk body (length + CRLF) ───────┤
+ *               └ * % ~ > | ──▶ push a frame on the stack ─────┴─▶ append to the top frame
+ *                                                                  (or emit at top level)
+ *
+ * Trade-offs:
+ * - Nothing is re-parsed. A line split across chunks keeps its pieces and only the new
+ *   chunk is scanned for LF; a bulk body split across chunks is collected as views and
+ *   concatenated once, when complete. Aggregates live on an explicit stack (no recursion,
+ *   no restart from the top), so a reply of any size or depth costs O(bytes).
+ * - Declared lengths are checked before anything is allocated: a bulk above
+ *   `maxBulkBytes` (or, when decoding to strings, above V8's longest string) and an
+ *   aggregate above `maxAggregateLength` throw `FrameTooLargeError` on the header alone.
+ *   Aggregates are never preallocated: memory grows with the bytes actually received.
+ * - Lines (simple strings, errors, numbers) longer than `MAX_RESP_LINE_BYTES` without a
+ *   CRLF are a `ProtocolError`: a server has no reason to send one.
+ * - Error replies are values (`RemoteError`), not throws: nested in an array (EXEC) they
+ *   stay in place; at top level the session rejects the waiting command with them.
+ * - Attributes (`|`) are parsed and dropped, as hiredis does. Streamed RESP3 aggregates
+ *   (`$?`, `*?`) are refused: Redis never sends them.
+ * - After a throw the position in the stream is lost; the owner must close the connection.
+ */
+import { constants } from 'node:buffer';
+import { FrameTooLargeError, ProtocolError, RemoteError } from '../errors.js';
+
+/** A decoded reply. Errors nested in aggregates stay in place as `RemoteError` values. */
+export type RespReply =
+  | string
+  | number
+  | bigint
+  | boolean
+  | null
+  | Buffer
+  | RemoteError
+  | RespReply[]
+  | Map<RespReply, RespReply>
+  | Set<RespReply>;
+
+/** What the parser hands out: a reply, an error reply, or an out-of-band push (RESP3). */
+export const ReplyKind = Object.freeze({ Reply: 0, Error: 1, Push: 2 } as const);
+export type ReplyKind = (typeof ReplyKind)[keyof typeof ReplyKind];
+
+/** Longest line (simple string, error, number, length) accepted without its CRLF. */
+export const MAX_RESP_LINE_BYTES = 1024 * 1024;
+
+/** 512 MiB, Redis's own `proto-max-bulk-len` default. */
+export const DEFAULT_MAX_BULK_BYTES = 512 * 1024 * 1024;
+
+/** hiredis's bound on aggregate elements; aggregates are never preallocated anyway. */
+export const DEFAULT_MAX_AGGREGATE_LENGTH = 0xffffffff;
+
+export interface RespParserOptions {
+  /** Largest bulk string accepted. Default 512 MiB. */
+  readonly maxBulkBytes?: number;
+  /** Most elements (map: pairs) one aggregate may declare. Default 2^32 - 1. */
+  readonly maxAggregateLength?: number;
+  /** Bulk strings as `Buffer`s instead of UTF-8 strings. Default false. */
+  readonly returnBuffers?: boolean;
+}
+
+/** Aggregate kinds (plain numbers: the project uses no enums). */
+const Agg = { Array: 0, Map: 1, Set: 2, Push: 3, Attribute: 4 } as const;
+type Agg = (typeof Agg)[keyof typeof Agg];
+
+interface Frame {
+  readonly kind: Agg;
+  /** Values still expected (a map expects two per pair). */
+  left: number;
+  readonly items: RespReply[];
+}
+
+const Bulk = { String: 0, Error: 1, Verbatim: 2 } as const;
+type Bulk = (typeof Bulk)[keyof typeof Bulk];
+
+const CR = 13;
+const LF = 10;
+const DOUBLE = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+const BIG = /^-?\d+$/;
+
+/**
+ * Builds the `RemoteError` of an error reply: the message is Redis's text verbatim and
+ * `cause.code` its prefix (`ERR`, `WRONGTYPE`, `MOVED`…), as ioredis's `ReplyError`.
+ *
+ * @example
+ * respRemoteError('WRONGTYPE Operation against a key').cause   // Error { code: 'WRONGTYPE' }
+ */
+export function respRemoteError(text: string): RemoteError {
+  const space = text.indexOf(' ');
+  const code = space < 0 ? text : text.slice(0, space);
+  return new RemoteError(text, { cause: Object.assign(new Error(text), { code }) });
+}
+
+/**
+ * Incremental RESP2/RESP3 reply parser.
+ *
+ * @example
+ * const parser = new RespParser((value, kind) => console.log(kind, value), { returnBuffers: false });
+ * socket.on('data', (chunk: Buffer) => {
+ *   try { parser.push(chunk); } catch (err) { socket.destroy(err as Error); }
+ * });
+ */
+export class RespParser {
+  readonly maxBulkBytes: number;
+  readonly maxAggregateLength: number;
+  readonly returnBuffers: boolean;
+  readonly #emit: (value: RespReply, kind: ReplyKind) => void;
+  /** Pieces of a line split across chunks. */
+  #line: Buffer[] | undefined;
+  #lineBytes = 0;
+  /** Bytes still expected of a bulk body, trailing CRLF included; -1 while reading lines. */
+  #bulkLeft = -1;
+  #bulkKind: Bulk = Bulk.String;
+  #bulkParts: Buffer[] | undefined;
+  #bulkBytes = 0;
+  readonly #stack: Frame[] = [];
+
+  constructor(emit: (value: RespReply, kind: ReplyKind) => void, options?: RespParserOptions) {
+    this.#emit = emit;
+    this.maxBulkBytes = options?.maxBulkBytes ?? DEFAULT_MAX_BULK_BYTES;
+    this.maxAggregateLength = options?.maxAggregateLength ?? DEFAULT_MAX_AGGREGATE_LENGTH;
+    this.returnBuffers = options?.returnBuffers ?? false;
+  }
+
+  /** Bytes held for an incomplete line or bulk body (not counting finished aggregate items). */
+  get bufferedBytes(): number {
+    return this.#lineBytes + this.#bulkBytes;
+  }
+
+  /** True between replies: nothing partial is held. */
+  get idle(): boolean {
+    return this.#lineBytes === 0 && this.#bulkLeft < 0 && this.#stack.length === 0;
+  }
+
+  /** Feeds one chunk; emits every reply it completes, in order. Throws on bad input. */
+  push(chunk: Buffer): void {
+    let offset = 0;
+    const end = chunk.length;
+    while (offset < end) {
+      if (this.#bulkLeft >= 0) {
+        offset = this.#readBulk(chunk, offset);
+        continue;
+      }
+      const lf = chunk.indexOf(LF, offset);
+      if (lf < 0) {
+        this.#keepLine(chunk.subarray(offset));
+        return;
+      }
+      let line: Buffer;
+      if (this.#line === undefined) {
+        line = chunk.subarray(offset, lf + 1);
+      } else {
+        this.#keepLine(chunk.subarray(offset, lf + 1));
+        line = Buffer.concat(this.#line, this.#lineBytes);
+        this.#line = undefined;
+        this.#lineBytes = 0;
+      }
+      offset = lf + 1;
+      if (line.length < 3 || line[line.length - 2] !== CR) throw new ProtocolError(`RESP line not terminated by CRLF: ${preview(line)}`);
+      this.#onLine(line);
+    }
+  }
+
+  /** Drops any partial state (after the connection closed). */
+  reset(): void {
+    this.#line = undefined;
+    this.#lineBytes = 0;
+    this.#bulkLeft = -1;
+    this.#bulkParts = undefined;
+    this.#bulkBytes = 0;
+    this.#stack.length = 0;
+  }
+
+  #keepLine(piece: Buffer): void {
+    if (this.#lineBytes + piece.length > MAX_RESP_LINE_BYTES) {
+      throw new ProtocolError(`RESP line longer than ${MAX_RESP_LINE_BYTES} bytes without CRLF`);
+    }
+    (this.#line ??= []).push(piece);
+    this.#lineBytes += piece.length;
+  }
+
+  #onLine(line: Buffer): void {
+    const type = line[0]!;
+    const stop = line.length - 2;
+    switch (type) {
+      case 0x2b: // + simple string
+        return this.#value(line.toString('utf8', 1, stop));
+      case 0x2d: // - error
+        return this.#value(respRemoteError(line.toString('utf8', 1, stop)), true);
+      case 0x3a: // : integer
+        return this.#value(parseInteger(line, stop));
+      case 0x24: // $ bulk string
+        return this.#startBulk(line, stop, Bulk.String);
+      case 0x21: // ! blob error
+        return this.#startBulk(line, stop, Bulk.Error);
+      case 0x3d: // = verbatim string
+        return this.#startBulk(line, stop, Bulk.Verbatim);
+      case 0x2a: // * array
+        return this.#startAggregate(line, stop, Agg.Array);
+      case 0x25: // % map
+        return this.#startAggregate(line, stop, Agg.Map);
+      case 0x7e: // ~ set
+        return this.#startAggregate(line, stop, Agg.Set);
+      case 0x3e: // > push
+        return this.#startAggregate(line, stop, Agg.Push);
+      case 0x7c: // | attribute
+        return this.#startAggregate(line, stop, Agg.Attribute);
+      case 0x5f: // _ null
+        if (stop !== 1) throw new ProtocolError(`RESP null with a payload: ${preview(line)}`);
+        return this.#value(null);
+      case 0x23: // # boolean
+        if (stop === 2 && line[1] === 0x74) return this.#value(true);
+        if (stop === 2 && line[1] === 0x66) return this.#value(false);
+        throw new ProtocolError(`bad RESP boolean: ${preview(line)}`);
+      case 0x2c: // , double
+        return this.#value(parseDouble(line, stop));
+      case 0x28: { // ( big number
+        const text = line.toString('latin1', 1, stop);
+        if (!BIG.test(text)) throw new ProtocolError(`bad RESP big number: ${preview(line)}`);
+        return this.#value(BigInt(text));
+      }
+      default:
+        throw new ProtocolError(`unexpected RESP type byte 0x${type.toString(16).padStart(2, '0')}: ${preview(line)}`);
+    }
+  }
+
+  #startBulk(line: Buffer, stop: number, kind: Bulk): void {
+    const length = parseLength(line, stop);
+    if (length < 0) return this.#value(null);
+    // Error texts always become strings; other bodies only without returnBuffers.
+    const asString = kind === Bulk.Error || !this.returnBuffers;
+    const limit = asString ? Math.min(this.maxBulkBytes, constants.MAX_STRING_LENGTH) : this.maxBulkBytes;
+    if (length > limit) {
+      const hint = kind === Bulk.Error ? '' : '; use returnBuffers';
+      const why = limit < this.maxBulkBytes ? `the longest string (${limit} bytes${hint})` : `maxBulkBytes ${limit}`;
+      throw new FrameTooLargeError(`RESP bulk reply of ${length} bytes exceeds ${why}`);
+    }
+    if (kind === Bulk.Verbatim && length < 4) throw new ProtocolError(`RESP verbatim string of ${length} bytes has no format prefix`);
+    this.#bulkKind = kind;
+    this.#bulkLeft = length + 2;
+  }
+
+  #readBulk(chunk: Buffer, offset: number): number {
+    const need = this.#bulkLeft;
+    const available = chunk.length - offset;
+    let whole: Buffer;
+    let owned: boolean;
+    if (this.#bulkParts === undefined && available >= need) {
+      whole = chunk.subarray(offset, offset + need);
+      owned = false;
+      offset += need;
+    } else {
+      const take = Math.min(available, need);
+      (this.#bulkParts ??= []).push(chunk.subarray(offset, offset + take));
+      this.#bulkBytes += take;
+      this.#bulkLeft -= take;
+      offset += take;
+      if (this.#bulkLeft > 0) return offset;
+      whole = Buffer.concat(this.#bulkParts, this.#bulkBytes);
+      owned = true;
+      this.#bulkParts = undefined;
+      this.#bulkBytes = 0;
+    }
+    this.#bulkLeft = -1;
+    const n = whole.length - 2;
+    if (whole[n] !== CR || whole[n + 1] !== LF) throw new ProtocolError(`RESP bulk reply of ${n} bytes not followed by CRLF`);
+    switch (this.#bulkKind) {
+      case Bulk.Error:
+        this.#value(respRemoteError(whole.toString('utf8', 0, n)), true);
+        break;
+      case Bulk.Verbatim:
+        if (whole[3] !== 0x3a) throw new ProtocolError('RESP verbatim string without its "fmt:" prefix');
+        this.#value(this.#bytes(whole, 4, n, owned));
+        break;
+      default:
+        this.#value(this.#bytes(whole, 0, n, owned));
+    }
+    return offset;
+  }
+
+  /** A body as a string, or as a Buffer that does not pin the socket's chunk. */
+  #bytes(whole: Buffer, start: number, stop: number, owned: boolean): string | Buffer {
+    if (!this.returnBuffers) return whole.toString('utf8', start, stop);
+    return owned ? whole.subarray(start, stop) : Buffer.from(whole.subarray(start, stop));
+  }
+
+  #startAggregate(line: Buffer, stop: number, kind: Agg): void {
+    const length = parseLength(line, stop);
+    if (length < 0) {
+      if (kind !== Agg.Array) throw new ProtocolError(`RESP null aggregate of type ${preview(line)}`);
+      return this.#value(null);
+    }
+    if (length > this.maxAggregateLength) {
+      throw new FrameTooLargeError(`RESP aggregate of ${length} elements exceeds maxAggregateLength ${this.maxAggregateLength}`);
+    }
+    const frame: Frame = { kind, left: kind === Agg.Map || kind === Agg.Attribute ? length * 2 : length, items: [] };
+    if (frame.left === 0) return this.#complete(frame);
+    this.#stack.push(frame);
+  }
+
+  #complete(frame: Frame): void {
+    switch (frame.kind) {
+      case Agg.Attribute:
+        return; // metadata about the next value; dropped
+      case Agg.Map: {
+        const map = new Map<RespReply, RespReply>();
+        const items = frame.items;
+        for (let i = 0; i < items.length; i += 2) map.set(items[i]!, items[i + 1]!);
+        return this.#value(map);
+      }
+      case Agg.Set:
+        return this.#value(new Set(frame.items));
+      case Agg.Push:
+        if (this.#stack.length === 0) return this.#emit(frame.items, ReplyKind.Push);
+        return this.#value(frame.items);
+      default:
+        return this.#value(frame.items);
+    }
+  }
+
+  #value(value: RespReply, isError = false): void {
+    const top = this.#stack[this.#stack.length - 1];
+    if (top === undefined) return this.#emit(value, isError ? ReplyKind.Error : ReplyKind.Reply);
+    top.items.push(value);
+    if (--top.left > 0) return;
+    this.#stack.pop();
+    this.#complete(top);
+  }
+}
+
+/** A length or count: `-1` (null) or a non-negative decimal without sign or padding. */
+function parseLength(line: Buffer, stop: number): number {
+  if (stop === 3 && line[1] === 0x2d && line[2] === 0x31) return -1;
+  if (stop < 2 || stop > 17) throw new ProtocolError(`bad RESP length: ${preview(line)}`);
+  let n = 0;
+  for (let i = 1; i < stop; i++) {
+    const d = line[i]! - 0x30;
+    if (d < 0 || d > 9) throw new ProtocolError(`bad RESP length: ${preview(line)}`);
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/** A `:` integer: a number when it is safe, a bigint beyond ±2^53. */
+function parseInteger(line: Buffer, stop: number): number | bigint {
+  let i = 1;
+  const negative = line[1] === 0x2d;
+  if (negative || line[1] === 0x2b) i++;
+  // RESP integers are 64-bit; 64 characters leave room and keep BigInt parsing cheap.
+  if (i >= stop || stop > 64) throw new ProtocolError(`bad RESP integer: ${preview(line)}`);
+  let n = 0;
+  for (let j = i; j < stop; j++) {
+    const d = line[j]! - 0x30;
+    if (d < 0 || d > 9) throw new ProtocolError(`bad RESP integer: ${preview(line)}`);
+    n = n * 10 + d;
+  }
+  if (n <= Number.MAX_SAFE_INTEGER) return negative ? -n : n;
+  const big = BigInt(line.toString('latin1', 1, stop));
+  return big >= BigInt(Number.MIN_SAFE_INTEGER) && big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
+}
+
+function parseDouble(line: Buffer, stop: number): number {
+  const text = line.toString('latin1', 1, stop);
+  switch (text.toLowerCase()) {
+    case 'inf':
+    case '+inf':
+      return Infinity;
+    case '-inf':
+      return -Infinity;
+    case 'nan':
+    case '-nan':
+      return NaN;
+  }
+  if (!DOUBLE.test(text)) throw new ProtocolError(`bad RESP double: ${preview(line)}`);
+  return Number(text);
+}
+
+/** The start of a bad line, printable, for an error message. */
+function preview(line: Buffer): string {
+  return JSON.stringify(line.toString('latin1', 0, Math.min(line.length, 32)));
+}

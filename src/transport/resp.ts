@@ -1,0 +1,117 @@
+/**
+ * `resp()`: Redis (RESP2 or RESP3) as a `Protocol`, so a pool or a connection actor can
+ * supervise Redis connections: `open` runs HELLO/AUTH/SELECT/SETNAME, `probe` is a PING,
+ * `reset` is RESET plus the handshake again, `close` drains and ends the stream.
+ *
+ * Options are validated once, here, and frozen; unknown keys are rejected. The password
+ * goes straight into a `RespHandshake`'s private field: the protocol object, its sessions
+ * and every error are free of it, and a bad password *option* is reported by type only.
+ */
+import type { Duplex } from 'node:stream';
+import { InvalidOptionError } from '../errors.js';
+import { boolean, custom, integer, optional, parseOptions, shape, string, type Checker } from '../options.js';
+import { describeEndpoint } from './dial-socket.js';
+import { DEFAULT_MAX_QUEUED_BYTES } from './frame-writer.js';
+import { RespHandshake } from './resp-handshake.js';
+import { DEFAULT_MAX_AGGREGATE_LENGTH, DEFAULT_MAX_BULK_BYTES } from './resp-parser.js';
+import { RespSession } from './resp-session.js';
+import type { Protocol, ProtocolContext } from './types.js';
+
+export interface RespOptions {
+  /** ACL user (Redis ≥ 6). Requires `password`. With RESP3 and a password only, `default`. */
+  readonly username?: string;
+  /** Sent in AUTH / HELLO AUTH; never stored where it could be printed. */
+  readonly password?: string;
+  /** Database selected after auth (`SELECT`). Default 0 (nothing sent). */
+  readonly db?: number;
+  /** 2 (AUTH/SELECT/CLIENT SETNAME) or 3 (HELLO 3 …: maps, sets, doubles, pushes). Default 2. */
+  readonly protocolVersion?: 2 | 3;
+  /** `CLIENT SETNAME` / `HELLO … SETNAME`; printable ASCII without spaces. */
+  readonly clientName?: string;
+  /** Bulk strings as Buffers instead of UTF-8 strings. Default false. */
+  readonly returnBuffers?: boolean;
+  /** Default timeout of `command`; expiry closes the connection. 0 disables it. Default 10000. */
+  readonly requestTimeoutMs?: number;
+  /** Bound on a graceful close (in-flight replies, then the server's FIN). Default 5000. */
+  readonly closeTimeoutMs?: number;
+  /** Largest bulk string sent or accepted. Default 512 MiB (Redis's `proto-max-bulk-len`). */
+  readonly maxBulkBytes?: number;
+  /** Most elements one reply aggregate may declare. Default 2^32 - 1. */
+  readonly maxAggregateLength?: number;
+  /** Bound on bytes queued while the server reads slowly. Default 8 MiB. */
+  readonly maxQueuedBytes?: number;
+}
+
+/** The defaults, for docs and tests. */
+export const RESP_DEFAULTS = Object.freeze({
+  protocolVersion: 2 as 2 | 3,
+  returnBuffers: false,
+  requestTimeoutMs: 10_000,
+  closeTimeoutMs: 5_000,
+  maxBulkBytes: DEFAULT_MAX_BULK_BYTES,
+  maxAggregateLength: DEFAULT_MAX_AGGREGATE_LENGTH,
+  maxQueuedBytes: DEFAULT_MAX_QUEUED_BYTES,
+});
+
+/** A string option whose value must never appear in a message: failures name its type only. */
+const secret: Checker<string | undefined> = {
+  expected: 'a non-empty string',
+  optional: true,
+  fallback: () => undefined,
+  check(value, path) {
+    if (typeof value === 'string' && value.length > 0) return value;
+    throw new InvalidOptionError(`${path} must be a non-empty string, got ${value === null ? 'null' : typeof value}`);
+  },
+};
+
+const respSchema = shape({
+  username: optional(string({ nonEmpty: true })),
+  password: secret,
+  db: optional(integer({ min: 0, max: 2 ** 31 - 1 })),
+  protocolVersion: custom<2 | 3>('2 or 3', (v) => v === 2 || v === 3, { default: RESP_DEFAULTS.protocolVersion }),
+  // Redis refuses names with spaces, newlines or other special characters.
+  clientName: optional(custom<string>('a non-empty string of printable ASCII without spaces', (v) => typeof v === 'string' && /^[!-~]+$/.test(v))),
+  returnBuffers: boolean({ default: RESP_DEFAULTS.returnBuffers }),
+  requestTimeoutMs: integer({ min: 0, default: RESP_DEFAULTS.requestTimeoutMs }),
+  closeTimeoutMs: integer({ min: 0, default: RESP_DEFAULTS.closeTimeoutMs }),
+  maxBulkBytes: integer({ min: 1, max: 2 ** 32 - 1, default: RESP_DEFAULTS.maxBulkBytes }),
+  maxAggregateLength: integer({ min: 1, max: 2 ** 32 - 1, default: RESP_DEFAULTS.maxAggregateLength }),
+  maxQueuedBytes: integer({ min: 0, default: RESP_DEFAULTS.maxQueuedBytes }),
+});
+
+/**
+ * The Redis protocol, client side.
+ *
+ * @example
+ * const pool = rt.createPool({
+ *   endpoints: [{ host: '127.0.0.1', port: 6379 }],
+ *   protocol: resp({ password: process.env.REDIS_PASSWORD, db: 1, protocolVersion: 3 }),
+ *   resetOnRelease: true,
+ * });
+ * await pool.use((conn) => conn.command(['SET', 'k', 'v']));
+ * const value = await pool.use((conn) => conn.command<string | null>(['GET', 'k']));
+ */
+export function resp(options?: RespOptions): Protocol<RespSession> {
+  const { username, password, db, protocolVersion, clientName, ...rest } = parseOptions('resp', respSchema, options);
+  if (username !== undefined && password === undefined) {
+    throw new InvalidOptionError('resp.username requires resp.password (AUTH needs both)');
+  }
+  const handshake = new RespHandshake({ protocolVersion, db, clientName }, username, password);
+  const sessionOptions = Object.freeze({ ...rest });
+  return Object.freeze({
+    name: 'resp',
+    open(stream: Duplex, ctx: ProtocolContext): Promise<RespSession> {
+      const session = new RespSession(stream, ctx.scheduler, describeEndpoint(ctx.endpoint), sessionOptions, handshake, ctx.markAlive);
+      return session.hello(ctx.signal);
+    },
+    probe(session: RespSession, signal: AbortSignal): Promise<void> {
+      return session.ping(signal);
+    },
+    reset(session: RespSession): Promise<void> {
+      return session.reset();
+    },
+    close(session: RespSession): Promise<void> {
+      return session.close();
+    },
+  });
+}

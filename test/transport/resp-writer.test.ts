@@ -1,0 +1,98 @@
+/**
+ * The RESP writer: a tick's commands leave in one writev, backpressure fills a bounded
+ * queue of whole commands, and `end` flushes the queue before ending the stream.
+ */
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { hasCode } from '../../src/errors.js';
+import { encodeCommand } from '../../src/transport/resp-encoder.js';
+import { RespWriter } from '../../src/transport/resp-writer.js';
+import { turn } from './helpers.js';
+
+/** A sink that records each write/writev call and acknowledges only when told to. */
+function sink(highWaterMark = 16 * 1024) {
+  const calls: Buffer[][] = [];
+  const pending: Array<() => void> = [];
+  let hold = false;
+  const stream = new Writable({
+    highWaterMark,
+    writev(chunks, cb) {
+      calls.push(chunks.map((c) => c.chunk as Buffer));
+      if (hold) pending.push(() => cb());
+      else cb();
+    },
+    write(chunk: Buffer, _e, cb) {
+      calls.push([chunk]);
+      if (hold) pending.push(() => cb());
+      else cb();
+    },
+  });
+  return {
+    stream, calls,
+    hold: () => (hold = true),
+    release: () => {
+      hold = false;
+      for (const cb of pending.splice(0)) cb();
+    },
+    text: () => Buffer.concat(calls.flat()).toString(),
+  };
+}
+
+const cmd = (...args: string[]) => encodeCommand(args, 1 << 20);
+
+describe('resp writer', () => {
+  it('sends the commands of one tick in a single writev', async () => {
+    const s = sink();
+    const w = new RespWriter(s.stream as never, 1024);
+    w.write(cmd('SET', 'a', '1'));
+    w.write(cmd('GET', 'a'));
+    w.write(cmd('PING'));
+    expect(s.calls).toHaveLength(0);
+    await turn();
+    expect(s.calls).toHaveLength(1);
+    expect(s.text()).toBe('*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n*2\r\n$3\r\nGET\r\n$1\r\na\r\n*1\r\n$4\r\nPING\r\n');
+  });
+
+  it('queues whole commands behind backpressure up to maxQueuedBytes, then refuses; drain flushes in order', async () => {
+    const s = sink(16);
+    s.hold();
+    const w = new RespWriter(s.stream as never, 50);
+    const big = cmd('SET', 'k', 'x'.repeat(20)); // 35 bytes: over the high-water mark at once
+    w.write(big);
+    w.write(cmd('GET', 'a')); // 20 bytes, queued
+    w.write(cmd('GET', 'b')); // 40 queued
+    expect(w.queuedBytes).toBe(40);
+    let err: unknown;
+    try {
+      w.write(cmd('GET', 'c')); // would make 60 > 50
+    } catch (e) {
+      err = e;
+    }
+    expect(hasCode(err, 'WW_WRITE_QUEUE_FULL')).toBe(true);
+    expect(w.queuedBytes).toBe(40);
+    await turn();
+    s.release();
+    await turn(3);
+    s.release();
+    await turn(3);
+    expect(w.queuedBytes).toBe(0);
+    expect(s.text()).toBe(Buffer.concat([...big.chunks, ...cmd('GET', 'a').chunks, ...cmd('GET', 'b').chunks]).toString());
+  });
+
+  it('end() flushes the queue first, then ends the stream; writes after end are refused', async () => {
+    const s = sink(16);
+    s.hold();
+    const w = new RespWriter(s.stream as never, 1000);
+    w.write(cmd('SET', 'k', 'x'.repeat(20)));
+    w.write(cmd('GET', 'k'));
+    w.end();
+    expect(s.stream.writableEnded).toBe(false);
+    expect(() => w.write(cmd('PING'))).toThrow(/closed or ending/);
+    s.release();
+    await turn(3);
+    s.release();
+    await turn(3);
+    expect(s.stream.writableEnded).toBe(true);
+    expect(s.text().endsWith('*2\r\n$3\r\nGET\r\n$1\r\nk\r\n')).toBe(true);
+  });
+});
