@@ -26,23 +26,26 @@ const session = new Session(); session.connect();
 const mode = process.env.PROF_MODE ?? 'cpu';
 if (mode === 'cpu') {
 await session.post('Profiler.enable');
-await session.post('Profiler.setSamplingInterval', { interval: 200 });
+await session.post('Profiler.setSamplingInterval', { interval: 500 });
 await session.post('Profiler.start');
-} else {
+} else if (mode === 'heap') {
 await session.post('HeapProfiler.enable');
 await session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as any);
 }
+const sentNow = () => { let t = 0; for (const c of sup.children()) t += ((sup.childRef(c.id)?.getSnapshot() as any)?.context?.probesSent ?? 0); return t; };
+const s0 = sentNow();
 const c0 = process.cpuUsage();
 await new Promise(r => setTimeout(r, dur));
 const c1 = process.cpuUsage(c0);
+const s1 = sentNow();
 if (mode === 'cpu') {
 const { profile } = await session.post('Profiler.stop');
 writeFileSync(out, JSON.stringify(profile));
-} else {
+} else if (mode === 'heap') {
 const { profile } = await session.post('HeapProfiler.stopSampling');
 writeFileSync(out, JSON.stringify(profile));
 }
-console.log(`cpu ${((c1.user + c1.system) / 1000).toFixed(0)} ms over ${dur} ms; ${((c1.user + c1.system) / (dur / iv * n)).toFixed(1)} µs per expected hb`);
+console.log(`cpu ${((c1.user + c1.system) / 1000).toFixed(0)} ms over ${dur} ms; ${((c1.user + c1.system) / (s1 - s0)).toFixed(1)} µs per probe (${s1 - s0} probes)`);
 let failed = 0, fs = 0, sent = 0, restarts = 0;
 for (const c of sup.children()) { restarts += c.restarts; const ctx = (sup.childRef(c.id)?.getSnapshot() as any)?.context; if (ctx) { failed += ctx.probesFailed; fs += ctx.falseSuspicions; sent += ctx.probesSent; } }
 console.log({ sent, failed, fs, restarts });

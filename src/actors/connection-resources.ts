@@ -16,17 +16,19 @@
  * - The ticker is one RxJS `SchedulerAction` rescheduling itself with the connection as
  *   its state: no closure, no event and no allocation per tick (on `asyncScheduler` the
  *   same interval timer is reused).
- * - A probe is a promise, an AbortController and one scheduler timeout; a generation
+ * - A probe is the protocol's promise (one reaction, no wrapper), a pooled
+ *   AbortController (probe-controllers.ts) and one scheduler timeout; a generation
  *   counter drops replies that arrive after the probe was cancelled or timed out.
- * - The machine arms both from entry actions and cancels them from exit actions;
- *   `dispose()` (run when the actor completes, errors or is stopped from outside, which
- *   skips exit actions) cancels them too.
+ * - The machine arms both from entry actions (`armHeartbeat` in `ready`, `startProbe`
+ *   in `probing`/`suspect`) and has no exit actions on the heartbeat path: the tick that
+ *   leads to `probing` has fired, and the probe that leads back has settled. Leaving
+ *   for `closing` or `dead` runs `quiesce()`; `dispose()` (run when the actor completes,
+ *   errors or is stopped from outside, which skips actions) does the same.
  * - Stream listeners are shared module functions, not per-connection closures.
  *
  * Liveness without events: the protocol calls `markAlive()` per inbound chunk, which
  * only bumps `inbound`. A tick compares it with the value seen at the previous tick.
  */
-import { getEventListeners } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { SchedulerAction, SchedulerLike, Subscription } from 'rxjs';
 import type { AnyActorRef } from 'xstate';
@@ -35,6 +37,7 @@ import type { Endpoint, Protocol, ProtocolContext, Transport } from '../transpor
 import type { ResolvedConnectionInput, ResolvedHeartbeat } from './connection-input.js';
 import type { ConnectionContext } from './connection-types.js';
 import { classifyStreamEnd, deathError, describePlainEndpoint } from './death-error.js';
+import { returnProbeController, takeProbeController } from './probe-controllers.js';
 import { loadScaledTimeoutMs } from './rtt-estimator.js';
 import { preciseNow } from '../scheduler.js';
 
@@ -83,31 +86,6 @@ function probeTimedOut(this: SchedulerAction<ConnectionResources>, live?: Connec
   live.probeTimer = undefined;
   live.dropProbeController(new RequestTimeoutError(`probe to ${live.where} timed out`));
   live.owner.send(live.inbound !== live.probeInbound ? PROBE_ALIVE : PROBE_FAILED);
-}
-
-/**
- * Probe controllers whose probe was answered, for the next probe of any connection.
- *
- * Creating an `AbortController` costs ~3 µs here, more than the rest of a probe's own
- * bookkeeping, and keeping one per connection costs ~0.7 KB (an AbortSignal is an
- * EventTarget with its own maps), ×10k. A controller only aborts when its probe is
- * abandoned (timeout, cancel), and is then dropped; one whose probe was answered never
- * aborted and, once its protocol removed its listeners, is indistinguishable from a new
- * one. So answered probes return their controller here, bounded by the probes in flight
- * at once (a few per millisecond of RTT at 10k probes/s). A protocol that leaves a
- * listener behind keeps its controller out of the pool: it gets a fresh one per probe.
- */
-const idleProbeControllers: AbortController[] = [];
-const MAX_IDLE_PROBE_CONTROLLERS = 256;
-
-function takeProbeController(): AbortController {
-  return idleProbeControllers.pop() ?? new AbortController();
-}
-
-function returnProbeController(controller: AbortController): void {
-  if (idleProbeControllers.length < MAX_IDLE_PROBE_CONTROLLERS && getEventListeners(controller.signal, 'abort').length === 0) {
-    idleProbeControllers.push(controller);
-  }
 }
 
 // Stream listeners are shared module functions (`this` is the stream) rather than two
@@ -276,14 +254,15 @@ export class ConnectionResources {
     this.probeStartedAt = preciseNow(this.scheduler);
     this.probeInbound = this.inbound;
     this.probeTimer = this.scheduler.schedule(probeTimedOut, timeoutMs, this);
-    let reply: Promise<void>;
+    let reply: PromiseLike<void>;
     try {
       reply = this.protocol.probe(this.session, controller.signal);
     } catch (err) {
       reply = Promise.reject(err as Error);
     }
-    // `then` on whatever `probe` returned (a promise per the Protocol contract): no
-    // `Promise.resolve` wrapper, one reaction per outcome.
+    // `then` on what `probe` returned (a promise per the Protocol contract), with no
+    // `Promise.resolve` wrapper: one reaction per outcome. A plain value still counts.
+    if (typeof (reply as PromiseLike<void> | undefined)?.then !== 'function') reply = Promise.resolve(reply);
     reply.then(
       () => this.#probeSettled(gen, true),
       () => this.#probeSettled(gen, false),

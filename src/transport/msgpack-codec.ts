@@ -28,6 +28,10 @@
  *   writes them, with the same bytes a fresh connection encoder would, and the
  *   connection's own encoder is then reset exactly as after a dropped frame, so the
  *   record ids both used cannot be confused by the peer.
+ * - The other side of that rule: such a frame defines every record it uses inline and
+ *   is never referred to later, so `decodeOneOff` reads the handshake with a throwaway
+ *   decoder, and the connection's `Unpackr` (~0.5 KB once it holds a record) is created
+ *   at the first frame that carries user data, if any.
  */
 import { Packr, Unpackr } from 'msgpackr';
 import { ProtocolError } from '../errors.js';
@@ -44,7 +48,7 @@ const OPTIONS = { useRecords: true, sequential: true } as const;
  */
 export class MsgpackCodec {
   #packr: Packr | undefined;
-  readonly #unpackr = new Unpackr({ ...OPTIONS });
+  #unpackr: Unpackr | undefined;
 
   /** Encodes one value. The returned buffer is owned by the caller. */
   encode(value: unknown): Buffer {
@@ -65,16 +69,29 @@ export class MsgpackCodec {
 
   /** Decodes one complete frame; throws `ProtocolError` on malformed input. */
   decode(frame: Buffer): unknown {
-    try {
-      return this.#unpackr.unpack(frame);
-    } catch (err) {
-      throw new ProtocolError(`undecodable msgpack frame of ${frame.length} bytes`, { cause: sanitize(err) });
-    }
+    return unpack(this.#unpackr ??= new Unpackr({ ...OPTIONS }), frame);
+  }
+
+  /**
+   * Decodes a frame that `encodeOneOff` produced on the other side (the peer's
+   * handshake) with a throwaway decoder: the records it defines are never referred to
+   * again, so this codec's own decoder neither needs nor keeps them.
+   */
+  decodeOneOff(frame: Buffer): unknown {
+    return unpack(new Unpackr({ ...OPTIONS }), frame);
   }
 
   /** Starts a fresh record table after an encoded frame was not sent. */
   resetEncoder(): void {
     this.#packr = undefined;
+  }
+}
+
+function unpack(unpackr: Unpackr, frame: Buffer): unknown {
+  try {
+    return unpackr.unpack(frame);
+  } catch (err) {
+    throw new ProtocolError(`undecodable msgpack frame of ${frame.length} bytes`, { cause: sanitize(err) });
   }
 }
 

@@ -7,10 +7,11 @@
  * per frame, the generic decoder, an array and a validation pass. These few bytes are
  * plain msgpack — a fixarray of two unsigned integers, no record — so:
  *
- *   0x92 │ 0x09 or 0x0a │ id: fixint (< 128) │ 0xcc u8 │ 0xcd u16 │ 0xce u32
+ *   0x92 │ 0x09 or 0x0a │ id: fixint (< 0x40) │ 0xcc u8 │ 0xcd u16 │ 0xce u32
  *
- * - Encoding writes exactly what msgpackr writes for the same array. Ids of 2^32 and above
- *   (after four billion pings) are left to the generic path.
+ * - Encoding writes exactly what msgpackr writes for the same array (tested). With
+ *   records on, bytes 0x40–0x7f are record references, not integers, so ids from 64 take
+ *   the u8 form. Ids of 2^32 and above (after four billion pings) take the generic path.
  * - Recognition accepts exactly these layouts, with no trailing byte; anything else (a
  *   uint64 id, an encoder that chose a wider form) returns `undefined` and takes the
  *   generic, validating path. A frame without a record leaves msgpackr's sequential
@@ -21,6 +22,8 @@ import { MessageType } from './wire-messages.js';
 export type PingType = typeof MessageType.PING | typeof MessageType.PONG;
 
 const FIXARRAY_2 = 0x92;
+/** Positive fixints from here on are record references when records are on. */
+const FIRST_RECORD_ID = 0x40;
 const UINT8 = 0xcc;
 const UINT16 = 0xcd;
 const UINT32 = 0xce;
@@ -30,11 +33,12 @@ const UINT32 = 0xce;
  *
  * @example
  * encodePingPayload(MessageType.PING, 300); // <92 09 cd 01 2c>
+ * encodePingPayload(MessageType.PING, 100); // <92 09 cc 64>
  */
 export function encodePingPayload(type: PingType, id: number): Buffer | undefined {
   if (!(id >= 0 && id <= 0xffffffff && Number.isInteger(id))) return undefined;
   let out: Buffer;
-  if (id < 0x80) {
+  if (id < FIRST_RECORD_ID) {
     out = Buffer.allocUnsafe(3);
     out[2] = id;
   } else if (id <= 0xff) {
@@ -69,7 +73,7 @@ export function parsePingPayload(payload: Buffer): { type: PingType; id: number 
   if (type !== MessageType.PING && type !== MessageType.PONG) return undefined;
   const head = payload[2]!;
   let id: number;
-  if (head < 0x80 && length === 3) id = head;
+  if (head < FIRST_RECORD_ID && length === 3) id = head;
   else if (head === UINT8 && length === 4) id = payload[3]!;
   else if (head === UINT16 && length === 5) id = payload.readUInt16BE(3);
   else if (head === UINT32 && length === 7) id = payload.readUInt32BE(3);

@@ -60,6 +60,11 @@ export interface ProtocolContext {
  * A protocol adapter. `open` performs the handshake and resolves with a session;
  * `probe` resolves when the peer answered (the actor applies the timeout through
  * `signal`); `reset` restores a session for the next lease; `close` ends it gracefully.
+ *
+ * The connection actor recycles the signal of an answered probe for a later probe
+ * (creating an AbortController is the costliest part of a heartbeat): remove any listener
+ * you add to `signal` when your probe settles, and do not use the signal afterwards. A
+ * signal that still has a listener is not recycled, so forgetting costs only speed.
  */
 export interface Protocol<S = unknown> {
   readonly name: string;

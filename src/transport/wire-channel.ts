@@ -14,7 +14,8 @@
  *   channel holds no reference the stream could call back into.
  * - Heartbeats are the bulk of an idle connection's traffic: PING/PONG are encoded and
  *   recognised by hand (ping-frames.ts), and the handshake and GOAWAY by a throwaway
- *   encoder, so a connection that only heartbeats never keeps a msgpack encoder.
+ *   encoder (the peer's handshake by a throwaway decoder), so a connection that only
+ *   heartbeats keeps neither a msgpack encoder nor a decoder.
  * - The stream listeners are four module functions shared by every channel (`this` is
  *   the stream, which finds its channel in a WeakMap), not four closures per connection.
  */
@@ -67,6 +68,8 @@ export class WireChannel {
   readonly #onClose: (error: Error | undefined) => void;
   #error: Error | undefined;
   #closed = false;
+  /** Whether the peer's handshake frame (its first frame other than a ping) arrived. */
+  #greeted = false;
 
   constructor(stream: Duplex, options: WireChannelOptions) {
     this.stream = stream;
@@ -162,7 +165,17 @@ export class WireChannel {
 
   #onFrame(frame: Buffer): void {
     if (this.#closed || this.stream.destroyed) return;
-    this.#onMessage(parsePingPayload(frame) ?? parseWireMessage(this.#codec.decode(frame)));
+    const ping = parsePingPayload(frame);
+    if (ping !== undefined) return this.#onMessage(ping);
+    let value: unknown;
+    if (this.#greeted) {
+      value = this.#codec.decode(frame);
+    } else {
+      // The handshake is self-contained (msgpack-codec.ts): no decoder is kept for it.
+      this.#greeted = true;
+      value = this.#codec.decodeOneOff(frame);
+    }
+    this.#onMessage(parseWireMessage(value));
   }
 
   /** @internal the stream's 'close' listener (also run when built on a destroyed stream). */

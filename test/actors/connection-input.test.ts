@@ -63,6 +63,15 @@ describe('heartbeat options', () => {
     expect(parseHeartbeat(options)).toBe(parseHeartbeat(options));
     expect(parseHeartbeat(undefined)).toBe(parseHeartbeat(undefined));
   });
+
+  it('shares one resolved heartbeat between equal options objects (a literal per connection)', () => {
+    const a = parseHeartbeat({ intervalMs: 1234, suspectProbes: 1 });
+    expect(parseHeartbeat({ suspectProbes: 1, intervalMs: 1234 })).toBe(a);
+    expect(parseHeartbeat({ intervalMs: 1234, suspectProbes: 1, minIntervalMs: 309 })).toBe(a); // 309 is its default
+    expect(parseHeartbeat({ intervalMs: 1234, suspectProbes: 2 })).not.toBe(a);
+    expect(parseHeartbeat({ intervalMs: 1234, suspectProbes: 1, adaptive: true })).not.toBe(a);
+    expect(Object.isFrozen(a)).toBe(true);
+  });
 });
 
 describe('connection input', () => {

@@ -101,6 +101,15 @@ describe('FrameDecoder', () => {
     expect(() => d.push(Buffer.from([17]))).toThrowError(/frame of 17 bytes exceeds maxFrameBytes 16/);
   });
 
+  it('reads a split header as an unsigned 32-bit length (no sign overflow above 2^31)', () => {
+    const d = new FrameDecoder(() => {}, { maxFrameBytes: 0xfffffffe });
+    for (const b of [0xff, 0xff, 0xff]) d.push(Buffer.from([b]));
+    expect(() => d.push(Buffer.from([0xff]))).toThrowError(/frame of 4294967295 bytes exceeds maxFrameBytes 4294967294/);
+    const e = new FrameDecoder(() => {}, { maxFrameBytes: 16 });
+    e.push(Buffer.from([0x80, 0x00]));
+    expect(() => e.push(Buffer.from([0x00, 0x01]))).toThrowError(/frame of 2147483649 bytes/);
+  });
+
   it('uses a 16 MiB limit by default and accepts a frame of exactly maxFrameBytes', () => {
     expect(new FrameDecoder(() => {}).maxFrameBytes).toBe(16 * 1024 * 1024);
     const got: number[] = [];

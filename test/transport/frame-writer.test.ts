@@ -147,4 +147,36 @@ describe('FrameWriter', () => {
     expect(seen.some((c) => c === big)).toBe(true);
     expect(framesOf(seen).map((f) => f.length)).toEqual([1, 1, big.length]);
   });
+
+  it('uncorks every writer corked in the same tick: each burst leaves in one writev', async () => {
+    const sink = () => {
+      const calls: number[] = [];
+      const stream = new Duplex({
+        read() {},
+        write(_c: Buffer, _e, cb) {
+          calls.push(1);
+          cb();
+        },
+        writev(cs, cb) {
+          calls.push(cs.length);
+          cb();
+        },
+      });
+      return { stream, calls };
+    };
+    const a = sink();
+    const b = sink();
+    const wa = new FrameWriter(a.stream);
+    const wb = new FrameWriter(b.stream);
+    wa.write(Buffer.from('1'));
+    wb.write(Buffer.from('2'));
+    wa.write(Buffer.from('3'));
+    wb.write(Buffer.from('4'));
+    await Promise.resolve(); // one microtask: the burst is over
+    expect([a.calls, b.calls]).toEqual([[2], [2]]);
+    wa.write(Buffer.from('5')); // a new burst corks again
+    expect(a.calls).toEqual([2]);
+    await Promise.resolve();
+    expect(a.calls).toEqual([2, 1]);
+  });
 });

@@ -1,0 +1,112 @@
+/**
+ * The heartbeat path of the wire protocol on 127.0.0.1 (real sockets, a real server):
+ * pings by hand-encoded frames across every id width, no abort listener left behind by
+ * an answered ping, aborts that still reject, and the self-contained handshake (its
+ * record shapes never leak into the connection's record tables).
+ */
+import { getEventListeners } from 'node:events';
+import { asyncScheduler } from 'rxjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { hasCode } from '../../src/errors.js';
+import { tcp } from '../../src/transport/tcp.js';
+import { createWireServer, type WireServerOptions } from '../../src/transport/wire-server.js';
+import type { WireSession } from '../../src/transport/wire-session.js';
+import { wire } from '../../src/transport/wire.js';
+import { MessageType as T } from '../../src/transport/wire-messages.js';
+import { RawPeer, duplexPair, waitFor } from './helpers.js';
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function connected(opts?: WireServerOptions): Promise<WireSession> {
+  const server = createWireServer(opts);
+  cleanups.push(() => server.close({ graceful: false }));
+  const { port } = (await server.listen()) as { port: number };
+  const stream = await tcp().dial({ port }, { connectTimeoutMs: 2000 });
+  const session = await wire({ token: opts?.token }).open(stream, {
+    signal: new AbortController().signal,
+    endpoint: { host: '127.0.0.1', port },
+    markAlive: () => {},
+    scheduler: asyncScheduler,
+  });
+  cleanups.push(() => session.destroy());
+  return session;
+}
+
+describe('wire heartbeat path', () => {
+  it('300 pings in a row all get their PONG (ids cross the fixint, u8 and u16 encodings)', async () => {
+    const session = await connected();
+    for (let i = 1; i <= 300; i++) expect(await session.ping()).toBeGreaterThanOrEqual(0);
+    expect(session.state).toBe('open');
+  });
+
+  it('hand-encoded pings are plain msgpackr to a generic peer, both ways (ids 1–300)', async () => {
+    const [client, server] = duplexPair();
+    const peer = new RawPeer(server); // msgpackr's own records codec, no fast path
+    const opening = wire().open(client, {
+      signal: new AbortController().signal,
+      endpoint: { host: '127.0.0.1', port: 7000 },
+      markAlive: () => {},
+      scheduler: asyncScheduler,
+    });
+    await peer.next(T.HELLO);
+    peer.send([T.HELLO_OK, { version: 1, clientId: 1 }]);
+    const session = await opening;
+    for (let i = 1; i <= 300; i++) {
+      const rtt = session.ping();
+      expect(await peer.next(T.PING)).toEqual([T.PING, i]);
+      peer.send([T.PONG, i]);
+      expect(await rtt).toBeGreaterThanOrEqual(0);
+    }
+    session.destroy();
+  });
+
+  it('an answered ping leaves no listener on its signal, so the signal can serve the next one', async () => {
+    const session = await connected();
+    const ac = new AbortController();
+    for (let i = 0; i < 3; i++) {
+      await session.ping(ac.signal);
+      expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+    }
+  });
+
+  it('an aborted ping rejects with WW_ABORTED, its listener goes, and its late PONG is ignored', async () => {
+    const [client, server] = duplexPair();
+    const peer = new RawPeer(server);
+    const opening = wire().open(client, {
+      signal: new AbortController().signal,
+      endpoint: { host: '127.0.0.1', port: 7000 },
+      markAlive: () => {},
+      scheduler: asyncScheduler,
+    });
+    await peer.next(T.HELLO);
+    peer.send([T.HELLO_OK, { version: 1, clientId: 1 }]);
+    const session = await opening;
+    const ac = new AbortController();
+    const first = session.ping(ac.signal);
+    const second = session.ping(new AbortController().signal);
+    const [, firstId] = await peer.next(T.PING);
+    const [, secondId] = await peer.next(T.PING);
+    ac.abort(new Error('gave up'));
+    const err = await first.then(() => undefined, (e: unknown) => e);
+    expect(hasCode(err, 'WW_ABORTED')).toBe(true);
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+    peer.send([T.PONG, firstId]); // late: dropped silently
+    peer.send([T.PONG, secondId]);
+    expect(await second).toBeGreaterThanOrEqual(0);
+    expect(session.state).toBe('open');
+    session.destroy();
+  });
+
+  it('payloads shaped like the handshake messages round-trip after it (the handshake defines no lasting record)', async () => {
+    const session = await connected({ token: 't0k', handler: (p) => ({ echo: p }) });
+    const helloShaped = { version: 9, token: 'not-a-secret' };
+    const helloOkShaped = { version: 9, clientId: 3 };
+    expect(await session.request(helloShaped)).toEqual({ echo: helloShaped });
+    expect(await session.request(helloOkShaped)).toEqual({ echo: helloOkShaped });
+    expect(await session.request({ version: 9 })).toEqual({ echo: { version: 9 } });
+    await waitFor(() => session.inFlight === 0, 'requests to settle');
+  });
+});
