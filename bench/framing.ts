@@ -10,7 +10,7 @@
  *
  * - inline: `unpackInner` / `packPacked` on the main thread, one frame per macrotask (as
  *   frames arriving from a socket are);
- * - offload: `createFramingPool().decode` / `.encodePacked`, with up to 2 × threads tasks in
+ * - offload: `createFramingPool().decode` / `.encode`, with up to 2 × threads tasks in
  *   flight; the main thread still copies each inner and rebuilds each decoded value from
  *   the worker's msgpack slices (framing-slices.ts), or snapshots each value to encode
  *   (`v8.serialize`);
@@ -145,7 +145,7 @@ async function bench(pool: FramingPool, window: number, shape: Shape, size: numb
           await nextTurn();
         }
       }),
-      encOffload: await measure(frames, bytes, () => windowed(frames, window, () => pool.encodePacked(value))),
+      encOffload: await measure(frames, bytes, () => windowed(frames, window, () => pool.encode(value))),
     };
     if (round === 0) continue; // warm-up: JIT, worker start, msgpackr's buffers
     for (const [k, r] of Object.entries(results)) out[k]!.push(r);

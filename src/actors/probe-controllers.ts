@@ -17,14 +17,17 @@
  * The price, stated in the Protocol contract (src/transport/types.ts): a protocol must
  * not use a probe's signal after its probe settled. One that leaves a listener behind
  * keeps its controller out of the pool (checked per probe, ~60 ns) and so gets a fresh
- * one every time, as before pooling.
+ * one every time, as before pooling. The one listener allowed to stay is the wire
+ * session's shared one (src/transport/ping-table.ts): it only acts for pings pending on
+ * the signal, and it saves adding and removing a listener per ping.
  */
 import { getEventListeners } from 'node:events';
+import { isRecyclableAbortListener } from '../transport/ping-table.js';
 
 const MAX_IDLE = 1024;
 const idle: AbortController[] = [];
 
-/** A controller that never aborted and has no listener. */
+/** A controller that never aborted, with no listener but `wire()`'s shared one. */
 export function takeProbeController(): AbortController {
   return idle.pop() ?? new AbortController();
 }
@@ -32,7 +35,13 @@ export function takeProbeController(): AbortController {
 /** Gives back the controller of an answered probe (never one that aborted). */
 export function returnProbeController(controller: AbortController): void {
   const signal = controller.signal;
-  if (idle.length < MAX_IDLE && !signal.aborted && getEventListeners(signal, 'abort').length === 0) idle.push(controller);
+  if (idle.length < MAX_IDLE && !signal.aborted && onlyRecyclableListeners(signal)) idle.push(controller);
+}
+
+/** No listener but the wire session's shared one, which ignores signals no ping waits on. */
+function onlyRecyclableListeners(signal: AbortSignal): boolean {
+  for (const listener of getEventListeners(signal, 'abort')) if (!isRecyclableAbortListener(listener)) return false;
+  return true;
 }
 
 /** @internal How many controllers wait in the pool (tests). */

@@ -13,8 +13,9 @@
  *   task overhead. Worth it only for frames whose inline decode would stall the loop for
  *   longer than a time budget; `offloadThresholdBytes` is that size.
  * - Encode offload cannot even save the stall: the value must be snapshotted on the main
- *   thread before it crosses, and V8's serializer costs more than msgpackr's encoder. It
- *   exists for symmetry and for callers whose values serialize cheaply; measure first.
+ *   thread before it crosses, and V8's serializer costs more than msgpackr's encoder
+ *   (bench: slower, and longer stalls, at every size). `encode` exists for symmetry and
+ *   for values that serialize cheaply; the wire protocol encodes PACKED inners inline.
  * - Buffers cross by transfer, never by copy, and only buffers we own outright: an inbound
  *   `inner` is a view into a socket chunk, so it is copied once into a fresh ArrayBuffer
  *   (a memcpy, far cheaper than decoding it) and that one is transferred.
@@ -36,7 +37,7 @@ import { Piscina } from 'piscina';
 import { errorFromCode, InvalidOptionError, PoolClosedError, ProtocolError, type WirewardenError } from '../errors.js';
 import { integer, parseOptions, shape } from '../options.js';
 import { assembleSlices, type SlicedValue } from './framing-slices.js';
-import type { EncodeTask, SerializedFramingError } from './framing-worker.js';
+import type { SerializedFramingError } from './framing-worker.js';
 
 /** Defaults of `createFramingPool`. */
 export const FRAMING_POOL_DEFAULTS = Object.freeze({
@@ -44,7 +45,11 @@ export const FRAMING_POOL_DEFAULTS = Object.freeze({
   /** One core stays for the event loop. */
   maxThreads: Math.max(1, availableParallelism() - 1),
   idleTimeoutMs: 30_000,
-  offloadThresholdBytes: 256 * 1024,
+  /**
+   * 4 MiB: the measured crossover (docs/benchmarks.md, "Framing offload"). Below it, an
+   * inline decode stalls the event loop less than the offloaded one's rebuild and GC do.
+   */
+  offloadThresholdBytes: 4 * 1024 * 1024,
 });
 
 const optionsSchema = shape({
@@ -61,7 +66,7 @@ export interface FramingPoolOptions {
   readonly maxThreads?: number;
   /** An idle thread above `minThreads` ends after this long. Default 30000. */
   readonly idleTimeoutMs?: number;
-  /** Payloads of at least this many bytes are worth a worker (`shouldOffload`). Default 262144 (256 KiB). */
+  /** Payloads of at least this many bytes go to a worker (`shouldOffload`). Default 4194304 (4 MiB). */
   readonly offloadThresholdBytes?: number;
 }
 
@@ -90,8 +95,6 @@ export interface FramingPool extends AsyncDisposable {
    * `ProtocolError` (not encodable) or `PoolClosedError`.
    */
   encode(value: unknown): Promise<Buffer>;
-  /** Like `encode`, but resolves with a whole PACKED frame payload (header + inner) for a wire message array. */
-  encodePacked(message: unknown): Promise<Buffer>;
   /** Terminates every thread; pending tasks reject with `PoolClosedError`. Idempotent. */
   close(): Promise<void>;
 }
@@ -152,11 +155,19 @@ class PiscinaFramingPool implements FramingPool {
   }
 
   encode(value: unknown): Promise<Buffer> {
-    return this.#encode(value, false);
-  }
-
-  encodePacked(message: unknown): Promise<Buffer> {
-    return this.#encode(message, true);
+    if (this.#closed) return Promise.reject(closedError('encode'));
+    let bytes: Buffer;
+    try {
+      bytes = serialize(value);
+    } catch (err) {
+      const text = err instanceof Error ? err.message : String(err);
+      return Promise.reject(new ProtocolError(`payload cannot be encoded as msgpack: ${text.slice(0, 120)}`, { cause: err }));
+    }
+    const buffer = ownedBuffer(bytes);
+    return this.#run('encode', buffer, buffer).then((result) => {
+      const view = result as Uint8Array;
+      return Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+    });
   }
 
   close(): Promise<void> {
@@ -170,23 +181,6 @@ class PiscinaFramingPool implements FramingPool {
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
-  }
-
-  #encode(value: unknown, packed: boolean): Promise<Buffer> {
-    if (this.#closed) return Promise.reject(closedError('encode'));
-    let bytes: Buffer;
-    try {
-      bytes = serialize(value);
-    } catch (err) {
-      const text = err instanceof Error ? err.message : String(err);
-      return Promise.reject(new ProtocolError(`payload cannot be encoded as msgpack: ${text.slice(0, 120)}`, { cause: err }));
-    }
-    const buffer = ownedBuffer(bytes);
-    const task: EncodeTask = { value: buffer, packed };
-    return this.#run('encode', task, buffer).then((result) => {
-      const view = result as Uint8Array;
-      return Buffer.from(view.buffer, view.byteOffset, view.byteLength);
-    });
   }
 
   #run(name: 'decode' | 'encode', task: unknown, transfer: ArrayBuffer): Promise<unknown> {

@@ -3,7 +3,7 @@
  * and encodes self-contained msgpack off the main thread.
  *
  *   decode: inner (transferred) ──unpackInner──▶ value ──sliceValue──▶ skeleton + slices (transferred back)
- *   encode: v8 bytes (transferred) ──v8.deserialize──▶ value ──packInner──▶ [header] inner (transferred back)
+ *   encode: v8 bytes (transferred) ──v8.deserialize──▶ value ──packInner──▶ bytes (transferred back)
  *
  * Trade-offs:
  * - A decoded value goes back as msgpack cut into slices (framing-slices.ts), which the
@@ -25,14 +25,8 @@
 import { deserialize } from 'node:v8';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { WirewardenError } from '../errors.js';
-import { PACKED_HEADER_BYTES, packInner, unpackInner, writePackedHeader } from './framing-packed.js';
+import { packInner, unpackInner } from './framing-packed.js';
 import { sliceValue } from './framing-slices.js';
-
-/** The encode task: a v8-serialized value, and whether to prefix the PACKED header. */
-export interface EncodeTask {
-  readonly value: ArrayBuffer;
-  readonly packed: boolean;
-}
 
 /** How a failure crosses the thread boundary; rebuilt with `errorFromCode`. */
 export interface SerializedFramingError {
@@ -52,14 +46,13 @@ export function decode(inner: ArrayBuffer): unknown {
   }
 }
 
-/** Encodes one transferred v8-serialized value; returns `inner` (or header + inner), transferred. */
-export function encode(task: EncodeTask): unknown {
+/** Encodes one transferred v8-serialized value; returns its self-contained msgpack, transferred. */
+export function encode(value: ArrayBuffer): unknown {
   try {
-    const inner = packInner(deserialize(Buffer.from(task.value)));
-    const offset = task.packed ? PACKED_HEADER_BYTES : 0;
-    const out = Buffer.allocUnsafeSlow(offset + inner.length);
-    if (task.packed) writePackedHeader(out, 0, inner.length);
-    out.set(inner, offset);
+    const inner = packInner(deserialize(Buffer.from(value)));
+    // packInner's result shares the encoder's block: copy into a buffer of our own.
+    const out = Buffer.allocUnsafeSlow(inner.length);
+    out.set(inner);
     return move(out);
   } catch (err) {
     throw serializeError(err, 'encode');

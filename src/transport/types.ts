@@ -64,7 +64,8 @@ export interface ProtocolContext {
  * The connection actor recycles the signal of an answered probe for a later probe
  * (creating an AbortController is the costliest part of a heartbeat): remove any listener
  * you add to `signal` when your probe settles, and do not use the signal afterwards. A
- * signal that still has a listener is not recycled, so forgetting costs only speed.
+ * signal that still has a listener (other than `wire()`'s shared one, see
+ * ping-table.ts) is not recycled, so forgetting costs only speed.
  */
 export interface Protocol<S = unknown> {
   readonly name: string;

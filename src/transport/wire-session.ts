@@ -57,7 +57,6 @@ interface Call {
   abort?: Disposable;
 }
 
-
 /**
  * A wire client session: pipelined requests, one-way messages, pushes, pings.
  *
@@ -219,7 +218,7 @@ export class WireSession {
       return Promise.reject(err as Error);
     }
     const sentAt = this.#scheduler.now();
-    return new Promise<number>((resolve, reject) => this.#pings.add(id, { resolve, reject, sentAt }, signal));
+    return new Promise<number>((resolve, reject) => this.#pings.add(id, { resolve, reject, sentAt, signal }));
   }
 
   /**

@@ -1,8 +1,8 @@
 /**
  * The heartbeat path of the wire protocol on 127.0.0.1 (real sockets, a real server):
- * pings by hand-encoded frames across every id width, no abort listener left behind by
- * an answered ping, aborts that still reject, and the self-contained handshake (its
- * record shapes never leak into the connection's record tables).
+ * pings by hand-encoded frames across every id width, one shared abort listener per
+ * signal rather than one per ping, aborts that still reject, and the self-contained
+ * handshake (its record shapes never leak into the connection's record tables).
  */
 import { getEventListeners } from 'node:events';
 import { asyncScheduler } from 'rxjs';
@@ -12,6 +12,7 @@ import { tcp } from '../../src/transport/tcp.js';
 import { createWireServer, type WireServerOptions } from '../../src/transport/wire-server.js';
 import type { WireSession } from '../../src/transport/wire-session.js';
 import { wire } from '../../src/transport/wire.js';
+import { isRecyclableAbortListener } from '../../src/transport/ping-table.js';
 import { MessageType as T } from '../../src/transport/wire-messages.js';
 import { RawPeer, duplexPair, waitFor } from './helpers.js';
 
@@ -63,13 +64,18 @@ describe('wire heartbeat path', () => {
     session.destroy();
   });
 
-  it('an answered ping leaves no listener on its signal, so the signal can serve the next one', async () => {
+  it('pings on one signal add one shared listener in all, which ignores the signal once no ping waits on it', async () => {
     const session = await connected();
     const ac = new AbortController();
     for (let i = 0; i < 3; i++) {
       await session.ping(ac.signal);
-      expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+      const listeners = getEventListeners(ac.signal, 'abort');
+      expect(listeners).toHaveLength(1);
+      expect(isRecyclableAbortListener(listeners[0])).toBe(true);
     }
+    ac.abort(new Error('nobody waits')); // no ping pending: nothing happens
+    expect(session.state).toBe('open');
+    expect(await session.ping(new AbortController().signal)).toBeGreaterThanOrEqual(0);
   });
 
   it('an aborted ping rejects with WW_ABORTED, its listener goes, and its late PONG is ignored', async () => {
