@@ -123,8 +123,14 @@ export const handshakeActor = fromPromise<void, OwnerInput>(({ input, signal }) 
     }
     attempt(() => protocol.open(stream, ctx)).then(
       (session) => {
-        if (!finish()) return;
-        if (!live.disposed) live.session = session;
+        // Opened too late (handshake timed out, or CLOSE/KILL/stop came first): nobody will
+        // own this session, so close it here — a custom session may hold timers or handles.
+        if (!finish() || live.disposed) {
+          attempt(() => protocol.close(session)).catch(() => {});
+          if (live.disposed) resolve();
+          return;
+        }
+        live.session = session;
         resolve();
       },
       (err: unknown) => {
