@@ -29,6 +29,7 @@ import { parseChildSpec, parseSupervisorSpec, type SupervisorSpec } from './supe
 import type { SupervisorOutput, SupervisorRef, SupervisorSnapshot } from './supervisor/supervisor-types.js';
 import { createSupervisedPool, type CreatePoolOptions } from './pool/create-pool.js';
 import type { Pool } from './pool/pool.js';
+import { createFramingPool, framingPoolSchema, type FramingPool, type FramingPoolOptions } from './transport/framing-pool.js';
 
 export interface RuntimeOptions {
   /** Every timer, timeout and backoff delay runs here. Default `asyncScheduler`. */
@@ -43,6 +44,12 @@ export interface RuntimeOptions {
   readonly maxRestarts?: number;
   /** The root's intensity window. Default 60000. */
   readonly withinMs?: number;
+  /**
+   * Gives the runtime a framing pool (`rt.framing`) for `wire({ framing: rt.framing })`
+   * and `createWireServer({ framing: rt.framing })`; closed by `shutdown()` after
+   * everything else. Its threads start at the first offloaded frame. Default none.
+   */
+  readonly framing?: FramingPoolOptions;
 }
 
 export type RuntimeState = 'running' | 'stopping' | 'stopped' | 'failed';
@@ -59,6 +66,8 @@ export interface Runtime extends AsyncDisposable {
   readonly events$: Observable<RuntimeEvent>;
   /** The root supervisor actor. */
   readonly root: SupervisorRef;
+  /** The framing pool configured with `createRuntime({ framing })`, or undefined. */
+  readonly framing: FramingPool | undefined;
   readonly state: RuntimeState;
   /** Resolves after `shutdown()`; rejects with the root's `RestartIntensityError` if it failed. */
   readonly done: Promise<void>;
@@ -93,6 +102,7 @@ const runtimeSchema = shape({
   loadSource: optional(func<() => number>()),
   maxRestarts: optional(custom<number>('an integer >= 0 or Infinity', (v) => v === Number.POSITIVE_INFINITY || (typeof v === 'number' && Number.isInteger(v) && v >= 0))),
   withinMs: optional(integer({ min: 1 })),
+  framing: optional(framingPoolSchema),
 });
 
 class WirewardenRuntime implements Runtime {
@@ -101,6 +111,7 @@ class WirewardenRuntime implements Runtime {
   readonly events$: Observable<RuntimeEvent>;
   readonly root: SupervisorRef;
   readonly done: Promise<void>;
+  readonly framing: FramingPool | undefined;
   readonly #bus = new EventBus();
   readonly #rootHandle: SupervisorHandle;
   readonly #rootSub: Subscription;
@@ -118,6 +129,7 @@ class WirewardenRuntime implements Runtime {
     const o = parseOptions('runtime', runtimeSchema, options);
     this.scheduler = o.scheduler ?? defaultScheduler;
     this.random = o.random ?? Math.random;
+    this.framing = o.framing === undefined ? undefined : createFramingPool(o.framing);
     this.events$ = this.#bus.events$;
     this.done = new Promise<void>((resolve, reject) => {
       this.#resolveDone = resolve;
@@ -199,6 +211,8 @@ class WirewardenRuntime implements Runtime {
       this.root.send({ type: 'CLOSE' });
     }
     await this.#rootEnded;
+    // Last: connections decoding on it are gone by now. No thread is left after this.
+    if (this.framing) await this.framing.close();
     if (firstError !== undefined) throw firstError;
   }
 

@@ -28,9 +28,10 @@
  */
 import { Packr, Unpackr } from 'msgpackr';
 import { ProtocolError } from '../errors.js';
+import { MessageType, parseWireMessage, type WireMessage } from './wire-messages.js';
 
-/** The wire message type of PACKED (the next free number after GOAWAY = 11). */
-export const PACKED_TYPE = 12;
+/** The wire message type of PACKED (12, the next free number after GOAWAY). */
+export const PACKED_TYPE = MessageType.PACKED;
 
 /** Bytes before `inner` in a PACKED payload we write: fixarray, type, bin32 tag, u32 length. */
 export const PACKED_HEADER_BYTES = 7;
@@ -129,6 +130,24 @@ export function unpackInner(inner: Uint8Array): unknown {
     return unpackr.unpack(inner);
   } catch (err) {
     throw new ProtocolError(`undecodable PACKED inner of ${inner.length} bytes`, { cause: sanitize(err) });
+  }
+}
+
+/**
+ * Validates a decoded `inner`: a wire message that carries user data (REQ, RES, ERR, MSG,
+ * PUSH). Handshake, heartbeat, GOAWAY and nested PACKED messages are a `ProtocolError`.
+ */
+export function packedMessage(value: unknown): WireMessage {
+  const msg = parseWireMessage(value);
+  switch (msg.type) {
+    case MessageType.REQ:
+    case MessageType.RES:
+    case MessageType.ERR:
+    case MessageType.MSG:
+    case MessageType.PUSH:
+      return msg;
+    default:
+      throw new ProtocolError(`malformed PACKED message: it may carry REQ, RES, ERR, MSG or PUSH, not type ${msg.type}`);
   }
 }
 

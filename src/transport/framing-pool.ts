@@ -52,7 +52,8 @@ export const FRAMING_POOL_DEFAULTS = Object.freeze({
   offloadThresholdBytes: 4 * 1024 * 1024,
 });
 
-const optionsSchema = shape({
+/** @internal the options' schema (also embedded in `createRuntime`'s). */
+export const framingPoolSchema = shape({
   minThreads: integer({ min: 0, max: 1024, default: FRAMING_POOL_DEFAULTS.minThreads }),
   maxThreads: integer({ min: 1, max: 1024, default: FRAMING_POOL_DEFAULTS.maxThreads }),
   idleTimeoutMs: integer({ min: 0, default: FRAMING_POOL_DEFAULTS.idleTimeoutMs }),
@@ -99,6 +100,11 @@ export interface FramingPool extends AsyncDisposable {
   close(): Promise<void>;
 }
 
+/** Whether `value` is a framing pool (for option validation: `wire({ framing })`). */
+export function isFramingPool(value: unknown): value is FramingPool {
+  return value instanceof PiscinaFramingPool;
+}
+
 /**
  * Creates a framing pool. Threads start at the first task.
  *
@@ -109,7 +115,7 @@ export interface FramingPool extends AsyncDisposable {
  * await framing.close();                                 // no thread left
  */
 export function createFramingPool(options?: FramingPoolOptions): FramingPool {
-  const resolved = parseOptions('framing', optionsSchema, options);
+  const resolved = parseOptions('framing', framingPoolSchema, options);
   if (resolved.minThreads > resolved.maxThreads) {
     throw new InvalidOptionError(
       `framing.minThreads must be <= framing.maxThreads (${resolved.maxThreads}), got ${resolved.minThreads}`,

@@ -23,3 +23,4 @@ export {
 } from './wire-server.js';
 export { custom, type CustomProtocolOptions } from './custom.js';
 export * from './resp-index.js';
+export * from './framing-index.js';

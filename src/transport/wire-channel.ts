@@ -3,7 +3,9 @@
  * stream ⇄ frame decoder/writer ⇄ msgpack codec ⇄ validated `WireMessage`s.
  *
  *   'data' ──▶ onChunk() ──▶ FrameDecoder ──▶ codec.decode ──▶ parseWireMessage ──▶ onMessage
+ *                                    └─ PACKED ──▶ inline unpack, or framing pool ──▶ (in order) ─┘
  *   send(msg) ──▶ toWire ──▶ codec.encode ──▶ FrameWriter ──▶ stream
+ *   send(msg, true) ──▶ toWire ──▶ packPacked (self-contained) ──┘
  *
  * Trade-offs:
  * - Nothing thrown while handling inbound bytes escapes the 'data' listener: a bad frame,
@@ -18,10 +20,20 @@
  *   heartbeats keeps neither a msgpack encoder nor a decoder.
  * - The stream listeners are four module functions shared by every channel (`this` is
  *   the stream, which finds its channel in a WeakMap), not four closures per connection.
+ * - Framing offload (docs/transport.md): a PACKED frame whose inner reaches the framing
+ *   pool's threshold is decoded on a worker; frames behind it wait in a per-connection
+ *   `FramingOrder`, created at the first offload, so messages are still handled in the
+ *   order they arrived. While more than `maxQueuedBytes` wait, the stream is paused. A
+ *   connection that never offloads pays one field check per frame. PACKED frames are
+ *   sent encoded on this thread: handing a value to a worker costs more here than
+ *   encoding it (bench/framing.ts), and the write stays synchronous.
  */
 import type { Duplex } from 'node:stream';
 import { FrameDecoder } from './frame-decoder.js';
 import { FrameWriter } from './frame-writer.js';
+import { FramingOrder } from './framing-order.js';
+import { packedMessage, packPacked, parsePackedFrame, unpackInner } from './framing-packed.js';
+import type { FramingPool } from './framing-pool.js';
 import { MsgpackCodec } from './msgpack-codec.js';
 import { encodePingPayload, parsePingPayload } from './ping-frames.js';
 import { MessageType, parseWireMessage, toWire, type WireMessage } from './wire-messages.js';
@@ -55,6 +67,8 @@ export interface WireChannelOptions {
   readonly onChunk?: () => void;
   /** Called once, after the stream closed; `error` when it died abnormally. */
   readonly onClose: (error: Error | undefined) => void;
+  /** Decodes big inbound PACKED frames off the main thread. Default: all inline. */
+  readonly framing?: FramingPool;
 }
 
 /** @internal A framed msgpack message channel over one stream. */
@@ -66,6 +80,12 @@ export class WireChannel {
   readonly #onMessage: (msg: WireMessage) => void;
   readonly #onChunk: (() => void) | undefined;
   readonly #onClose: (error: Error | undefined) => void;
+  readonly #framing: FramingPool | undefined;
+  readonly #maxQueuedBytes: number;
+  /** Inbound messages waiting behind an offloaded decode; created at the first offload. */
+  #inbound: FramingOrder<WireMessage> | undefined;
+  /** `pause()` was called (a frozen server): backpressure relief must not resume. */
+  #pausedByOwner = false;
   #error: Error | undefined;
   #closed = false;
   /** Whether the peer's handshake frame (its first frame other than a ping) arrived. */
@@ -76,6 +96,8 @@ export class WireChannel {
     this.#onMessage = options.onMessage;
     this.#onChunk = options.onChunk;
     this.#onClose = options.onClose;
+    this.#framing = options.framing;
+    this.#maxQueuedBytes = options.maxQueuedBytes;
     this.#decoder = new FrameDecoder(this.#onFrame.bind(this), { maxFrameBytes: options.maxFrameBytes });
     this.#writer = new FrameWriter(stream, { maxFrameBytes: options.maxFrameBytes, maxQueuedBytes: options.maxQueuedBytes });
     channels.set(stream, this);
@@ -120,8 +142,15 @@ export class WireChannel {
    * `ConnectionClosedError`, or `ProtocolError` for a value msgpack cannot encode (a
    * symbol, a BigInt over 64 bits). On a throw nothing was sent and the encoder was
    * resynchronised (see MsgpackCodec).
+   *
+   * `packed` (for REQ, RES, ERR, MSG, PUSH) sends it as a PACKED frame instead: self-
+   * contained, so the peer may decode it on a worker. It leaves the record encoder alone.
    */
-  send(msg: WireMessage): void {
+  send(msg: WireMessage, packed?: boolean): void {
+    if (packed === true) {
+      this.#writer.write(packPacked(toWire(msg)));
+      return;
+    }
     let frame = plainFrame(msg, this.#codec);
     const withRecords = frame === undefined;
     if (frame === undefined) {
@@ -149,11 +178,13 @@ export class WireChannel {
 
   /** Pauses reading (a frozen server); bytes stay in the kernel buffers. */
   pause(): void {
+    this.#pausedByOwner = true;
     this.stream.pause();
   }
 
   resume(): void {
-    this.stream.resume();
+    this.#pausedByOwner = false;
+    if (!this.#inbound?.paused) this.stream.resume();
   }
 
   /** Destroys the stream; `onClose` follows with `error`. */
@@ -166,16 +197,51 @@ export class WireChannel {
   #onFrame(frame: Buffer): void {
     if (this.#closed || this.stream.destroyed) return;
     const ping = parsePingPayload(frame);
-    if (ping !== undefined) return this.#onMessage(ping);
+    if (ping !== undefined) return this.#deliver(ping, frame.length);
     let value: unknown;
     if (this.#greeted) {
+      // Before the handshake a PACKED frame takes the path below and fails validation.
+      const inner = parsePackedFrame(frame);
+      if (inner !== undefined) return this.#onPacked(inner, frame.length);
       value = this.#codec.decode(frame);
     } else {
       // The handshake is self-contained (msgpack-codec.ts): no decoder is kept for it.
       this.#greeted = true;
       value = this.#codec.decodeOneOff(frame);
     }
-    this.#onMessage(parseWireMessage(value));
+    this.#deliver(parseWireMessage(value), frame.length);
+  }
+
+  /** Hands a message on at once, unless earlier ones still wait for a worker. */
+  #deliver(msg: WireMessage, bytes: number): void {
+    const inbound = this.#inbound;
+    if (inbound === undefined || inbound.idle) this.#onMessage(msg);
+    else inbound.push(msg, bytes);
+  }
+
+  #onPacked(inner: Uint8Array, bytes: number): void {
+    const framing = this.#framing;
+    if (framing !== undefined && framing.shouldOffload(inner.length)) {
+      // `decode` copies `inner` before returning: the socket chunk is not retained.
+      (this.#inbound ??= this.#createInbound()).pushPending(framing.decode(inner).then(packedMessage), bytes);
+      return;
+    }
+    this.#deliver(packedMessage(unpackInner(inner)), bytes);
+  }
+
+  #createInbound(): FramingOrder<WireMessage> {
+    return new FramingOrder<WireMessage>({
+      // Delivered from a promise callback: a throw here goes to onError, not the stream.
+      deliver: (msg) => {
+        if (!this.#closed && !this.stream.destroyed) this.#onMessage(msg);
+      },
+      onError: (err) => this.destroy(err),
+      highWaterBytes: this.#maxQueuedBytes,
+      onPressure: (paused) => {
+        if (paused) this.stream.pause();
+        else if (!this.#pausedByOwner && !this.#closed) this.stream.resume();
+      },
+    });
   }
 
   /** @internal the stream's 'close' listener (also run when built on a destroyed stream). */
@@ -192,6 +258,8 @@ export class WireChannel {
     channels.delete(s);
     this.#writer.dispose();
     this.#decoder.reset();
+    // Messages still waiting for a worker are dropped, like replies to calls in flight.
+    this.#inbound?.clear();
     this.#onClose(this.#error);
   }
 }

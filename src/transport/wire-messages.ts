@@ -11,6 +11,8 @@
  *   [PUSH, payload]                     server → client, one-way
  *   [PING, id] / [PONG, id]             either direction
  *   [GOAWAY, { reason? }]               either direction: no new requests from now on
+ *   [PACKED, inner: bin]                either direction: a self-contained REQ, RES, ERR,
+ *                                       MSG or PUSH, decodable off-thread (framing-packed.ts)
  *
  * `parseWireMessage` is the single gate for inbound frames: anything that is not one of
  * these shapes is a `ProtocolError`, so handlers downstream never see malformed input.
@@ -31,6 +33,8 @@ export const MessageType = Object.freeze({
   PING: 9,
   PONG: 10,
   GOAWAY: 11,
+  /** An envelope, never a `WireMessage` itself: the channel unwraps it (framing-packed.ts). */
+  PACKED: 12,
 } as const);
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 

@@ -15,11 +15,15 @@
  *   safe to retry elsewhere); requests already running complete normally.
  * - Handlers get one `AbortSignal` per connection (aborted when it closes), not one per
  *   request: the common case costs no allocation.
+ * - A handler that returns `offloaded(value)` has its reply sent as a PACKED frame (the
+ *   client may decode it on a worker); the check costs one `instanceof` per reply.
  */
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { SchedulerLike } from 'rxjs';
 import { FrameTooLargeError, HandshakeFailedError, ProtocolError, WriteQueueFullError } from '../errors.js';
+import { OffloadedReply } from './framing-offloaded.js';
+import type { FramingPool } from './framing-pool.js';
 import { WireChannel } from './wire-channel.js';
 import { MessageType, WIRE_VERSION, type WireMessage } from './wire-messages.js';
 
@@ -42,6 +46,7 @@ export interface ConnectionHooks {
   readonly onMessage?: (payload: unknown, ctx: WireRequestContext) => unknown;
   readonly onDropped: (conn: WireServerConnection, reason: WireDropReason, error?: Error) => void;
   readonly onClosed: (conn: WireServerConnection) => void;
+  readonly framing?: FramingPool;
 }
 
 export type WireServerConnectionState = 'hello' | 'ready' | 'goaway' | 'closed';
@@ -85,6 +90,7 @@ export class WireServerConnection {
       onChunk: () => void this.chunks++,
       onMessage: (msg) => this.#onMessage(msg),
       onClose: (error) => this.#onClose(error),
+      framing: hooks.framing,
     });
   }
 
@@ -92,9 +98,9 @@ export class WireServerConnection {
     return this.state === 'closed';
   }
 
-  /** Sends a push; throws `WriteQueueFullError` / `ConnectionClosedError` like any send. */
-  push(payload: unknown): void {
-    this.#channel.send({ type: MessageType.PUSH, payload });
+  /** Sends a push (PACKED when `offload`); throws `WriteQueueFullError` / `ConnectionClosedError` like any send. */
+  push(payload: unknown, offload?: boolean): void {
+    this.#channel.send({ type: MessageType.PUSH, payload }, offload);
   }
 
   /** Sends a heartbeat PING and remembers it. */
@@ -220,7 +226,8 @@ export class WireServerConnection {
       return;
     }
     try {
-      this.#channel.send({ type: MessageType.RES, id, payload: value });
+      if (value instanceof OffloadedReply) this.#channel.send({ type: MessageType.RES, id, payload: value.value }, true);
+      else this.#channel.send({ type: MessageType.RES, id, payload: value });
     } catch (err) {
       if (err instanceof FrameTooLargeError || err instanceof ProtocolError) {
         // The reply is too big or not encodable: the client still gets an answer.

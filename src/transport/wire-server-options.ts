@@ -8,6 +8,7 @@ import { custom, func, integer, optional, shape, string } from '../options.js';
 import { defaultScheduler, isScheduler } from '../scheduler.js';
 import { DEFAULT_MAX_FRAME_BYTES } from './frame-decoder.js';
 import { DEFAULT_MAX_QUEUED_BYTES } from './frame-writer.js';
+import { isFramingPool, type FramingPool } from './framing-pool.js';
 import type { WireDropReason, WireRequestContext, WireServerConnectionState } from './wire-server-connection.js';
 
 export type { WireRequestContext, WireDropReason } from './wire-server-connection.js';
@@ -27,6 +28,7 @@ export const serverSchema = shape({
   handshakeTimeoutMs: integer({ min: 1, default: 10_000 }),
   closeTimeoutMs: integer({ min: 0, default: 5_000 }),
   scheduler: custom<SchedulerLike>('a SchedulerLike', isScheduler, { default: () => defaultScheduler }),
+  framing: optional(custom<FramingPool>('a framing pool (createFramingPool())', isFramingPool)),
 });
 
 export interface WireServerOptions {
@@ -58,6 +60,11 @@ export interface WireServerOptions {
   readonly closeTimeoutMs?: number;
   /** Runs the watchdog and the close bound. Default `asyncScheduler`. */
   readonly scheduler?: SchedulerLike;
+  /**
+   * Decodes inbound PACKED frames of at least its `offloadThresholdBytes` on worker
+   * threads. Shared, not owned: `close()` does not close it. Default none (all inline).
+   */
+  readonly framing?: FramingPool;
 }
 
 export interface WireClientDropped {
@@ -91,8 +98,11 @@ export interface WireServer {
   /** Open client connections. */
   readonly connections: number;
   clients(): WireClientInfo[];
-  /** Pushes to one client or to all handshaken clients; returns how many got it. */
-  push(target: number | 'all', payload: unknown): number;
+  /**
+   * Pushes to one client or to all handshaken clients; returns how many got it.
+   * `offload: true` sends a PACKED frame the client may decode on its framing pool.
+   */
+  push(target: number | 'all', payload: unknown, options?: { readonly offload?: boolean }): number;
   /** Stop reading and answering anything (sockets stay open). */
   freeze(): void;
   thaw(): void;

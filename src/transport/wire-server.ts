@@ -64,6 +64,7 @@ export function createWireServer(options?: WireServerOptions): WireServer {
     checkToken: (t) => tokenDigest === undefined || (t !== undefined && timingSafeEqual(digest(t), tokenDigest)),
     handler: opts.handler,
     onMessage: opts.onMessage,
+    framing: opts.framing,
     onDropped: (conn, reason, error) => {
       try {
         opts.onClientDropped?.({ clientId: conn.id, remote: conn.remote, reason, ...(error ? { error } : {}) });
@@ -196,20 +197,21 @@ export function createWireServer(options?: WireServerOptions): WireServer {
     },
     clients: () =>
       [...conns.values()].map((c) => ({ id: c.id, remote: c.remote, state: c.state, inFlight: c.inFlight, probing: c.probe !== undefined })),
-    push(target, payload) {
+    push(target, payload, pushOptions) {
+      const offload = pushOptions?.offload;
       const targets = target === 'all' ? [...conns.values()] : [conns.get(target)].filter((c) => c !== undefined);
       let sent = 0;
       for (const conn of targets) {
         if (conn.state !== 'ready' && conn.state !== 'goaway') continue;
         if (target === 'all') {
           try {
-            conn.push(payload);
+            conn.push(payload, offload);
             sent++;
           } catch {
             // A slow or closing client misses a broadcast; the others still get it.
           }
         } else {
-          conn.push(payload);
+          conn.push(payload, offload);
           sent++;
         }
       }

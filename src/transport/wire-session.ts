@@ -30,6 +30,7 @@ import {
   RemoteError, RequestTimeoutError, WirewardenError,
 } from '../errors.js';
 import { FifoDeadlines } from './fifo-deadlines.js';
+import type { FramingPool } from './framing-pool.js';
 import { PingTable } from './ping-table.js';
 import { WireChannel } from './wire-channel.js';
 import { MessageType, WIRE_VERSION, type RemoteErrorInfo, type WireMessage } from './wire-messages.js';
@@ -40,12 +41,23 @@ export interface WireSessionOptions {
   /** Default timeout of `request`; 0 disables it. */
   readonly requestTimeoutMs: number;
   readonly closeTimeoutMs: number;
+  /** Decodes big PACKED replies and pushes off the main thread. */
+  readonly framing?: FramingPool;
 }
 
-export interface RequestOptions {
+export interface RequestOptions extends SendOptions {
   /** Overrides the session's `requestTimeoutMs` for this call (integer ≥ 1). */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
+}
+
+export interface SendOptions {
+  /**
+   * Send as a PACKED frame: self-contained, so the peer may decode it on its framing
+   * pool (if it has one and the frame reaches its threshold). For big payloads; it is
+   * still encoded here. Default false.
+   */
+  readonly offload?: boolean;
 }
 
 export type WireSessionState = 'handshake' | 'open' | 'goaway' | 'closing' | 'closed';
@@ -63,6 +75,7 @@ interface Call {
  * @example
  * const session = await wire({ token }).open(socket, ctx);
  * const user = await session.request({ op: 'getUser', id: 7 }, { timeoutMs: 500 });
+ * const report = await session.request({ op: 'import', rows }, { offload: true }); // a PACKED frame
  * session.onPush((payload) => console.log('push', payload));
  * const rttMs = await session.ping();
  * await session.close();
@@ -99,6 +112,7 @@ export class WireSession {
       onMessage: this.#onMessage.bind(this),
       onChunk: markAlive,
       onClose: this.#onClose.bind(this),
+      framing: options.framing,
     });
   }
 
@@ -165,7 +179,7 @@ export class WireSession {
     if (signal?.aborted) return Promise.reject(new AbortedError(`request to ${this.#where} aborted`, { cause: signal.reason }));
     const id = ++this.#lastId;
     try {
-      this.#channel.send({ type: MessageType.REQ, id, payload });
+      this.#channel.send({ type: MessageType.REQ, id, payload }, options?.offload);
     } catch (err) {
       return Promise.reject(err as Error);
     }
@@ -185,10 +199,10 @@ export class WireSession {
   }
 
   /** Sends a one-way message (no reply). Throws when the session cannot send. */
-  send(payload: unknown): void {
+  send(payload: unknown, options?: SendOptions): void {
     const refusal = this.#refusal('message');
     if (refusal) throw refusal;
-    this.#channel.send({ type: MessageType.MSG, payload });
+    this.#channel.send({ type: MessageType.MSG, payload }, options?.offload);
   }
 
   /** Subscribes to server pushes; returns the unsubscribe function. A throwing listener is reported as a process warning. */

@@ -9,10 +9,11 @@
  * inspecting the protocol, a session or an error never shows it.
  */
 import type { Duplex } from 'node:stream';
-import { parseOptions, shape, integer, string, optional } from '../options.js';
+import { custom, parseOptions, shape, integer, string, optional } from '../options.js';
 import { DEFAULT_MAX_FRAME_BYTES } from './frame-decoder.js';
 import { DEFAULT_MAX_QUEUED_BYTES } from './frame-writer.js';
 import { describeEndpoint } from './dial-socket.js';
+import { isFramingPool, type FramingPool } from './framing-pool.js';
 import type { Protocol, ProtocolContext } from './types.js';
 import { WireSession } from './wire-session.js';
 
@@ -23,6 +24,7 @@ const wireSchema = shape({
   maxQueuedBytes: integer({ min: 0, default: DEFAULT_MAX_QUEUED_BYTES }),
   requestTimeoutMs: integer({ min: 0, default: 30_000 }),
   closeTimeoutMs: integer({ min: 0, default: 5_000 }),
+  framing: optional(custom<FramingPool>('a framing pool (createFramingPool())', isFramingPool)),
 });
 
 export interface WireOptions {
@@ -36,6 +38,12 @@ export interface WireOptions {
   readonly requestTimeoutMs?: number;
   /** Bound on a graceful close (drain in-flight, wait for the peer). Default 5000. */
   readonly closeTimeoutMs?: number;
+  /**
+   * Decodes inbound PACKED frames of at least its `offloadThresholdBytes` on worker
+   * threads (docs/transport.md, "Framing offload"). Shared, not owned: closing a session
+   * does not close it. Default none: every frame is decoded on the main thread.
+   */
+  readonly framing?: FramingPool;
 }
 
 /** The defaults, for docs and tests. */

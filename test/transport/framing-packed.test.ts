@@ -3,7 +3,7 @@ import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { hasCode } from '../../src/errors.js';
 import {
-  PACKED_HEADER_BYTES, PACKED_TYPE, packInner, packPacked, parsePackedFrame, unpackInner, writePackedHeader,
+  PACKED_HEADER_BYTES, PACKED_TYPE, packedMessage, packInner, packPacked, parsePackedFrame, unpackInner, writePackedHeader,
 } from '../../src/transport/framing-packed.js';
 import { MsgpackCodec } from '../../src/transport/msgpack-codec.js';
 import { MessageType } from '../../src/transport/wire-messages.js';
@@ -24,8 +24,18 @@ function caught(fn: () => unknown): unknown {
 }
 
 describe('PACKED message framing', () => {
-  it('uses the next free message type', () => {
-    expect(PACKED_TYPE).toBe(Math.max(...Object.values(MessageType)) + 1);
+  it('is message type 12, the next free number after GOAWAY', () => {
+    expect(PACKED_TYPE).toBe(12);
+    expect(MessageType.PACKED).toBe(12);
+    expect(MessageType.GOAWAY).toBe(11);
+  });
+
+  it('accepts only messages that carry user data inside PACKED (no handshake, heartbeat, GOAWAY or nesting)', () => {
+    expect(packedMessage([MessageType.REQ, 1, 'x'])).toEqual({ type: MessageType.REQ, id: 1, payload: 'x' });
+    expect(packedMessage([MessageType.ERR, 1, { message: 'no' }]).type).toBe(MessageType.ERR);
+    for (const bad of [[MessageType.PING, 1], [MessageType.HELLO, { version: 1 }], [MessageType.GOAWAY, {}], [MessageType.PACKED, Buffer.alloc(1)]]) {
+      expect(hasCode(caught(() => packedMessage(bad)), 'WW_PROTOCOL_ERROR')).toBe(true);
+    }
   });
 
   it('writes a 7-byte header: fixarray(2), type 12, bin32 with the big-endian length', () => {
