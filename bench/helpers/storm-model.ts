@@ -12,26 +12,16 @@
  * different attempts (caps 400…1600 ms), which steepens the decay further.
  */
 import type { BackoffPolicy } from '../../src/supervisor/backoff.js';
+import { seededRandom } from '../../src/chaos/seeded-random.js';
 import { dialRate, type DialRate } from './storm-stats.js';
 
-/** A small seeded generator (mulberry32), so the model is reproducible. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Dial rate after the restart when all `connections` died together at 0 and the server
  * listened again at `downMs`: each child's first dial at or after `downMs` succeeds.
  */
 export function modelRecovery(connections: number, policy: BackoffPolicy, downMs: number, bucketMs: number, seed = 1): DialRate {
-  const random = seeded(seed);
+  const random = seededRandom(seed);
   const dials: number[] = [];
   for (let i = 0; i < connections; i++) {
     let t = 0;

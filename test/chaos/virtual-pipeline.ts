@@ -8,18 +8,9 @@ import { ToxicPipeline } from '../../src/chaos/toxic-pipeline.js';
 import { parseToxicSpec } from '../../src/chaos/toxic-spec.js';
 import type { FrameInspector, ToxicSpec, ToxicStream } from '../../src/chaos/toxic-types.js';
 import { wireFrames } from '../../src/chaos/wire-frames.js';
+import { seededRandom } from '../../src/chaos/seeded-random.js';
 
-/** Deterministic uniform [0, 1) (mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 export interface Bench {
   readonly vts: VirtualTimeScheduler;
