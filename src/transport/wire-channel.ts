@@ -86,6 +86,8 @@ export class WireChannel {
   #inbound: FramingOrder<WireMessage> | undefined;
   /** `pause()` was called (a frozen server): backpressure relief must not resume. */
   #pausedByOwner = false;
+  /** The consumer is saturated (`hold(true)`, e.g. too many handlers running). */
+  #heldByConsumer = false;
   #error: Error | undefined;
   #closed = false;
   /** Whether the peer's handshake frame (its first frame other than a ping) arrived. */
@@ -184,7 +186,23 @@ export class WireChannel {
 
   resume(): void {
     this.#pausedByOwner = false;
-    if (!this.#inbound?.paused) this.stream.resume();
+    this.#maybeResume();
+  }
+
+  /**
+   * Stops (true) or restarts (false) reading because the consumer is saturated. Separate
+   * from `pause()`, so a frozen server stays frozen when its consumer frees up, and a
+   * thawed one stays held while its consumer is still busy.
+   */
+  hold(held: boolean): void {
+    if (this.#heldByConsumer === held) return;
+    this.#heldByConsumer = held;
+    if (held) this.stream.pause();
+    else this.#maybeResume();
+  }
+
+  #maybeResume(): void {
+    if (!this.#pausedByOwner && !this.#heldByConsumer && !this.#inbound?.paused && !this.#closed) this.stream.resume();
   }
 
   /** Destroys the stream; `onClose` follows with `error`. */
@@ -239,7 +257,7 @@ export class WireChannel {
       highWaterBytes: this.#maxQueuedBytes,
       onPressure: (paused) => {
         if (paused) this.stream.pause();
-        else if (!this.#pausedByOwner && !this.#closed) this.stream.resume();
+        else this.#maybeResume();
       },
     });
   }

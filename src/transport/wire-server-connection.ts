@@ -17,6 +17,9 @@
  *   request: the common case costs no allocation.
  * - A handler that returns `offloaded(value)` has its reply sent as a PACKED frame (the
  *   client may decode it on a worker); the check costs one `instanceof` per reply.
+ * - At most `maxInFlight` handlers run per client. Past it the connection stops reading
+ *   (TCP pushes back on the client) and REQs already decoded wait in a FIFO backlog,
+ *   started as running ones settle; the backlog holds at most one read's worth of frames.
  */
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -41,6 +44,8 @@ export interface ConnectionHooks {
   readonly scheduler: SchedulerLike;
   readonly maxFrameBytes: number;
   readonly maxQueuedBytes: number;
+  /** Handlers running at once per client; more REQs wait in a backlog, reading stops. */
+  readonly maxInFlight: number;
   readonly checkToken: (token: string | undefined) => boolean;
   readonly handler?: (payload: unknown, ctx: WireRequestContext) => unknown;
   readonly onMessage?: (payload: unknown, ctx: WireRequestContext) => unknown;
@@ -62,6 +67,11 @@ export class WireServerConnection {
   readonly connectedAt: number;
   state: WireServerConnectionState = 'hello';
   inFlight = 0;
+  /** REQs decoded while `maxInFlight` handlers ran, oldest first: [id, payload, id, payload…]. */
+  #backlog: unknown[] = [];
+  #backlogHead = 0;
+  /** A backlog drain is on the stack: a synchronous handler's reply must not start another. */
+  #draining = false;
   /** Inbound chunks so far; the watchdog diffs it between sweeps. */
   chunks = 0;
   /** Watchdog bookkeeping: `chunks` at the last sweep, and when it last changed. */
@@ -157,6 +167,11 @@ export class WireServerConnection {
           this.#send({ type: MessageType.ERR, id: msg.id, error: { code: 'WW_GOAWAY', message: 'server is going away' } });
           return;
         }
+        if (this.inFlight >= this.#hooks.maxInFlight || this.#backlogHead < this.#backlog.length) {
+          this.#backlog.push(msg.id, msg.payload);
+          this.#channel.hold(true);
+          return;
+        }
         this.#runHandler(msg.id, msg.payload);
         return;
       case MessageType.MSG:
@@ -192,6 +207,28 @@ export class WireServerConnection {
     this.#send({ type: MessageType.HELLO_OK, version: WIRE_VERSION, clientId: this.id });
   }
 
+  /** Starts waiting REQs while there is room; reading restarts once the backlog is empty. */
+  #startBacklog(): void {
+    const backlog = this.#backlog;
+    this.#draining = true;
+    try {
+      while (this.inFlight < this.#hooks.maxInFlight && this.#backlogHead < backlog.length && this.state !== 'closed') {
+        const id = backlog[this.#backlogHead] as number;
+        const payload = backlog[this.#backlogHead + 1];
+        backlog[this.#backlogHead] = backlog[this.#backlogHead + 1] = undefined;
+        this.#backlogHead += 2;
+        this.#runHandler(id, payload);
+      }
+    } finally {
+      this.#draining = false;
+    }
+    if (this.#backlogHead >= backlog.length) {
+      this.#backlog = [];
+      this.#backlogHead = 0;
+      this.#channel.hold(false);
+    }
+  }
+
   #runHandler(id: number, payload: unknown): void {
     const handler = this.#hooks.handler;
     if (!handler) {
@@ -219,6 +256,7 @@ export class WireServerConnection {
   #reply(id: number, value: unknown, failed: boolean): void {
     this.inFlight--;
     if (this.state === 'closed') return;
+    if (this.#backlogHead < this.#backlog.length && !this.#draining) this.#startBacklog();
     if (failed) {
       const code = (value as { code?: unknown } | undefined)?.code;
       const message = value instanceof Error ? value.message : String(value);

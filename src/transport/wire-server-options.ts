@@ -23,6 +23,7 @@ export const serverSchema = shape({
   onClientDropped: optional(func<(info: WireClientDropped) => void>()),
   maxFrameBytes: integer({ min: 1, max: 0xffffffff, default: DEFAULT_MAX_FRAME_BYTES }),
   maxQueuedBytes: integer({ min: 0, default: DEFAULT_MAX_QUEUED_BYTES }),
+  maxInFlightPerClient: integer({ min: 1, default: 256 }),
   clientIdleTimeoutMs: integer({ min: 1, default: 15_000 }),
   clientProbeTimeoutMs: integer({ min: 1, default: 5_000 }),
   handshakeTimeoutMs: integer({ min: 1, default: 10_000 }),
@@ -50,6 +51,13 @@ export interface WireServerOptions {
   readonly maxFrameBytes?: number;
   /** Per-client bound on queued outbound bytes. Default 8 MiB. */
   readonly maxQueuedBytes?: number;
+  /**
+   * Per-client bound on requests whose handler is running. Beyond it the server stops
+   * reading that client (TCP backpressure) and starts queued requests as earlier ones
+   * finish, so a client pipelining against a slow handler cannot grow memory without
+   * bound. Default 256.
+   */
+  readonly maxInFlightPerClient?: number;
   /** Silence after which the server PINGs a client. Default 15000. */
   readonly clientIdleTimeoutMs?: number;
   /** Time a client has to answer that PING. Default 5000. */

@@ -61,6 +61,7 @@ export function createWireServer(options?: WireServerOptions): WireServer {
     scheduler,
     maxFrameBytes: opts.maxFrameBytes,
     maxQueuedBytes: opts.maxQueuedBytes,
+    maxInFlight: opts.maxInFlightPerClient,
     checkToken: (t) => tokenDigest === undefined || (t !== undefined && timingSafeEqual(digest(t), tokenDigest)),
     handler: opts.handler,
     onMessage: opts.onMessage,
