@@ -12,7 +12,10 @@
  *   head not yet due just re-arms. To bound re-arming under a steady stream of requests,
  *   the timer never re-arms sooner than `resolutionMs` after it fired, so an expiry may be
  *   late by up to `resolutionMs` (requests wait `durationMs` to `durationMs + resolutionMs`).
- * - The timer exists only while entries do: an idle session holds no timer at all.
+ * - Deleting the last entry leaves the timer armed: it fires once, finds nothing and
+ *   lapses. Sequential calls (the usual `pool.use(c => c.request(…))`) thus share one
+ *   timer instead of scheduling and cancelling one per call; an idle session holds at most
+ *   that one lapsing timer, for at most `durationMs`, and none after `clear()`.
  * - Calls with their own `timeoutMs` do not come here; they get one precise timer each.
  */
 import type { SchedulerLike, Subscription } from 'rxjs';
@@ -42,7 +45,7 @@ export class FifoDeadlines<K> {
     return this.#deadlines.size;
   }
 
-  /** True while a timer is scheduled (tests assert that an idle set holds none). */
+  /** True while a timer is scheduled (it lapses once it fires with nothing due). */
   get armed(): boolean {
     return this.#timer !== undefined;
   }
@@ -55,7 +58,6 @@ export class FifoDeadlines<K> {
 
   delete(key: K): void {
     this.#deadlines.delete(key);
-    if (this.#deadlines.size === 0) this.#disarm();
   }
 
   /** Drops every entry and the timer. */

@@ -21,7 +21,7 @@ describe('FifoDeadlines (one timer for same-duration deadlines)', () => {
     expect(d.armed).toBe(false);
   });
 
-  it('holds no timer when empty, and deleted entries never expire', () => {
+  it('deleted entries never expire; an emptied set keeps its timer until it lapses once', () => {
     const vts = new VirtualTimeScheduler();
     const expired: number[] = [];
     const d = new FifoDeadlines<number>(vts, 500, (k) => expired.push(k));
@@ -29,12 +29,27 @@ describe('FifoDeadlines (one timer for same-duration deadlines)', () => {
     d.add(1);
     d.add(2);
     d.delete(1);
-    expect(d.armed).toBe(true);
     d.delete(2);
-    expect(d.armed).toBe(false);
+    expect(d.armed).toBe(true); // not cancelled: the next add reuses it
+    advance(vts, 500);
+    expect(d.armed).toBe(false); // fired, found nothing, did not re-arm
     expect(vts.actions.filter((a) => !a.closed)).toHaveLength(0);
     advance(vts, 10_000);
     expect(expired).toEqual([]);
+  });
+
+  it('sequential add/delete pairs share one timer instead of one each', () => {
+    const vts = new VirtualTimeScheduler();
+    const d = new FifoDeadlines<number>(vts, 500, () => {});
+    const scheduled = vts.actions.length;
+    for (let i = 0; i < 100; i++) {
+      d.add(i);
+      d.delete(i);
+    }
+    expect(vts.actions.length - scheduled).toBe(1);
+    d.clear();
+    expect(d.armed).toBe(false);
+    expect(vts.actions.filter((a) => !a.closed)).toHaveLength(0);
   });
 
   it('expires late by at most resolutionMs under a steady stream of entries', () => {
