@@ -16,7 +16,7 @@ import { tls } from '../../src/transport/tls.js';
 import { unix } from '../../src/transport/unix.js';
 import { createWireServer } from '../../src/transport/wire-server.js';
 import { wire } from '../../src/transport/wire.js';
-import { advance, expectHandlesBackTo, handleCounts, waitFor } from './helpers.js';
+import { advance, expectHandlesBackTo, handleCounts, waitFor, rejection } from './helpers.js';
 
 const fixtures = new URL('../fixtures/tls/', import.meta.url);
 const cert = readFileSync(new URL('localhost-cert.pem', fixtures));
@@ -56,15 +56,6 @@ async function echoOnce(stream: Duplex, text: string): Promise<string> {
   const reply = new Promise<string>((resolve) => stream.once('data', (c: Buffer) => resolve(String(c))));
   stream.write(text);
   return reply;
-}
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('tcp()', () => {

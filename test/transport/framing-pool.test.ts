@@ -9,6 +9,7 @@ import { hasCode, InvalidOptionError, PoolClosedError, ProtocolError } from '../
 import { createFramingPool, FRAMING_POOL_DEFAULTS, type FramingPool } from '../../src/transport/framing-pool.js';
 import { packInner, unpackInner } from '../../src/transport/framing-packed.js';
 import { MessageType } from '../../src/transport/wire-messages.js';
+import { rejection } from './helpers.js';
 
 const pools: FramingPool[] = [];
 
@@ -33,15 +34,6 @@ function rows(bytes: number): { id: number; name: string; score: number; active:
 /** OS threads of this process (Linux): worker threads are real threads. */
 function osThreads(): number {
   return readdirSync('/proc/self/task').length;
-}
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('createFramingPool', () => {

@@ -13,7 +13,7 @@ import { MessageType as T } from '../../src/transport/wire-messages.js';
 import { createWireServer, type WireClientDropped, type WireServer, type WireServerOptions } from '../../src/transport/wire-server.js';
 import type { WireSession } from '../../src/transport/wire-session.js';
 import { wire, type WireOptions } from '../../src/transport/wire.js';
-import { expectHandlesBackTo, handleCounts, RawPeer, waitFor } from './helpers.js';
+import { expectHandlesBackTo, handleCounts, RawPeer, waitFor, rejection } from './helpers.js';
 
 const THRESHOLD = 64 * 1024;
 const cleanups: Array<() => unknown> = [];
@@ -60,15 +60,6 @@ function rows(bytes: number, tag = 0): { tag: number; rows: { id: number; name: 
   const out = [];
   for (let i = 0; out.length * 30 < bytes; i++) out.push({ id: i, name: `user-${i}`, score: i * 0.5 });
   return { tag, rows: out };
-}
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('framing offload over the wire protocol', () => {

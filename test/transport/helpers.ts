@@ -117,3 +117,13 @@ export class RawPeer {
     return this.received.splice(i, 1)[0] as unknown[];
   }
 }
+
+/** The error a promise rejects with; fails the test if it resolves. */
+export async function rejection(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected a rejection');
+}

@@ -9,7 +9,7 @@ import { hasCode, RemoteError } from '../../src/errors.js';
 import type { RespSession } from '../../src/transport/resp-session.js';
 import { resp, type RespOptions } from '../../src/transport/resp.js';
 import { tcp } from '../../src/transport/tcp.js';
-import { advance, expectHandlesBackTo, handleCounts, waitFor } from './helpers.js';
+import { advance, expectHandlesBackTo, handleCounts, waitFor, rejection } from './helpers.js';
 import { FakeRedis, type FakeRedisOptions } from './resp-helpers/fake-redis.js';
 
 const PASSWORD = 'loopback-Pa55word';
@@ -41,15 +41,6 @@ async function connect(redis: FakeRedis, options?: RespOptions, scheduler: Sched
   });
   cleanups.push(() => session.destroy());
   return session;
-}
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('resp over loopback', () => {

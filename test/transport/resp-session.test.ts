@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { hasCode, RemoteError } from '../../src/errors.js';
 import type { RespSession } from '../../src/transport/resp-session.js';
 import { resp, type RespOptions } from '../../src/transport/resp.js';
-import { advance, duplexPair, turn, waitFor } from './helpers.js';
+import { advance, duplexPair, turn, waitFor, rejection } from './helpers.js';
 import { ScriptedPeer } from './resp-helpers/scripted-peer.js';
 
 const PASSWORD = 's3cr3t-Pa55';
@@ -35,15 +35,6 @@ async function open(opts?: RespOptions) {
   const session: RespSession = await s.opening;
   s.peer.commands.length = 0;
   return { ...s, session };
-}
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('resp session: handshake', () => {

@@ -15,7 +15,7 @@ import { MessageType as T } from '../../src/transport/wire-messages.js';
 import { createWireServer, type WireClientDropped, type WireServer, type WireServerOptions } from '../../src/transport/wire-server.js';
 import type { WireSession } from '../../src/transport/wire-session.js';
 import { wire, type WireOptions } from '../../src/transport/wire.js';
-import { advance, expectHandlesBackTo, handleCounts, RawPeer, turn, waitFor } from './helpers.js';
+import { advance, expectHandlesBackTo, handleCounts, RawPeer, turn, waitFor, rejection } from './helpers.js';
 
 const cleanups: Array<() => unknown> = [];
 let baseline: Record<string, number>;
@@ -47,15 +47,6 @@ async function connectClient(port: number, opts?: WireOptions, scheduler: Schedu
   });
   cleanups.push(() => session.destroy());
   return session;
-}
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('wire on loopback', () => {

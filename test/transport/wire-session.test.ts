@@ -9,7 +9,7 @@ import { encodeFrame } from '../../src/transport/frame-writer.js';
 import { MessageType as T } from '../../src/transport/wire-messages.js';
 import { wire, type WireOptions } from '../../src/transport/wire.js';
 import type { WireSession } from '../../src/transport/wire-session.js';
-import { advance, duplexPair, RawPeer, turn, waitFor } from './helpers.js';
+import { advance, duplexPair, RawPeer, turn, waitFor, rejection } from './helpers.js';
 
 function setup(opts?: WireOptions) {
   const vts = new VirtualTimeScheduler();
@@ -32,15 +32,6 @@ async function open(opts?: WireOptions) {
   s.peer.send([T.HELLO_OK, { version: 1, clientId: 7 }]);
   const session: WireSession = await s.opening;
   return { ...s, session, hello };
-}
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('wire session: handshake', () => {
