@@ -7,7 +7,7 @@
  */
 import { integer } from '../../options.js';
 import { FrameSplitter } from '../frame-splitter.js';
-import type { ToxicContext } from '../toxic-types.js';
+import type { ToxicContext, ToxicStage } from '../toxic-types.js';
 
 /** 16 MiB, as the wire protocol's default frame ceiling. */
 export const DEFAULT_TOXIC_MAX_FRAME_BYTES = 16 * 1024 * 1024;
@@ -44,4 +44,30 @@ export function bindSplitter(
 export function releaseSplitter(state: FrameStageState): void {
   state.splitter?.drain();
   state.splitter = undefined;
+}
+
+/**
+ * A stage that only decides, frame by frame, what to let through (`onFrame` pushes,
+ * replies or drops): it holds nothing but the splitter's partial frame.
+ */
+export function frameFilterStage(
+  ctx: ToxicContext,
+  state: FrameStageState,
+  maxFrameBytes: number,
+  onFrame: (frame: Buffer, payload: Buffer) => void,
+): ToxicStage {
+  const splitter = bindSplitter(ctx, state, maxFrameBytes, onFrame);
+  return {
+    write: (chunk) => splitter.write(chunk),
+    end: () => {
+      splitter.drain();
+      ctx.close();
+    },
+    flush: ({ final }) => {
+      if (final) releaseSplitter(state);
+    },
+    get heldBytes() {
+      return splitter.bufferedBytes;
+    },
+  };
 }

@@ -7,7 +7,7 @@
  */
 import { number, shape } from '../../options.js';
 import type { ToxicDefinition } from '../toxic-types.js';
-import { bindSplitter, createFrameStageState, maxFrameBytesAttribute, releaseSplitter, type FrameStageState } from './frame-stage.js';
+import { createFrameStageState, frameFilterStage, maxFrameBytesAttribute, type FrameStageState } from './frame-stage.js';
 
 export interface WireDropPongsAttributes {
   /** Chance that a given PONG is dropped, in [0, 1]. Default 1. */
@@ -29,23 +29,10 @@ export const wireDropPongs: ToxicDefinition<WireDropPongsAttributes, FrameStageS
   }),
   createState: createFrameStageState,
   create(ctx, attrs, state) {
-    const splitter = bindSplitter(ctx, state, attrs.max_frame_bytes, (frame, payload) => {
+    return frameFilterStage(ctx, state, attrs.max_frame_bytes, (frame, payload) => {
       const droppable = ctx.frames.classify(payload) === 'pong' && !ctx.frames.carriesState?.(payload);
       if (droppable && ctx.random() < attrs.probability) return;
       ctx.pushFrame(frame);
     });
-    return {
-      write: (chunk) => splitter.write(chunk),
-      end: () => {
-        splitter.drain();
-        ctx.close();
-      },
-      flush: ({ final }) => {
-        if (final) releaseSplitter(state);
-      },
-      get heldBytes() {
-        return splitter.bufferedBytes;
-      },
-    };
   },
 };

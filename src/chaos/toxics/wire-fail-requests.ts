@@ -20,7 +20,7 @@
  */
 import { integer, oneOf, shape, string } from '../../options.js';
 import type { ToxicDefinition } from '../toxic-types.js';
-import { bindSplitter, createFrameStageState, maxFrameBytesAttribute, releaseSplitter, type FrameStageState } from './frame-stage.js';
+import { createFrameStageState, frameFilterStage, maxFrameBytesAttribute, type FrameStageState } from './frame-stage.js';
 
 export interface WireFailRequestsAttributes {
   /** How many requests fail per connection. Default 1. */
@@ -52,7 +52,7 @@ export const wireFailRequests: ToxicDefinition<WireFailRequestsAttributes, FailS
   }),
   createState: () => ({ ...createFrameStageState(), failed: 0 }),
   create(ctx, attrs, state) {
-    const splitter = bindSplitter(ctx, state, attrs.max_frame_bytes, (frame, payload) => {
+    return frameFilterStage(ctx, state, attrs.max_frame_bytes, (frame, payload) => {
       const failable = ctx.frames.classify(payload) === 'request' && !ctx.frames.carriesState?.(payload);
       if (state.failed >= attrs.count || !failable) {
         ctx.pushFrame(frame);
@@ -62,18 +62,5 @@ export const wireFailRequests: ToxicDefinition<WireFailRequestsAttributes, FailS
       const reply = attrs.mode === 'error' ? ctx.frames.errorReply?.(payload, attrs.message) : undefined;
       if (reply) ctx.reply(reply);
     });
-    return {
-      write: (chunk) => splitter.write(chunk),
-      end: () => {
-        splitter.drain();
-        ctx.close();
-      },
-      flush: ({ final }) => {
-        if (final) releaseSplitter(state);
-      },
-      get heldBytes() {
-        return splitter.bufferedBytes;
-      },
-    };
   },
 };
