@@ -7,7 +7,7 @@
  *   npx tsx src/cli.ts chaos run examples/chaos/flapping-network.ts --simulated --seeds 20
  */
 import {
-  allReadyWithin, defineScenario, invariant, noFalseDeath, noLostOrDuplicatedRequests, nothingLeftRunning, type TimelineStep,
+  allReadyWithin, defineScenario, everyRequestSucceeds, noFalseDeath, noLostOrDuplicatedRequests, nothingLeftRunning, type TimelineStep,
   runIfMain,
 } from '../../src/chaos/index.js';
 
@@ -36,10 +36,7 @@ const scenario = defineScenario({
   invariants: [
     noFalseDeath(),
     noLostOrDuplicatedRequests(),
-    invariant('every request succeeds', (ctx) => {
-      const { failed, failuresByCode } = ctx.observed.requests();
-      return failed === 0 ? undefined : `${failed} request(s) failed (${JSON.stringify(failuresByCode)})`;
-    }),
+    everyRequestSucceeds(),
     allReadyWithin(1000),
     nothingLeftRunning(),
   ],

@@ -41,7 +41,8 @@ export { seededRandom, deriveSeed } from './seeded-random.js';
 
 export { defineScenario, isScenario, detectionBoundMs, scenarioHeartbeat, scenarioBackoff, workloadDefaults } from './define-scenario.js';
 export {
-  invariant, noLostOrDuplicatedRequests, allReadyWithin, noFalseDeath, detectedWithin, nothingLeftRunning,
+  invariant, noLostOrDuplicatedRequests, everyRequestSucceeds, allReadyWithin, noFalseDeath, detectedWithin,
+  nothingLeftRunning,
 } from './invariants.js';
 export { classifyToxics } from './fault-classifier.js';
 export type { FaultClassification } from './fault-classifier.js';

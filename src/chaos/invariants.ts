@@ -52,6 +52,21 @@ export function noLostOrDuplicatedRequests(): Invariant {
   });
 }
 
+/**
+ * No request failed at all — for faults that must stay invisible to callers (a slow
+ * server, latency below the detector's threshold). Failures are listed by error code.
+ *
+ * @example
+ * invariants: [everyRequestSucceeds()]
+ */
+export function everyRequestSucceeds(): Invariant {
+  return invariant('everyRequestSucceeds', (ctx, phase) => {
+    if (phase === 'teardown') return undefined;
+    const { failed, failuresByCode } = ctx.observed.requests();
+    return failed === 0 ? undefined : `${failed} request(s) failed (${JSON.stringify(failuresByCode)})`;
+  });
+}
+
 function describeConnections(observed: ScenarioObservations): string {
   const conns = observed.connections();
   const up = conns.filter((c) => c.state === 'ready' || c.state === 'probing').length;

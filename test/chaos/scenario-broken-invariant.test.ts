@@ -8,7 +8,7 @@ import { hasCode } from '../../src/errors.js';
 import { runChaosCommand } from '../../src/chaos/chaos-command.js';
 import { defineScenario } from '../../src/chaos/define-scenario.js';
 import { formatReport } from '../../src/chaos/format-report.js';
-import { allReadyWithin, noFalseDeath, nothingLeftRunning } from '../../src/chaos/invariants.js';
+import { allReadyWithin, everyRequestSucceeds, noFalseDeath, nothingLeftRunning } from '../../src/chaos/invariants.js';
 import { runScenario } from '../../src/chaos/run-scenario.js';
 import alwaysBroken from './scenario-fixtures/always-broken.js';
 import { deterministicPart } from './scenario-helpers.js';
@@ -108,5 +108,24 @@ describe('a broken invariant', () => {
     const again = captureIo();
     expect(await runChaosCommand(['run', file, '--simulated', '--seed', '3', '--scenario', 'calm'], again.io)).toBe(0);
     expect(again.out.join('')).toContain('result        PASSED');
+  });
+});
+
+describe('everyRequestSucceeds()', () => {
+  it('breaks when a fault makes requests fail, naming the failure codes', async () => {
+    const blackhole = defineScenario({
+      name: 'requests-fail',
+      durationMs: 2500,
+      connections: 2,
+      timeline: [
+        { atMs: 300, label: 'blackhole', action: (ctx) => ctx.link.addToxic({ name: 'bh', type: 'timeout', stream: 'downstream', attributes: { timeout: 0 } }) },
+        { atMs: 1800, label: 'heal', action: (ctx) => ctx.link.removeToxic('bh') },
+      ],
+      invariants: [everyRequestSucceeds()],
+    });
+    const result = await runScenario(blackhole, { mode: 'simulated', seed: 3 });
+    expect(result.passed).toBe(false);
+    expect(result.violations[0]).toMatchObject({ invariant: 'everyRequestSucceeds' });
+    expect(result.violations[0]!.message).toMatch(/^\d+ request\(s\) failed \(\{"WW_/);
   });
 });
