@@ -3,7 +3,7 @@
  * connections, supervised wirewarden connections side by side with a bare-socket floor.
  *
  *   npx tsx --expose-gc bench/heartbeat.ts [--sizes 1000,10000] [--interval-ms 1000]
- *                                         [--window-s 6] [--rounds 3]
+ *                                         [--window-s 6] [--rounds 3] [--profile out.cpuprofile]
  *
  * The wire server runs in a child process (src/demo/server-process.ts), so only the
  * client side is measured. Both sides send one PING per connection per interval with a
@@ -30,6 +30,8 @@
 import { connect, type Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { parseArgs } from 'node:util';
+import { Session } from 'node:inspector/promises';
+import { writeFileSync } from 'node:fs';
 import { pack } from 'msgpackr';
 import type { SchedulerLike, Subscription } from 'rxjs';
 import { createActor } from 'xstate';
@@ -46,6 +48,8 @@ const { values } = parseArgs({
     'interval-ms': { type: 'string', default: '1000' },
     'window-s': { type: 'string', default: '6' },
     rounds: { type: 'string', default: '3' },
+    // Writes a V8 CPU profile of wirewarden's measured windows only (no connect phase).
+    profile: { type: 'string' },
   },
 });
 const sizes = values.sizes.split(',').map(Number);
@@ -202,6 +206,12 @@ async function wirewardenRun(server: ServerProcess, n: number): Promise<Result> 
   const cpuPerBeatUs: number[] = [];
   const beatsPerSec: number[] = [];
   let probeFailures = 0;
+  const profiler = values.profile ? new Session() : undefined;
+  if (profiler) {
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+  }
   for (let r = 0; r < rounds; r++) {
     const p0 = counters();
     const c0 = cpuMicros();
@@ -215,6 +225,11 @@ async function wirewardenRun(server: ServerProcess, n: number): Promise<Result> 
     probeFailures += p1.failed - p0.failed;
     cpuPerBeatUs.push((c1 - c0) / beats);
     beatsPerSec.push(beats / ((t1 - t0) / 1000));
+  }
+  if (profiler) {
+    const { profile } = await profiler.post('Profiler.stop');
+    writeFileSync(values.profile!, JSON.stringify(profile));
+    profiler.disconnect();
   }
   const notReady = sup.children().filter((c) => c.state !== 'ready' && c.state !== 'probing').length;
   if (notReady > 0) console.warn(`  warning: ${notReady} connections were not ready at the end`);

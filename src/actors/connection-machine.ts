@@ -1,5 +1,5 @@
 /**
- * `connectionMachine`: one network connection as an XState v5 machine.
+ * `connectionMachine`: one network connection as an XState v5 actor.
  *
  *                  ┌───────── reply, or inbound traffic ─────────┐
  *                  ▼                                              │
@@ -16,59 +16,229 @@
  * The machine never retries: dying is its error handling, the supervisor restarts it.
  * Final output: `{ reason, error?, uptimeMs }` (`closed` is a normal exit).
  *
- * Trade-offs, so that 10k idle connections stay cheap and the data path stays off the
- * mailbox:
- * - No XState event per frame. Inbound traffic only bumps a counter (`markAlive`); the
- *   heartbeat tick compares it. Only state changes are events.
- * - The heartbeat ticker (`ready`) and the probes (`probing`, `suspect`) are armed by
- *   entry actions rather than invoked actors: no child actor while connected; see
- *   connection-resources.ts. Only the one-shot dial, handshake and close are invoked.
- *   Stopping the actor from outside skips actions, so the live half also disposes
- *   itself when the actor completes, errors or stops.
- * - The heartbeat path (ready → probing → ready, every interval on every idle
- *   connection) is as lean as XState allows, because each transition costs ~5 µs and
- *   ~10 KB of short-lived allocations no matter what: one `assign` (each one clones the
- *   snapshot) and one side effect per transition, no exit actions (the tick that leads
- *   to `probing` has fired, the probe that leads back has settled; `closing` and `dead`
- *   run `quiesce` instead), no eventless transitions, no nesting on that path.
- * - Timers run on the injected RxJS scheduler, never XState `after` (which is not
- *   re-armed on restore, statelyai/xstate#5331, and would need `clockFromScheduler`).
- *   A connection is not restorable anyway: its socket does not survive persistence.
+ * Why a hand-written `ActorLogic` and not `setup().createMachine()`: every idle
+ * connection goes ready → probing → ready once per interval, and an interpreted XState
+ * transition costs ~8 µs and ~10 KB of short-lived garbage whatever the machine does
+ * (snapshot clone, state-node sets, action resolution); at 10k connections those two
+ * transitions alone were more than the whole bare-socket heartbeat. Here a transition is
+ * a switch, one context object and one snapshot (~1 µs). What users see does not change:
+ * it is an ordinary XState actor (`createActor`, `subscribe`, `send`, a child of a
+ * supervisor, done/error events to its parent), its snapshots have the machine's shape
+ * (`value`, `context`, `status`, `output`, `matches`), and `config` is the statechart
+ * (connection-chart.ts) so the Stately inspector draws it and highlights the state.
+ *
+ * Other trade-offs, so that 10k idle connections stay cheap and the data path stays off
+ * the mailbox:
+ * - No event per frame. Inbound traffic only bumps a counter (`markAlive`); the heartbeat
+ *   tick compares it. Only state changes are events.
+ * - The ticker, the probes and the one-shot steps (dial, handshake, close) live in the
+ *   connection's resources (connection-resources.ts, connection-steps.ts): no child actor.
+ * - Timers run on the injected RxJS scheduler.
  * - Context is plain data (health figures, counters, endpoint without secrets,
  *   timestamps); streams, sessions and the protocol live in `liveConnection(ref)`.
+ * - Not restorable: a connection's socket does not survive persistence.
  *
  * Services (scheduler, random, loadSource) come from the input when given, else from the
  * runtime the actor runs in (`servicesOf(self.system)`).
  */
-import { assign, setup } from 'xstate';
+import type { ActorLogic, ActorScope, ActorSystem } from 'xstate';
+import { InvalidOptionError } from '../errors.js';
 import { servicesOf } from '../services.js';
 import { lengthenIntervalMs, shortenIntervalMs } from './adaptive-interval.js';
-import { closeActor, dialActor, handshakeActor } from './connection-actors.js';
+import { connectionChart } from './connection-chart.js';
 import { parseConnectionInput } from './connection-input.js';
-import type {
-  ConnectionCommand, ConnectionContext, ConnectionInput, ConnectionOutput, DeadReason, PlainEndpoint,
-} from './connection-types.js';
 import { ConnectionResources, HEARTBEAT_IDLE, resourcesOf, type ProbeEvent } from './connection-resources.js';
+import {
+  activeSnapshot, CONNECTING, doneSnapshot, flatState, HANDSHAKING, persistedSnapshot, stoppedSnapshot,
+  type ConnectionSnapshot,
+} from './connection-snapshot.js';
+import { startClose, startDial, startHandshake, type StepEvent } from './connection-steps.js';
+import type {
+  ConnectionCommand, ConnectionContext, ConnectionInput, DeadReason, PlainEndpoint,
+} from './connection-types.js';
 import type { StreamEndReason } from './death-error.js';
 import { retransmitTimeoutMs, suspectTimeoutMs, updateRttEstimate } from './rtt-estimator.js';
 
-/** Internal events: sent by the live half and the invoked actors, never per frame. */
+/** Internal events: sent by the live half and the steps, never per frame. */
 export type ConnectionInternalEvent =
   | typeof HEARTBEAT_IDLE
   | { type: 'ww.stream.closed'; reason: StreamEndReason }
-  | ProbeEvent;
+  | ProbeEvent
+  | StepEvent;
 
 export type ConnectionEvent = ConnectionCommand | ConnectionInternalEvent;
 
-function nowOf(self: Parameters<typeof resourcesOf>[0]): number {
-  return resourcesOf(self)?.scheduler.now() ?? Date.now();
-}
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- runs in any actor system
+type AnyActorSystem = ActorSystem<any>;
+
+type Scope = ActorScope<ConnectionSnapshot, ConnectionEvent, AnyActorSystem>;
+type Event = ConnectionEvent | { type: 'xstate.stop' } | { type: string; error?: unknown };
 
 function plainEndpoint(e: { host?: string; port?: number; path?: string }): PlainEndpoint {
   return e.path !== undefined ? { path: e.path } : { host: e.host ?? '127.0.0.1', port: e.port };
 }
 
-const die = (reason: DeadReason) => ({ type: 'setReason', params: { reason } }) as const;
+function initialContext(input: ConnectionInput, scope: Scope): ConnectionContext {
+  const parsed = parseConnectionInput(input);
+  const { self } = scope;
+  const services = servicesOf(scope.system);
+  const scheduler = parsed.scheduler ?? services.scheduler;
+  const live = new ConnectionResources(self, parsed, input.endpoint, scheduler, parsed.random ?? services.random,
+    parsed.loadSource ?? services.loadSource);
+  // An actor stopped from outside before it started never transitions; completion and
+  // errors reach observers in every case, so the live half also cleans up from there.
+  self.subscribe(live);
+  const hb = parsed.heartbeat;
+  const now = scheduler.now();
+  return {
+    endpoint: plainEndpoint(parsed.endpoint),
+    protocol: typeof parsed.protocol.name === 'string' ? parsed.protocol.name : 'custom',
+    heartbeat: hb,
+    startedAt: now,
+    readyAt: undefined,
+    since: now,
+    rttMs: undefined,
+    srttMs: undefined,
+    rttvarMs: undefined,
+    probeTimeoutMs: hb.maxTimeoutMs,
+    intervalMs: hb.intervalMs,
+    probesSent: 0,
+    probesFailed: 0,
+    falseSuspicions: 0,
+    suspectAttempt: 0,
+    attemptTimeoutMs: hb.maxTimeoutMs,
+    reason: undefined,
+  };
+}
+
+/** `ready`: from the handshake (first time) or back from a probe. */
+function enterReady(live: ConnectionResources, context: ConnectionContext): ConnectionSnapshot {
+  live.armHeartbeat(context.intervalMs);
+  return activeSnapshot('ready', context);
+}
+
+/** The estimator, timeout, interval and false-suspicion bookkeeping of a probe that came back. */
+function backToReady(live: ConnectionResources, c: ConnectionContext, event: ProbeEvent, fromSuspect: boolean): ConnectionSnapshot {
+  const hb = c.heartbeat;
+  let { intervalMs } = c;
+  if (fromSuspect && hb.adaptive) intervalMs = shortenIntervalMs(intervalMs, hb.minIntervalMs);
+  const since = live.scheduler.now();
+  const falseSuspicions = fromSuspect ? c.falseSuspicions + 1 : c.falseSuspicions;
+  if (event.type !== 'ww.probe.ok') {
+    return enterReady(live, { ...c, since, falseSuspicions, suspectAttempt: 0, intervalMs });
+  }
+  const prev = c.srttMs === undefined || c.rttvarMs === undefined ? undefined : { srttMs: c.srttMs, rttvarMs: c.rttvarMs };
+  const est = updateRttEstimate(prev, event.rttMs);
+  return enterReady(live, {
+    ...c,
+    since,
+    falseSuspicions,
+    suspectAttempt: 0,
+    rttMs: event.rttMs,
+    srttMs: est.srttMs,
+    rttvarMs: est.rttvarMs,
+    probeTimeoutMs: retransmitTimeoutMs(est, hb),
+    // Lengthened only from `probing`: a false suspicion never lengthens it.
+    intervalMs: !fromSuspect && hb.adaptive ? lengthenIntervalMs(intervalMs, est, hb.maxIntervalMs) : intervalMs,
+  });
+}
+
+function enterProbing(live: ConnectionResources, c: ConnectionContext): ConnectionSnapshot {
+  const context = { ...c, since: live.scheduler.now(), probesSent: c.probesSent + 1, suspectAttempt: 0, attemptTimeoutMs: c.probeTimeoutMs };
+  live.startProbe(context.attemptTimeoutMs);
+  return activeSnapshot('probing', context);
+}
+
+/** `suspect`, entered (or re-entered) after a failed probe, which is counted here. */
+function enterSuspect(live: ConnectionResources, c: ConnectionContext): ConnectionSnapshot {
+  const context = {
+    ...c,
+    since: live.scheduler.now(),
+    probesFailed: c.probesFailed + 1,
+    probesSent: c.probesSent + 1,
+    suspectAttempt: c.suspectAttempt + 1,
+    attemptTimeoutMs: suspectTimeoutMs(c.attemptTimeoutMs, c.heartbeat.suspectBackoffMultiplier, c.heartbeat.maxTimeoutMs),
+  };
+  live.startProbe(context.attemptTimeoutMs);
+  return activeSnapshot('suspect', context);
+}
+
+function die(live: ConnectionResources, c: ConnectionContext, reason: DeadReason, event: Event, failedProbe = false): ConnectionSnapshot {
+  live.quiesce();
+  const context = { ...c, since: live.scheduler.now(), reason, probesFailed: failedProbe ? c.probesFailed + 1 : c.probesFailed };
+  live.settle(context, event as { type: string; error?: unknown });
+  const error = live.finalError;
+  const uptimeMs = context.readyAt === undefined ? 0 : context.since - context.readyAt;
+  return doneSnapshot('dead', context, error === undefined ? { reason, uptimeMs } : { reason, error, uptimeMs });
+}
+
+function close(live: ConnectionResources, c: ConnectionContext): ConnectionSnapshot {
+  const context = { ...c, since: live.scheduler.now(), reason: 'closed' as const };
+  const uptimeMs = context.readyAt === undefined ? 0 : context.since - context.readyAt;
+  return doneSnapshot('closed', context, { reason: 'closed', uptimeMs });
+}
+
+function enterClosing(live: ConnectionResources, c: ConnectionContext): ConnectionSnapshot {
+  live.quiesce();
+  const snapshot = activeSnapshot('closing', { ...c, since: live.scheduler.now() });
+  startClose(live);
+  return snapshot;
+}
+
+/** One event in one state: the chart in connection-chart.ts, as code. */
+function transition(snapshot: ConnectionSnapshot, event: Event, scope: Scope): ConnectionSnapshot {
+  if (snapshot.status !== 'active') return snapshot;
+  if (event.type === 'xstate.stop') return stoppedSnapshot(snapshot);
+  const live = resourcesOf(scope.self);
+  if (live === undefined) return snapshot;
+  const state = flatState(snapshot.value);
+  const c = snapshot.context;
+  const dialing = state === 'connecting' || state === 'handshaking';
+  const e = event as ConnectionEvent;
+  switch (e.type) {
+    case 'KILL':
+      return die(live, c, e.reason, e);
+    case 'ww.stream.closed':
+      if (state === 'closing') return close(live, c);
+      return die(live, c, dialing ? 'handshake-failed' : e.reason, e);
+    case 'CLOSE':
+      if (dialing) return close(live, c);
+      return state === 'closing' ? snapshot : enterClosing(live, c);
+    case 'ww.dial.done':
+      if (state !== 'connecting') return snapshot;
+      startHandshake(live);
+      return activeSnapshot(HANDSHAKING, c);
+    case 'ww.dial.failed':
+      return state === 'connecting' ? die(live, c, 'dial-failed', e) : snapshot;
+    case 'ww.handshake.done': {
+      if (state !== 'handshaking') return snapshot;
+      const now = live.scheduler.now();
+      return enterReady(live, { ...c, since: now, readyAt: c.readyAt ?? now });
+    }
+    case 'ww.handshake.failed':
+      return state === 'handshaking' ? die(live, c, 'handshake-failed', e) : snapshot;
+    case 'ww.heartbeat.idle':
+      return state === 'ready' ? enterProbing(live, c) : snapshot;
+    case 'ww.probe.ok':
+    case 'ww.probe.alive':
+      if (state === 'probing' || state === 'suspect') return backToReady(live, c, e, state === 'suspect');
+      return snapshot;
+    case 'ww.probe.failed':
+      if (state === 'probing') {
+        return c.heartbeat.suspectProbes === 0 ? die(live, c, 'heartbeat-timeout', e, true) : enterSuspect(live, c);
+      }
+      if (state === 'suspect') {
+        return c.suspectAttempt >= c.heartbeat.suspectProbes ? die(live, c, 'heartbeat-timeout', e, true) : enterSuspect(live, c);
+      }
+      return snapshot;
+    case 'ww.close.done':
+      return state === 'closing' ? close(live, c) : snapshot;
+    default:
+      return snapshot;
+  }
+}
+
+export type ConnectionLogic = ActorLogic<ConnectionSnapshot, ConnectionEvent, ConnectionInput, AnyActorSystem>;
 
 /**
  * The connection actor logic. Spawn it under a supervisor (or `createActor` it) with a
@@ -83,187 +253,20 @@ const die = (reason: DeadReason) => ({ type: 'setReason', params: { reason } }) 
  * // later
  * actor.send({ type: 'CLOSE' });
  */
-export const connectionMachine = setup({
-  types: {} as {
-    context: ConnectionContext;
-    events: ConnectionEvent;
-    input: ConnectionInput;
-    output: ConnectionOutput;
+export const connectionMachine: ConnectionLogic = {
+  config: connectionChart,
+  getInitialSnapshot(scope, input) {
+    return activeSnapshot(CONNECTING, initialContext(input, scope));
   },
-  actors: { dial: dialActor, handshake: handshakeActor, close: closeActor },
-  actions: {
-    stamp: assign(({ self }) => ({ since: nowOf(self) })),
-    markReady: assign(({ context, self }) => {
-      const now = nowOf(self);
-      return { since: now, readyAt: context.readyAt ?? now };
-    }),
-    armHeartbeat: ({ context, self }) => resourcesOf(self)?.armHeartbeat(context.intervalMs),
-    // Off the heartbeat path: the ticker and the probe stop when the connection leaves
-    // for `closing` or a final state (dispose covers an outside stop).
-    quiesce: ({ self }) => resourcesOf(self)?.quiesce(),
-    enterProbing: assign(({ context, self }) => ({
-      since: nowOf(self),
-      probesSent: context.probesSent + 1,
-      suspectAttempt: 0,
-      attemptTimeoutMs: context.probeTimeoutMs,
-    })),
-    enterSuspect: assign(({ context, self }) => ({
-      since: nowOf(self),
-      probesSent: context.probesSent + 1,
-      suspectAttempt: context.suspectAttempt + 1,
-      attemptTimeoutMs: suspectTimeoutMs(
-        context.attemptTimeoutMs, context.heartbeat.suspectBackoffMultiplier, context.heartbeat.maxTimeoutMs),
-    })),
-    startProbe: ({ context, self }) => resourcesOf(self)?.startProbe(context.attemptTimeoutMs),
-    countFailure: assign(({ context }) => ({ probesFailed: context.probesFailed + 1 })),
-    // One assign per return to `ready` (estimator, timeout, interval, `since`, and the
-    // false-suspicion bookkeeping from `suspect`): every assign clones the snapshot.
-    backToReady: assign(({ context, event, self }, params: { fromSuspect: boolean }) => {
-      const hb = context.heartbeat;
-      let { intervalMs } = context;
-      if (params.fromSuspect && hb.adaptive) intervalMs = shortenIntervalMs(intervalMs, hb.minIntervalMs);
-      const since = nowOf(self);
-      const falseSuspicions = params.fromSuspect ? context.falseSuspicions + 1 : context.falseSuspicions;
-      if (event.type !== 'ww.probe.ok') return { since, falseSuspicions, suspectAttempt: 0, intervalMs };
-      const prev = context.srttMs === undefined || context.rttvarMs === undefined
-        ? undefined : { srttMs: context.srttMs, rttvarMs: context.rttvarMs };
-      const est = updateRttEstimate(prev, event.rttMs);
-      return {
-        since,
-        falseSuspicions,
-        suspectAttempt: 0,
-        rttMs: event.rttMs,
-        srttMs: est.srttMs,
-        rttvarMs: est.rttvarMs,
-        probeTimeoutMs: retransmitTimeoutMs(est, hb),
-        // Lengthened only from `probing`: a false suspicion never lengthens it.
-        intervalMs: !params.fromSuspect && hb.adaptive ? lengthenIntervalMs(intervalMs, est, hb.maxIntervalMs) : intervalMs,
-      };
-    }),
-    setReason: assign((_, params: { reason: DeadReason | 'closed' }) => ({ reason: params.reason })),
-    reasonFromEvent: assign(({ event }) =>
-      event.type === 'KILL' || event.type === 'ww.stream.closed' ? { reason: event.reason } : {}),
-    settle: ({ context, event, self }) => resourcesOf(self)?.settle(context, event as { type: string; error?: unknown }),
+  start(snapshot, scope) {
+    const live = resourcesOf(scope.self);
+    if (live !== undefined && snapshot.status === 'active' && flatState(snapshot.value) === 'connecting') startDial(live);
   },
-  guards: {
-    noSuspectProbes: ({ context }) => context.heartbeat.suspectProbes === 0,
-    suspectExhausted: ({ context }) => context.suspectAttempt >= context.heartbeat.suspectProbes,
+  transition,
+  getPersistedSnapshot(snapshot) {
+    return persistedSnapshot(snapshot) as ConnectionSnapshot;
   },
-}).createMachine({
-  id: 'connection',
-  context: ({ input, self }) => {
-    const parsed = parseConnectionInput(input);
-    const services = servicesOf(self.system);
-    const endpoint = plainEndpoint(parsed.endpoint);
-    const scheduler = parsed.scheduler ?? services.scheduler;
-    const live = new ConnectionResources(self, parsed, input.endpoint, scheduler, parsed.random ?? services.random,
-      parsed.loadSource ?? services.loadSource);
-    // Exit actions do not run when an actor is stopped from outside; completion and
-    // errors reach observers in every case, so the live half cleans up from there.
-    if (typeof self.subscribe === 'function') self.subscribe(live);
-    const hb = parsed.heartbeat;
-    const now = scheduler.now();
-    return {
-      endpoint,
-      protocol: typeof parsed.protocol.name === 'string' ? parsed.protocol.name : 'custom',
-      heartbeat: hb,
-      startedAt: now,
-      readyAt: undefined,
-      since: now,
-      rttMs: undefined,
-      srttMs: undefined,
-      rttvarMs: undefined,
-      probeTimeoutMs: hb.maxTimeoutMs,
-      intervalMs: hb.intervalMs,
-      probesSent: 0,
-      probesFailed: 0,
-      falseSuspicions: 0,
-      suspectAttempt: 0,
-      attemptTimeoutMs: hb.maxTimeoutMs,
-      reason: undefined,
-    };
+  restoreSnapshot() {
+    throw new InvalidOptionError('a connection actor cannot be restored from a persisted snapshot: its socket does not survive persistence; start a new one');
   },
-  initial: 'dialing',
-  on: {
-    KILL: { target: '.dead', actions: 'reasonFromEvent' },
-    CLOSE: { target: '.closing' },
-    'ww.stream.closed': { target: '.dead', actions: 'reasonFromEvent' },
-  },
-  states: {
-    dialing: {
-      initial: 'connecting',
-      on: {
-        CLOSE: { target: 'closed' },
-        'ww.stream.closed': { target: 'dead', actions: die('handshake-failed') },
-      },
-      states: {
-        connecting: {
-          invoke: {
-            src: 'dial',
-            input: ({ self }) => ({ owner: self }),
-            onDone: { target: 'handshaking' },
-            onError: { target: '#connection.dead', actions: die('dial-failed') },
-          },
-        },
-        handshaking: {
-          invoke: {
-            src: 'handshake',
-            input: ({ self }) => ({ owner: self }),
-            onDone: { target: '#connection.ready', actions: 'markReady' },
-            onError: { target: '#connection.dead', actions: die('handshake-failed') },
-          },
-        },
-      },
-    },
-    // The heartbeat path (ready → probing → ready) is two transitions with one assign and
-    // one side effect each, and no exit actions: see the module doc.
-    ready: {
-      entry: 'armHeartbeat',
-      on: { 'ww.heartbeat.idle': { target: 'probing' } },
-    },
-    probing: {
-      entry: ['enterProbing', 'startProbe'],
-      on: {
-        'ww.probe.ok': { target: 'ready', actions: { type: 'backToReady', params: { fromSuspect: false } } },
-        'ww.probe.alive': { target: 'ready', actions: { type: 'backToReady', params: { fromSuspect: false } } },
-        'ww.probe.failed': [
-          { guard: 'noSuspectProbes', target: 'dead', actions: ['countFailure', die('heartbeat-timeout')] },
-          { target: 'suspect', actions: 'countFailure' },
-        ],
-      },
-    },
-    suspect: {
-      entry: ['enterSuspect', 'startProbe'],
-      on: {
-        'ww.probe.ok': { target: 'ready', actions: { type: 'backToReady', params: { fromSuspect: true } } },
-        'ww.probe.alive': { target: 'ready', actions: { type: 'backToReady', params: { fromSuspect: true } } },
-        'ww.probe.failed': [
-          { guard: 'suspectExhausted', target: 'dead', actions: ['countFailure', die('heartbeat-timeout')] },
-          { target: 'suspect', reenter: true, actions: 'countFailure' },
-        ],
-      },
-    },
-    closing: {
-      entry: ['quiesce', 'stamp'],
-      invoke: { src: 'close', input: ({ self }) => ({ owner: self }), onDone: 'closed', onError: 'closed' },
-      on: {
-        CLOSE: {},
-        'ww.stream.closed': { target: 'closed' },
-      },
-    },
-    dead: {
-      type: 'final',
-      entry: ['quiesce', 'stamp', 'settle'],
-    },
-    closed: {
-      type: 'final',
-      entry: ['stamp', { type: 'setReason', params: { reason: 'closed' } }],
-    },
-  },
-  output: ({ context, self }) => {
-    const error = resourcesOf(self)?.finalError;
-    const uptimeMs = context.readyAt === undefined ? 0 : context.since - context.readyAt;
-    const reason = context.reason ?? 'closed';
-    return error === undefined ? { reason, uptimeMs } : { reason, error, uptimeMs };
-  },
-});
+};

@@ -158,6 +158,9 @@ export class ConnectionResources {
   probeController: AbortController | undefined = undefined;
   probeStartedAt = 0;
   probeInbound = 0;
+  /** Identifies the one-shot step running (dial, handshake, close); see connection-steps.ts. */
+  stepGen = 0;
+  stepTimer: Subscription | undefined = undefined;
 
   /**
    * `endpoint` is the caller's own (validated) object, handed to the transport and the
@@ -192,14 +195,41 @@ export class ConnectionResources {
     stream.on('close', onStreamClose);
   }
 
+  /**
+   * The connection's one abort signal: the transport's dial and the protocol's session
+   * both get it, and it aborts when the connection ends (or a dial/handshake times out,
+   * which ends it too). One controller per incarnation, not one per step.
+   */
+  signal(): AbortSignal {
+    this.abort ??= new AbortController();
+    return this.abort.signal;
+  }
+
   /** The context handed to `protocol.open`, created once per connection. */
   protocolContext(): ProtocolContext {
     if (this.ctx) return this.ctx;
-    this.abort = new AbortController();
-    this.ctx = new ConnectionProtocolContext(this.abort.signal, this.endpoint, this.scheduler, () => {
+    this.ctx = new ConnectionProtocolContext(this.signal(), this.endpoint, this.scheduler, () => {
       this.inbound = (this.inbound + 1) & ALIVE_MASK;
     });
     return this.ctx;
+  }
+
+  /** Starts a one-shot step: returns its generation (a later outcome checks it). */
+  beginStep(): number {
+    this.cancelStep();
+    return this.stepGen;
+  }
+
+  /** The step reported: its deadline goes. */
+  endStep(): void {
+    this.stepTimer?.unsubscribe();
+    this.stepTimer = undefined;
+  }
+
+  /** Drops the running step, if any: its deadline goes and its outcome will be ignored. */
+  cancelStep(): void {
+    this.stepGen++;
+    this.endStep();
   }
 
   /** Observer side: the actor reached a final state or was stopped. */
@@ -313,6 +343,7 @@ export class ConnectionResources {
     if (this.disposed) return;
     this.disposed = true;
     this.quiesce();
+    this.cancelStep();
     this.abortSession(new AbortedError(`connection to ${this.where} ended`));
     const stream = this.stream;
     this.stream = undefined;

@@ -1,0 +1,145 @@
+/**
+ * The one-shot steps of a connection: dial, handshake and graceful close.
+ *
+ * Each step runs while its state is active and reports its outcome as one event to the
+ * connection actor. They are plain functions over the `ConnectionResources`, not invoked
+ * actors: an invoked promise actor costs an actor, a snapshot and an AbortController
+ * (~20 µs, ~2 KB) per incarnation, and a reconnect storm runs thousands of incarnations
+ * back to back. A step is cancelled by bumping the resources' step generation
+ * (`cancelStep`): its deadline goes, and an outcome that arrives later is dropped.
+ * Leaving a step's state for good (CLOSE, KILL, a final state, an outside stop) disposes
+ * the resources, which also aborts the connection's signal — the transport's dial and the
+ * protocol's `open` see it.
+ *
+ * Every deadline runs on the injected scheduler. The transports enforce
+ * `connectTimeoutMs` themselves; the step enforces it too, so that a custom transport
+ * that ignores it cannot leave a connection dialing forever. Nothing here puts a stream,
+ * a session or a protocol into an event: results are stored on the resources and events
+ * carry plain data and typed errors.
+ */
+import type { Duplex } from 'node:stream';
+import { DialFailedError, DialTimeoutError, HandshakeFailedError, WirewardenError } from '../errors.js';
+import type { Endpoint, Transport } from '../transport/types.js';
+import { attempt, type ConnectionResources } from './connection-resources.js';
+
+/** What the steps report, in the connection's mailbox (never per frame). */
+export type StepEvent =
+  | { type: 'ww.dial.done' }
+  | { type: 'ww.dial.failed'; error: WirewardenError }
+  | { type: 'ww.handshake.done' }
+  | { type: 'ww.handshake.failed'; error: WirewardenError }
+  | { type: 'ww.close.done' };
+
+const DIAL_DONE = Object.freeze({ type: 'ww.dial.done' as const });
+const HANDSHAKE_DONE = Object.freeze({ type: 'ww.handshake.done' as const });
+const CLOSE_DONE = Object.freeze({ type: 'ww.close.done' as const });
+
+let builtins: Promise<{ tcp: Transport; unix: Transport }> | undefined;
+
+/**
+ * `tcp()` (or `unix()` for an endpoint with a `path`), loaded on first use so that the
+ * actor layer does not pull in the transport layer's codecs unless it dials with them.
+ */
+function defaultTransport(endpoint: Endpoint): Promise<Transport> {
+  builtins ??= import('../transport/index.js').then((m) => ({ tcp: m.tcp(), unix: m.unix() }));
+  return builtins.then((t) => (endpoint.path !== undefined ? t.unix : t.tcp));
+}
+
+function dialTimedOut(live: ConnectionResources, gen: number): void {
+  if (live.stepGen !== gen || live.disposed) return;
+  live.stepTimer = undefined;
+  const error = new DialTimeoutError(`dial ${live.where} timed out after ${live.connectTimeoutMs} ms`);
+  live.abortSession(error);
+  live.cancelStep();
+  live.owner.send({ type: 'ww.dial.failed', error });
+}
+
+/** `connecting`: dials the endpoint and hands the stream to the resources. */
+export function startDial(live: ConnectionResources): void {
+  const gen = live.beginStep();
+  const { endpoint, connectTimeoutMs, scheduler } = live;
+  live.stepTimer = scheduler.schedule(() => dialTimedOut(live, gen), connectTimeoutMs);
+  const options = { connectTimeoutMs, signal: live.signal(), scheduler };
+  const transport = live.transport;
+  const dialing = transport
+    ? attempt<Duplex>(() => transport.dial(endpoint, options))
+    : defaultTransport(endpoint).then((t) => t.dial(endpoint, options));
+  dialing.then(
+    (stream) => {
+      // Too late (timed out, or the connection moved on): nobody will own this stream.
+      if (live.stepGen !== gen || live.disposed) {
+        stream.on('error', () => {});
+        stream.destroy();
+        return;
+      }
+      live.endStep();
+      live.attach(stream);
+      live.owner.send(DIAL_DONE);
+    },
+    (err: unknown) => {
+      if (live.stepGen !== gen || live.disposed) return;
+      live.endStep();
+      const error = err instanceof WirewardenError ? err
+        : new DialFailedError(`dial ${live.where} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      live.owner.send({ type: 'ww.dial.failed', error });
+    },
+  );
+}
+
+function handshakeTimedOut(live: ConnectionResources, gen: number): void {
+  if (live.stepGen !== gen || live.disposed) return;
+  live.stepTimer = undefined;
+  const error = new HandshakeFailedError(`handshake with ${live.where} timed out after ${live.handshakeTimeoutMs} ms`);
+  live.abortSession(error);
+  live.cancelStep();
+  live.owner.send({ type: 'ww.handshake.failed', error });
+}
+
+/** `handshaking`: `protocol.open` within `handshakeTimeoutMs`; stores the session. */
+export function startHandshake(live: ConnectionResources): void {
+  const gen = live.beginStep();
+  const { protocol, stream } = live;
+  if (stream === undefined) {
+    live.endStep();
+    live.owner.send({ type: 'ww.handshake.failed', error: new HandshakeFailedError(`handshake with ${live.where}: no stream`) });
+    return;
+  }
+  live.stepTimer = live.scheduler.schedule(() => handshakeTimedOut(live, gen), live.handshakeTimeoutMs);
+  attempt(() => protocol.open(stream, live.protocolContext())).then(
+    (session) => {
+      // Opened too late (timed out, or CLOSE/KILL/stop came first): nobody will own this
+      // session, so close it here — a custom session may hold timers or handles.
+      if (live.stepGen !== gen || live.disposed) {
+        attempt(() => protocol.close(session)).catch(() => {});
+        return;
+      }
+      live.endStep();
+      live.session = session;
+      live.owner.send(HANDSHAKE_DONE);
+    },
+    (err: unknown) => {
+      if (live.stepGen !== gen || live.disposed) return;
+      live.endStep();
+      const error = err instanceof HandshakeFailedError ? err
+        : new HandshakeFailedError(`handshake with ${live.where} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      live.owner.send({ type: 'ww.handshake.failed', error });
+    },
+  );
+}
+
+/** `closing`: `protocol.close` bounded by `closeTimeoutMs`; always reports done. */
+export function startClose(live: ConnectionResources): void {
+  const gen = live.beginStep();
+  const done = (): void => {
+    if (live.stepGen !== gen || live.disposed) return;
+    live.endStep();
+    live.owner.send(CLOSE_DONE);
+  };
+  live.stepTimer = live.scheduler.schedule(done, live.closeTimeoutMs);
+  const session = live.session;
+  if (session === undefined) {
+    done();
+    return;
+  }
+  attempt(() => live.protocol.close(session)).then(done, done);
+}
