@@ -50,6 +50,8 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     // Writes a V8 CPU profile of wirewarden's measured windows only (no connect phase).
     profile: { type: 'string' },
+    // Writes a V8 sampling heap profile (garbage included) of the same windows.
+    'alloc-profile': { type: 'string' },
   },
 });
 const sizes = values.sizes.split(',').map(Number);
@@ -206,11 +208,18 @@ async function wirewardenRun(server: ServerProcess, n: number): Promise<Result> 
   const cpuPerBeatUs: number[] = [];
   const beatsPerSec: number[] = [];
   let probeFailures = 0;
-  const profiler = values.profile ? new Session() : undefined;
+  const profiler = values.profile || values['alloc-profile'] ? new Session() : undefined;
   if (profiler) {
     profiler.connect();
-    await profiler.post('Profiler.enable');
-    await profiler.post('Profiler.start');
+    if (values.profile) {
+      await profiler.post('Profiler.enable');
+      await profiler.post('Profiler.start');
+    } else {
+      await profiler.post('HeapProfiler.enable');
+      await profiler.post('HeapProfiler.startSampling', {
+        samplingInterval: 256, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true,
+      });
+    }
   }
   for (let r = 0; r < rounds; r++) {
     const p0 = counters();
@@ -227,8 +236,10 @@ async function wirewardenRun(server: ServerProcess, n: number): Promise<Result> 
     beatsPerSec.push(beats / ((t1 - t0) / 1000));
   }
   if (profiler) {
-    const { profile } = await profiler.post('Profiler.stop');
-    writeFileSync(values.profile!, JSON.stringify(profile));
+    const { profile } = values.profile
+      ? await profiler.post('Profiler.stop')
+      : await profiler.post('HeapProfiler.stopSampling');
+    writeFileSync(values.profile ?? values['alloc-profile']!, JSON.stringify(profile));
     profiler.disconnect();
   }
   const notReady = sup.children().filter((c) => c.state !== 'ready' && c.state !== 'probing').length;

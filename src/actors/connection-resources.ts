@@ -71,13 +71,16 @@ const ALIVE_MASK = 0x3fffffff;
 const registry = new WeakMap<AnyActorRef, ConnectionResources>();
 
 function heartbeatTick(this: SchedulerAction<ConnectionResources>, live?: ConnectionResources): void {
-  if (live === undefined || live.disposed) return;
+  if (live === undefined || live.disposed || live.ticker === undefined) return;
+  // Periodic: rescheduled from inside with the same delay, the action keeps its timer (on
+  // `asyncScheduler` the same Node interval), so a tick allocates nothing.
+  this.schedule(live, live.intervalMs);
+  // A probe in flight (probing, suspect) decides by itself.
+  if (live.probeTimer !== undefined) return;
   if (live.inbound !== live.seen) {
     live.seen = live.inbound;
-    this.schedule(live, live.intervalMs);
     return;
   }
-  live.ticker = undefined;
   live.owner.send(HEARTBEAT_IDLE);
 }
 
@@ -248,14 +251,18 @@ export class ConnectionResources {
   }
 
   /**
-   * Arms the idle check. The first arming after the handshake is phase-jittered
-   * uniformly in [0, intervalMs) so that connections opened together do not probe
-   * together; later ones wait a full interval.
+   * Arms the idle check on entering `ready`. The ticker is periodic, on a grid of its own:
+   * the first tick is phase-jittered uniformly in [0, intervalMs) so that connections
+   * opened together do not probe together, later ones come every `intervalMs` and skip
+   * while a probe is in flight. Coming back from a probe only resets the traffic mark
+   * (the reply is not traffic); the ticker is re-created only when the interval changed
+   * (adaptive heartbeat).
    */
   armHeartbeat(intervalMs: number): void {
+    this.seen = this.inbound;
+    if (this.ticker !== undefined && intervalMs === this.intervalMs) return;
     this.disarmHeartbeat();
     this.intervalMs = intervalMs;
-    this.seen = this.inbound;
     let delayMs = intervalMs;
     if (!this.phased) {
       this.phased = true;
@@ -271,12 +278,12 @@ export class ConnectionResources {
   }
 
   /**
-   * Sends one probe with a load-scaled timeout; reports the outcome as one event.
-   * Nothing else runs: on the heartbeat path the ticker has just fired, and a suspect
-   * re-entry follows a probe that already timed out, so both calls below are no-ops there.
+   * Sends one probe with a load-scaled timeout; reports the outcome as one event. The
+   * ticker keeps its period meanwhile (its ticks skip while the probe is in flight). A
+   * suspect re-entry follows a probe that already timed out, so `cancelProbe` is a no-op
+   * on the heartbeat path.
    */
   startProbe(baseTimeoutMs: number): void {
-    this.disarmHeartbeat();
     this.cancelProbe();
     const gen = this.probeGen;
     const timeoutMs = loadScaledTimeoutMs(baseTimeoutMs, this.heartbeat.eluWeight, this.loadSource());

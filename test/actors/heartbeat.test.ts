@@ -24,9 +24,10 @@ describe('idle → probing → ready', () => {
     expect(c.state()).toBe('ready');
     const ctx = c.actor.getSnapshot().context;
     expect(ctx).toMatchObject({ rttMs: 7, srttMs: 7, rttvarMs: 3.5, probeTimeoutMs: 100, probesSent: 1, probesFailed: 0, since: 507 });
-    // The next idle check is a full interval after returning to ready.
-    await c.advanceTo(1507);
-    expect(c.protocol.probes.map((p) => p.at)).toEqual([500, 1507]);
+    // Ticks keep the connection's own grid (phase 500, period 1000): the next idle check
+    // is a full interval after the previous tick, and the reply did not count as traffic.
+    await c.advanceTo(1500);
+    expect(c.protocol.probes.map((p) => p.at)).toEqual([500, 1500]);
     expect(c.states).toEqual(['dialing', 'ready', 'probing', 'ready', 'probing']);
   });
 
@@ -103,9 +104,9 @@ describe('suspect', () => {
     c.protocol.defaultProbe = 'hang';
     const deadAt = await c.runUntil('dead');
     // RTO after one 10 ms sample: 10 + 4·5 = 30 → clamped to minTimeoutMs 100.
-    // Probe at 2510 + 5000; then 100, 300, 900, min(2700, 2000).
-    expect(c.protocol.probes.map((p) => p.at)).toEqual([2500, 7510, 7610, 7910, 8810]);
-    expect(deadAt).toBe(7510 + 100 + 300 + 900 + 2000);
+    // Probe at the next tick, 2500 + 5000; then 100, 300, 900, min(2700, 2000).
+    expect(c.protocol.probes.map((p) => p.at)).toEqual([2500, 7500, 7600, 7900, 8800]);
+    expect(deadAt).toBe(7500 + 100 + 300 + 900 + 2000);
     expect(c.actor.getSnapshot().output?.reason).toBe('heartbeat-timeout');
   });
 
@@ -172,3 +173,19 @@ function mulberry32(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+describe('the ticker keeps its grid', () => {
+  it('skips the ticks that fall while a probe is in flight, then probes on the next one', async () => {
+    // Interval 1000, phase 500; the first probe answers after 1700 ms (timeout 2000).
+    const c = virtualConnection({ heartbeat: { intervalMs: 1000, maxTimeoutMs: 2000 } });
+    c.protocol.probeBehaviour.push({ replyMs: 1700 });
+    c.protocol.defaultProbe = { replyMs: 5 };
+    await c.advanceTo(2200);
+    expect(c.protocol.probes.map((p) => p.at)).toEqual([500]); // ticks at 1500 skipped
+    expect(c.state()).toBe('ready');
+    await c.advanceTo(2505);
+    expect(c.protocol.probes.map((p) => p.at)).toEqual([500, 2500]);
+    expect(c.states).toEqual(['dialing', 'ready', 'probing', 'ready', 'probing', 'ready']);
+    expect(c.actor.getSnapshot().context).toMatchObject({ probesSent: 2, probesFailed: 0, rttMs: 5 });
+  });
+});

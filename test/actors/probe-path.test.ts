@@ -37,7 +37,7 @@ describe('probe controllers', () => {
   it('an answered probe hands its signal to the next probe; an abandoned one aborts it for good', async () => {
     const c = virtualConnection({ heartbeat: { intervalMs: 1000, maxTimeoutMs: 300 } });
     const probes = tidyProbes(c);
-    await c.advanceTo(500 + 2 + 1000 + 2); // two answered probes
+    await c.advanceTo(500 + 1000 + 2); // two answered probes (ticks at 500 and 1500)
     const [first, second] = probes.signals;
     expect(probes.signals).toHaveLength(2);
     expect(second).toBe(first);
@@ -47,7 +47,7 @@ describe('probe controllers', () => {
 
     probes.hang = true;
     // RTO after two 2 ms samples is clamped to minTimeoutMs (100).
-    expect(await c.runUntil('suspect')).toBe(500 + 2 + 1000 + 2 + 1000 + 100);
+    expect(await c.runUntil('suspect')).toBe(500 + 1000 + 1000 + 100);
     const abandoned = probes.signals[2]!;
     expect(abandoned).toBe(first);
     expect(abandoned.aborted).toBe(true);
