@@ -17,7 +17,8 @@
  *   its state: no closure, no event and no allocation per tick (on `asyncScheduler` the
  *   same interval timer is reused).
  * - A probe is the protocol's promise (one reaction, no wrapper), a pooled
- *   AbortController (probe-controllers.ts) and one scheduler timeout; a generation
+ *   AbortController (probe-controllers.ts) and an entry in a deadline list shared by
+ *   every probe with the same timeout (probe-deadlines.ts); a generation
  *   counter drops replies that arrive after the probe was cancelled or timed out.
  * - The machine arms both from entry actions (`armHeartbeat` in `ready`, `startProbe`
  *   in `probing`/`suspect`) and has no exit actions on the heartbeat path: the tick that
@@ -38,6 +39,8 @@ import type { ResolvedConnectionInput, ResolvedHeartbeat } from './connection-in
 import type { ConnectionContext } from './connection-types.js';
 import { classifyStreamEnd, deathError, describePlainEndpoint } from './death-error.js';
 import { returnProbeController, takeProbeController } from './probe-controllers.js';
+import { probeDeadlines, type ProbeOwner } from './probe-deadlines.js';
+import type { FifoDeadlines } from '../transport/fifo-deadlines.js';
 import { loadScaledTimeoutMs } from './rtt-estimator.js';
 import { preciseNow } from '../scheduler.js';
 
@@ -76,19 +79,12 @@ function heartbeatTick(this: SchedulerAction<ConnectionResources>, live?: Connec
   // `asyncScheduler` the same Node interval), so a tick allocates nothing.
   this.schedule(live, live.intervalMs);
   // A probe in flight (probing, suspect) decides by itself.
-  if (live.probeTimer !== undefined) return;
+  if (live.probeDeadline !== undefined) return;
   if (live.inbound !== live.seen) {
     live.seen = live.inbound;
     return;
   }
   live.owner.send(HEARTBEAT_IDLE);
-}
-
-function probeTimedOut(this: SchedulerAction<ConnectionResources>, live?: ConnectionResources): void {
-  if (live === undefined || live.disposed) return;
-  live.probeTimer = undefined;
-  live.dropProbeController(new RequestTimeoutError(`probe to ${live.where} timed out`));
-  live.owner.send(live.inbound !== live.probeInbound ? PROBE_ALIVE : PROBE_FAILED);
 }
 
 // Stream listeners are shared module functions (`this` is the stream) rather than two
@@ -128,7 +124,7 @@ class ConnectionProtocolContext implements ProtocolContext {
  * It is also its actor's observer (`complete`/`error` → `dispose`), which spares two
  * closures per connection. Fields are few and fixed: 10k of these must stay small.
  */
-export class ConnectionResources {
+export class ConnectionResources implements ProbeOwner {
   readonly owner: AnyActorRef;
   readonly endpoint: Endpoint;
   readonly protocol: Protocol;
@@ -157,7 +153,7 @@ export class ConnectionResources {
   /** Identifies the probe in flight; bumped on cancel so a late reply is ignored. */
   probeGen = 0;
   /** Set while a probe is in flight: its timeout, and whose signal it got. */
-  probeTimer: Subscription | undefined = undefined;
+  probeDeadline: FifoDeadlines<ProbeOwner> | undefined = undefined;
   probeController: AbortController | undefined = undefined;
   probeStartedAt = 0;
   probeInbound = 0;
@@ -290,7 +286,7 @@ export class ConnectionResources {
     const controller = (this.probeController = takeProbeController());
     this.probeStartedAt = preciseNow(this.scheduler);
     this.probeInbound = this.inbound;
-    this.probeTimer = this.scheduler.schedule(probeTimedOut, timeoutMs, this);
+    (this.probeDeadline = probeDeadlines(this.scheduler, timeoutMs)).add(this);
     let reply: PromiseLike<void>;
     try {
       reply = this.protocol.probe(this.session, controller.signal);
@@ -306,11 +302,19 @@ export class ConnectionResources {
     );
   }
 
+  /** The probe's deadline passed (probe-deadlines.ts removed it from its list). */
+  probeExpired(): void {
+    if (this.disposed || this.probeDeadline === undefined) return;
+    this.probeDeadline = undefined;
+    this.dropProbeController(new RequestTimeoutError(`probe to ${this.where} timed out`));
+    this.owner.send(this.inbound !== this.probeInbound ? PROBE_ALIVE : PROBE_FAILED);
+  }
+
   #probeSettled(gen: number, answered: boolean): void {
     // Stale (cancelled, or superseded) or already timed out: the timer has reported.
-    if (gen !== this.probeGen || this.probeTimer === undefined || this.disposed) return;
-    this.probeTimer.unsubscribe();
-    this.probeTimer = undefined;
+    if (gen !== this.probeGen || this.probeDeadline === undefined || this.disposed) return;
+    this.probeDeadline.delete(this, true);
+    this.probeDeadline = undefined;
     const controller = this.probeController;
     this.probeController = undefined;
     if (controller !== undefined) returnProbeController(controller);
@@ -321,9 +325,9 @@ export class ConnectionResources {
   /** Drops the probe in flight, if any: its timer goes, its signal aborts, its reply is ignored. */
   cancelProbe(): void {
     this.probeGen++;
-    if (this.probeTimer === undefined) return;
-    this.probeTimer.unsubscribe();
-    this.probeTimer = undefined;
+    if (this.probeDeadline === undefined) return;
+    this.probeDeadline.delete(this, true);
+    this.probeDeadline = undefined;
     this.dropProbeController(new AbortedError(`probe to ${this.where} cancelled`));
   }
 
