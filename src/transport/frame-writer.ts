@@ -12,9 +12,12 @@
  *   into the stream's own unbounded buffer; the queue refuses a frame that would take it
  *   over `maxQueuedBytes`. A slow reader therefore costs at most the stream's high-water
  *   mark plus one frame plus `maxQueuedBytes`, never unbounded memory.
- * - The first write of a tick corks the stream and a microtask uncorks it, so a burst of
- *   small frames (pipelined requests) leaves in one `writev` syscall.
- *   One microtask uncorks every writer corked since the last one (a module-level list):
+ * - The first write of a tick goes straight to the stream; a second one in the same tick
+ *   corks it and a microtask uncorks it, so a burst of small frames (pipelined requests)
+ *   leaves in two syscalls (the first frame, then one `writev`) whatever its length, and
+ *   a lone frame (a heartbeat PING, most replies) pays no cork, no buffered write request
+ *   and no `writev` — at 10k idle connections the corked path cost more than the PING.
+ *   One microtask ends the burst of every writer that wrote since the last one (a module-level list):
  *   no allocation per write, and no `process.nextTick`, whose queue makes Node 20 run
  *   its unhandled-rejection pass (a fresh Map) after every tick that used it — per
  *   heartbeat, on 10k connections.
@@ -55,6 +58,10 @@ export function encodeFrame(payload: Uint8Array): Buffer {
   return out;
 }
 
+const BURST_NONE = 0;
+const BURST_ONE = 1;
+const BURST_CORKED = 2;
+
 let corkedWriters: FrameWriter[] = [];
 
 function uncorkAll(): void {
@@ -78,7 +85,8 @@ export class FrameWriter {
   #queue: Uint8Array[] = [];
   #queuedBytes = 0;
   #blocked = false;
-  #corked = false;
+  /** Writes in this tick: none, one (sent as is), or more (the stream is corked). */
+  #burst: typeof BURST_NONE | typeof BURST_ONE | typeof BURST_CORKED = BURST_NONE;
   #ending = false;
   #disposed = false;
   #ended: Promise<void> | undefined;
@@ -128,10 +136,12 @@ export class FrameWriter {
       this.#enqueue(payload);
       return false;
     }
-    if (!this.#corked) {
-      this.#corked = true;
-      this.#stream.cork();
+    if (this.#burst === BURST_NONE) {
+      this.#burst = BURST_ONE;
       if (corkedWriters.push(this) === 1) queueMicrotask(uncorkAll);
+    } else if (this.#burst === BURST_ONE) {
+      this.#burst = BURST_CORKED;
+      this.#stream.cork();
     }
     const ok = this.#writeFrame(payload);
     if (!ok) this.#block();
@@ -162,8 +172,8 @@ export class FrameWriter {
 
   /** @internal called by the microtask that ends the write burst. */
   uncork(): void {
-    this.#corked = false;
-    this.#stream.uncork();
+    if (this.#burst === BURST_CORKED) this.#stream.uncork();
+    this.#burst = BURST_NONE;
   }
 
   #writeFrame(payload: Uint8Array): boolean {

@@ -120,7 +120,7 @@ describe('FrameWriter', () => {
     expect(hasCode(caught, 'WW_CONNECTION_CLOSED')).toBe(true);
   });
 
-  it('batches frames written in one tick into one writev, and writes big payloads without copying', async () => {
+  it('sends the first frame of a tick at once and batches the rest into one writev, big payloads uncopied', async () => {
     const calls: number[] = [];
     const seen: Buffer[] = [];
     const sink = new Duplex({
@@ -141,14 +141,14 @@ describe('FrameWriter', () => {
     w.write(Buffer.from('a'));
     w.write(Buffer.from('b'));
     w.write(big);
-    expect(calls).toEqual([]); // corked until the tick ends
+    expect(calls).toEqual([1]); // 'a' went at once; the rest is corked until the tick ends
     await turn();
-    expect(calls).toEqual([4]); // 'a', 'b', big's header, big itself
+    expect(calls).toEqual([1, 3]); // then 'b', big's header, big itself in one writev
     expect(seen.some((c) => c === big)).toBe(true);
     expect(framesOf(seen).map((f) => f.length)).toEqual([1, 1, big.length]);
   });
 
-  it('uncorks every writer corked in the same tick: each burst leaves in one writev', async () => {
+  it('ends every writer\'s burst in one microtask: a lone frame is never corked, the rest of a burst leaves in one writev', async () => {
     const sink = () => {
       const calls: number[] = [];
       const stream = new Duplex({
@@ -172,11 +172,14 @@ describe('FrameWriter', () => {
     wb.write(Buffer.from('2'));
     wa.write(Buffer.from('3'));
     wb.write(Buffer.from('4'));
+    wb.write(Buffer.from('5'));
+    expect([a.calls, b.calls]).toEqual([[1], [1]]);
     await Promise.resolve(); // one microtask: the burst is over
-    expect([a.calls, b.calls]).toEqual([[2], [2]]);
-    wa.write(Buffer.from('5')); // a new burst corks again
-    expect(a.calls).toEqual([2]);
+    expect([a.calls, b.calls]).toEqual([[1, 1], [1, 2]]);
+    wa.write(Buffer.from('6')); // a new burst: its first frame goes at once again
+    expect(a.calls).toEqual([1, 1, 1]);
+    wa.write(Buffer.from('7'));
     await Promise.resolve();
-    expect(a.calls).toEqual([2, 1]);
+    expect(a.calls).toEqual([1, 1, 1, 1]);
   });
 });
