@@ -3,10 +3,13 @@
  * children, exponential backoff 100 ms .. 2 s, ×2) against a wire server in a child
  * process, which is killed (SIGKILL) and restarted on the same port after ~1 s. Measured
  * from the restart: time until all 10k are `ready` again, and dial starts per 100 ms
- * (peak, mean over the recovery window, peak/mean), with `jitter: 'full'` and
- * `jitter: 'none'` side by side in one run, each repeated (medians reported).
+ * (peak, mean over the recovery window, peak/mean), with `jitter: 'full'`, `'phased'` and
+ * `'none'` side by side in one run, each repeated (medians reported).
  *
- * Bars: all ready within `maxMs + 2 s`; peak/mean ≤ 1.5 with full jitter.
+ * Bars: all ready within `maxMs + 2 s`; peak/mean ≤ 1.5 with jitter. Full jitter cannot
+ * meet the second one (the residual of a uniform delay falls linearly, so peak/mean ≥ 2,
+ * see `helpers/storm-model.ts`); phased jitter (one phase per child) is built to, and the
+ * bar is checked on it, with full jitter's figure beside it.
  *
  * Each storm gets a fresh server port below the ephemeral range (32768–60999): the
  * previous storm's sockets linger in TIME_WAIT on theirs, and a port inside the range
@@ -44,7 +47,7 @@ const INITIAL_MS = 100;
 const MAX_MS = 2000;
 const BUCKET_MS = 100;
 const FD_HEADROOM = 1024;
-const MODES: readonly Jitter[] = ['full', 'none'];
+const MODES: readonly Jitter[] = ['full', 'phased', 'none'];
 
 for (const [name, v, min] of [['--connections', CONNECTIONS, 1], ['--runs', RUNS, 1], ['--down-ms', DOWN_MS, 0]] as const) {
   if (!Number.isInteger(v) || v < min) {
@@ -110,7 +113,7 @@ interface Result {
   readonly model: DialRate;
 }
 
-const results: Record<string, Result[]> = { full: [], none: [] };
+const results: Record<string, Result[]> = Object.fromEntries(MODES.map((m) => [m, []]));
 for (let r = 0; r < RUNS; r++) {
   for (const jitter of r % 2 === 0 ? MODES : [...MODES].reverse()) {
     globalThis.gc?.();
@@ -120,7 +123,7 @@ for (let r = 0; r < RUNS; r++) {
     const model = modelRecovery(CONNECTIONS, policy, run.downMs, BUCKET_MS, r + 1);
     results[jitter]!.push({ run, model });
     process.stdout.write(
-      `run ${r + 1} ${jitter.padEnd(4)}: start ${fmt(run.startMs)} ms, all ready ${fmt(run.initialReadyMs)} ms ` +
+      `run ${r + 1} ${jitter.padEnd(6)}: start ${fmt(run.startMs)} ms, all ready ${fmt(run.initialReadyMs)} ms ` +
         `(${fmt(run.startCpuUs)} µs CPU/conn), down ${fmt(run.downMs)} ms (${run.outageDials} refused dials), ` +
         `recovery ${fmt(run.recoveryMs)} ms (${fmt(run.stormCpuUs)} µs CPU/conn since the kill), ` +
         `dials/100 ms peak ${run.rate.peak} mean ${fmt(run.rate.mean)} (×${fmt(run.rate.peakToMean, 2)}), ` +
@@ -172,11 +175,14 @@ process.stdout.write(
       .join('\n') +
     '\n\n',
 );
-const full = rows[0]!;
-const none = rows[1]!;
+const row = (jitter: Jitter) => rows.find((r) => r.jitter === jitter)!;
+const [full, phased, none] = [row('full'), row('phased'), row('none')];
+const verdict = (ok: boolean): string => (ok ? 'PASS' : 'FAIL');
 process.stdout.write(
-  `bar: all ready within maxMs + 2 s = ${bar} ms — full ${fmt(full.recovery)} ms ${full.recovery <= bar ? 'PASS' : 'FAIL'}, ` +
-    `none ${fmt(none.recovery)} ms ${none.recovery <= bar ? 'PASS' : 'FAIL'}\n` +
-    `bar: peak/mean <= 1.5 with full jitter — ${fmt(full.ratio, 2)} ${full.ratio <= 1.5 ? 'PASS' : 'FAIL'} ` +
-    `(a client with no CPU cost: ${fmt(full.modelRatio, 2)}; no jitter: ${fmt(none.ratio, 2)}, model peak ${pct(none.modelPeak)} of N in 100 ms)\n`,
+  `bar: all ready within maxMs + 2 s = ${bar} ms — ` +
+    rows.map((r) => `${r.jitter} ${fmt(r.recovery)} ms ${verdict(r.recovery <= bar)}`).join(', ') + '\n' +
+    `bar: peak/mean <= 1.5 with jitter — phased ${fmt(phased.ratio, 2)} ${verdict(phased.ratio <= 1.5)} ` +
+    `(a client with no CPU cost: ${fmt(phased.modelRatio, 2)}); full ${fmt(full.ratio, 2)} ${verdict(full.ratio <= 1.5)} ` +
+    `(no CPU cost: ${fmt(full.modelRatio, 2)}, >= 2 by construction); no jitter: ${fmt(none.ratio, 2)}, ` +
+    `model peak ${pct(none.modelPeak)} of N in 100 ms\n`,
 );

@@ -1,7 +1,9 @@
 /**
  * A small supervision tree on the real clock: a one-for-one "edge" supervisor with two
  * flaky workers and a nested rest-for-one group. Workers die now and then; supervisors
- * restart them with backoff; after two seconds the runtime shuts down in order.
+ * restart them with backoff; after two seconds the runtime shuts down in order. Worker
+ * `a` uses phased jitter: its delays keep one phase across attempts (e.g. 22, 71, 143 ms,
+ * each in [cap(k−1), cap(k)]).
  *
  *   npx tsx examples/supervisor-tree.ts
  */
@@ -54,7 +56,7 @@ const edge = rt.createSupervisor({
   maxRestarts: 20,
   withinMs: 10_000,
   children: [
-    { id: 'a', logic: flakyWorker, input: { dialMs: 50, lifeMs: 400 }, backoff: exponentialBackoff({ initialMs: 50, maxMs: 1000, jitter: 'equal' }) },
+    { id: 'a', logic: flakyWorker, input: { dialMs: 50, lifeMs: 400 }, backoff: exponentialBackoff({ initialMs: 50, maxMs: 1000, jitter: 'phased' }) },
     { id: 'b', logic: flakyWorker, input: { dialMs: 80, lifeMs: 5000 } },
     supervisorChild({
       id: 'group',

@@ -29,7 +29,7 @@ export function startDemoPool(rt: Runtime, port: number, users = 8): DemoPool {
     heartbeat: { intervalMs: 1000, minTimeoutMs: 50, maxTimeoutMs: 400, suspectProbes: 2 },
     connectTimeoutMs: 1000,
     handshakeTimeoutMs: 1000,
-    backoff: exponentialBackoff({ initialMs: 200, maxMs: 2000, multiplier: 2, jitter: 'full' }),
+    backoff: exponentialBackoff({ initialMs: 200, maxMs: 2000, multiplier: 2, jitter: 'phased' }),
   });
   let ok = 0;
   const failed: Record<string, number> = {};

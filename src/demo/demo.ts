@@ -86,7 +86,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       },
       restart: 'permanent' as const,
       shutdownMs: 2000,
-      backoff: exponentialBackoff({ initialMs: 200, maxMs: 2000, multiplier: 2, jitter: 'full' }),
+      backoff: exponentialBackoff({ initialMs: 200, maxMs: 2000, multiplier: 2, jitter: 'phased' }),
       resetAfterMs: 5000,
     })),
   });

@@ -20,7 +20,7 @@ import { parseConnectionInput } from '../actors/connection-input.js';
 import { fail } from '../options.js';
 import { eventSinkOf } from '../observe/events.js';
 import type { Runtime } from '../runtime.js';
-import { isBackoffPolicy, type BackoffPolicy } from '../supervisor/backoff.js';
+import { exponentialBackoff, isBackoffPolicy, type BackoffPolicy } from '../supervisor/backoff.js';
 import { createSupervisorHandle, type SupervisorHandle } from '../supervisor/supervisor-handle.js';
 import type { Protocol, Transport } from '../transport/types.js';
 import { createPoolCore, type PoolCore } from './pool-core.js';
@@ -38,9 +38,19 @@ export interface CreatePoolOptions<S = unknown>
   readonly transport?: Transport;
   /** The connection actor's heartbeat (docs/connection-actor.md); default interval 5 s. */
   readonly heartbeat?: HeartbeatInput;
-  /** Delay between dial attempts of one slot; default exponential, full jitter, 100 ms .. 30 s. */
+  /** Delay between dial attempts of one slot; default exponential, phased jitter, 100 ms .. 30 s, ×2. */
   readonly backoff?: BackoffPolicy;
 }
+
+/**
+ * The pool's reconnect backoff unless it is given one: the supervisor's default range
+ * (100 ms .. 30 s, ×2) with phased jitter instead of full. A pool's slots dial the same
+ * endpoints, so they fail together, and so do the pools of every other instance of the
+ * application: phased jitter brings them back at a flat rate (full jitter front-loads the
+ * recovery, peak/mean ≥ 2) and, once the caps saturate, dials a dead endpoint half as often
+ * (every 30 s instead of every 15 s on average; docs/backoff.md).
+ */
+const poolBackoff = exponentialBackoff({ jitter: 'phased' });
 
 /** Per-runtime counter for default ids (`pool-1`, `pool-2`…). */
 const poolCounters = new WeakMap<Runtime, number>();
@@ -98,7 +108,7 @@ export function createSupervisedPool<S>(rt: Runtime, input: CreatePoolOptions<S>
       scheduler: rt.scheduler,
       random: rt.random,
       source: (sink) => (source = new SupervisorSource<S>({
-        supervisor, sink, input: childInput(options), backoff: options.backoff as BackoffPolicy | undefined,
+        supervisor, sink, input: childInput(options), backoff: (options.backoff as BackoffPolicy | undefined) ?? poolBackoff,
         scheduler: rt.scheduler, validationTimeoutMs: options.validationTimeoutMs,
         onGone: () => void pool?.close(),
       })),

@@ -1,19 +1,34 @@
 /**
  * Backoff policies: how long a supervisor waits before restarting a child that exited.
  *
- * A policy is a pure function of `(attempt, prevMs, random)`, so the same inputs always
- * give the same delay: property tests can pin the bounds, a seeded `random` reproduces a
- * reconnect storm, and the supervisor (not the policy) owns the clock and the counter.
- * Delays are whole milliseconds: events and dashboards show `delayMs: 1375`, not
- * `1374.9999`, and integer bounds make the jitter ranges exact.
+ * A policy is a pure function of `(attempt, prevMs, random, phase)`, so the same inputs
+ * always give the same delay: property tests can pin the bounds, a seeded `random`
+ * reproduces a reconnect storm, and the supervisor (not the policy) owns the clock, the
+ * counter and the per-child phase. Delays are whole milliseconds: events and dashboards
+ * show `delayMs: 1375`, not `1374.9999`, and integer bounds make the jitter ranges exact.
  *
- * Jitter (AWS "Exponential Backoff and Jitter"; `cap = min(maxMs, initialMs·multiplier^(attempt-1))`):
+ * Jitter (AWS "Exponential Backoff and Jitter"; `cap(k) = min(maxMs, initialMs·multiplier^(k-1))`,
+ * `cap(0) = 0`, `k` = attempt):
  *
- *   none          cap                              — synchronised retries; only for tests
- *   full          uniform in [0, cap]              — best spread, the default
- *   equal         uniform in [⌈cap/2⌉, cap]        — never retries "immediately"
+ *   none          cap(k)                           — synchronised retries; only for tests
+ *   full          uniform in [0, cap(k)]           — the default; spreads independent failures
+ *   equal         uniform in [⌈cap/2⌉, cap(k)]     — never retries "immediately"
  *   decorrelated  uniform in [initialMs, min(maxMs, 3·prev)] — ignores attempt and multiplier
- *   proportional  cap·(1 ± jitterRatio)            — gRPC's ±20 %; may exceed maxMs by the ratio
+ *   proportional  cap(k)·(1 ± jitterRatio)         — gRPC's ±20 %; may exceed maxMs by the ratio
+ *   phased        cap(k-1) + round(φ·cap(k)) − round(φ·cap(k-1)), φ = the child's phase
+ *                                                  — flat dial rate for children that fail together
+ *
+ * Why `phased`: children that died together (a server killed under 10k connections) and
+ * draw a fresh uniform delay per attempt cannot come back at a flat rate. When the server
+ * returns, each one is part-way through a delay drawn from [0, cap], and the time left has
+ * a linearly falling density: the dial rate just after the restart is at least twice the
+ * mean. A phased child instead keeps one φ ∈ [0, 1) for its life and fires attempt k at
+ * `S(k-1) + round(φ·cap(k))` after its first death (`S` = running sum of caps, the end of
+ * window k-1): the population retries at a flat rate during the outage, and after it each
+ * child's next dial is uniform over the rest of the current window. Each delay stays in
+ * [cap(k-1), cap(k)] (never the tiny repeats of `φ·cap(k)`), the telescoping form makes
+ * the schedule exact (no rounding drift), and once caps saturate the period is exactly
+ * `maxMs` at the child's phase — the heartbeat's phase jitter, applied to restarts.
  *
  * @example
  * const policy = exponentialBackoff({ initialMs: 100, maxMs: 10_000, multiplier: 2, jitter: 'decorrelated' });
@@ -22,7 +37,7 @@
 import { InvalidOptionError } from '../errors.js';
 import { fail, integer, number, oneOf, parseOptions, shape, optional } from '../options.js';
 
-export type Jitter = 'none' | 'full' | 'equal' | 'decorrelated' | 'proportional';
+export type Jitter = 'none' | 'full' | 'equal' | 'decorrelated' | 'proportional' | 'phased';
 
 /** A restart delay policy. Implement it to plug in your own; it must be pure. */
 export interface BackoffPolicy {
@@ -33,9 +48,13 @@ export interface BackoffPolicy {
   /**
    * The delay before restart number `attempt` (1-based; the counter resets once a child
    * stayed up `resetAfterMs`). `prevMs` is the previous delay returned for this child, or
-   * `undefined` on the first attempt. `random` returns a number in [0, 1).
+   * `undefined` on the first attempt. `random` returns a number in [0, 1). `phase` is a
+   * per-child constant in [0, 1): the supervisor draws it from `random` at the child's
+   * first restart and keeps it until the attempt counter resets, so a policy can place
+   * every attempt of one child at the same point of its window (`jitter: 'phased'`).
+   * Policies that need no phase ignore it; a caller without per-child state may omit it.
    */
-  delayMs(attempt: number, prevMs: number | undefined, random: () => number): number;
+  delayMs(attempt: number, prevMs: number | undefined, random: () => number, phase?: number): number;
 }
 
 export interface ExponentialBackoffOptions {
@@ -45,7 +64,10 @@ export interface ExponentialBackoffOptions {
   readonly maxMs?: number;
   /** Growth per attempt. Default 2. */
   readonly multiplier?: number;
-  /** Default `'full'`. */
+  /**
+   * How delays are spread (table in the module doc). Default `'full'`; prefer `'phased'`
+   * for many children that fail together (connections to one endpoint).
+   */
   readonly jitter?: Jitter;
   /** Spread of `'proportional'` jitter, in [0, 1]. Default 0.2 (only valid with `'proportional'`). */
   readonly jitterRatio?: number;
@@ -68,7 +90,7 @@ export const backoffDefaults = Object.freeze({
   constantDelayMs: 1000,
 });
 
-const JITTERS: readonly Jitter[] = ['none', 'full', 'equal', 'decorrelated', 'proportional'];
+const JITTERS: readonly Jitter[] = ['none', 'full', 'equal', 'decorrelated', 'proportional', 'phased'];
 
 const exponentialSchema = shape({
   initialMs: integer({ min: 1, default: backoffDefaults.initialMs }),
@@ -83,11 +105,18 @@ const constantSchema = shape({
   jitterRatio: number({ min: 0, max: 1, default: 0 }),
 });
 
-/** A `random()` result clamped into [0, 1) so a sloppy source cannot break the bounds. */
-function unit(random: () => number): number {
-  const r = random();
-  if (!(r >= 0)) return 0; // NaN and negatives
+/**
+ * @internal `r` clamped into [0, 1), so a sloppy random source or phase cannot break the
+ * bounds: NaN and negatives give 0, anything >= 1 the largest double below 1.
+ */
+export function unitInterval(r: number): number {
+  if (!(r >= 0)) return 0;
   return r < 1 ? r : 1 - Number.EPSILON;
+}
+
+/** A `random()` result clamped into [0, 1). */
+function unit(random: () => number): number {
+  return unitInterval(random());
 }
 
 /** A uniformly random integer in [lo, hi] (both integers, lo <= hi). */
@@ -107,6 +136,9 @@ function checkAttempt(attempt: number): void {
  *
  * @example
  * exponentialBackoff({ initialMs: 100, maxMs: 30_000, multiplier: 2, jitter: 'full' });
+ * // 10k connections to one server: one phase per child, a flat dial rate after an outage.
+ * const phased = exponentialBackoff({ initialMs: 100, maxMs: 2000, jitter: 'phased' });
+ * phased.delayMs(3, 150, Math.random, 0.25); // 200 + round(0.25·400) − round(0.25·200) = 250
  */
 export function exponentialBackoff(options?: ExponentialBackoffOptions): BackoffPolicy {
   const o = parseOptions('exponentialBackoff', exponentialSchema, options);
@@ -125,7 +157,7 @@ export function exponentialBackoff(options?: ExponentialBackoffOptions): Backoff
   return Object.freeze({
     name: 'exponential',
     options: resolved,
-    delayMs(attempt: number, prevMs: number | undefined, random: () => number): number {
+    delayMs(attempt: number, prevMs: number | undefined, random: () => number, phase?: number): number {
       checkAttempt(attempt);
       switch (jitter) {
         case 'none':
@@ -144,6 +176,13 @@ export function exponentialBackoff(options?: ExponentialBackoffOptions): Backoff
         case 'proportional': {
           const cap = capOf(attempt);
           return Math.max(0, Math.round(cap * (1 + ratio * (2 * unit(random) - 1))));
+        }
+        case 'phased': {
+          // Without a phase (a caller with no per-child state) a fresh one per attempt:
+          // the same [cap(k-1), cap(k)] range, but no flat rate across a population.
+          const p = phase === undefined ? unit(random) : unitInterval(phase);
+          const prevCap = attempt === 1 ? 0 : capOf(attempt - 1);
+          return prevCap + Math.round(p * capOf(attempt)) - Math.round(p * prevCap);
         }
       }
     },

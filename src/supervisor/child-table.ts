@@ -43,6 +43,8 @@ export interface ChildEntry {
   restarts: number;
   attempt: number;
   prevDelayMs: number | undefined;
+  /** The backoff phase in [0, 1): drawn at the first restart, kept until the attempt counter resets. */
+  phase: number | undefined;
   cancelKill: (() => void) | undefined;
   stopWaiters: Array<() => void>;
   group: GroupLike | undefined;
@@ -101,7 +103,7 @@ export class ChildTable {
     const entry: ChildEntry = {
       spec, path: `${this.path}/${spec.id}`, seq: this.#seq++,
       ref: undefined, sub: undefined, status: 'stopped', state: 'starting', since: this.now(), startedAt: undefined,
-      restarts: 0, attempt: 0, prevDelayMs: undefined, cancelKill: undefined, stopWaiters: [], group: undefined,
+      restarts: 0, attempt: 0, prevDelayMs: undefined, phase: undefined, cancelKill: undefined, stopWaiters: [], group: undefined,
       removing: false,
     };
     this.entries.set(spec.id, entry);

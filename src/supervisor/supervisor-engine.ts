@@ -17,6 +17,7 @@
  */
 import type { AnyActorScope, EventObject } from 'xstate';
 import { ChildExistsError, ChildNotFoundError, RestartIntensityError, RuntimeShutDownError } from '../errors.js';
+import { unitInterval } from './backoff.js';
 import { exitFromError, exitFromOutput, shouldRestart, type ChildExit } from './child-exit.js';
 import { ChildTable, type ChildEntry } from './child-table.js';
 import { RequestTable, type PendingRequest } from './child-waiters.js';
@@ -179,6 +180,7 @@ export class SupervisorEngine extends ChildTable {
       // An explicit restart is not a failure: no intensity, no backoff, a fresh attempt counter.
       entry.attempt = 0;
       entry.prevDelayMs = undefined;
+      entry.phase = undefined;
       entry.restarts += 1;
       this.spawn(entry);
       request?.resolve();
@@ -216,9 +218,14 @@ export class SupervisorEngine extends ChildTable {
     if (trigger.startedAt !== undefined && now - trigger.startedAt >= trigger.spec.resetAfterMs) {
       trigger.attempt = 0;
       trigger.prevDelayMs = undefined;
+      trigger.phase = undefined;
     }
     trigger.attempt += 1;
-    const raw = trigger.spec.backoff.delayMs(trigger.attempt, trigger.prevDelayMs, this.random);
+    // One phase per child and attempt series, drawn whatever the policy (the engine cannot
+    // tell whether a custom policy reads it): `jitter: 'phased'` places every attempt of
+    // this child at the same point of its window.
+    trigger.phase ??= unitInterval(this.random());
+    const raw = trigger.spec.backoff.delayMs(trigger.attempt, trigger.prevDelayMs, this.random, trigger.phase);
     const delayMs = Number.isFinite(raw) && raw > 0 ? raw : 0;
     trigger.prevDelayMs = delayMs;
 

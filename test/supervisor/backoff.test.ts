@@ -17,6 +17,8 @@ const params = fc
   })
   .map((p) => ({ ...p, maxMs: p.initialMs + p.extraMs }));
 
+const unitDouble = fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true });
+
 const policy = (p: { initialMs: number; maxMs: number; multiplier: number }, jitter: Jitter) =>
   exponentialBackoff({ initialMs: p.initialMs, maxMs: p.maxMs, multiplier: p.multiplier, jitter });
 
@@ -59,10 +61,10 @@ describe('exponentialBackoff properties', () => {
   });
 
   test('the same attempt, previous delay and random give the same delay', () => {
-    const jitters: Jitter[] = ['none', 'full', 'equal', 'decorrelated', 'proportional'];
-    fc.assert(fc.property(params, fc.constantFrom(...jitters), fc.option(fc.integer({ min: 1, max: 100_000 }), { nil: undefined }), (p, jitter, prev) => {
-      const a = policy(p, jitter).delayMs(p.attempt, prev, () => p.r);
-      const b = policy(p, jitter).delayMs(p.attempt, prev, () => p.r);
+    const jitters: Jitter[] = ['none', 'full', 'equal', 'decorrelated', 'proportional', 'phased'];
+    fc.assert(fc.property(params, fc.constantFrom(...jitters), fc.option(fc.integer({ min: 1, max: 100_000 }), { nil: undefined }), unitDouble, (p, jitter, prev, phase) => {
+      const a = policy(p, jitter).delayMs(p.attempt, prev, () => p.r, phase);
+      const b = policy(p, jitter).delayMs(p.attempt, prev, () => p.r, phase);
       expect(a).toBe(b);
     }));
   });
@@ -80,6 +82,69 @@ describe('exponentialBackoff properties', () => {
     expect(b.delayMs(1, undefined, () => 7)).toBeLessThanOrEqual(100);
     expect(b.delayMs(1, undefined, () => Number.NaN)).toBe(0);
     expect(b.delayMs(1, undefined, () => -3)).toBe(0);
+  });
+});
+
+describe("phased jitter: one phase per child, attempt k at φ of the k-th window", () => {
+  const capOr0 = (p: { initialMs: number; maxMs: number; multiplier: number }, k: number) => (k === 0 ? 0 : cap(p.initialMs, p.maxMs, p.multiplier, k));
+
+  test('a phased delay is an integer in [cap(k−1), cap(k)], never above maxMs', () => {
+    fc.assert(fc.property(params, unitDouble, (p, phase) => {
+      const d = policy(p, 'phased').delayMs(p.attempt, undefined, () => p.r, phase);
+      expect(Number.isInteger(d)).toBe(true);
+      expect(d).toBeGreaterThanOrEqual(capOr0(p, p.attempt - 1));
+      expect(d).toBeLessThanOrEqual(capOr0(p, p.attempt));
+      expect(d).toBeLessThanOrEqual(p.maxMs);
+    }));
+  });
+
+  test('it reads the phase, not random or the previous delay', () => {
+    fc.assert(fc.property(params, unitDouble, unitDouble, fc.option(fc.integer({ min: 0, max: 100_000 }), { nil: undefined }), (p, phase, r2, prev) => {
+      const b = policy(p, 'phased');
+      expect(b.delayMs(p.attempt, prev, () => r2, phase)).toBe(b.delayMs(p.attempt, undefined, () => p.r, phase));
+    }));
+  });
+
+  test('phase 0 gives cap(k−1), a phase just below 1 gives cap(k)', () => {
+    fc.assert(fc.property(params, (p) => {
+      const b = policy(p, 'phased');
+      expect(b.delayMs(p.attempt, undefined, () => p.r, 0)).toBe(capOr0(p, p.attempt - 1));
+      expect(b.delayMs(p.attempt, undefined, () => p.r, 1 - Number.EPSILON)).toBe(capOr0(p, p.attempt));
+    }));
+    const b = exponentialBackoff({ initialMs: 100, maxMs: 2000, multiplier: 2, jitter: 'phased' });
+    expect([1, 2, 3, 4, 5, 6, 7].map((k) => b.delayMs(k, undefined, Math.random, 0))).toEqual([0, 100, 200, 400, 800, 1600, 2000]);
+    expect([1, 2, 3, 4, 5, 6, 7].map((k) => b.delayMs(k, undefined, Math.random, 0.25))).toEqual([25, 125, 250, 500, 1000, 1700, 2000]);
+  });
+
+  test('the first k delays add up to S(k−1) + φ·cap(k): attempt k fires at φ of its window', () => {
+    fc.assert(fc.property(params, unitDouble, (p, phase) => {
+      const b = policy(p, 'phased');
+      let sum = 0;
+      let windowStart = 0; // S(k−1), the sum of the first k−1 caps
+      for (let k = 1; k <= p.attempt; k++) {
+        sum += b.delayMs(k, undefined, () => p.r, phase);
+        // Exact up to one rounding, never drifting with k.
+        expect(Math.abs(sum - (windowStart + phase * capOr0(p, k)))).toBeLessThanOrEqual(0.5);
+        windowStart += capOr0(p, k);
+      }
+    }));
+  });
+
+  test('once the caps saturate, the period is exactly maxMs', () => {
+    fc.assert(fc.property(params, unitDouble, (p, phase) => {
+      const b = policy(p, 'phased');
+      const k = p.attempt + 1;
+      if (capOr0(p, k - 1) === p.maxMs) expect(b.delayMs(k, undefined, () => p.r, phase)).toBe(p.maxMs);
+    }));
+  });
+
+  test('a phase outside [0, 1) is clamped; without one, random gives a fresh phase in the same range', () => {
+    const b = exponentialBackoff({ initialMs: 100, maxMs: 2000, multiplier: 2, jitter: 'phased' });
+    expect(b.delayMs(3, undefined, () => 0.5, Number.NaN)).toBe(200);
+    expect(b.delayMs(3, undefined, () => 0.5, -1)).toBe(200);
+    expect(b.delayMs(3, undefined, () => 0.5, 7)).toBe(400);
+    expect(b.delayMs(3, undefined, () => 0.5)).toBe(300);
+    expect(b.options).toEqual({ initialMs: 100, maxMs: 2000, multiplier: 2, jitter: 'phased' });
   });
 });
 
@@ -131,7 +196,7 @@ describe('validation', () => {
     expect(message(() => exponentialBackoff({ initialMs: 500, maxMs: 100 }))).toBe('exponentialBackoff.maxMs must be an integer >= initialMs (500), got 100');
     expect(message(() => exponentialBackoff({ multiplier: 0.5 }))).toBe('exponentialBackoff.multiplier must be a finite number >= 1, got 0.5');
     expect(message(() => exponentialBackoff({ jitter: 'wild' as Jitter }))).toBe(
-      'exponentialBackoff.jitter must be one of "none", "full", "equal", "decorrelated", "proportional", got "wild"',
+      'exponentialBackoff.jitter must be one of "none", "full", "equal", "decorrelated", "proportional", "phased", got "wild"',
     );
     expect(message(() => exponentialBackoff({ jitter: 'full', jitterRatio: 0.2 }))).toMatch(/jitterRatio only applies to jitter "proportional"/);
     expect(message(() => exponentialBackoff({ initialMS: 5 } as never))).toMatch(/^exponentialBackoff\.initialMS is not a known option/);
