@@ -178,12 +178,9 @@ export class WireSession {
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(new AbortedError(`request to ${this.#where} aborted`, { cause: signal.reason }));
     const id = ++this.#lastId;
-    try {
-      this.#channel.send({ type: MessageType.REQ, id, payload }, options?.offload);
-    } catch (err) {
-      return Promise.reject(err as Error);
-    }
-    return new Promise<unknown>((resolve, reject) => {
+    // Registered before it is sent: a stream that delivers synchronously (an in-memory or
+    // simulated transport) may bring the reply back inside `send`.
+    const reply = new Promise<unknown>((resolve, reject) => {
       const call: Call = { resolve: resolve as (v: never) => void, reject };
       (this.#calls ??= new Map()).set(id, call);
       if (timeoutMs !== undefined) {
@@ -196,6 +193,12 @@ export class WireSession {
       }
       if (signal) call.abort = addAbortListener(signal, () => this.#settle(id, new AbortedError(`request ${id} to ${this.#where} aborted`, { cause: signal.reason })));
     });
+    try {
+      this.#channel.send({ type: MessageType.REQ, id, payload }, options?.offload);
+    } catch (err) {
+      this.#settle(id, err as Error);
+    }
+    return reply;
   }
 
   /** Sends a one-way message (no reply). Throws when the session cannot send. */
@@ -226,13 +229,15 @@ export class WireSession {
     }
     if (signal?.aborted) return Promise.reject(new AbortedError(`ping to ${this.#where} aborted`, { cause: signal.reason }));
     const id = ++this.#lastPingId;
+    const sentAt = this.#scheduler.now();
+    // Registered before it is sent, like a request (a synchronous stream may answer inside `send`).
+    const pong = new Promise<number>((resolve, reject) => this.#pings.add(id, { resolve, reject, sentAt, signal }));
     try {
       this.#channel.send({ type: MessageType.PING, id });
     } catch (err) {
-      return Promise.reject(err as Error);
+      this.#pings.take(id)?.reject(err as Error);
     }
-    const sentAt = this.#scheduler.now();
-    return new Promise<number>((resolve, reject) => this.#pings.add(id, { resolve, reject, sentAt, signal }));
+    return pong;
   }
 
   /**
