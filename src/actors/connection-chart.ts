@@ -48,10 +48,14 @@ export const connectionChart: ConnectionChart = deepFreeze({
   states: {
     dialing: {
       initial: 'connecting',
-      on: { KILL: '#connection.dead', 'ww.stream.closed': '#connection.dead', CLOSE: '#connection.closed' },
+      on: { KILL: '#connection.dead', CLOSE: '#connection.closed' },
       states: {
         connecting: { entry: ['startDial'], on: { 'ww.dial.done': '#connection.dialing.handshaking', 'ww.dial.failed': '#connection.dead' } },
-        handshaking: { entry: ['startHandshake'], on: { 'ww.handshake.done': '#connection.ready', 'ww.handshake.failed': '#connection.dead' } },
+        handshaking: {
+          entry: ['startHandshake'],
+          // The stream exists from here on; losing it now is a failed handshake.
+          on: { 'ww.handshake.done': '#connection.ready', 'ww.handshake.failed': '#connection.dead', 'ww.stream.closed': '#connection.dead' },
+        },
       },
     },
     ready: { entry: ['armHeartbeat'], on: { ...leave, 'ww.heartbeat.idle': '#connection.probing' } },

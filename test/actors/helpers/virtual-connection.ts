@@ -7,7 +7,7 @@
  * sleep), so a probe reply scheduled before its timeout is seen first, as in real time.
  */
 import { VirtualTimeScheduler } from 'rxjs';
-import { createActor, type Actor } from 'xstate';
+import { createActor, type Actor, type InspectionEvent } from 'xstate';
 import { connectionMachine } from '../../../src/actors/connection-machine.js';
 import type { ConnectionInput, HeartbeatInput } from '../../../src/actors/connection-types.js';
 import { connectionState } from '../../../src/actors/live-connection.js';
@@ -61,6 +61,8 @@ export interface VirtualConnectionOptions {
   readonly loadSource?: () => number;
   /** Don't start the actor. */
   readonly noStart?: boolean;
+  /** XState inspection observer for the actor. */
+  readonly inspect?: (event: InspectionEvent) => void;
 }
 
 export function virtualConnection(options: VirtualConnectionOptions = {}): VirtualConnection {
@@ -78,6 +80,7 @@ export function virtualConnection(options: VirtualConnectionOptions = {}): Virtu
       heartbeat: options.heartbeat,
       ...options.input,
     },
+    inspect: options.inspect,
   });
   const states: string[] = [];
   const errors: unknown[] = [];
