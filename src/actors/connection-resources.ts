@@ -39,8 +39,7 @@ import type { ResolvedConnectionInput, ResolvedHeartbeat } from './connection-in
 import type { ConnectionContext } from './connection-types.js';
 import { classifyStreamEnd, deathError, describePlainEndpoint } from './death-error.js';
 import { returnProbeController, takeProbeController } from './probe-controllers.js';
-import { probeDeadlines, type ProbeOwner } from './probe-deadlines.js';
-import type { FifoDeadlines } from '../transport/fifo-deadlines.js';
+import { probeDeadlines, type ProbeDeadlines, type ProbeOwner } from './probe-deadlines.js';
 import { loadScaledTimeoutMs } from './rtt-estimator.js';
 import { preciseNow } from '../scheduler.js';
 
@@ -153,7 +152,9 @@ export class ConnectionResources implements ProbeOwner {
   /** Identifies the probe in flight; bumped on cancel so a late reply is ignored. */
   probeGen = 0;
   /** Set while a probe is in flight: its timeout, and whose signal it got. */
-  probeDeadline: FifoDeadlines<ProbeOwner> | undefined = undefined;
+  probeDeadline: ProbeDeadlines | undefined = undefined;
+  /** This probe's slot in `probeDeadline` (see probe-deadlines.ts). */
+  probeSlot = 0;
   probeController: AbortController | undefined = undefined;
   probeStartedAt = 0;
   probeInbound = 0;
@@ -313,7 +314,7 @@ export class ConnectionResources implements ProbeOwner {
   #probeSettled(gen: number, answered: boolean): void {
     // Stale (cancelled, or superseded) or already timed out: the timer has reported.
     if (gen !== this.probeGen || this.probeDeadline === undefined || this.disposed) return;
-    this.probeDeadline.delete(this, true);
+    this.probeDeadline.delete(this);
     this.probeDeadline = undefined;
     const controller = this.probeController;
     this.probeController = undefined;
@@ -326,7 +327,7 @@ export class ConnectionResources implements ProbeOwner {
   cancelProbe(): void {
     this.probeGen++;
     if (this.probeDeadline === undefined) return;
-    this.probeDeadline.delete(this, true);
+    this.probeDeadline.delete(this);
     this.probeDeadline = undefined;
     this.dropProbeController(new AbortedError(`probe to ${this.where} cancelled`));
   }

@@ -2,41 +2,143 @@
  * Probe timeouts shared across connections: one timer per (scheduler, timeout) instead of
  * one scheduled and cancelled per probe.
  *
- *   startProbe ──add(live)──▶ list for `timeoutMs` ──reply──▶ delete(live)
- *                                   └── due ──▶ onExpire(live) (the probe timed out)
+ *   startProbe ──add(live)──▶ ring for `timeoutMs` ──reply──▶ delete(live)  (a hole)
+ *                                   └── due ──▶ live.probeExpired()
  *
  * Why: at 10k idle connections every heartbeat scheduled a timer for its probe and
  * cancelled it a millisecond later when the PONG came — an RxJS action and a Node timer
  * created and torn down per heartbeat. Probe timeouts are whole milliseconds clamped to
  * `[minTimeoutMs, maxTimeoutMs]`, and on a healthy network most connections sit on the
- * same one (the floor), so a list per duration (`FifoDeadlines`: insertion order is
- * deadline order, add and delete O(1)) serves them all with one timer that fires at most
- * once per millisecond. Expiry is exact (resolution 1 ms) so virtual-time tests see the
- * same instants as with a timer per probe.
+ * same one (the floor), so a list per duration, in which insertion order is deadline
+ * order, serves them all with one timer.
  *
- * Nothing lingers: a list whose last entry is deleted drops its timer at once, so a
- * stopped runtime leaves no timer behind. Lists are per scheduler (a `WeakMap`), so a
- * virtual-time test's scheduler takes its lists with it.
+ * The list is a ring of two parallel arrays (owner, deadline): add appends, delete leaves
+ * a hole (the owner remembers its slot), expiry pops from the head. Nothing is allocated
+ * per probe — a Map here churned its hash table on every add/delete. The timer is one
+ * scheduler action that re-arms itself for the next live deadline: exact expiry (the same
+ * instants a timer per probe gives, which virtual-time tests check), at most one fire per
+ * distinct deadline.
+ *
+ * Nothing lingers: deleting the last live entry drops the timer, so a stopped runtime
+ * leaves no timer behind. Lists are per scheduler (a `WeakMap`), so a virtual-time test's
+ * scheduler takes its lists with it.
  */
-import type { SchedulerLike } from 'rxjs';
-import { FifoDeadlines } from '../transport/fifo-deadlines.js';
+import type { SchedulerAction, SchedulerLike, Subscription } from 'rxjs';
 
 /** What a probe deadline calls back: the connection's resources. */
 export interface ProbeOwner {
+  /** The slot `add` returned, kept by the owner for `delete`. */
+  probeSlot: number;
   probeExpired(): void;
 }
 
-const lists = new WeakMap<SchedulerLike, Map<number, FifoDeadlines<ProbeOwner>>>();
+/** Compact the arrays once this many expired slots sit before the head. */
+const COMPACT_AFTER = 1024;
 
-function expire(owner: ProbeOwner): void {
-  owner.probeExpired();
+export class ProbeDeadlines {
+  readonly timeoutMs: number;
+  readonly #scheduler: SchedulerLike;
+  #owners: (ProbeOwner | undefined)[] = [];
+  #deadlines: number[] = [];
+  /** Absolute slot number of index 0 (slots only grow; compaction shifts the base). */
+  #base = 0;
+  #head = 0;
+  #live = 0;
+  #timer: Subscription | undefined;
+  #firing = false;
+
+  constructor(scheduler: SchedulerLike, timeoutMs: number) {
+    this.#scheduler = scheduler;
+    this.timeoutMs = timeoutMs;
+  }
+
+  /** Probes waiting. */
+  get size(): number {
+    return this.#live;
+  }
+
+  /** True while the timer is scheduled. */
+  get armed(): boolean {
+    return this.#timer !== undefined;
+  }
+
+  add(owner: ProbeOwner): void {
+    const deadline = this.#scheduler.now() + this.timeoutMs;
+    owner.probeSlot = this.#base + this.#owners.length;
+    this.#owners.push(owner);
+    this.#deadlines.push(deadline);
+    this.#live++;
+    if (this.#timer === undefined && !this.#firing) this.#timer = this.#scheduler.schedule(fire, this.timeoutMs, this);
+  }
+
+  /** The owner's probe settled: its slot becomes a hole; the last one drops the timer. */
+  delete(owner: ProbeOwner): void {
+    const i = owner.probeSlot - this.#base;
+    if (i < this.#head || this.#owners[i] !== owner) return;
+    this.#owners[i] = undefined;
+    if (--this.#live === 0 && !this.#firing) {
+      this.#timer?.unsubscribe();
+      this.#timer = undefined;
+      this.#reset();
+    }
+  }
+
+  /** @internal The timer fired: expire what is due, then re-arm for the next live deadline. */
+  expireDue(action: SchedulerAction<ProbeDeadlines>): void {
+    this.#firing = true;
+    const now = this.#scheduler.now();
+    const owners = this.#owners;
+    const deadlines = this.#deadlines;
+    try {
+      while (this.#head < owners.length && (owners[this.#head] === undefined || deadlines[this.#head]! <= now)) {
+        const owner = owners[this.#head];
+        owners[this.#head] = undefined;
+        this.#head++;
+        if (owner !== undefined) {
+          this.#live--;
+          owner.probeExpired();
+        }
+      }
+    } finally {
+      this.#firing = false;
+      if (this.#live === 0) {
+        this.#timer = undefined;
+        this.#reset();
+      } else {
+        this.#compact();
+        // Re-armed from inside: the same action, no new one per fire.
+        this.#timer = action.schedule(this, Math.max(0, this.#deadlines[this.#head]! - now));
+      }
+    }
+  }
+
+  #reset(): void {
+    this.#base += this.#owners.length;
+    this.#owners.length = 0;
+    this.#deadlines.length = 0;
+    this.#head = 0;
+  }
+
+  #compact(): void {
+    if (this.#head < COMPACT_AFTER || this.#head * 2 < this.#owners.length) return;
+    this.#owners.splice(0, this.#head);
+    this.#deadlines.splice(0, this.#head);
+    this.#base += this.#head;
+    this.#head = 0;
+  }
 }
 
+function fire(this: SchedulerAction<ProbeDeadlines>, list?: ProbeDeadlines): void {
+  list?.expireDue(this);
+}
+
+const lists = new WeakMap<SchedulerLike, Map<number, ProbeDeadlines>>();
+
 /** The shared deadline list for probes of `timeoutMs` on `scheduler`. */
-export function probeDeadlines(scheduler: SchedulerLike, timeoutMs: number): FifoDeadlines<ProbeOwner> {
+export function probeDeadlines(scheduler: SchedulerLike, timeoutMs: number): ProbeDeadlines {
   let byTimeout = lists.get(scheduler);
   if (byTimeout === undefined) lists.set(scheduler, (byTimeout = new Map()));
   let list = byTimeout.get(timeoutMs);
-  if (list === undefined) byTimeout.set(timeoutMs, (list = new FifoDeadlines(scheduler, timeoutMs, expire, 1)));
+  if (list === undefined) byTimeout.set(timeoutMs, (list = new ProbeDeadlines(scheduler, timeoutMs)));
   return list;
 }

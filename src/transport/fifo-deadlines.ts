@@ -56,13 +56,8 @@ export class FifoDeadlines<K> {
     if (!this.#timer && !this.#firing) this.#arm(deadline);
   }
 
-  /**
-   * Removes `key`'s deadline. With `disarmWhenEmpty`, deleting the last entry also drops
-   * the timer (for lists shared by many owners, where a lapsing timer would outlive them).
-   */
-  delete(key: K, disarmWhenEmpty = false): void {
+  delete(key: K): void {
     this.#deadlines.delete(key);
-    if (disarmWhenEmpty && this.#deadlines.size === 0 && !this.#firing) this.#disarm();
   }
 
   /** Drops every entry and the timer. */

@@ -28,15 +28,22 @@ export interface PendingPing {
   readonly signal: AbortSignal | undefined;
 }
 
-/** Tables with a ping pending on each signal; a signal without an entry is idle. */
-const tablesBySignal = new WeakMap<AbortSignal, Set<PingTable>>();
+/**
+ * Tables with a ping pending on each signal. The common case — a recycled probe signal,
+ * used by one ping at a time — is a single table, overwritten by the next ping and never
+ * deleted (a table no longer waiting on the signal ignores its abort), so the heartbeat
+ * path does no Set add/delete per ping (each churned the Set's hash table). A signal shared
+ * by pings of several sessions at once gets a Set.
+ */
+const tablesBySignal = new WeakMap<AbortSignal, PingTable | Set<PingTable>>();
 /** Signals that carry `onPingSignalAbort` (it stays until the signal aborts). */
 const watched = new WeakSet<AbortSignal>();
 
 function onPingSignalAbort(this: AbortSignal): void {
   const tables = tablesBySignal.get(this);
   tablesBySignal.delete(this);
-  if (tables) for (const table of tables) table.abortPings(this);
+  if (tables instanceof PingTable) tables.abortPings(this);
+  else if (tables) for (const table of tables) table.abortPings(this);
 }
 
 /**
@@ -74,9 +81,13 @@ export class PingTable {
       watched.add(signal);
       signal.addEventListener('abort', onPingSignalAbort, { once: true });
     }
-    let tables = tablesBySignal.get(signal);
-    if (tables === undefined) tablesBySignal.set(signal, (tables = new Set()));
-    tables.add(this);
+    const tables = tablesBySignal.get(signal);
+    if (tables === undefined || tables === this) tablesBySignal.set(signal, this);
+    else if (tables instanceof PingTable) {
+      // Another table holds the slot: share it only if that table still waits on the signal.
+      if (tables.waitsOn(signal)) tablesBySignal.set(signal, new Set([tables, this]));
+      else tablesBySignal.set(signal, this);
+    } else tables.add(this);
   }
 
   /** Removes and returns the ping with `id`, if it is pending. */
@@ -90,7 +101,7 @@ export class PingTable {
       if (!ping) return undefined;
       this.#older!.delete(id);
     }
-    if (ping.signal !== undefined && !this.#waitsOn(ping.signal)) this.#release(ping.signal);
+    if (ping.signal !== undefined && !this.waitsOn(ping.signal)) this.#release(ping.signal);
     return ping;
   }
 
@@ -122,14 +133,19 @@ export class PingTable {
     for (const ping of aborted) ping.reject(new AbortedError(`ping to ${this.#where} aborted`, { cause: signal.reason }));
   }
 
-  #waitsOn(signal: AbortSignal): boolean {
+  /** @internal Whether a ping of this table is pending on `signal`. */
+  waitsOn(signal: AbortSignal): boolean {
     if (this.#latest?.signal === signal) return true;
     if (this.#older) for (const ping of this.#older.values()) if (ping.signal === signal) return true;
     return false;
   }
 
-  /** No ping of this table waits on `signal` any more. Its (maybe empty) set stays: the next ping reuses it. */
+  /**
+   * No ping of this table waits on `signal` any more. A single-table entry stays (stale
+   * but harmless: `abortPings` finds nothing); a shared set drops this table.
+   */
   #release(signal: AbortSignal): void {
-    tablesBySignal.get(signal)?.delete(this);
+    const tables = tablesBySignal.get(signal);
+    if (tables instanceof Set) tables.delete(this);
   }
 }
