@@ -46,6 +46,7 @@ import { InvalidOptionError } from '../errors.js';
 import { servicesOf } from '../services.js';
 import { lengthenIntervalMs, shortenIntervalMs } from './adaptive-interval.js';
 import { connectionChart } from './connection-chart.js';
+import { copyContext } from './connection-context.js';
 import { parseConnectionInput } from './connection-input.js';
 import { ConnectionResources, HEARTBEAT_IDLE, resourcesOf, type ProbeEvent } from './connection-resources.js';
 import {
@@ -120,67 +121,66 @@ function enterReady(live: ConnectionResources, context: ConnectionContext): Conn
 /** The estimator, timeout, interval and false-suspicion bookkeeping of a probe that came back. */
 function backToReady(live: ConnectionResources, c: ConnectionContext, event: ProbeEvent, fromSuspect: boolean): ConnectionSnapshot {
   const hb = c.heartbeat;
-  let { intervalMs } = c;
-  if (fromSuspect && hb.adaptive) intervalMs = shortenIntervalMs(intervalMs, hb.minIntervalMs);
-  const since = live.scheduler.now();
-  const falseSuspicions = fromSuspect ? c.falseSuspicions + 1 : c.falseSuspicions;
-  if (event.type !== 'ww.probe.ok') {
-    return enterReady(live, { ...c, since, falseSuspicions, suspectAttempt: 0, intervalMs });
+  const next = copyContext(c, live.scheduler.now());
+  if (fromSuspect) {
+    next.falseSuspicions++;
+    if (hb.adaptive) next.intervalMs = shortenIntervalMs(c.intervalMs, hb.minIntervalMs);
   }
-  const prev = c.srttMs === undefined || c.rttvarMs === undefined ? undefined : { srttMs: c.srttMs, rttvarMs: c.rttvarMs };
-  const est = updateRttEstimate(prev, event.rttMs);
-  return enterReady(live, {
-    ...c,
-    since,
-    falseSuspicions,
-    suspectAttempt: 0,
-    rttMs: event.rttMs,
-    srttMs: est.srttMs,
-    rttvarMs: est.rttvarMs,
-    probeTimeoutMs: retransmitTimeoutMs(est, hb),
+  next.suspectAttempt = 0;
+  if (event.type === 'ww.probe.ok') {
+    const prev = c.srttMs === undefined || c.rttvarMs === undefined ? undefined : { srttMs: c.srttMs, rttvarMs: c.rttvarMs };
+    const est = updateRttEstimate(prev, event.rttMs);
+    next.rttMs = event.rttMs;
+    next.srttMs = est.srttMs;
+    next.rttvarMs = est.rttvarMs;
+    next.probeTimeoutMs = retransmitTimeoutMs(est, hb);
     // Lengthened only from `probing`: a false suspicion never lengthens it.
-    intervalMs: !fromSuspect && hb.adaptive ? lengthenIntervalMs(intervalMs, est, hb.maxIntervalMs) : intervalMs,
-  });
+    if (!fromSuspect && hb.adaptive) next.intervalMs = lengthenIntervalMs(c.intervalMs, est, hb.maxIntervalMs);
+  }
+  return enterReady(live, next);
 }
 
 function enterProbing(live: ConnectionResources, c: ConnectionContext): ConnectionSnapshot {
-  const context = { ...c, since: live.scheduler.now(), probesSent: c.probesSent + 1, suspectAttempt: 0, attemptTimeoutMs: c.probeTimeoutMs };
-  live.startProbe(context.attemptTimeoutMs);
-  return activeSnapshot('probing', context);
+  const next = copyContext(c, live.scheduler.now());
+  next.probesSent++;
+  next.suspectAttempt = 0;
+  next.attemptTimeoutMs = c.probeTimeoutMs;
+  live.startProbe(next.attemptTimeoutMs);
+  return activeSnapshot('probing', next);
 }
 
 /** `suspect`, entered (or re-entered) after a failed probe, which is counted here. */
 function enterSuspect(live: ConnectionResources, c: ConnectionContext): ConnectionSnapshot {
-  const context = {
-    ...c,
-    since: live.scheduler.now(),
-    probesFailed: c.probesFailed + 1,
-    probesSent: c.probesSent + 1,
-    suspectAttempt: c.suspectAttempt + 1,
-    attemptTimeoutMs: suspectTimeoutMs(c.attemptTimeoutMs, c.heartbeat.suspectBackoffMultiplier, c.heartbeat.maxTimeoutMs),
-  };
-  live.startProbe(context.attemptTimeoutMs);
-  return activeSnapshot('suspect', context);
+  const next = copyContext(c, live.scheduler.now());
+  next.probesFailed++;
+  next.probesSent++;
+  next.suspectAttempt++;
+  next.attemptTimeoutMs = suspectTimeoutMs(c.attemptTimeoutMs, c.heartbeat.suspectBackoffMultiplier, c.heartbeat.maxTimeoutMs);
+  live.startProbe(next.attemptTimeoutMs);
+  return activeSnapshot('suspect', next);
 }
 
 function die(live: ConnectionResources, c: ConnectionContext, reason: DeadReason, event: Event, failedProbe = false): ConnectionSnapshot {
   live.quiesce();
-  const context = { ...c, since: live.scheduler.now(), reason, probesFailed: failedProbe ? c.probesFailed + 1 : c.probesFailed };
-  live.settle(context, event as { type: string; error?: unknown });
+  const next = copyContext(c, live.scheduler.now());
+  next.reason = reason;
+  if (failedProbe) next.probesFailed++;
+  live.settle(next, event as { type: string; error?: unknown });
   const error = live.finalError;
-  const uptimeMs = context.readyAt === undefined ? 0 : context.since - context.readyAt;
-  return doneSnapshot('dead', context, error === undefined ? { reason, uptimeMs } : { reason, error, uptimeMs });
+  const uptimeMs = next.readyAt === undefined ? 0 : next.since - next.readyAt;
+  return doneSnapshot('dead', next, error === undefined ? { reason, uptimeMs } : { reason, error, uptimeMs });
 }
 
 function close(live: ConnectionResources, c: ConnectionContext): ConnectionSnapshot {
-  const context = { ...c, since: live.scheduler.now(), reason: 'closed' as const };
-  const uptimeMs = context.readyAt === undefined ? 0 : context.since - context.readyAt;
-  return doneSnapshot('closed', context, { reason: 'closed', uptimeMs });
+  const next = copyContext(c, live.scheduler.now());
+  next.reason = 'closed';
+  const uptimeMs = next.readyAt === undefined ? 0 : next.since - next.readyAt;
+  return doneSnapshot('closed', next, { reason: 'closed', uptimeMs });
 }
 
 function enterClosing(live: ConnectionResources, c: ConnectionContext): ConnectionSnapshot {
   live.quiesce();
-  const snapshot = activeSnapshot('closing', { ...c, since: live.scheduler.now() });
+  const snapshot = activeSnapshot('closing', copyContext(c, live.scheduler.now()));
   startClose(live);
   return snapshot;
 }
@@ -212,8 +212,9 @@ function transition(snapshot: ConnectionSnapshot, event: Event, scope: Scope): C
       return state === 'connecting' ? die(live, c, 'dial-failed', e) : snapshot;
     case 'ww.handshake.done': {
       if (state !== 'handshaking') return snapshot;
-      const now = live.scheduler.now();
-      return enterReady(live, { ...c, since: now, readyAt: c.readyAt ?? now });
+      const next = copyContext(c, live.scheduler.now());
+      next.readyAt ??= next.since;
+      return enterReady(live, next);
     }
     case 'ww.handshake.failed':
       return state === 'handshaking' ? die(live, c, 'handshake-failed', e) : snapshot;
