@@ -30,32 +30,35 @@ const UINT32 = 0xce;
 
 /**
  * The msgpack payload of `[type, id]`, or `undefined` for an id this path does not cover.
+ * With `roomBytes`, the payload starts that far into the buffer (room for a frame header,
+ * see `FrameWriter.writeFramed`).
  *
  * @example
  * encodePingPayload(MessageType.PING, 300); // <92 09 cd 01 2c>
  * encodePingPayload(MessageType.PING, 100); // <92 09 cc 64>
  */
-export function encodePingPayload(type: PingType, id: number): Buffer | undefined {
+export function encodePingPayload(type: PingType, id: number, roomBytes = 0): Buffer | undefined {
   if (!(id >= 0 && id <= 0xffffffff && Number.isInteger(id))) return undefined;
+  const r = roomBytes;
   let out: Buffer;
   if (id < FIRST_RECORD_ID) {
-    out = Buffer.allocUnsafe(3);
-    out[2] = id;
+    out = Buffer.allocUnsafe(r + 3);
+    out[r + 2] = id;
   } else if (id <= 0xff) {
-    out = Buffer.allocUnsafe(4);
-    out[2] = UINT8;
-    out[3] = id;
+    out = Buffer.allocUnsafe(r + 4);
+    out[r + 2] = UINT8;
+    out[r + 3] = id;
   } else if (id <= 0xffff) {
-    out = Buffer.allocUnsafe(5);
-    out[2] = UINT16;
-    out.writeUInt16BE(id, 3);
+    out = Buffer.allocUnsafe(r + 5);
+    out[r + 2] = UINT16;
+    out.writeUInt16BE(id, r + 3);
   } else {
-    out = Buffer.allocUnsafe(7);
-    out[2] = UINT32;
-    out.writeUInt32BE(id, 3);
+    out = Buffer.allocUnsafe(r + 7);
+    out[r + 2] = UINT32;
+    out.writeUInt32BE(id, r + 3);
   }
-  out[0] = FIXARRAY_2;
-  out[1] = type;
+  out[r] = FIXARRAY_2;
+  out[r + 1] = type;
   return out;
 }
 

@@ -29,13 +29,13 @@
  *   encoding it (bench/framing.ts), and the write stays synchronous.
  */
 import type { Duplex } from 'node:stream';
-import { FrameDecoder } from './frame-decoder.js';
+import { FRAME_HEADER_BYTES, FrameDecoder } from './frame-decoder.js';
 import { FrameWriter } from './frame-writer.js';
 import { FramingOrder } from './framing-order.js';
 import { packedMessage, packPacked, parsePackedFrame, unpackInner } from './framing-packed.js';
 import type { FramingPool } from './framing-pool.js';
 import { MsgpackCodec } from './msgpack-codec.js';
-import { encodePingPayload, parsePingPayload } from './ping-frames.js';
+import { encodePingPayload, parsePingPayload, type PingType } from './ping-frames.js';
 import { MessageType, parseWireMessage, toWire, type WireMessage } from './wire-messages.js';
 import { ProtocolError } from '../errors.js';
 
@@ -149,6 +149,9 @@ export class WireChannel {
    * contained, so the peer may decode it on a worker. It leaves the record encoder alone.
    */
   send(msg: WireMessage, packed?: boolean): void {
+    if (msg.type === MessageType.PING || msg.type === MessageType.PONG) {
+      if (this.sendPing(msg.type, msg.id)) return;
+    }
     if (packed === true) {
       this.#writer.write(packPacked(toWire(msg)));
       return;
@@ -171,6 +174,17 @@ export class WireChannel {
       if (withRecords) this.#codec.resetEncoder();
       throw err;
     }
+  }
+
+  /**
+   * A PING or PONG encoded in place behind its frame header (one buffer, no message
+   * object, no codec). False when the id needs the codec (then use `send`).
+   */
+  sendPing(type: PingType, id: number): boolean {
+    const frame = encodePingPayload(type, id, FRAME_HEADER_BYTES);
+    if (frame === undefined) return false;
+    this.#writer.writeFramed(frame);
+    return true;
   }
 
   /** Flushes queued frames, then ends our side of the stream. */

@@ -233,7 +233,7 @@ export class WireSession {
     // Registered before it is sent, like a request (a synchronous stream may answer inside `send`).
     const pong = new Promise<number>((resolve, reject) => this.#pings.add(id, { resolve, reject, sentAt, signal }));
     try {
-      this.#channel.send({ type: MessageType.PING, id });
+      if (!this.#channel.sendPing(MessageType.PING, id)) this.#channel.send({ type: MessageType.PING, id });
     } catch (err) {
       this.#pings.take(id)?.reject(err as Error);
     }
@@ -317,7 +317,7 @@ export class WireSession {
         }
         return;
       case MessageType.PING:
-        this.#channel.send({ type: MessageType.PONG, id: msg.id });
+        if (!this.#channel.sendPing(MessageType.PONG, msg.id)) this.#channel.send({ type: MessageType.PONG, id: msg.id });
         return;
       case MessageType.PONG: {
         const ping = this.#pings.take(msg.id);

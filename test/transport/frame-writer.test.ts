@@ -67,6 +67,26 @@ describe('FrameWriter', () => {
     w.dispose();
   });
 
+  it('writeFramed fills the header in place, queues behind backpressure in order, and refuses like write', async () => {
+    const peer = slowPeer();
+    const w = new FrameWriter(peer.stream, { maxQueuedBytes: 100, maxFrameBytes: 50 });
+    const framed = (text: string) => Buffer.concat([Buffer.alloc(4), Buffer.from(text)]);
+    const first = framed('ping');
+    expect(w.writeFramed(first)).toBe(false); // straight to the stream, which signals backpressure
+    expect([...first.subarray(0, 4)]).toEqual([0, 0, 0, 4]);
+    expect(w.writeFramed(framed('pong'))).toBe(false); // queued (8 bytes)
+    w.write(Buffer.from('x'));
+    expect(w.queuedBytes).toBe(8 + 5);
+    expect(() => w.writeFramed(framed('y'.repeat(51)))).toThrow(/51 bytes exceeds maxFrameBytes 50/);
+    for (let i = 0; i < 20 && peer.held.length + w.queuedBytes > 0; i++) {
+      peer.release();
+      await turn();
+    }
+    expect(framesOf(peer.received)).toEqual(['ping', 'pong', 'x']);
+    w.dispose();
+    expect(() => w.writeFramed(framed('late'))).toThrow(/closed/);
+  });
+
   it('flushes the queue in order on drain', async () => {
     const peer = slowPeer();
     const w = new FrameWriter(peer.stream, { maxQueuedBytes: 1000 });
