@@ -34,7 +34,7 @@ import type { Duplex } from 'node:stream';
 import type { SchedulerAction, SchedulerLike, Subscription } from 'rxjs';
 import type { AnyActorRef } from 'xstate';
 import { AbortedError, RequestTimeoutError, type WirewardenError } from '../errors.js';
-import type { Endpoint, Protocol, ProtocolContext, Transport } from '../transport/types.js';
+import type { Endpoint, ProbeListener, Protocol, ProtocolContext, Transport } from '../transport/types.js';
 import type { ResolvedConnectionInput, ResolvedHeartbeat } from './connection-input.js';
 import type { ConnectionContext } from './connection-types.js';
 import { classifyStreamEnd, deathError, describePlainEndpoint } from './death-error.js';
@@ -123,7 +123,7 @@ class ConnectionProtocolContext implements ProtocolContext {
  * It is also its actor's observer (`complete`/`error` → `dispose`), which spares two
  * closures per connection. Fields are few and fixed: 10k of these must stay small.
  */
-export class ConnectionResources implements ProbeOwner {
+export class ConnectionResources implements ProbeOwner, ProbeListener {
   readonly owner: AnyActorRef;
   readonly endpoint: Endpoint;
   readonly protocol: Protocol;
@@ -288,6 +288,16 @@ export class ConnectionResources implements ProbeOwner {
     this.probeStartedAt = preciseNow(this.scheduler);
     this.probeInbound = this.inbound;
     (this.probeDeadline = probeDeadlines(this.scheduler, timeoutMs)).add(this);
+    const protocol = this.protocol;
+    if (protocol.probeWith !== undefined) {
+      // The callback form (wire()): no promise, closure or reaction per heartbeat.
+      try {
+        protocol.probeWith(this.session, controller.signal, this, gen);
+      } catch {
+        this.probeSettled(gen, false);
+      }
+      return;
+    }
     let reply: PromiseLike<void>;
     try {
       reply = this.protocol.probe(this.session, controller.signal);
@@ -298,8 +308,8 @@ export class ConnectionResources implements ProbeOwner {
     // `Promise.resolve` wrapper: one reaction per outcome. A plain value still counts.
     if (typeof (reply as PromiseLike<void> | undefined)?.then !== 'function') reply = Promise.resolve(reply);
     reply.then(
-      () => this.#probeSettled(gen, true),
-      () => this.#probeSettled(gen, false),
+      () => this.probeSettled(gen, true),
+      () => this.probeSettled(gen, false),
     );
   }
 
@@ -311,7 +321,8 @@ export class ConnectionResources implements ProbeOwner {
     this.owner.send(this.inbound !== this.probeInbound ? PROBE_ALIVE : PROBE_FAILED);
   }
 
-  #probeSettled(gen: number, answered: boolean): void {
+  /** The probe with generation `gen` settled (the `ProbeListener` side of `probeWith`). */
+  probeSettled(gen: number, answered: boolean): void {
     // Stale (cancelled, or superseded) or already timed out: the timer has reported.
     if (gen !== this.probeGen || this.probeDeadline === undefined || this.disposed) return;
     this.probeDeadline.delete(this);

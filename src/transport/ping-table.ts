@@ -19,6 +19,7 @@
  *   holds no session (only the WeakMap entry does, while a ping is pending).
  */
 import { AbortedError } from '../errors.js';
+import type { ProbeListener } from './types.js';
 
 /** One ping waiting for its PONG. */
 export interface PendingPing {
@@ -26,6 +27,32 @@ export interface PendingPing {
   readonly reject: (err: Error) => void;
   readonly sentAt: number;
   readonly signal: AbortSignal | undefined;
+}
+
+/**
+ * A ping reported to a `ProbeListener` instead of a promise (`WireSession.pingWith`): one
+ * object per ping, its methods on the prototype.
+ */
+export class ListenerPing implements PendingPing {
+  readonly sentAt: number;
+  readonly signal: AbortSignal | undefined;
+  readonly #listener: ProbeListener;
+  readonly #token: number;
+
+  constructor(listener: ProbeListener, token: number, sentAt: number, signal: AbortSignal | undefined) {
+    this.#listener = listener;
+    this.#token = token;
+    this.sentAt = sentAt;
+    this.signal = signal;
+  }
+
+  resolve(): void {
+    this.#listener.probeSettled(this.#token, true);
+  }
+
+  reject(): void {
+    this.#listener.probeSettled(this.#token, false);
+  }
 }
 
 /**

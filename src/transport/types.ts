@@ -71,8 +71,20 @@ export interface Protocol<S = unknown> {
   readonly name: string;
   open(stream: Duplex, ctx: ProtocolContext): Promise<S>;
   probe(session: S, signal: AbortSignal): Promise<void>;
+  /**
+   * Optional callback form of `probe` for the heartbeat path: the same probe, reported by
+   * calling `listener.probeSettled(token, answered)` exactly once (synchronously or later)
+   * instead of through a promise — no promise, resolving functions or reactions per
+   * heartbeat. `wire()` implements it; the actor prefers it when present.
+   */
+  probeWith?(session: S, signal: AbortSignal, listener: ProbeListener, token: number): void;
   reset?(session: S): Promise<void>;
   close(session: S): Promise<void>;
+}
+
+/** Who hears the outcome of a `probeWith`: the token it was given, and whether the peer answered. */
+export interface ProbeListener {
+  probeSettled(token: number, answered: boolean): void;
 }
 
 /** A session type carried by a protocol. */

@@ -31,7 +31,8 @@ import {
 } from '../errors.js';
 import { FifoDeadlines } from './fifo-deadlines.js';
 import type { FramingPool } from './framing-pool.js';
-import { PingTable } from './ping-table.js';
+import { ListenerPing, PingTable, type PendingPing } from './ping-table.js';
+import type { ProbeListener } from './types.js';
 import { WireChannel } from './wire-channel.js';
 import { MessageType, WIRE_VERSION, type RemoteErrorInfo, type WireMessage } from './wire-messages.js';
 
@@ -224,20 +225,46 @@ export class WireSession {
 
   /** PING/PONG round trip; resolves with the RTT in ms (on the session's scheduler). */
   ping(signal?: AbortSignal): Promise<number> {
-    if (this.#state === 'handshake' || this.#state === 'closed' || !this.#channel.writable) {
-      return Promise.reject(new ConnectionClosedError(`cannot ping ${this.#where}: session is ${this.#state}`));
+    const refusal = this.#pingRefusal(signal);
+    if (refusal) return Promise.reject(refusal);
+    let pending!: PendingPing;
+    const pong = new Promise<number>((resolve, reject) => {
+      pending = { resolve, reject, sentAt: this.#scheduler.now(), signal };
+    });
+    this.#sendPing(pending);
+    return pong;
+  }
+
+  /**
+   * The same round trip reported to `listener.probeSettled(token, answered)` exactly once
+   * (the connection actor's heartbeat: no promise per ping). Answered means a PONG came;
+   * a refusal, an abort of `signal` or the end of the session report `false`.
+   */
+  pingWith(signal: AbortSignal | undefined, listener: ProbeListener, token: number): void {
+    if (this.#pingRefusal(signal)) {
+      listener.probeSettled(token, false);
+      return;
     }
-    if (signal?.aborted) return Promise.reject(new AbortedError(`ping to ${this.#where} aborted`, { cause: signal.reason }));
+    this.#sendPing(new ListenerPing(listener, token, this.#scheduler.now(), signal));
+  }
+
+  #pingRefusal(signal: AbortSignal | undefined): Error | undefined {
+    if (this.#state === 'handshake' || this.#state === 'closed' || !this.#channel.writable) {
+      return new ConnectionClosedError(`cannot ping ${this.#where}: session is ${this.#state}`);
+    }
+    if (signal?.aborted) return new AbortedError(`ping to ${this.#where} aborted`, { cause: signal.reason });
+    return undefined;
+  }
+
+  /** Registered before it is sent: a stream that delivers synchronously may answer inside `send`. */
+  #sendPing(pending: PendingPing): void {
     const id = ++this.#lastPingId;
-    const sentAt = this.#scheduler.now();
-    // Registered before it is sent, like a request (a synchronous stream may answer inside `send`).
-    const pong = new Promise<number>((resolve, reject) => this.#pings.add(id, { resolve, reject, sentAt, signal }));
+    this.#pings.add(id, pending);
     try {
       if (!this.#channel.sendPing(MessageType.PING, id)) this.#channel.send({ type: MessageType.PING, id });
     } catch (err) {
       this.#pings.take(id)?.reject(err as Error);
     }
-    return pong;
   }
 
   /**

@@ -14,7 +14,7 @@ import { DEFAULT_MAX_FRAME_BYTES } from './frame-decoder.js';
 import { DEFAULT_MAX_QUEUED_BYTES } from './frame-writer.js';
 import { describeEndpoint } from './dial-socket.js';
 import { isFramingPool, type FramingPool } from './framing-pool.js';
-import type { Protocol, ProtocolContext } from './types.js';
+import type { ProbeListener, Protocol, ProtocolContext } from './types.js';
 import { WireSession } from './wire-session.js';
 
 const wireSchema = shape({
@@ -77,6 +77,9 @@ export function wire(options?: WireOptions): Protocol<WireSession> {
     // reaction fewer per heartbeat. It resolves with the RTT, which the caller ignores.
     probe(session: WireSession, signal: AbortSignal): Promise<void> {
       return session.ping(signal) as Promise<unknown> as Promise<void>;
+    },
+    probeWith(session: WireSession, signal: AbortSignal, listener: ProbeListener, token: number): void {
+      session.pingWith(signal, listener, token);
     },
     close(session: WireSession): Promise<void> {
       return session.close();

@@ -116,3 +116,39 @@ describe('wire heartbeat path', () => {
     await waitFor(() => session.inFlight === 0, 'requests to settle');
   });
 });
+
+describe('pingWith (the callback form the connection actor uses)', () => {
+  function listener() {
+    const calls: Array<[number, boolean]> = [];
+    return { calls, probeSettled: (token: number, answered: boolean) => void calls.push([token, answered]) };
+  }
+
+  it('reports an answered ping once with its token, an aborted one as not answered, and refuses after close', async () => {
+    const session = await connected();
+    const l = listener();
+    session.pingWith(undefined, l, 7);
+    await waitFor(() => l.calls.length === 1);
+    expect(l.calls).toEqual([[7, true]]);
+
+    const frozen = await connected({ clientIdleTimeoutMs: 60_000 });
+    const controller = new AbortController();
+    const l2 = listener();
+    // A signal aborted before the ping is refused at once, synchronously.
+    const aborted = new AbortController();
+    aborted.abort();
+    frozen.pingWith(aborted.signal, l2, 1);
+    expect(l2.calls).toEqual([[1, false]]);
+    frozen.pingWith(controller.signal, l2, 2);
+    controller.abort();
+    expect(l2.calls).toEqual([[1, false], [2, false]]);
+
+    await session.close();
+    const l3 = listener();
+    session.pingWith(undefined, l3, 9);
+    expect(l3.calls).toEqual([[9, false]]);
+    // Nothing more arrives later (exactly once).
+    await new Promise((r) => setTimeout(r, 20));
+    expect(l.calls).toHaveLength(1);
+    expect(l2.calls).toHaveLength(2);
+  });
+});
