@@ -135,7 +135,9 @@ export class FrameWriter {
   /**
    * Writes a frame whose first 4 bytes are room for the length header, which is filled in
    * here: a payload encoded in place behind that room (a PING, a PONG) goes out without a
-   * second buffer or a copy. Same results and errors as {@link write}.
+   * second buffer or a copy. Same results and errors as {@link write}. It does not count
+   * toward a burst (a heartbeat is one frame on its own): it goes to the stream as is —
+   * into the cork of a burst already running, in order — and schedules no microtask.
    */
   writeFramed(frame: Buffer): boolean {
     const length = frame.length - FRAME_HEADER_BYTES;
@@ -144,7 +146,6 @@ export class FrameWriter {
       return false;
     }
     frame.writeUInt32BE(length, 0);
-    this.#burstStep();
     const ok = this.#stream.write(frame);
     if (!ok) this.#block();
     return ok;
