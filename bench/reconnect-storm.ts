@@ -130,6 +130,7 @@ for (let r = 0; r < RUNS; r++) {
         `ELU ${fmt(run.recoveryElu, 2)}, server CPU ${fmt(run.serverCpuMs)} ms, ` +
         `heap ${fmt(run.heapBytesPerConnection / 1024, 1)} KiB/conn, load ${load()}\n` +
         `    dials per 100 ms: ${run.rate.buckets.join(' ')}\n` +
+        `    exits after the server was back: ${Object.entries(run.recoveryExits).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}\n` +
         `    model (a client with no CPU cost, same outage): peak ${model.peak} mean ${fmt(model.mean)} (×${fmt(model.peakToMean, 2)}), ` +
         `all dialed within ${fmt(model.buckets.length * BUCKET_MS)} ms: ${model.buckets.join(' ')}\n`,
     );

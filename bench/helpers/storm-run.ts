@@ -47,6 +47,8 @@ export interface StormRun {
   readonly outageDials: number;
   /** Restart (the new server listening) until N children `ready`. */
   readonly recoveryMs: number;
+  /** Exit reasons of the restarts scheduled after the server was back, by count. */
+  readonly recoveryExits: Readonly<Record<string, number>>;
   /** Dial starts per bucket over the recovery window. */
   readonly rate: DialRate;
   /** This process's event-loop utilisation during the recovery. */
@@ -100,8 +102,10 @@ export async function runStorm(o: StormOptions): Promise<StormRun> {
   const rt = createRuntime();
   const latch = new Latch();
   const dialStarts: number[] = [];
+  const restarts: Array<{ at: number; reason: string }> = [];
   let ready = 0;
   const sub = rt.events$.subscribe((e: RuntimeEvent) => {
+    if (e.type === 'restart') restarts.push({ at: performance.now(), reason: e.reason });
     if (e.type !== 'state' || e.path === 'root/storm') return;
     if (e.to === 'dialing') dialStarts.push(performance.now());
     else if (e.to === 'ready') ready++;
@@ -155,9 +159,12 @@ export async function runStorm(o: StormOptions): Promise<StormRun> {
 
     const rate = dialRate(dialStarts, backAt, recoveredAt, o.bucketMs);
     const outageDials = dialStarts.slice(dialsBeforeKill).filter((t) => t < backAt).length;
+    // Why connections died again once the server was back (a second wave of dials).
+    const recoveryExits: Record<string, number> = {};
+    for (const r of restarts) if (r.at >= backAt) recoveryExits[r.reason] = (recoveryExits[r.reason] ?? 0) + 1;
     return {
       startMs, initialReadyMs: allReady - started, detectMs: noneReady - killedAt, downMs: backAt - killedAt, outageDials,
-      recoveryMs: recoveredAt - backAt, rate, recoveryElu, startCpuUs, stormCpuUs, serverCpuMs, heapBytesPerConnection,
+      recoveryMs: recoveredAt - backAt, rate, recoveryElu, recoveryExits, startCpuUs, stormCpuUs, serverCpuMs, heapBytesPerConnection,
     };
   } finally {
     await rt.shutdown();

@@ -23,6 +23,7 @@ import { ChildTable, type ChildEntry } from './child-table.js';
 import { RequestTable, type PendingRequest } from './child-waiters.js';
 import { RestartIntensity } from './restart-intensity.js';
 import { stopSequence } from './stop-sequence.js';
+import { RestartPacer } from './restart-pacer.js';
 import { restartSet } from './strategies.js';
 import type { ResolvedChildSpec, ResolvedSupervisorSpec } from './supervisor-spec.js';
 import type { ChildCounts, SupervisorOutput, SupervisorPhase, SupervisorSnapshot } from './supervisor-types.js';
@@ -43,6 +44,8 @@ export class SupervisorEngine extends ChildTable {
   readonly spec: ResolvedSupervisorSpec;
   #phase: SupervisorPhase = 'running';
   #hardStopped = false;
+  /** Spreads a storm of due restarts over event-loop turns (restart-pacer.ts). */
+  readonly #pacer = new RestartPacer((delayMs, fn) => this.timers.schedule(this.scheduler!, delayMs, fn));
   #startedAt = 0;
   readonly #pendingStarts = new Map<string, ResolvedChildSpec>();
   readonly #groups = new Set<RestartGroup>();
@@ -269,7 +272,10 @@ export class SupervisorEngine extends ChildTable {
     const toStop = [...group.members, ...dropped].filter((m) => m.ref).sort((a, b) => b.seq - a.seq);
     group.cancelStops = stopSequence(toStop, this.spec.shutdownOrder === 'parallel', (m, done) => this.stopEntry(m, done), () => {
       group.cancelStops = undefined;
-      group.cancelDelay = this.timers.schedule(this.scheduler!, delayMs, () => this.#runGroup(group));
+      group.cancelDelay = this.timers.schedule(this.scheduler!, delayMs, () => {
+        group.cancelDelay = undefined;
+        this.#pacer.run(() => this.#runGroup(group));
+      });
     });
   }
 
@@ -355,6 +361,7 @@ export class SupervisorEngine extends ChildTable {
   #release(): void {
     const reason = this.#shutDown('wait for it');
     this.timers.cancelAll();
+    this.#pacer.clear();
     this.clear();
     this.#pendingStarts.clear();
     this.#requests.rejectAll(reason);
