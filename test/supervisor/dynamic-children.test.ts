@@ -1,3 +1,4 @@
+import { RESTART_BATCH } from '../../src/supervisor/restart-pacer.js';
 import { describe, expect, test } from 'vitest';
 import { constantBackoff } from '../../src/supervisor/backoff.js';
 import { hasCode } from '../../src/errors.js';
@@ -107,9 +108,10 @@ describe('dynamic children', () => {
     for (let i = 0; i < 1000; i += 10) s.childRef(`c${i}`)!.send({ type: 'DIE' });
     expect(s.children().filter((c) => c.state === 'restarting')).toHaveLength(100);
     v.advance(110);
-    // 100 restarts fall due at once: 64 start in that turn, the other 36 one turn (1 ms) later.
-    expect(s.children().filter((c) => c.state !== 'ready')).toHaveLength(36);
-    v.advance(1);
+    // 100 restarts fall due at once: RESTART_BATCH start in that turn, the next batch one
+    // turn (1 ms) later, and so on.
+    expect(s.children().filter((c) => c.state !== 'ready')).toHaveLength(100 - RESTART_BATCH);
+    v.advance(Math.ceil(100 / RESTART_BATCH) - 1);
     const children = s.children();
     expect(children).toHaveLength(1000);
     expect(children.every((c) => c.state === 'ready')).toBe(true);
