@@ -4,7 +4,7 @@
  */
 export * from './errors.js';
 export type { SchedulerLike } from './scheduler.js';
-export type { Endpoint, Transport, DialOptions, Protocol, ProtocolContext } from './transport/types.js';
+export type { Endpoint, Transport, DialOptions, Protocol, ProtocolContext, ProbeListener } from './transport/types.js';
 export type {
   ConnectionState, DeadReason, KillReason, ConnectionOutput, HeartbeatOptions, HeartbeatInput,
   ConnectionInput, ConnectionCommand, ConnectionHealth,

@@ -11,7 +11,7 @@ describe('public API', () => {
     for (const name of [
       'createRuntime', 'createSupervisor', 'exponentialBackoff', 'constantBackoff', 'grpcBackoff',
       'wire', 'createWireServer', 'resp', 'custom', 'tcp', 'tls', 'unix', 'connectionMachine', 'liveConnection',
-      'Pool', 'Lease', 'WirewardenError', 'EVENT_CHANNEL',
+      'Pool', 'Lease', 'WirewardenError', 'EVENT_CHANNEL', 'connectionChart',
     ]) {
       expect(typeof (api as Record<string, unknown>)[name], name).not.toBe('undefined');
     }

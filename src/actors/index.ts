@@ -6,6 +6,8 @@
  */
 export { connectionMachine, type ConnectionEvent, type ConnectionInternalEvent } from './connection-machine.js';
 export { liveConnection, connectionState } from './live-connection.js';
+export { connectionChart, type ConnectionChart, type ChartState } from './connection-chart.js';
+export type { ConnectionSnapshot, ConnectionStateValue, ConnectionStatePath } from './connection-snapshot.js';
 export {
   defaultHeartbeat, defaultConnectionTimeouts, heartbeatSchema, parseHeartbeat, parseConnectionInput,
   type ResolvedHeartbeat, type ResolvedConnectionInput,

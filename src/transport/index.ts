@@ -3,7 +3,7 @@
  * custom) and the wire server. The lead re-exports it from `src/index.ts`.
  */
 export type {
-  Endpoint, DialOptions, Transport, Protocol, ProtocolContext, SessionOf,
+  Endpoint, DialOptions, Transport, Protocol, ProtocolContext, ProbeListener, SessionOf,
 } from './types.js';
 export { tcp, type TcpOptions } from './tcp.js';
 export { tls, type TlsOptions } from './tls.js';
