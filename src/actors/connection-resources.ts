@@ -73,7 +73,10 @@ const ALIVE_MASK = 0x3fffffff;
 const registry = new WeakMap<AnyActorRef, ConnectionResources>();
 
 function heartbeatTick(this: SchedulerAction<ConnectionResources>, live?: ConnectionResources): void {
-  if (live === undefined || live.disposed || live.ticker === undefined) return;
+  // No `ticker === undefined` check: on a scheduler that runs 0-delay work synchronously
+  // the first tick runs inside `schedule`, before `ticker` is assigned. A disarmed ticker
+  // never gets here (its action is unsubscribed).
+  if (live === undefined || live.disposed) return;
   // Periodic: rescheduled from inside with the same delay, the action keeps its timer (on
   // `asyncScheduler` the same Node interval), so a tick allocates nothing.
   this.schedule(live, live.intervalMs);

@@ -19,11 +19,16 @@
  * instants a timer per probe gives, which virtual-time tests check), at most one fire per
  * distinct deadline.
  *
+ * Deadlines are on the monotonic clock (`preciseNow`), like the timers that fire them: a
+ * wall-clock step (NTP) must neither hold every probe past its timeout nor expire them
+ * all at once.
+ *
  * Nothing lingers: deleting the last live entry drops the timer, so a stopped runtime
  * leaves no timer behind. Lists are per scheduler (a `WeakMap`), so a virtual-time test's
  * scheduler takes its lists with it.
  */
 import type { SchedulerAction, SchedulerLike, Subscription } from 'rxjs';
+import { preciseNow } from '../scheduler.js';
 
 /** What a probe deadline calls back: the connection's resources. */
 export interface ProbeOwner {
@@ -63,7 +68,7 @@ export class ProbeDeadlines {
   }
 
   add(owner: ProbeOwner): void {
-    const deadline = this.#scheduler.now() + this.timeoutMs;
+    const deadline = preciseNow(this.#scheduler) + this.timeoutMs;
     owner.probeSlot = this.#base + this.#owners.length;
     this.#owners.push(owner);
     this.#deadlines.push(deadline);
@@ -86,7 +91,7 @@ export class ProbeDeadlines {
   /** @internal The timer fired: expire what is due, then re-arm for the next live deadline. */
   expireDue(action: SchedulerAction<ProbeDeadlines>): void {
     this.#firing = true;
-    const now = this.#scheduler.now();
+    const now = preciseNow(this.#scheduler);
     const owners = this.#owners;
     const deadlines = this.#deadlines;
     try {
@@ -107,7 +112,7 @@ export class ProbeDeadlines {
       } else {
         this.#compact();
         // Re-armed from inside: the same action, no new one per fire.
-        this.#timer = action.schedule(this, Math.max(0, this.#deadlines[this.#head]! - now));
+        this.#timer = action.schedule(this, Math.max(0, Math.ceil(this.#deadlines[this.#head]! - now)));
       }
     }
   }

@@ -189,3 +189,21 @@ describe('the ticker keeps its grid', () => {
     expect(c.actor.getSnapshot().context).toMatchObject({ probesSent: 2, probesFailed: 0, rttMs: 5 });
   });
 });
+
+describe('the ticker on a synchronous scheduler', () => {
+  it('keeps ticking when the first tick (phase 0) runs inside schedule()', async () => {
+    const { queueScheduler } = await import('rxjs');
+    const { ConnectionResources } = await import('../../src/actors/connection-resources.js');
+    const { parseConnectionInput } = await import('../../src/actors/connection-input.js');
+    const sent: string[] = [];
+    const owner = { send: (e: { type: string }) => sent.push(e.type), subscribe: () => ({ unsubscribe() {} }) };
+    const input = { endpoint: { host: '127.0.0.1', port: 7000 }, protocol: new FakeProtocol({ scheduler: queueScheduler }) };
+    const live = new ConnectionResources(owner as never, parseConnectionInput(input), input.endpoint, queueScheduler, () => 0, () => 0);
+    live.armHeartbeat(1000);
+    expect(sent).toEqual(['ww.heartbeat.idle']); // the phase-0 tick ran at once
+    expect(live.ticker).toBeDefined();
+    expect(live.ticker!.closed).toBe(false); // and it rescheduled itself for the next interval
+    live.dispose();
+    expect(live.ticker).toBeUndefined();
+  });
+});
