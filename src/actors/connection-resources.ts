@@ -161,6 +161,8 @@ export class ConnectionResources implements ProbeOwner, ProbeListener {
   probeController: AbortController | undefined = undefined;
   probeStartedAt = 0;
   probeInbound = 0;
+  /** A check for "traffic while probing" is queued (see `#checkAlive`). */
+  aliveCheckQueued = false;
   /** Identifies the one-shot step running (dial, handshake, close); see connection-steps.ts. */
   stepGen = 0;
   stepTimer: Subscription | undefined = undefined;
@@ -211,8 +213,15 @@ export class ConnectionResources implements ProbeOwner, ProbeListener {
   /** The context handed to `protocol.open`, created once per connection. */
   protocolContext(): ProtocolContext {
     if (this.ctx) return this.ctx;
+    const checkAlive = (): void => this.#checkAlive();
     this.ctx = new ConnectionProtocolContext(this.signal(), this.endpoint, this.scheduler, () => {
       this.inbound = (this.inbound + 1) & ALIVE_MASK;
+      // A probe is out: let the chunk's own processing finish (its reply may be in it),
+      // then decide. At most one check per probe.
+      if (this.probeDeadline !== undefined && !this.aliveCheckQueued) {
+        this.aliveCheckQueued = true;
+        queueMicrotask(checkAlive);
+      }
     });
     return this.ctx;
   }
@@ -314,6 +323,19 @@ export class ConnectionResources implements ProbeOwner, ProbeListener {
       () => this.probeSettled(gen, true),
       () => this.probeSettled(gen, false),
     );
+  }
+
+  /**
+   * Inbound traffic arrived while a probe was out and the probe is still unanswered: the
+   * peer is alive, so the connection is `ready` at once (DESIGN: any inbound traffic ends
+   * `probing`) rather than when the probe times out. The probe is dropped (its reply, if
+   * it ever comes, is stale).
+   */
+  #checkAlive(): void {
+    this.aliveCheckQueued = false;
+    if (this.disposed || this.probeDeadline === undefined || this.inbound === this.probeInbound) return;
+    this.cancelProbe();
+    this.owner.send(PROBE_ALIVE);
   }
 
   /** The probe's deadline passed (probe-deadlines.ts removed it from its list). */

@@ -277,8 +277,9 @@ export class RespSession {
   receive(chunk: Buffer | string): void {
     if (this.#dead) return;
     try {
-      this.#markAlive?.();
       this.#parser.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+      // After the chunk's replies (see wire-channel.ts): a probe's own reply is not "other traffic".
+      this.#markAlive?.();
     } catch (err) {
       this.destroy(err instanceof Error ? err : new ProtocolError('inbound handler failed', { cause: err }));
     }

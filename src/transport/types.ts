@@ -48,8 +48,11 @@ export interface ProtocolContext {
   readonly signal: AbortSignal;
   readonly endpoint: Endpoint;
   /**
-   * Call on inbound traffic (once per chunk is enough). It only bumps a counter, so it
-   * is cheap on the data path; the heartbeat skips probing while traffic flows.
+   * Call on inbound traffic (once per chunk is enough), *after* handling the chunk: a
+   * chunk that carries a probe's reply must settle the probe first, or the connection
+   * counts it as other traffic and drops the RTT sample. It only bumps a counter (and,
+   * while a probe is out, queues one check per probe), so it is cheap on the data path;
+   * the heartbeat skips probing while traffic flows and ends `probing` when it resumes.
    */
   readonly markAlive: () => void;
   /** The runtime's scheduler, for any timer the protocol needs. */

@@ -114,8 +114,10 @@ export class WireChannel {
   receive(chunk: Buffer | string): void {
     if (this.#closed || this.stream.destroyed) return;
     try {
-      this.#onChunk?.();
       this.#decoder.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+      // After the chunk's frames: a PONG in it has settled its probe by now, so the
+      // connection sees "traffic while probing" only for other bytes.
+      this.#onChunk?.();
     } catch (err) {
       this.destroy(err instanceof Error ? err : new ProtocolError('inbound handler failed', { cause: err }));
     }

@@ -48,15 +48,32 @@ describe('idle → probing → ready', () => {
     expect(snapshots).toBe(0); // 600 frames, not one transition
   });
 
-  it('inbound traffic during a probe that times out counts as liveness', async () => {
+  it('inbound traffic while a probe is out ends probing at once (no event per chunk, the probe is dropped)', async () => {
     const c = virtualConnection({ heartbeat: { intervalMs: 1000, maxTimeoutMs: 300 }, protocol: { probe: 'hang' } });
     await c.advanceTo(500);
     expect(c.state()).toBe('probing');
+    let snapshots = 0;
+    c.actor.subscribe(() => snapshots++);
     c.transport.last.server!.write('late data');
-    await c.advanceTo(800);
+    c.transport.last.server!.write('more data');
+    await c.advanceTo(500);
     expect(c.state()).toBe('ready');
-    expect(c.actor.getSnapshot().context).toMatchObject({ probesFailed: 0, rttMs: undefined });
+    expect(snapshots).toBe(1); // two chunks, one transition
+    expect(c.actor.getSnapshot().context).toMatchObject({ probesFailed: 0, rttMs: undefined, since: 500 });
     expect(c.protocol.probes[0]!.settled).toBe('aborted');
+    // The next tick, on the grid, probes again (the data was seen by that probe's check).
+    await c.advanceTo(1500);
+    expect(c.state()).toBe('probing');
+  });
+
+  it('inbound traffic while suspect returns to ready at once, as a false suspicion', async () => {
+    const c = virtualConnection({ heartbeat: { intervalMs: 1000, maxTimeoutMs: 300 }, protocol: { probe: 'hang' } });
+    await c.advanceTo(850);
+    expect(c.state()).toBe('suspect');
+    c.transport.last.server!.write('x');
+    await c.advanceTo(850);
+    expect(c.state()).toBe('ready');
+    expect(c.actor.getSnapshot().context).toMatchObject({ falseSuspicions: 1, probesFailed: 1, since: 850 });
   });
 
   it('the peer closing while probing is peer-closed, not a heartbeat timeout', async () => {
