@@ -163,6 +163,8 @@ export class ConnectionResources implements ProbeOwner, ProbeListener {
   probeInbound = 0;
   /** A check for "traffic while probing" is queued (see `#checkAlive`). */
   aliveCheckQueued = false;
+  /** A `probeWith` reply was just handled: the `markAlive` of its chunk is not traffic. */
+  replyInChunk = false;
   /** Identifies the one-shot step running (dial, handshake, close); see connection-steps.ts. */
   stepGen = 0;
   stepTimer: Subscription | undefined = undefined;
@@ -215,6 +217,11 @@ export class ConnectionResources implements ProbeOwner, ProbeListener {
     if (this.ctx) return this.ctx;
     const checkAlive = (): void => this.#checkAlive();
     this.ctx = new ConnectionProtocolContext(this.signal(), this.endpoint, this.scheduler, () => {
+      // The chunk that carried a `probeWith` reply: already accounted for by the probe.
+      if (this.replyInChunk) {
+        this.replyInChunk = false;
+        return;
+      }
       this.inbound = (this.inbound + 1) & ALIVE_MASK;
       // A probe is out: let the chunk's own processing finish (its reply may be in it),
       // then decide. At most one check per probe.
@@ -320,8 +327,8 @@ export class ConnectionResources implements ProbeOwner, ProbeListener {
     // `Promise.resolve` wrapper: one reaction per outcome. A plain value still counts.
     if (typeof (reply as PromiseLike<void> | undefined)?.then !== 'function') reply = Promise.resolve(reply);
     reply.then(
-      () => this.probeSettled(gen, true),
-      () => this.probeSettled(gen, false),
+      () => this.#settleProbe(gen, true),
+      () => this.#settleProbe(gen, false),
     );
   }
 
@@ -346,8 +353,17 @@ export class ConnectionResources implements ProbeOwner, ProbeListener {
     this.owner.send(this.inbound !== this.probeInbound ? PROBE_ALIVE : PROBE_FAILED);
   }
 
-  /** The probe with generation `gen` settled (the `ProbeListener` side of `probeWith`). */
+  /**
+   * The `ProbeListener` side of `probeWith`. An answer arrives while the protocol handles
+   * the chunk that carried it, and `markAlive` follows for that chunk: it must not count
+   * as traffic, or the next tick would skip its probe (a reply is not traffic).
+   */
   probeSettled(gen: number, answered: boolean): void {
+    if (answered && gen === this.probeGen && this.probeDeadline !== undefined) this.replyInChunk = true;
+    this.#settleProbe(gen, answered);
+  }
+
+  #settleProbe(gen: number, answered: boolean): void {
     // Stale (cancelled, or superseded) or already timed out: the timer has reported.
     if (gen !== this.probeGen || this.probeDeadline === undefined || this.disposed) return;
     this.probeDeadline.delete(this);
