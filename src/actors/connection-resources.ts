@@ -215,7 +215,6 @@ export class ConnectionResources implements ProbeOwner, ProbeListener {
   /** The context handed to `protocol.open`, created once per connection. */
   protocolContext(): ProtocolContext {
     if (this.ctx) return this.ctx;
-    const checkAlive = (): void => this.#checkAlive();
     this.ctx = new ConnectionProtocolContext(this.signal(), this.endpoint, this.scheduler, () => {
       // The chunk that carried a `probeWith` reply: already accounted for by the probe.
       if (this.replyInChunk) {
@@ -227,7 +226,10 @@ export class ConnectionResources implements ProbeOwner, ProbeListener {
       // then decide. At most one check per probe.
       if (this.probeDeadline !== undefined && !this.aliveCheckQueued) {
         this.aliveCheckQueued = true;
-        queueMicrotask(checkAlive);
+        // A closure per check, not one kept per connection: this path is rare (traffic
+        // other than a probe's reply while the probe is out), and 10k idle connections
+        // would each carry the closure for nothing.
+        queueMicrotask(() => this.#checkAlive());
       }
     });
     return this.ctx;
