@@ -5,30 +5,29 @@
  * Why outside: the Stately inspector, the dashboard and persistence serialise snapshots,
  * and a snapshot must be plain data (no socket, no buffer, no protocol object holding a
  * token). One instance per actor is registered in a module-level `WeakMap` keyed by the
- * actor ref when the machine computes its initial context; nothing enumerable in a
+ * actor ref when the actor builds its initial snapshot; nothing enumerable in a
  * snapshot points to it. `liveConnection(ref)` is the only public way in.
  *
- * Why the ticker and probes live here rather than in invoked child actors: memory and
- * CPU for 10k connections. An invoked actor costs ~1.9 KB of heap while it lives and
- * ~30 µs to create; measured per ready connection (child of a supervisor, production
- * build): ~4.6 KB actor side, of which XState's own actor and snapshot are ~2.3 KB, and
- * a probe cycle (ready → probing → ready) ~40 µs of CPU instead of ~70 µs.
+ * Why the ticker, the probes and the one-shot steps live here rather than in invoked
+ * child actors: memory and CPU for 10k connections (an invoked actor costs ~1.9 KB of
+ * heap while it lives and ~20–30 µs to create and stop).
  * - The ticker is one RxJS `SchedulerAction` rescheduling itself with the connection as
- *   its state: no closure, no event and no allocation per tick (on `asyncScheduler` the
- *   same interval timer is reused).
- * - A probe is the protocol's promise (one reaction, no wrapper), a pooled
- *   AbortController (probe-controllers.ts) and an entry in a deadline list shared by
- *   every probe with the same timeout (probe-deadlines.ts); a generation
- *   counter drops replies that arrive after the probe was cancelled or timed out.
- * - The machine arms both from entry actions (`armHeartbeat` in `ready`, `startProbe`
- *   in `probing`/`suspect`) and has no exit actions on the heartbeat path: the tick that
- *   leads to `probing` has fired, and the probe that leads back has settled. Leaving
- *   for `closing` or `dead` runs `quiesce()`; `dispose()` (run when the actor completes,
- *   errors or is stopped from outside, which skips actions) does the same.
+ *   its state, on a per-connection grid: no closure, no event and no allocation per tick
+ *   (on `asyncScheduler` the same interval timer is reused).
+ * - A probe is the protocol's `probeWith` callback (no promise at all) or its promise (one
+ *   reaction, no wrapper), a pooled AbortController (probe-controllers.ts) and an entry in
+ *   a deadline ring shared by every probe with the same timeout (probe-deadlines.ts); a
+ *   generation counter drops replies that arrive after the probe was cancelled or timed out.
+ * - The actor's transitions arm both (`armHeartbeat` entering `ready`, `startProbe`
+ *   entering `probing`/`suspect`); nothing runs on leaving those states on the heartbeat
+ *   path. Leaving for `closing` or `dead` runs `quiesce()`; `dispose()` (run when the
+ *   actor completes, errors or is stopped from outside) does the same and more.
  * - Stream listeners are shared module functions, not per-connection closures.
  *
- * Liveness without events: the protocol calls `markAlive()` per inbound chunk, which
- * only bumps `inbound`. A tick compares it with the value seen at the previous tick.
+ * Liveness without events: the protocol calls `markAlive()` per inbound chunk, after
+ * handling it, which only bumps `inbound`. A tick compares it with the value seen at the
+ * previous tick; while a probe is out, one microtask per probe checks for traffic other
+ * than the probe's reply, which ends `probing` at once.
  */
 import type { Duplex } from 'node:stream';
 import type { SchedulerAction, SchedulerLike, Subscription } from 'rxjs';
