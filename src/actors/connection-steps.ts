@@ -45,20 +45,27 @@ function defaultTransport(endpoint: Endpoint): Promise<Transport> {
   return builtins.then((t) => (endpoint.path !== undefined ? t.unix : t.tcp));
 }
 
-function dialTimedOut(live: ConnectionResources, gen: number): void {
+/**
+ * A dial's or handshake's deadline passed: the step is dropped, the connection's signal
+ * aborts, the failure is reported. The error is built here, not when the deadline is set:
+ * a typed error captures a stack, and most steps never time out.
+ */
+function stepTimedOut(live: ConnectionResources, gen: number, step: 'dial' | 'handshake'): void {
   if (live.stepGen !== gen || live.disposed) return;
   live.stepTimer = undefined;
-  const error = new DialTimeoutError(`dial ${live.where} timed out after ${live.connectTimeoutMs} ms`);
-  live.abortSession(error);
+  const event: StepEvent = step === 'dial'
+    ? { type: 'ww.dial.failed', error: new DialTimeoutError(`dial ${live.where} timed out after ${live.connectTimeoutMs} ms`) }
+    : { type: 'ww.handshake.failed', error: new HandshakeFailedError(`handshake with ${live.where} timed out after ${live.handshakeTimeoutMs} ms`) };
+  live.abortSession(event.error);
   live.cancelStep();
-  live.owner.send({ type: 'ww.dial.failed', error });
+  live.owner.send(event);
 }
 
 /** `connecting`: dials the endpoint and hands the stream to the resources. */
 export function startDial(live: ConnectionResources): void {
   const gen = live.beginStep();
   const { endpoint, connectTimeoutMs, scheduler } = live;
-  live.stepTimer = scheduler.schedule(() => dialTimedOut(live, gen), connectTimeoutMs);
+  live.stepTimer = scheduler.schedule(() => stepTimedOut(live, gen, 'dial'), connectTimeoutMs);
   const options = { connectTimeoutMs, signal: live.signal(), scheduler };
   const transport = live.transport;
   const dialing = transport
@@ -86,15 +93,6 @@ export function startDial(live: ConnectionResources): void {
   );
 }
 
-function handshakeTimedOut(live: ConnectionResources, gen: number): void {
-  if (live.stepGen !== gen || live.disposed) return;
-  live.stepTimer = undefined;
-  const error = new HandshakeFailedError(`handshake with ${live.where} timed out after ${live.handshakeTimeoutMs} ms`);
-  live.abortSession(error);
-  live.cancelStep();
-  live.owner.send({ type: 'ww.handshake.failed', error });
-}
-
 /** `handshaking`: `protocol.open` within `handshakeTimeoutMs`; stores the session. */
 export function startHandshake(live: ConnectionResources): void {
   const gen = live.beginStep();
@@ -104,7 +102,7 @@ export function startHandshake(live: ConnectionResources): void {
     live.owner.send({ type: 'ww.handshake.failed', error: new HandshakeFailedError(`handshake with ${live.where}: no stream`) });
     return;
   }
-  live.stepTimer = live.scheduler.schedule(() => handshakeTimedOut(live, gen), live.handshakeTimeoutMs);
+  live.stepTimer = live.scheduler.schedule(() => stepTimedOut(live, gen, 'handshake'), live.handshakeTimeoutMs);
   attempt(() => protocol.open(stream, live.protocolContext())).then(
     (session) => {
       // Opened too late (timed out, or CLOSE/KILL/stop came first): nobody will own this
