@@ -36,6 +36,21 @@ async function connected(opts?: WireServerOptions): Promise<WireSession> {
   return session;
 }
 
+/** A wire session over an in-memory stream whose peer is a plain msgpackr codec (no fast path). */
+async function openedWithRawPeer(): Promise<{ session: WireSession; peer: RawPeer }> {
+  const [client, server] = duplexPair();
+  const peer = new RawPeer(server);
+  const opening = wire().open(client, {
+    signal: new AbortController().signal,
+    endpoint: { host: '127.0.0.1', port: 7000 },
+    markAlive: () => {},
+    scheduler: asyncScheduler,
+  });
+  await peer.next(T.HELLO);
+  peer.send([T.HELLO_OK, { version: 1, clientId: 1 }]);
+  return { session: await opening, peer };
+}
+
 describe('wire heartbeat path', () => {
   it('300 pings in a row all get their PONG (ids cross the fixint, u8 and u16 encodings)', async () => {
     const session = await connected();
@@ -44,17 +59,7 @@ describe('wire heartbeat path', () => {
   });
 
   it('hand-encoded pings are plain msgpackr to a generic peer, both ways (ids 1–300)', async () => {
-    const [client, server] = duplexPair();
-    const peer = new RawPeer(server); // msgpackr's own records codec, no fast path
-    const opening = wire().open(client, {
-      signal: new AbortController().signal,
-      endpoint: { host: '127.0.0.1', port: 7000 },
-      markAlive: () => {},
-      scheduler: asyncScheduler,
-    });
-    await peer.next(T.HELLO);
-    peer.send([T.HELLO_OK, { version: 1, clientId: 1 }]);
-    const session = await opening;
+    const { session, peer } = await openedWithRawPeer(); // msgpackr's own records codec, no fast path
     for (let i = 1; i <= 300; i++) {
       const rtt = session.ping();
       expect(await peer.next(T.PING)).toEqual([T.PING, i]);
@@ -79,17 +84,7 @@ describe('wire heartbeat path', () => {
   });
 
   it('an aborted ping rejects with WW_ABORTED, its listener goes, and its late PONG is ignored', async () => {
-    const [client, server] = duplexPair();
-    const peer = new RawPeer(server);
-    const opening = wire().open(client, {
-      signal: new AbortController().signal,
-      endpoint: { host: '127.0.0.1', port: 7000 },
-      markAlive: () => {},
-      scheduler: asyncScheduler,
-    });
-    await peer.next(T.HELLO);
-    peer.send([T.HELLO_OK, { version: 1, clientId: 1 }]);
-    const session = await opening;
+    const { session, peer } = await openedWithRawPeer();
     const ac = new AbortController();
     const first = session.ping(ac.signal);
     const second = session.ping(new AbortController().signal);
@@ -146,8 +141,9 @@ describe('pingWith (the callback form the connection actor uses)', () => {
     const l3 = listener();
     session.pingWith(undefined, l3, 9);
     expect(l3.calls).toEqual([[9, false]]);
-    // Nothing more arrives later (exactly once).
-    await new Promise((r) => setTimeout(r, 20));
+    // Exactly once: ending the sessions settles anything still pending, and nothing more comes.
+    frozen.destroy();
+    await Promise.all([session.closed, frozen.closed]);
     expect(l.calls).toHaveLength(1);
     expect(l2.calls).toHaveLength(2);
   });
