@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'WW_PROTOCOL_ERROR'
   | 'WW_WRITE_QUEUE_FULL'
   | 'WW_HANDSHAKE_FAILED'
+  | 'WW_HANDSHAKE_REFUSED'
   | 'WW_REQUEST_TIMEOUT'
   | 'WW_REMOTE_ERROR'
   | 'WW_CONNECTION_CLOSED'
@@ -30,6 +31,7 @@ export type ErrorCode =
   | 'WW_POOL_TIMEOUT'
   | 'WW_POOL_QUEUE_FULL'
   | 'WW_POOL_CLOSED'
+  | 'WW_ENDPOINT_REFUSED'
   | 'WW_LEASE_RELEASED'
   | 'WW_LEASE_LOST'
   | 'WW_PROXY_NOT_FOUND'
@@ -97,6 +99,13 @@ export type WriteQueueFullError = InstanceType<typeof WriteQueueFullError>;
 /** The protocol handshake (hello, auth) failed or timed out. */
 export const HandshakeFailedError = defineError('WW_HANDSHAKE_FAILED', 'HandshakeFailedError');
 export type HandshakeFailedError = InstanceType<typeof HandshakeFailedError>;
+/**
+ * The peer rejected the handshake for a reason a retry cannot fix: bad credentials
+ * (WRONGPASS, NOAUTH, a bad wire token), an unsupported protocol version, a database out
+ * of range. The pool marks the endpoint refused and fails callers at once with it as cause.
+ */
+export const HandshakeRefusedError = defineError('WW_HANDSHAKE_REFUSED', 'HandshakeRefusedError');
+export type HandshakeRefusedError = InstanceType<typeof HandshakeRefusedError>;
 /** A request got no reply within its timeout. */
 export const RequestTimeoutError = defineError('WW_REQUEST_TIMEOUT', 'RequestTimeoutError');
 export type RequestTimeoutError = InstanceType<typeof RequestTimeoutError>;
@@ -133,6 +142,9 @@ export type PoolQueueFullError = InstanceType<typeof PoolQueueFullError>;
 /** The pool is closing or closed. */
 export const PoolClosedError = defineError('WW_POOL_CLOSED', 'PoolClosedError');
 export type PoolClosedError = InstanceType<typeof PoolClosedError>;
+/** Every endpoint of the pool refused the handshake (`cause`: the `HandshakeRefusedError`); acquires fail at once. */
+export const EndpointRefusedError = defineError('WW_ENDPOINT_REFUSED', 'EndpointRefusedError');
+export type EndpointRefusedError = InstanceType<typeof EndpointRefusedError>;
 /** The lease was already released or destroyed (double release, use after release). */
 export const LeaseReleasedError = defineError('WW_LEASE_RELEASED', 'LeaseReleasedError');
 export type LeaseReleasedError = InstanceType<typeof LeaseReleasedError>;

@@ -81,6 +81,22 @@ export interface Protocol<S = unknown> {
    * heartbeat. `wire()` implements it; the actor prefers it when present.
    */
   probeWith?(session: S, signal: AbortSignal, listener: ProbeListener, token: number): void;
+  /**
+   * Optional: true while the session has a request of its user in flight. The heartbeat
+   * never probes a busy session (nor a leased one): a probe would queue behind the
+   * request (RESP: behind a BLPOP) or inside the user's command stream (inside MULTI),
+   * and the request's own timeout is the liveness evidence. Called once per heartbeat
+   * tick of an idle connection, so it must be cheap (a field read).
+   */
+  busy?(session: S): boolean;
+  /**
+   * Optional: true when the session is in a state its next holder must not inherit
+   * (RESP: inside MULTI, WATCHing keys, another database, subscribed). A pool checks it
+   * on every release: such a session is reset (`reset`) before it is handed out again,
+   * or retired when the protocol has no `reset`, even without `resetOnRelease`.
+   * Must be cheap (a field read).
+   */
+  needsReset?(session: S): boolean;
   reset?(session: S): Promise<void>;
   close(session: S): Promise<void>;
 }
