@@ -28,3 +28,8 @@ export {
   type PoolConnectionClosedEvent, type PoolLeaseLostEvent, type PoolLeakEvent, type PoolLeakReturnedEvent,
   type PoolAcquireTimeoutEvent,
 } from './pool/index.js';
+export {
+  Subscriber,
+  type CreateSubscriberOptions, type SubscriberState, type SubscriberEvent, type SubscriberSubscribedEvent,
+  type SubscriberGapEvent, type SubscriberDialFailedEvent, type SubscriberSubscribeFailedEvent,
+} from './pubsub/index.js';

@@ -11,7 +11,7 @@
  * runtime — `runtime-failed` on `events$` and a rejected `done` — like a permanent OTP
  * application. Raise `maxRestarts` to let the root restart them with backoff instead.
  *
- * Shutdown order: registered closeables (pools) last-registered first, so leases drain
+ * Shutdown order: registered closeables (pools, subscribers) last-registered first, so leases drain
  * while their connections still run; then the root stops its children in reverse start
  * order, each within its `shutdownMs`; then `events$` completes. Nothing is left: no
  * actor, no scheduled action, no subscription.
@@ -29,6 +29,9 @@ import { parseChildSpec, parseSupervisorSpec, type SupervisorSpec } from './supe
 import type { SupervisorOutput, SupervisorRef, SupervisorSnapshot } from './supervisor/supervisor-types.js';
 import { createSupervisedPool, type CreatePoolOptions } from './pool/create-pool.js';
 import type { Pool } from './pool/pool.js';
+import { createSupervisedSubscriber } from './pubsub/create-subscriber.js';
+import type { Subscriber } from './pubsub/subscriber.js';
+import type { CreateSubscriberOptions } from './pubsub/subscriber-options.js';
 import { createFramingPool, framingPoolSchema, type FramingPool, type FramingPoolOptions } from './transport/framing-pool.js';
 
 export interface RuntimeOptions {
@@ -54,7 +57,7 @@ export interface RuntimeOptions {
 
 export type RuntimeState = 'running' | 'stopping' | 'stopped' | 'failed';
 
-/** Anything the runtime must close before it stops the supervision tree (a pool). */
+/** Anything the runtime must close before it stops the supervision tree (a pool, a subscriber). */
 export interface Closeable {
   close(): Promise<void> | void;
 }
@@ -82,7 +85,19 @@ export interface Runtime extends AsyncDisposable {
    * await pool.use((conn) => conn.request({ op: 'ping' }));
    */
   createPool<S>(options: CreatePoolOptions<S>): Pool<S>;
-  /** @internal Same as `createSupervisor`, for layers built on the runtime (the pool). */
+  /**
+   * Creates a Redis pub/sub subscriber whose one connection is a child of its own
+   * supervisor (`root/<id>/conn`): the channels and patterns are subscribed again on
+   * every new connection; `status$` reports each `gap`. Closed by `shutdown()` with the
+   * pools. Options: docs/pubsub.md.
+   *
+   * @example
+   * const sub = rt.createSubscriber({ endpoint: { host: '127.0.0.1', port: 6379 }, protocol: resp({ password }) });
+   * sub.messages$.subscribe((m) => console.log(m.channel, m.message));
+   * await sub.subscribe('news');
+   */
+  createSubscriber(options: CreateSubscriberOptions): Subscriber;
+  /** @internal Same as `createSupervisor`, for layers built on the runtime (the pool, the subscriber). */
   spawnSupervisor(spec: SupervisorSpec, options?: SupervisorChildOptions): SupervisorHandle;
   /** @internal Closed (last registered first) before the tree stops. Returns an unregister function. */
   register(closeable: Closeable): () => void;
@@ -169,6 +184,10 @@ class WirewardenRuntime implements Runtime {
 
   createPool<S>(options: CreatePoolOptions<S>): Pool<S> {
     return createSupervisedPool(this, options);
+  }
+
+  createSubscriber(options: CreateSubscriberOptions): Subscriber {
+    return createSupervisedSubscriber(this, options);
   }
 
   spawnSupervisor(spec: SupervisorSpec, options?: SupervisorChildOptions): SupervisorHandle {

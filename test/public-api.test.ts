@@ -11,13 +11,20 @@ describe('public API', () => {
     for (const name of [
       'createRuntime', 'createSupervisor', 'exponentialBackoff', 'constantBackoff', 'grpcBackoff',
       'wire', 'createWireServer', 'resp', 'custom', 'tcp', 'tls', 'unix', 'connectionMachine', 'liveConnection',
-      'Pool', 'Lease', 'WirewardenError', 'EVENT_CHANNEL', 'connectionChart',
+      'Pool', 'Lease', 'Subscriber', 'WirewardenError', 'EVENT_CHANNEL', 'connectionChart',
     ]) {
       expect(typeof (api as Record<string, unknown>)[name], name).not.toBe('undefined');
     }
     for (const name of ['ChaosProxy', 'createChaosProxy', 'createToxiproxyServer', 'defineScenario', 'runScenario', 'createSimulatedNetwork']) {
       expect(typeof (chaos as Record<string, unknown>)[name], name).toBe('function');
     }
+  });
+
+  it('the runtime creates pools and subscribers', async () => {
+    const rt = api.createRuntime();
+    expect(typeof rt.createPool).toBe('function');
+    expect(typeof rt.createSubscriber).toBe('function');
+    await rt.shutdown();
   });
 
   it('createSupervisor builds a nestable supervisor spec that rt.createSupervisor runs', async () => {

@@ -32,6 +32,7 @@ export function copyContext(c: ConnectionContext, since: number): ContextDraft {
     probesFailed: c.probesFailed,
     falseSuspicions: c.falseSuspicions,
     suspectAttempt: c.suspectAttempt,
+    silentSince: c.silentSince,
     attemptTimeoutMs: c.attemptTimeoutMs,
     reason: c.reason,
   };

@@ -20,12 +20,13 @@ export type ResolvedHeartbeat = Required<HeartbeatOptions>;
 
 /**
  * Heartbeat defaults. `minIntervalMs` / `maxIntervalMs` default to `intervalMs / 4` and
- * `intervalMs × 4` and are therefore absent here.
+ * `intervalMs × 4`, `suspicionWindowMs` to `(1 + suspectProbes) × maxTimeoutMs`, and are
+ * therefore absent here.
  *
  * @example
  * createActor(connectionMachine, { input: { endpoint, protocol, heartbeat: { ...defaultHeartbeat, intervalMs: 1000 } } });
  */
-export const defaultHeartbeat: Readonly<Omit<HeartbeatOptions, 'minIntervalMs' | 'maxIntervalMs'>> = Object.freeze({
+export const defaultHeartbeat: Readonly<Omit<HeartbeatOptions, 'minIntervalMs' | 'maxIntervalMs' | 'suspicionWindowMs'>> = Object.freeze({
   intervalMs: 5000,
   minTimeoutMs: 100,
   maxTimeoutMs: 2000,
@@ -52,6 +53,7 @@ const heartbeatFields = shape({
   adaptive: boolean({ default: defaultHeartbeat.adaptive }),
   minIntervalMs: optional(integer({ min: 1 })),
   maxIntervalMs: optional(integer({ min: 1 })),
+  suspicionWindowMs: optional(integer({ min: 1 })),
 });
 
 const resolvedCache = new WeakMap<object, ResolvedHeartbeat>();
@@ -87,7 +89,8 @@ function resolveHeartbeat(value: unknown, path: string): ResolvedHeartbeat {
   if (maxIntervalMs < h.intervalMs) {
     fail(`${path}.maxIntervalMs`, `an integer >= ${path}.intervalMs (${h.intervalMs})`, maxIntervalMs);
   }
-  return intern(Object.freeze({ ...h, minIntervalMs, maxIntervalMs }));
+  const suspicionWindowMs = h.suspicionWindowMs ?? (1 + h.suspectProbes) * h.maxTimeoutMs;
+  return intern(Object.freeze({ ...h, minIntervalMs, maxIntervalMs, suspicionWindowMs }));
 }
 
 /**
@@ -138,6 +141,7 @@ export interface ResolvedConnectionInput {
   readonly scheduler: SchedulerLike | undefined;
   readonly random: (() => number) | undefined;
   readonly loadSource: (() => number) | undefined;
+  readonly leased: (() => boolean) | undefined;
 }
 
 const endpointSchema = shape({
@@ -170,6 +174,7 @@ const connectionSchema = shape({
   scheduler: optional(custom<SchedulerLike>('a SchedulerLike (schedule and now functions)', isScheduler)),
   random: optional(func<() => number>()),
   loadSource: optional(func<() => number>()),
+  leased: optional(func<() => boolean>()),
 });
 
 /**

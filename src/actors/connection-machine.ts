@@ -55,7 +55,7 @@ import {
 } from './connection-snapshot.js';
 import { startClose, startDial, startHandshake, type StepEvent } from './connection-steps.js';
 import type {
-  ConnectionCommand, ConnectionContext, ConnectionInput, DeadReason, PlainEndpoint,
+  ConnectionCommand, ConnectionContext, ConnectionInput, ConnectionOutput, DeadReason, PlainEndpoint,
 } from './connection-types.js';
 import type { StreamEndReason } from './death-error.js';
 import { retransmitTimeoutMs, suspectTimeoutMs, updateRttEstimate } from './rtt-estimator.js';
@@ -107,6 +107,7 @@ function initialContext(input: ConnectionInput, scope: Scope): ConnectionContext
     probesFailed: 0,
     falseSuspicions: 0,
     suspectAttempt: 0,
+    silentSince: undefined,
     attemptTimeoutMs: hb.maxTimeoutMs,
     reason: undefined,
   };
@@ -127,6 +128,7 @@ function backToReady(live: ConnectionResources, c: ConnectionContext, event: Pro
     if (hb.adaptive) next.intervalMs = shortenIntervalMs(c.intervalMs, hb.minIntervalMs);
   }
   next.suspectAttempt = 0;
+  next.silentSince = undefined;
   if (event.type === 'ww.probe.ok') {
     const prev = c.srttMs === undefined || c.rttvarMs === undefined ? undefined : { srttMs: c.srttMs, rttvarMs: c.rttvarMs };
     const est = updateRttEstimate(prev, event.rttMs);
@@ -145,22 +147,41 @@ function enterProbing(live: ConnectionResources, c: ConnectionContext): Connecti
   next.probesSent++;
   next.suspectAttempt = 0;
   next.attemptTimeoutMs = c.probeTimeoutMs;
+  next.silentSince = next.since;
   live.startProbe(next.attemptTimeoutMs);
+  live.beginEpisode();
   return activeSnapshot('probing', next);
 }
 
-/** `suspect`, entered (or re-entered) after a failed probe, which is counted here. */
-function enterSuspect(live: ConnectionResources, c: ConnectionContext): ConnectionSnapshot {
+/**
+ * `suspect`, entered (or re-entered) after a failed probe, which is counted here. The next
+ * probe waits longer (× suspectBackoffMultiplier, at most maxTimeoutMs) but never past the
+ * end of the suspicion window, `windowLeftMs`.
+ */
+function enterSuspect(live: ConnectionResources, c: ConnectionContext, windowLeftMs: number): ConnectionSnapshot {
   const next = copyContext(c, live.scheduler.now());
   next.probesFailed++;
   next.probesSent++;
   next.suspectAttempt++;
   next.attemptTimeoutMs = suspectTimeoutMs(c.attemptTimeoutMs, c.heartbeat.suspectBackoffMultiplier, c.heartbeat.maxTimeoutMs);
-  live.startProbe(next.attemptTimeoutMs);
+  live.startProbe(next.attemptTimeoutMs, windowLeftMs);
   return activeSnapshot('suspect', next);
 }
 
-function die(live: ConnectionResources, c: ConnectionContext, reason: DeadReason, event: Event, failedProbe = false): ConnectionSnapshot {
+/**
+ * A probe went unanswered (in `probing` or `suspect`). Suspicion is fast, death patient:
+ * `dead` only once the peer has been silent for the whole suspicion window, else
+ * (another) suspect probe. A stall shorter than the window never kills.
+ */
+function probeFailed(live: ConnectionResources, c: ConnectionContext, event: Event): ConnectionSnapshot {
+  const leftMs = live.windowLeftMs();
+  return leftMs <= 0 ? die(live, c, 'heartbeat-timeout', event, true) : enterSuspect(live, c, leftMs);
+}
+
+function die(
+  live: ConnectionResources, c: ConnectionContext, reason: DeadReason, event: Event, failedProbe = false,
+  pace?: ConnectionOutput['restartPace'],
+): ConnectionSnapshot {
   live.quiesce();
   const next = copyContext(c, live.scheduler.now());
   next.reason = reason;
@@ -168,7 +189,10 @@ function die(live: ConnectionResources, c: ConnectionContext, reason: DeadReason
   live.settle(next, event as { type: string; error?: unknown });
   const error = live.finalError;
   const uptimeMs = next.readyAt === undefined ? 0 : next.since - next.readyAt;
-  return doneSnapshot('dead', next, error === undefined ? { reason, uptimeMs } : { reason, error, uptimeMs });
+  // A handshake refused for good: retrying soon cannot help (the pool fails callers fast).
+  const restartPace = pace ?? (error?.code === 'WW_HANDSHAKE_REFUSED' ? 'slowest' : undefined);
+  const output: ConnectionOutput = error === undefined ? { reason, uptimeMs } : { reason, error, uptimeMs };
+  return doneSnapshot('dead', next, restartPace === undefined ? output : { ...output, restartPace });
 }
 
 function close(live: ConnectionResources, c: ConnectionContext): ConnectionSnapshot {
@@ -197,7 +221,7 @@ function transition(snapshot: ConnectionSnapshot, event: Event, scope: Scope): C
   const e = event as ConnectionEvent;
   switch (e.type) {
     case 'KILL':
-      return die(live, c, e.reason, e);
+      return die(live, c, e.reason, e, false, e.retire === true ? 'immediate' : undefined);
     case 'ww.stream.closed':
       if (state === 'closing') return close(live, c);
       return die(live, c, dialing ? 'handshake-failed' : e.reason, e);
@@ -225,13 +249,7 @@ function transition(snapshot: ConnectionSnapshot, event: Event, scope: Scope): C
       if (state === 'probing' || state === 'suspect') return backToReady(live, c, e, state === 'suspect');
       return snapshot;
     case 'ww.probe.failed':
-      if (state === 'probing') {
-        return c.heartbeat.suspectProbes === 0 ? die(live, c, 'heartbeat-timeout', e, true) : enterSuspect(live, c);
-      }
-      if (state === 'suspect') {
-        return c.suspectAttempt >= c.heartbeat.suspectProbes ? die(live, c, 'heartbeat-timeout', e, true) : enterSuspect(live, c);
-      }
-      return snapshot;
+      return state === 'probing' || state === 'suspect' ? probeFailed(live, c, e) : snapshot;
     case 'ww.close.done':
       return state === 'closing' ? close(live, c) : snapshot;
     default:

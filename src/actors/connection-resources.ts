@@ -32,7 +32,7 @@
 import type { Duplex } from 'node:stream';
 import type { SchedulerAction, SchedulerLike, Subscription } from 'rxjs';
 import type { AnyActorRef } from 'xstate';
-import { AbortedError, RequestTimeoutError, type WirewardenError } from '../errors.js';
+import { AbortedError, ConnectionClosedError, RequestTimeoutError, type WirewardenError } from '../errors.js';
 import type { Endpoint, ProbeListener, Protocol, ProtocolContext, Transport } from '../transport/types.js';
 import type { ResolvedConnectionInput, ResolvedHeartbeat } from './connection-input.js';
 import type { ConnectionContext } from './connection-types.js';
@@ -85,6 +85,10 @@ function heartbeatTick(this: SchedulerAction<ConnectionResources>, live?: Connec
     live.seen = live.inbound;
     return;
   }
+  // Leased, or a request out: a probe would enter the user's command stream or queue
+  // behind a request (a PING inside MULTI, behind a BLPOP). The requests' own timeouts
+  // are the evidence then (DESIGN, connection actor rules).
+  if (live.held()) return;
   live.owner.send(HEARTBEAT_IDLE);
 }
 
@@ -137,6 +141,7 @@ export class ConnectionResources implements ProbeOwner, ProbeListener {
   readonly scheduler: SchedulerLike;
   readonly random: () => number;
   readonly loadSource: () => number;
+  readonly #leased: (() => boolean) | undefined;
   stream: Duplex | undefined = undefined;
   session: unknown = undefined;
   /** Bumped by `markAlive`; compared, never read as a count. */
@@ -160,6 +165,14 @@ export class ConnectionResources implements ProbeOwner, ProbeListener {
   probeController: AbortController | undefined = undefined;
   probeStartedAt = 0;
   probeInbound = 0;
+  /** When the first unanswered probe of the current episode was sent (`preciseNow`). */
+  silentSinceAt = 0;
+  /** The episode's suspicion window after load scaling; 0 until its first failed probe. */
+  windowMs = 0;
+  /** Why the last probe failed (its timeout, or the rejection), the cause of a heartbeat death. */
+  lastProbeFailure: unknown = undefined;
+  /** The probe in flight was rejected; its deadline reports it (see `#probeRejected`). */
+  probeRejected = false;
   /** A check for "traffic while probing" is queued (see `#checkAlive`). */
   aliveCheckQueued = false;
   /** A `probeWith` reply was just handled: the `markAlive` of its chunk is not traffic. */
@@ -185,6 +198,7 @@ export class ConnectionResources implements ProbeOwner, ProbeListener {
     this.scheduler = scheduler;
     this.random = random;
     this.loadSource = loadSource;
+    this.#leased = input.leased;
     registry.set(owner, this);
   }
 
@@ -289,6 +303,32 @@ export class ConnectionResources implements ProbeOwner, ProbeListener {
     this.ticker = this.scheduler.schedule(heartbeatTick, delayMs, this);
   }
 
+  /** Leased by its owner, or the session has a request in flight: no probe now. */
+  held(): boolean {
+    if (this.#leased?.() === true) return true;
+    const busy = this.protocol.busy;
+    return busy !== undefined && this.session !== undefined && busy.call(this.protocol, this.session) === true;
+  }
+
+  /**
+   * A probe went unanswered: how much of the suspicion window is left, in ms (≤ 0: the
+   * peer has been silent for all of it). The window is load-scaled once per episode, at
+   * its first failed probe, like a probe timeout (a saturated loop reads replies late).
+   */
+  windowLeftMs(): number {
+    if (this.windowMs === 0) {
+      const hb = this.heartbeat;
+      this.windowMs = loadScaledTimeoutMs(hb.suspicionWindowMs, hb.eluWeight, this.loadSource());
+    }
+    return this.silentSinceAt + this.windowMs - preciseNow(this.scheduler);
+  }
+
+  /** A new probe episode starts with the probe just sent (entering `probing`). */
+  beginEpisode(): void {
+    this.silentSinceAt = this.probeStartedAt;
+    this.windowMs = 0;
+  }
+
   disarmHeartbeat(): void {
     this.ticker?.unsubscribe();
     this.ticker = undefined;
@@ -300,10 +340,12 @@ export class ConnectionResources implements ProbeOwner, ProbeListener {
    * suspect re-entry follows a probe that already timed out, so `cancelProbe` is a no-op
    * on the heartbeat path.
    */
-  startProbe(baseTimeoutMs: number): void {
+  startProbe(baseTimeoutMs: number, capMs = Number.POSITIVE_INFINITY): void {
     this.cancelProbe();
     const gen = this.probeGen;
-    const timeoutMs = loadScaledTimeoutMs(baseTimeoutMs, this.heartbeat.eluWeight, this.loadSource());
+    const scaled = loadScaledTimeoutMs(baseTimeoutMs, this.heartbeat.eluWeight, this.loadSource());
+    // A suspect probe never outlasts the suspicion window: it ends when the window does.
+    const timeoutMs = scaled <= capMs ? scaled : Math.max(1, Math.ceil(capMs));
     const controller = (this.probeController = takeProbeController());
     this.probeStartedAt = preciseNow(this.scheduler);
     this.probeInbound = this.inbound;
@@ -329,7 +371,7 @@ export class ConnectionResources implements ProbeOwner, ProbeListener {
     if (typeof (reply as PromiseLike<void> | undefined)?.then !== 'function') reply = Promise.resolve(reply);
     reply.then(
       () => this.#settleProbe(gen, true),
-      () => this.#settleProbe(gen, false),
+      (err: unknown) => this.#settleProbe(gen, false, err),
     );
   }
 
@@ -349,8 +391,12 @@ export class ConnectionResources implements ProbeOwner, ProbeListener {
   /** The probe's deadline passed (probe-deadlines.ts removed it from its list). */
   probeExpired(): void {
     if (this.disposed || this.probeDeadline === undefined) return;
+    const timeoutMs = this.probeDeadline.timeoutMs;
     this.probeDeadline = undefined;
-    this.dropProbeController(new RequestTimeoutError(`probe to ${this.where} timed out`));
+    const timeout = new RequestTimeoutError(`probe to ${this.where} got no reply within ${timeoutMs} ms`);
+    if (this.probeRejected) this.probeRejected = false;
+    else this.lastProbeFailure = timeout;
+    this.dropProbeController(timeout);
     this.owner.send(this.inbound !== this.probeInbound ? PROBE_ALIVE : PROBE_FAILED);
   }
 
@@ -364,7 +410,8 @@ export class ConnectionResources implements ProbeOwner, ProbeListener {
     this.#settleProbe(gen, answered);
   }
 
-  #settleProbe(gen: number, answered: boolean): void {
+  #settleProbe(gen: number, answered: boolean, failure?: unknown): void {
+    if (!answered) return this.#probeRejected(gen, failure);
     // Stale (cancelled, or superseded) or already timed out: the timer has reported.
     if (gen !== this.probeGen || this.probeDeadline === undefined || this.disposed) return;
     this.probeDeadline.delete(this);
@@ -372,13 +419,25 @@ export class ConnectionResources implements ProbeOwner, ProbeListener {
     const controller = this.probeController;
     this.probeController = undefined;
     if (controller !== undefined) returnProbeController(controller);
-    if (answered) this.owner.send({ type: 'ww.probe.ok', rttMs: preciseNow(this.scheduler) - this.probeStartedAt });
-    else this.owner.send(this.inbound !== this.probeInbound ? PROBE_ALIVE : PROBE_FAILED);
+    this.owner.send({ type: 'ww.probe.ok', rttMs: preciseNow(this.scheduler) - this.probeStartedAt });
+  }
+
+  /**
+   * A probe that failed without an answer (rejected: the session refused it) says nothing
+   * about how long the peer has been silent, so its deadline still decides: the failure
+   * is recorded and reported when the timeout expires. Otherwise a session rejecting at
+   * once would turn the suspicion window into a hot loop of probes.
+   */
+  #probeRejected(gen: number, failure: unknown): void {
+    if (gen !== this.probeGen || this.probeDeadline === undefined || this.disposed) return;
+    this.lastProbeFailure = failure ?? new ConnectionClosedError(`probe to ${this.where} failed`);
+    this.probeRejected = true;
   }
 
   /** Drops the probe in flight, if any: its timer goes, its signal aborts, its reply is ignored. */
   cancelProbe(): void {
     this.probeGen++;
+    this.probeRejected = false;
     if (this.probeDeadline === undefined) return;
     this.probeDeadline.delete(this);
     this.probeDeadline = undefined;
@@ -400,7 +459,10 @@ export class ConnectionResources implements ProbeOwner, ProbeListener {
 
   /** Records the error that goes into the final output (see death-error.ts). */
   settle(context: ConnectionContext, event: { type: string; error?: unknown }): void {
-    this.finalError = deathError(context, event, this.streamError, this.where);
+    const silence = context.reason === 'heartbeat-timeout'
+      ? { silentMs: Math.round(preciseNow(this.scheduler) - this.silentSinceAt), windowMs: this.windowMs, cause: this.lastProbeFailure }
+      : undefined;
+    this.finalError = deathError(context, event, this.streamError, this.where, silence);
   }
 
   /** Releases everything; idempotent. Runs when the actor completes, errors or is stopped. */

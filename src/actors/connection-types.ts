@@ -29,7 +29,15 @@ export type KillReason = Extract<DeadReason, 'max-lifetime' | 'leak-reclaimed' |
 export interface ConnectionOutput {
   readonly reason: DeadReason | 'closed';
   readonly error?: WirewardenError;
+  /** How long the connection was usable (from its first `ready`); 0 if it never was. */
   readonly uptimeMs: number;
+  /**
+   * How the supervisor should pace the restart (supervisor docs, "restart pace"):
+   * `immediate` for a retirement that is no failure (a `KILL` with `retire: true`: a
+   * destroyed lease, a leak reclaimed), `slowest` for a handshake the peer refused for
+   * good (`WW_HANDSHAKE_REFUSED`: retrying soon cannot help). Absent: the backoff.
+   */
+  readonly restartPace?: 'immediate' | 'slowest';
 }
 
 export interface HeartbeatOptions {
@@ -39,8 +47,17 @@ export interface HeartbeatOptions {
   readonly minTimeoutMs: number;
   /** Ceiling of the probe timeout (also the first timeout before any RTT sample). Default 2000. */
   readonly maxTimeoutMs: number;
-  /** Extra probes in `suspect` before `dead`, each with a longer timeout. Default 2. */
+  /**
+   * Sets the default suspicion window, `(1 + suspectProbes) × maxTimeoutMs`. Default 2.
+   * (The number of probes sent while `suspect` follows from the window and the timeouts.)
+   */
   readonly suspectProbes: number;
+  /**
+   * How long the peer must stay silent, from the first unanswered probe, before a
+   * `suspect` connection is `dead` (× the ELU factor, like probe timeouts). A stall
+   * shorter than this never kills. Default `(1 + suspectProbes) × maxTimeoutMs`.
+   */
+  readonly suspicionWindowMs: number;
   /** Growth of each suspect probe's timeout (clamped to maxTimeoutMs). Default 2. */
   readonly suspectBackoffMultiplier: number;
   /** Weight of event-loop utilisation: timeout × (1 + eluWeight × elu). Default 0.5. */
@@ -74,12 +91,19 @@ export interface ConnectionInput<S = unknown> {
   readonly random?: () => number;
   /** Overrides the runtime's load gauge (ELU in [0, 1]). */
   readonly loadSource?: () => number;
+  /**
+   * The owner's hold on the connection: true while it is leased (a pool sets it). A
+   * held connection is never probed: a probe would enter its user's command stream
+   * (inside a MULTI), and the user's own requests and their timeouts are the evidence.
+   * Called once per heartbeat tick of a connection without traffic; must be cheap.
+   */
+  readonly leased?: () => boolean;
 }
 
 /** Events a connection actor accepts from outside. */
 export type ConnectionCommand =
   | { type: 'CLOSE' }
-  | { type: 'KILL'; reason: KillReason; error?: WirewardenError };
+  | { type: 'KILL'; reason: KillReason; error?: WirewardenError; retire?: boolean };
 
 /** Plain-data health figures, kept in context (visible to inspector and dashboard). */
 export interface ConnectionHealth {
@@ -121,6 +145,8 @@ export interface ConnectionContext extends ConnectionHealth {
   readonly since: number;
   /** Probes sent in the current `suspect` episode (0 outside it). */
   readonly suspectAttempt: number;
+  /** Scheduler time the first unanswered probe of the current episode was sent (undefined outside one). */
+  readonly silentSince: number | undefined;
   /** Base timeout (before ELU scaling) of the probe in flight or last sent. */
   readonly attemptTimeoutMs: number;
   /** Set on the way to a final state. */

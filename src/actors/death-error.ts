@@ -38,8 +38,17 @@ export function classifyStreamEnd(err: unknown): StreamEndReason {
  * deathError(context, { type: 'ww.stream.closed' }, resetError, '127.0.0.1:7000');
  * // ConnectionClosedError: connection to 127.0.0.1:7000 failed: read ECONNRESET
  */
+/** What a heartbeat death reports: how long the peer was silent, against which window, and why the last probe failed. */
+export interface SilenceReport {
+  readonly silentMs: number;
+  /** The suspicion window after load scaling. */
+  readonly windowMs: number;
+  readonly cause: unknown;
+}
+
 export function deathError(
   context: ConnectionContext, event: { type: string; error?: unknown }, streamError: unknown, where: string,
+  silence?: SilenceReport,
 ): WirewardenError | undefined {
   const reason = context.reason;
   if (reason === undefined || reason === 'closed') return undefined;
@@ -47,10 +56,15 @@ export function deathError(
   if (event.error instanceof WirewardenError) return event.error;
   if (event.type === 'KILL') return undefined;
   switch (reason) {
-    case 'heartbeat-timeout':
+    case 'heartbeat-timeout': {
+      const probes = 1 + context.suspectAttempt;
+      const rtt = context.rttMs === undefined ? 'no RTT measured yet' : `last RTT ${context.rttMs.toFixed(2)} ms`;
+      const silent = silence === undefined ? '' : ` silent for ${silence.silentMs} ms (suspicion window ${silence.windowMs} ms):`;
       return new RequestTimeoutError(
-        `heartbeat: ${1 + context.suspectAttempt} probes to ${where} got no reply (last timeout ${context.attemptTimeoutMs} ms before load scaling)`,
+        `heartbeat: ${where}${silent} ${probes} probe${probes === 1 ? '' : 's'} got no reply; ${rtt}`,
+        silence?.cause === undefined ? undefined : { cause: silence.cause },
       );
+    }
     case 'peer-closed':
       return new ConnectionClosedError(`${where} closed the connection`);
     case 'protocol-error':

@@ -46,11 +46,15 @@ export interface RespServerInfo {
 
 const REDACTED = '<redacted>';
 
+/** The step `reset` sends before the handshake again (answered `+RESET`). */
+export const RESET_STEP: HandshakeStep = Object.freeze({ label: 'RESET', args: Object.freeze(['RESET']) });
+
 /** @internal Builds the handshake; the only holder of the password. */
 export class RespHandshake {
   readonly #options: RespHandshakeOptions;
   readonly #username: string | undefined;
   readonly #password: string | undefined;
+  #warnedAuthNotRequired = false;
 
   constructor(options: RespHandshakeOptions, username?: string, password?: string) {
     this.#options = options;
@@ -60,6 +64,11 @@ export class RespHandshake {
 
   get protocolVersion(): 2 | 3 {
     return this.#options.protocolVersion;
+  }
+
+  /** The database the handshake leaves selected. */
+  get db(): number {
+    return this.#options.db ?? 0;
   }
 
   /** The steps to send, in order (possibly none: RESP2, no auth, db 0, no name). */
@@ -91,6 +100,20 @@ export class RespHandshake {
   redact(text: string): string {
     const pass = this.#password;
     return pass === undefined || !text.includes(pass) ? text : text.split(pass).join(REDACTED);
+  }
+
+  /**
+   * RESP2 `AUTH` was answered "no password is set": the connection goes on, and the first
+   * time (per `resp()` protocol object, not per connection) a process warning says so.
+   */
+  warnAuthNotRequired(where: string): void {
+    if (this.#warnedAuthNotRequired) return;
+    this.#warnedAuthNotRequired = true;
+    process.emitWarning(
+      `resp: the server at ${where} has no password configured for the default user, yet resp.password is set; ` +
+        'continuing without authentication. Is the configuration correct?',
+      { type: 'WirewardenWarning', code: 'WW_AUTH_NOT_REQUIRED' },
+    );
   }
 
   /** Plain data: never the credentials. */

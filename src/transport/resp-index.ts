@@ -3,7 +3,7 @@
  * `export * from './resp-index.js'` in src/transport/index.ts exposes exactly this.
  */
 export { resp, RESP_DEFAULTS, type RespOptions } from './resp.js';
-export { RespSession, type CommandOptions, type RespSessionState } from './resp-session.js';
+export { RespSession, type CommandOptions, type RespMessage, type RespSessionState } from './resp-session.js';
 export type { RespServerInfo } from './resp-handshake.js';
 export {
   RespParser, ReplyKind, respRemoteError, DEFAULT_MAX_BULK_BYTES, DEFAULT_MAX_AGGREGATE_LENGTH, MAX_RESP_LINE_BYTES,

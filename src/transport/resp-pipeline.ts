@@ -13,8 +13,14 @@
  *   command behind it would wait), so `onTimeout` tells the owner to destroy the
  *   connection; the other commands then fail with `ConnectionClosedError` through `failAll`.
  * - Calls on the default timeout share one coarse timer (`FifoDeadlines`: expiry late by
- *   at most ~1/10 of the timeout); a call with its own `timeoutMs` gets a precise one.
- *   An idle pipeline holds no timer.
+ *   at most ~1/10 of the timeout); a call with its own `timeoutMs` (or a blocking
+ *   command's deadline) gets a precise one; a deadline of 0 means none. An idle pipeline
+ *   holds no timer.
+ * - Probes and handshake steps are `internal`: they keep their place in the order, but
+ *   only the user's commands count in `userInFlight` (what `busy` reports) and in the
+ *   "closed with N commands in flight" message.
+ * - A pub/sub call (SUBSCRIBE a b) is one entry answered by one confirmation per name:
+ *   `confirm` counts them down; an error reply settles it at once, like any command.
  * - Messages name a command by its first word only: arguments may hold secrets or data.
  */
 import { addAbortListener } from 'node:events';
@@ -27,17 +33,25 @@ import type { RespArg } from './resp-encoder.js';
 import { RespFifo } from './resp-fifo.js';
 import type { HandshakeStep } from './resp-handshake.js';
 import type { RespReply } from './resp-parser.js';
+import { wordIs } from './resp-words.js';
 
 interface Pending {
   /** The command's first argument (or its handshake step), named in messages. */
   readonly first: RespArg | HandshakeStep;
   readonly resolve: (value: RespReply) => void;
   readonly reject: (err: Error) => void;
+  /** A probe or a handshake step: not counted as the user's. */
+  readonly internal: boolean;
+  /** Pub/sub confirmations still due; 0 for a command answered by one reply. */
+  left: number;
   /** Settled before its reply (aborted, timed out): the reply is dropped when it comes. */
   done: boolean;
   timer?: Subscription;
   abort?: Disposable;
 }
+
+/** `expect`'s `timeoutMs` for a command with no deadline at all (it may block forever). */
+export const NO_DEADLINE = 0;
 
 /** @internal The reply matcher of one `RespSession`. */
 export class RespPipeline {
@@ -47,6 +61,7 @@ export class RespPipeline {
   readonly #requestTimeoutMs: number;
   readonly #onTimeout: (error: RequestTimeoutError) => void;
   #deadlines: FifoDeadlines<Pending> | undefined;
+  #userInFlight = 0;
 
   /** `requestTimeoutMs` 0 disables the default timeout; `onTimeout` must destroy the connection. */
   constructor(scheduler: SchedulerLike, where: string, requestTimeoutMs: number, onTimeout: (error: RequestTimeoutError) => void) {
@@ -56,18 +71,31 @@ export class RespPipeline {
     this.#onTimeout = onTimeout;
   }
 
-  /** Commands waiting for a reply, abandoned ones included (their replies are still due). */
+  /** Everything waiting for a reply, probes and abandoned commands included. */
   get size(): number {
     return this.#fifo.size;
   }
 
-  /** Registers a command that was just written; resolves or rejects with its reply. */
-  expect(first: RespArg | HandshakeStep, timeoutMs: number | undefined, signal: AbortSignal | undefined): Promise<RespReply> {
+  /** The user's commands waiting for a reply (abandoned ones included: their replies are still due). */
+  get userInFlight(): number {
+    return this.#userInFlight;
+  }
+
+  /** True when the oldest entry is a pub/sub call still waiting for confirmations. */
+  get awaitsConfirmation(): boolean {
+    const head = this.#fifo.peek();
+    return head !== undefined && head.left > 0;
+  }
+
+  /**
+   * Registers a command that was just written; resolves or rejects with its reply.
+   * `timeoutMs`: `undefined` for the default, `NO_DEADLINE`, or a precise deadline.
+   * `internal`: a probe or handshake step.
+   */
+  expect(first: RespArg | HandshakeStep, timeoutMs: number | undefined, signal: AbortSignal | undefined, internal = false): Promise<RespReply> {
     return new Promise<RespReply>((resolve, reject) => {
-      const p: Pending = { first, resolve, reject, done: false };
-      this.#fifo.push(p);
-      if (timeoutMs !== undefined) p.timer = this.#scheduler.schedule(() => this.#timedOut(p, timeoutMs), timeoutMs);
-      else if (this.#requestTimeoutMs > 0) this.#defaultDeadlines().add(p);
+      const p: Pending = { first, resolve, reject, internal, left: 0, done: false };
+      this.#register(p, timeoutMs);
       if (signal) {
         p.abort = addAbortListener(signal, () => {
           if (p.done) return;
@@ -78,12 +106,22 @@ export class RespPipeline {
     });
   }
 
+  /** Registers a pub/sub call just written (`name` upper case): resolves after `count` confirmations. */
+  expectConfirmations(name: string, count: number): Promise<RespReply> {
+    return new Promise<RespReply>((resolve, reject) => {
+      this.#register({ first: name, resolve, reject, internal: false, left: count, done: false }, undefined);
+    });
+  }
+
   /** Hands a reply to the oldest waiting command. Throws `ProtocolError` when none waits. */
   settle(value: RespReply, isError: boolean): void {
-    const p = this.#fifo.shift();
+    const p = this.#fifo.peek();
     if (p === undefined) throw new ProtocolError(`${this.#where} sent a reply while no command was waiting`);
-    p.timer?.unsubscribe();
-    this.#deadlines?.delete(p);
+    if (p.left > 0 && !isError) {
+      throw new ProtocolError(`${this.#where} answered ${commandName(p.first)} with a reply that is not its confirmation`);
+    }
+    this.#fifo.shift();
+    this.#answered(p);
     if (p.done) return;
     p.done = true;
     p.abort?.[Symbol.dispose]();
@@ -91,20 +129,58 @@ export class RespPipeline {
     else p.resolve(value);
   }
 
+  /**
+   * A pub/sub confirmation (`['subscribe', name, count]`…): counts down the oldest call,
+   * which resolves with the last one. Throws `ProtocolError` when it does not match.
+   */
+  confirm(kind: unknown, reply: RespReply): void {
+    const p = this.#fifo.peek();
+    if (p === undefined || p.left === 0 || !wordIs(kind, p.first as string)) {
+      throw new ProtocolError(`${this.#where} sent a ${commandName(kind)} confirmation while no such call was waiting`);
+    }
+    if (--p.left > 0) return;
+    this.#fifo.shift();
+    this.#answered(p);
+    p.done = true;
+    p.resolve(reply);
+  }
+
   /** The connection closed: every waiting command rejects with `ConnectionClosedError`; timers go. */
   failAll(cause: Error | undefined): void {
     this.#deadlines?.clear();
-    const waiting = this.#fifo.drain();
-    for (const p of waiting) {
+    const users = this.#userInFlight;
+    this.#userInFlight = 0;
+    const counted = `${users} command${users === 1 ? '' : 's'} in flight`;
+    for (const p of this.#fifo.drain()) {
       p.timer?.unsubscribe();
       if (p.done) continue;
       p.done = true;
       p.abort?.[Symbol.dispose]();
+      const name = commandName(p.first);
       p.reject(new ConnectionClosedError(
-        `connection to ${this.#where} closed with ${waiting.length} commands in flight (${commandName(p.first)} unanswered)`,
+        p.internal
+          ? `connection to ${this.#where} closed before ${name} was answered`
+          : `connection to ${this.#where} closed with ${counted} (${name} unanswered)`,
         { cause },
       ));
     }
+  }
+
+  #register(p: Pending, timeoutMs: number | undefined): void {
+    this.#fifo.push(p);
+    if (!p.internal) this.#userInFlight++;
+    if (timeoutMs === undefined) {
+      if (this.#requestTimeoutMs > 0) this.#defaultDeadlines().add(p);
+    } else if (timeoutMs !== NO_DEADLINE) {
+      p.timer = this.#scheduler.schedule(() => this.#timedOut(p, timeoutMs), timeoutMs);
+    }
+  }
+
+  /** `p` left the FIFO with its reply: its deadline and its count go. */
+  #answered(p: Pending): void {
+    if (!p.internal) this.#userInFlight--;
+    p.timer?.unsubscribe();
+    this.#deadlines?.delete(p);
   }
 
   #defaultDeadlines(): FifoDeadlines<Pending> {
@@ -140,10 +216,18 @@ export function unorderedRefusal(first: unknown): InvalidOptionError | undefined
   if (typeof first === 'string') name = first;
   else if (first instanceof Uint8Array && first.length <= 12) name = Buffer.from(first).toString('latin1');
   if (name === undefined || name.length < 7 || name.length > 12 || !UNORDERED.has(name.toUpperCase())) return undefined;
+  const upper = name.toUpperCase();
+  const method = SESSION_METHODS.get(upper);
   return new InvalidOptionError(
-    `command[0] must not be ${name.toUpperCase()}: its replies do not follow command order, so it cannot share a pipelined connection`,
+    `command[0] must not be ${upper}: its replies do not follow command order, so it cannot share a pipelined connection` +
+      (method === undefined ? '' : `; use session.${method}()`),
   );
 }
+
+/** The session methods that do what a refused pub/sub command would. */
+const SESSION_METHODS = new Map([
+  ['SUBSCRIBE', 'subscribe'], ['PSUBSCRIBE', 'psubscribe'], ['UNSUBSCRIBE', 'unsubscribe'], ['PUNSUBSCRIBE', 'punsubscribe'],
+]);
 
 /** A command's name for a message: its first word when it looks like one, never a value. */
 export function commandName(first: unknown): string {

@@ -7,15 +7,19 @@
  *       └── error / abort ─────┴── timeout, bad bytes, peer gone ──▶ destroy ──▶ closed
  *
  * Trade-offs:
- * - Commands are written at once and replies matched FIFO (resp-pipeline.ts). A caller
- *   that gives up keeps its slot, its reply is dropped. A timeout cannot be skipped that
- *   way: it rejects the command with `RequestTimeoutError` AND destroys the connection
- *   (the other waiting commands reject with `ConnectionClosedError`), as ioredis's
- *   `commandTimeout` must. Give blocking commands (`BLPOP 0`) a `timeoutMs`.
- * - Pub/sub (`SUBSCRIBE`…) and `MONITOR` are refused: their replies do not follow command
- *   order (in RESP3 a `SUBSCRIBE` is answered by pushes only), which would desynchronise
- *   every later command. RESP3 pushes that do arrive (client-side caching invalidations)
- *   go to `onPush` listeners and are never matched to a command.
+ * - Commands are written at once (behind a slow server they wait in order, resp-writer.ts)
+ *   and replies matched FIFO (resp-pipeline.ts). A caller that gives up keeps its slot, its
+ *   reply is dropped. A timeout cannot be skipped that way: it rejects the command with
+ *   `RequestTimeoutError` AND destroys the connection (the other waiting commands reject
+ *   with `ConnectionClosedError`), as ioredis's `commandTimeout` must. Blocking commands
+ *   get their block time on top of the default (resp-blocking.ts).
+ * - Pub/sub goes through `subscribe`/`psubscribe`/… (resp-pubsub.ts), never `command`: a
+ *   SUBSCRIBE is answered by one confirmation per name, which only those methods expect.
+ *   `MONITOR` and sharded pub/sub are refused. Other RESP3 pushes (client-side caching
+ *   invalidations) go to `onPush` listeners and are never matched to a command.
+ * - `inFlight` and `busy` count the user's commands only; the probe's PINGs and the
+ *   handshake keep their place in the order but are not the user's. `needsReset` is read
+ *   from the commands the user sends (resp-lease-state.ts) and from the subscriptions.
  * - The data path never reaches an actor: `markAlive()` once per inbound chunk. Nothing
  *   thrown while handling bytes escapes the 'data' listener: a bad reply destroys this
  *   connection with `ProtocolError` / `FrameTooLargeError`.
@@ -26,13 +30,21 @@ import { addAbortListener } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { SchedulerLike, Subscription } from 'rxjs';
 import {
-  AbortedError, ConnectionClosedError, HandshakeFailedError, InvalidOptionError, ProtocolError, RemoteError,
+  AbortedError, ConnectionClosedError, HandshakeFailedError, InvalidOptionError, ProtocolError,
 } from '../errors.js';
+import { blockingDeadlineMs } from './resp-blocking.js';
 import { encodeCommand, type EncodedCommand, type RespArg } from './resp-encoder.js';
-import { serverInfoFromHello, type HandshakeStep, type RespHandshake, type RespServerInfo } from './resp-handshake.js';
-import { ReplyKind, RespParser, respRemoteError, type RespReply } from './resp-parser.js';
+import { settleHandshake } from './resp-handshake-outcome.js';
+import { RESET_STEP, type HandshakeStep, type RespHandshake, type RespServerInfo } from './resp-handshake.js';
+import { RespLeaseState } from './resp-lease-state.js';
+import { callListeners } from './resp-listeners.js';
+import { ReplyKind, RespParser, type RespReply } from './resp-parser.js';
 import { commandName, RespPipeline, unorderedRefusal } from './resp-pipeline.js';
+import { encodePubSubCall, RespPubSub, type PubSubCommand, type RespMessage } from './resp-pubsub.js';
+import { attachStreamEvents, detachStreamEvents, type StreamEventSink } from './resp-stream-events.js';
 import { RespWriter } from './resp-writer.js';
+
+export type { RespMessage } from './resp-pubsub.js';
 
 export interface RespSessionOptions {
   readonly maxBulkBytes: number;
@@ -45,7 +57,10 @@ export interface RespSessionOptions {
 }
 
 export interface CommandOptions {
-  /** Overrides `requestTimeoutMs` for this call (integer ≥ 1). Expiry closes the connection. */
+  /**
+   * Overrides `requestTimeoutMs` (and a blocking command's own deadline) for this call
+   * (integer ≥ 1). Expiry closes the connection.
+   */
   readonly timeoutMs?: number;
   /** Rejects the call with `AbortedError`; the reply is still read and dropped. */
   readonly signal?: AbortSignal;
@@ -54,22 +69,6 @@ export interface CommandOptions {
 export type RespSessionState = 'handshake' | 'open' | 'closing' | 'closed';
 
 const PING = encodeCommand(['PING'], 4);
-const RESET_STEP: HandshakeStep = { label: 'RESET', args: ['RESET'] };
-
-const sessions = new WeakMap<Duplex, RespSession>();
-function onData(this: Duplex, chunk: Buffer | string): void {
-  sessions.get(this)?.receive(chunk);
-}
-function onError(this: Duplex, err: Error): void {
-  sessions.get(this)?.recordError(err);
-}
-function onEnd(this: Duplex): void {
-  sessions.get(this)?.peerEnded();
-}
-function onClose(this: Duplex): void {
-  sessions.get(this)?.finish();
-}
-function noop(): void {}
 
 /**
  * A Redis session: pipelined commands, pushes, probes, reset, close.
@@ -80,7 +79,7 @@ function noop(): void {}
  * const [a, b] = await Promise.all([session.command(['GET', 'k']), session.command(['INCR', 'n'])]);
  * await session.close();
  */
-export class RespSession {
+export class RespSession implements StreamEventSink {
   readonly #stream: Duplex;
   readonly #scheduler: SchedulerLike;
   readonly #where: string;
@@ -90,6 +89,9 @@ export class RespSession {
   readonly #parser: RespParser;
   readonly #writer: RespWriter;
   readonly #pipeline: RespPipeline;
+  readonly #lease: RespLeaseState;
+  /** Created by the first pub/sub call: most sessions never subscribe. */
+  #pubsub: RespPubSub | undefined;
   #state: RespSessionState = 'handshake';
   #dead = false;
   #error: Error | undefined;
@@ -116,11 +118,8 @@ export class RespSession {
     this.#parser = new RespParser(this.#onReply.bind(this), options);
     this.#writer = new RespWriter(stream, options.maxQueuedBytes);
     this.#pipeline = new RespPipeline(scheduler, where, options.requestTimeoutMs, (err) => this.destroy(err));
-    sessions.set(stream, this);
-    stream.on('error', onError);
-    stream.on('end', onEnd);
-    stream.on('close', onClose);
-    stream.on('data', onData);
+    this.#lease = new RespLeaseState(handshake.db);
+    attachStreamEvents(stream, this);
     if (stream.destroyed) queueMicrotask(() => this.finish());
   }
 
@@ -128,9 +127,26 @@ export class RespSession {
     return this.#state;
   }
 
-  /** Commands written and not yet answered (abandoned ones included: their replies are still due). */
+  /**
+   * The user's commands written and not yet answered (abandoned ones included: their
+   * replies are still due). Probe PINGs and handshake steps are not counted.
+   */
   get inFlight(): number {
-    return this.#pipeline.size;
+    return this.#pipeline.userInFlight;
+  }
+
+  /**
+   * True when the next holder must not inherit this session: inside MULTI, WATCHing, on
+   * another database than the configured one, subscribed (or a pub/sub call in flight),
+   * or after a RESET sent through `command`. False again after `reset()`.
+   */
+  get needsReset(): boolean {
+    return this.#lease.dirty || (this.#pubsub !== undefined && this.#pubsub.active);
+  }
+
+  /** Channels and patterns subscribed, as the last confirmation counted them. */
+  get subscriptionCount(): number {
+    return this.#pubsub === undefined ? 0 : this.#pubsub.count;
   }
 
   /** 2 or 3, as negotiated. */
@@ -178,8 +194,8 @@ export class RespSession {
    * Sends one command; resolves with its reply (see docs/resp-protocol.md for the
    * mapping). Rejects with `RemoteError` (an error reply; `cause.code` is its prefix),
    * `RequestTimeoutError` (the connection is then closed), `AbortedError`,
-   * `ConnectionClosedError`, `WriteQueueFullError`, `FrameTooLargeError` or
-   * `InvalidOptionError` (a bad argument, or a pub/sub command).
+   * `ConnectionClosedError`, `FrameTooLargeError` or `InvalidOptionError` (a bad
+   * argument, a pub/sub command, or any command while RESP2 is in subscriber mode).
    */
   command<T = RespReply>(args: readonly RespArg[], options?: CommandOptions): Promise<T> {
     if (this.#state !== 'open' || this.#dead) return Promise.reject(this.#refusal('command refused'));
@@ -192,35 +208,76 @@ export class RespSession {
     const first = Array.isArray(args) ? args[0] : undefined;
     const unordered = unorderedRefusal(first);
     if (unordered) return Promise.reject(unordered);
-    let encoded: EncodedCommand;
+    if (this.#pubsub?.refusesCommands === true) return Promise.reject(this.#pubsub.refusal(first, this.#where));
     try {
-      encoded = encodeCommand(args, this.#options.maxBulkBytes);
+      this.#writer.write(encodeCommand(args, this.#options.maxBulkBytes));
     } catch (err) {
+      // Nothing was written, so nothing waits for a reply: the FIFO stays in step.
       return Promise.reject(err as Error);
     }
-    return this.#send(encoded, first!, timeoutMs, signal) as Promise<T>;
+    this.#lease.sent(args);
+    const deadlineMs = timeoutMs ?? blockingDeadlineMs(args, this.#options.requestTimeoutMs);
+    return this.#pipeline.expect(first!, deadlineMs, signal) as Promise<T>;
+  }
+
+  /**
+   * Subscribes to channels; resolves once Redis confirmed every name. In RESP2 the
+   * connection is then in subscriber mode: `command` is refused (Redis would refuse it)
+   * until every channel and pattern is unsubscribed; `ping` still works. RESP3 keeps
+   * ordinary commands working. Rejects with `RemoteError` (e.g. `NOPERM` from an ACL),
+   * `InvalidOptionError` (no names, or not strings/Buffers) or `ConnectionClosedError`.
+   *
+   * @example
+   * session.onMessage(({ channel, message }) => console.log(channel, message));
+   * await session.subscribe(['orders']);
+   */
+  subscribe(channels: readonly (string | Buffer)[]): Promise<void> {
+    return this.#pubsubCall('SUBSCRIBE', channels);
+  }
+
+  /** Like `subscribe`, for glob patterns; messages carry the matching `pattern`. */
+  psubscribe(patterns: readonly (string | Buffer)[]): Promise<void> {
+    return this.#pubsubCall('PSUBSCRIBE', patterns);
+  }
+
+  /** Unsubscribes from the named channels (at least one name); resolves once each is confirmed. */
+  unsubscribe(channels: readonly (string | Buffer)[]): Promise<void> {
+    return this.#pubsubCall('UNSUBSCRIBE', channels);
+  }
+
+  /** Unsubscribes from the named patterns (at least one); resolves once each is confirmed. */
+  punsubscribe(patterns: readonly (string | Buffer)[]): Promise<void> {
+    return this.#pubsubCall('PUNSUBSCRIBE', patterns);
+  }
+
+  /** Listens to pub/sub messages; returns the unsubscribe function. A throwing listener becomes a process warning. */
+  onMessage(listener: (message: RespMessage) => void): () => void {
+    return (this.#pubsub ??= new RespPubSub(this.protocolVersion)).onMessage(listener);
   }
 
   /** PING round trip (the protocol's probe). An aborted ping keeps its place in the FIFO. */
   ping(signal?: AbortSignal): Promise<void> {
     if (this.#state !== 'open' || this.#dead) return Promise.reject(this.#refusal('PING refused'));
     if (signal?.aborted) return Promise.reject(new AbortedError(`PING to ${this.#where} aborted`, { cause: signal.reason }));
-    // Resolves with "PONG"; typed void, the caller only waits.
-    return this.#send(PING, 'PING', undefined, signal) as Promise<unknown> as Promise<void>;
+    // Resolves with "PONG" (['pong', ''] in RESP2 subscriber mode); typed void, the caller only waits.
+    return this.#sendInternal(PING, 'PING', signal) as Promise<unknown> as Promise<void>;
   }
 
   /**
    * Restores the connection for its next user: `RESET` (Redis ≥ 6.2: leaves MULTI, drops
-   * WATCHes, tracking and the name, selects db 0, back to RESP2, de-authenticates), then
-   * the handshake again, pipelined. Push listeners are dropped. On failure (no `RESET`
-   * on the server: `RemoteError`; re-authentication refused: `HandshakeFailedError`) the
-   * connection is destroyed, since its state is unknown.
+   * WATCHes, subscriptions, tracking and the name, selects db 0, back to RESP2,
+   * de-authenticates), then the handshake again, pipelined. Push and message listeners
+   * are dropped; `needsReset` is false again. On failure (no `RESET` on the server:
+   * `RemoteError`; re-authentication refused: `HandshakeRefusedError` or
+   * `HandshakeFailedError`) the connection is destroyed, since its state is unknown.
    */
   async reset(): Promise<void> {
     if (this.#state !== 'open' || this.#dead) throw this.#refusal('reset refused');
     this.#pushListeners = undefined;
     try {
       await this.#runSteps([RESET_STEP, ...this.#handshake.steps()]);
+      this.#lease.clear();
+      this.#pubsub?.clear();
     } catch (err) {
       this.destroy(err as Error);
       throw err;
@@ -303,14 +360,7 @@ export class RespSession {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     this.#dead = true;
-    const s = this.#stream;
-    s.off('data', onData);
-    s.off('end', onEnd);
-    s.off('close', onClose);
-    // A destroyed socket may still report a late error; it must not become uncaught.
-    s.off('error', onError);
-    s.on('error', noop);
-    sessions.delete(s);
+    detachStreamEvents(this.#stream);
     this.#writer.dispose();
     this.#parser.reset();
     this.#closeTimer?.unsubscribe();
@@ -319,51 +369,42 @@ export class RespSession {
     const listeners = this.#closeListeners;
     this.#closeListeners = undefined;
     this.#pushListeners = undefined;
-    if (listeners) for (const listener of listeners) {
-      try {
-        listener(error);
-      } catch (err) {
-        process.emitWarning(err instanceof Error ? err : new Error(String(err)), 'WirewardenCloseListenerWarning');
-      }
-    }
+    if (listeners) callListeners(listeners, error, 'WirewardenCloseListenerWarning');
     this.#resolveClosed();
   }
 
-  #send(encoded: EncodedCommand, first: RespArg | HandshakeStep, timeoutMs: number | undefined, signal: AbortSignal | undefined): Promise<RespReply> {
+  /** A probe or handshake step: written, then waited for (default timeout), not counted as the user's. */
+  #sendInternal(encoded: EncodedCommand, first: RespArg | HandshakeStep, signal: AbortSignal | undefined): Promise<RespReply> {
     try {
       this.#writer.write(encoded);
     } catch (err) {
-      // Nothing was written, so nothing waits for a reply: the FIFO stays in step.
       return Promise.reject(err as Error);
     }
-    return this.#pipeline.expect(first, timeoutMs, signal);
+    return this.#pipeline.expect(first, undefined, signal, true);
+  }
+
+  #pubsubCall(command: PubSubCommand, names: readonly (string | Buffer)[]): Promise<void> {
+    if (this.#state !== 'open' || this.#dead) return Promise.reject(this.#refusal(`${command} refused`));
+    try {
+      this.#writer.write(encodePubSubCall(command, names, this.#options.maxBulkBytes));
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    const pubsub = (this.#pubsub ??= new RespPubSub(this.protocolVersion));
+    return pubsub.track(this.#pipeline.expectConfirmations(command, names.length));
   }
 
   /** Pipelines `steps` and waits for all; throws the first failure in order, redacted. */
   async #runSteps(steps: readonly HandshakeStep[]): Promise<void> {
     const sent = steps.map((step) => {
-      let encoded: EncodedCommand;
       try {
-        encoded = encodeCommand(step.args, this.#options.maxBulkBytes);
+        return this.#sendInternal(encodeCommand(step.args, this.#options.maxBulkBytes), step, undefined);
       } catch (err) {
         return Promise.reject(err as Error);
       }
-      return this.#send(encoded, step, undefined, undefined);
     });
-    const results = await Promise.allSettled(sent);
-    for (let i = 0; i < steps.length; i++) {
-      const result = results[i]!;
-      const step = steps[i]!;
-      if (result.status === 'fulfilled') {
-        if (step.args[0] === 'HELLO') this.#server = serverInfoFromHello(result.value);
-        continue;
-      }
-      const reason = result.reason as Error;
-      if (step === RESET_STEP && reason instanceof RemoteError) throw reason;
-      const text = this.#handshake.redact(reason.message);
-      const cause = reason instanceof RemoteError ? respRemoteError(text) : reason;
-      throw new HandshakeFailedError(`${step.label} failed on ${this.#where}: ${text}`, { cause });
-    }
+    const server = settleHandshake(steps, await Promise.allSettled(sent), this.#handshake, this.#where);
+    if (server !== undefined) this.#server = server;
   }
 
   #refusal(what: string): ConnectionClosedError {
@@ -374,20 +415,15 @@ export class RespSession {
 
   #onReply(value: RespReply, kind: ReplyKind): void {
     if (this.#dead) return;
-    if (kind === ReplyKind.Push) return this.#deliverPush(value as RespReply[]);
-    this.#pipeline.settle(value, kind === ReplyKind.Error);
-    if (this.#state === 'closing') this.#endIfIdle();
-  }
-
-  #deliverPush(push: RespReply[]): void {
-    const listeners = this.#pushListeners;
-    if (listeners) for (const listener of listeners) {
-      try {
-        listener(push);
-      } catch (err) {
-        process.emitWarning(err instanceof Error ? err : new Error(String(err)), 'WirewardenPushListenerWarning');
+    const pubsub = this.#pubsub;
+    if (pubsub === undefined || kind === ReplyKind.Error || !pubsub.take(value, kind === ReplyKind.Push, this.#pipeline)) {
+      if (kind === ReplyKind.Push) {
+        if (this.#pushListeners) callListeners(this.#pushListeners, value as RespReply[], 'WirewardenPushListenerWarning');
+        return;
       }
+      this.#pipeline.settle(value, kind === ReplyKind.Error);
     }
+    if (this.#state === 'closing') this.#endIfIdle();
   }
 
   #endIfIdle(): void {

@@ -1,26 +1,29 @@
 /**
- * Writes encoded RESP commands to a stream with a bounded queue behind backpressure.
- * RESP needs no framing of ours (the frame writer's length prefix would corrupt it), only
- * the same memory bound.
+ * Writes encoded RESP commands to a stream; behind a slow server, commands wait in order
+ * instead of failing. RESP needs no framing of ours (the frame writer's length prefix
+ * would corrupt it).
  *
- *   write(command) ──▶ stream.write ──▶ ok
- *        │ the stream said "false" earlier
+ *   write(command) ──▶ stream.write ──▶ socket buffer (≤ maxQueuedBytes, at least its high-water mark)
+ *        │ the socket's buffer is full
  *        ▼
- *   queue (≤ maxQueuedBytes) ──'drain'──▶ stream.write …      over the bound ──▶ WriteQueueFullError
+ *   waiting commands, in order ──'drain'──▶ stream.write …
  *
  * Trade-offs:
- * - A command is queued or refused as a whole, never in part: a half-written command
- *   would make the server read the next one as its tail, and RESP cannot resynchronise.
- *   A refusal throws before any byte is written, so the session's FIFO of waiting
- *   commands stays exactly the list of commands the server will answer.
- * - Once `stream.write` returns false, commands wait here rather than in the stream's
- *   own unbounded buffer: a slow server costs at most the high-water mark, one command
- *   and `maxQueuedBytes`.
+ * - Nothing is refused for being slow: a command past `maxQueuedBytes` waits here until
+ *   the socket drains, and the caller's timeout runs meanwhile (its expiry still closes the
+ *   connection). RESP matches replies by order, so a refusal would only move the failure to
+ *   the caller; the waiting commands are the callers' own data, bounded by their concurrency.
+ * - `maxQueuedBytes` bounds what is handed to the socket ahead of the server: the writer
+ *   stops once the socket asked to wait (`write` returned false) and holds at least that
+ *   many bytes; one command may overshoot it, never be split. A half-written command would
+ *   make the server read the next one as its tail, and RESP cannot resynchronise.
+ * - The session registers a command's reply slot when it calls `write`, waiting or not:
+ *   the order of calls is the order of bytes on the wire is the order of replies.
  * - The first write of a tick corks the stream and a microtask uncorks it, so pipelined
  *   commands issued together leave in one `writev`.
  */
 import type { Duplex } from 'node:stream';
-import { ConnectionClosedError, WriteQueueFullError } from '../errors.js';
+import { ConnectionClosedError } from '../errors.js';
 import type { EncodedCommand } from './resp-encoder.js';
 
 /** @internal The outbound half of one RESP connection. */
@@ -40,25 +43,20 @@ export class RespWriter {
     this.maxQueuedBytes = maxQueuedBytes;
   }
 
-  /** Bytes waiting for the stream to drain. */
-  get queuedBytes(): number {
-    return this.#queuedBytes;
-  }
-
   get writable(): boolean {
     const s = this.#stream;
     return !this.#disposed && !this.#ending && !s.destroyed && !s.writableEnded;
   }
 
-  /** Writes or queues one command; throws `WriteQueueFullError`/`ConnectionClosedError` having written nothing. */
+  /** Bytes waiting for the socket to drain (not yet handed to it). */
+  get queuedBytes(): number {
+    return this.#queuedBytes;
+  }
+
+  /** Writes one command, or queues it behind a full socket; throws `ConnectionClosedError` having written nothing. */
   write(command: EncodedCommand): void {
     if (!this.writable) throw new ConnectionClosedError('cannot send a command: the stream is closed or ending');
     if (this.#blocked) {
-      if (this.#queuedBytes + command.bytes > this.maxQueuedBytes) {
-        throw new WriteQueueFullError(
-          `write queue full: ${this.#queuedBytes} bytes queued, a command of ${command.bytes} bytes would exceed maxQueuedBytes ${this.maxQueuedBytes}`,
-        );
-      }
       this.#queue.push(command);
       this.#queuedBytes += command.bytes;
       return;
@@ -71,7 +69,7 @@ export class RespWriter {
         this.#stream.uncork();
       });
     }
-    if (!writeCommand(this.#stream, command)) this.#block();
+    if (this.#full(writeCommand(this.#stream, command))) this.#block();
   }
 
   /** Flushes the queue, then ends the stream. */
@@ -90,6 +88,11 @@ export class RespWriter {
     this.#blocked = false;
   }
 
+  /** The socket asked to wait (`ok` false: a 'drain' will come) and holds at least `maxQueuedBytes`. */
+  #full(ok: boolean): boolean {
+    return !ok && this.#stream.writableLength >= this.maxQueuedBytes;
+  }
+
   #block(): void {
     this.#blocked = true;
     this.#onDrain ??= this.#flush.bind(this);
@@ -106,7 +109,7 @@ export class RespWriter {
     while (i < this.#queue.length) {
       const command = this.#queue[i++]!;
       this.#queuedBytes -= command.bytes;
-      if (!writeCommand(s, command)) {
+      if (this.#full(writeCommand(s, command))) {
         this.#block();
         break;
       }

@@ -1,7 +1,9 @@
 /**
  * `resp()`: Redis (RESP2 or RESP3) as a `Protocol`, so a pool or a connection actor can
  * supervise Redis connections: `open` runs HELLO/AUTH/SELECT/SETNAME, `probe` is a PING,
- * `reset` is RESET plus the handshake again, `close` drains and ends the stream.
+ * `reset` is RESET plus the handshake again, `close` drains and ends the stream. `busy`
+ * (a user command in flight: no probe behind a BLPOP) and `needsReset` (MULTI, WATCH,
+ * another db, subscribed: reset before the next lease) are field reads on the session.
  *
  * Options are validated once, here, and frozen; unknown keys are rejected. The password
  * goes straight into a `RespHandshake`'s private field: the protocol object, its sessions
@@ -30,7 +32,11 @@ export interface RespOptions {
   readonly clientName?: string;
   /** Bulk strings as Buffers instead of UTF-8 strings. Default false. */
   readonly returnBuffers?: boolean;
-  /** Default timeout of `command`; expiry closes the connection. 0 disables it. Default 10000. */
+  /**
+   * Default timeout of `command`; expiry closes the connection. 0 disables it. Default 10000.
+   * A blocking command (BLPOP, XREAD BLOCK, WAIT…) gets its block time plus this, and no
+   * default deadline when it blocks forever (0).
+   */
   readonly requestTimeoutMs?: number;
   /** Bound on a graceful close (in-flight replies, then the server's FIN). Default 5000. */
   readonly closeTimeoutMs?: number;
@@ -38,7 +44,12 @@ export interface RespOptions {
   readonly maxBulkBytes?: number;
   /** Most elements one reply aggregate may declare. Default 2^32 - 1. */
   readonly maxAggregateLength?: number;
-  /** Bound on bytes queued while the server reads slowly. Default 8 MiB. */
+  /**
+   * How many bytes of commands are handed to the socket ahead of a slow server (at least
+   * the socket's high-water mark). Commands past it wait in the session, in order, until
+   * the socket drains; they are never refused for it, and their timeouts keep running.
+   * Default 8 MiB.
+   */
   readonly maxQueuedBytes?: number;
 }
 
@@ -106,6 +117,12 @@ export function resp(options?: RespOptions): Protocol<RespSession> {
     },
     probe(session: RespSession, signal: AbortSignal): Promise<void> {
       return session.ping(signal);
+    },
+    busy(session: RespSession): boolean {
+      return session.inFlight > 0;
+    },
+    needsReset(session: RespSession): boolean {
+      return session.needsReset;
     },
     reset(session: RespSession): Promise<void> {
       return session.reset();

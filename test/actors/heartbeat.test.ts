@@ -102,41 +102,131 @@ describe('suspect', () => {
     expect(c.states).toEqual(['dialing', 'ready', 'probing', 'suspect', 'ready']);
   });
 
-  it('dies with heartbeat-timeout after 1 + suspectProbes timeouts (no RTT yet: all at maxTimeoutMs)', async () => {
-    const c = virtualConnection({ protocol: { probe: 'hang' } }); // defaults: 5000 / 2000 / 2 probes
+  it('dies with heartbeat-timeout once the peer was silent for the window (default (1 + suspectProbes) × maxTimeoutMs)', async () => {
+    const c = virtualConnection({ protocol: { probe: 'hang' } }); // defaults: 5000 / 2000 / 2 probes → window 6000
     const deadAt = await c.runUntil('dead');
     expect(deadAt).toBe(2500 + 3 * 2000); // phase 0.5·interval, then 2000 + min(4000, 2000) + 2000
     const out = c.actor.getSnapshot().output!;
     expect(out.reason).toBe('heartbeat-timeout');
     expect(out.error).toBeInstanceOf(RequestTimeoutError);
-    expect(out.error?.message).toMatch(/3 probes to 127\.0\.0\.1:7000/);
+    expect(out.error?.message).toBe(
+      'heartbeat: 127.0.0.1:7000 silent for 6000 ms (suspicion window 6000 ms): 3 probes got no reply; no RTT measured yet',
+    );
+    // The cause is the last probe's own timeout.
+    expect(out.error?.cause).toBeInstanceOf(RequestTimeoutError);
+    expect((out.error?.cause as Error).message).toBe('probe to 127.0.0.1:7000 got no reply within 2000 ms');
     expect(c.actor.getSnapshot().context).toMatchObject({ probesSent: 3, probesFailed: 3 });
     expect(c.protocol.probes.map((p) => p.at)).toEqual([2500, 4500, 6500]);
     expect(c.transport.last.client!.destroyed).toBe(true);
   });
 
-  it('after RTT samples, the timeouts follow RTO and grow by the backoff multiplier', async () => {
+  it('after RTT samples, suspicion is fast (RTO) and the probes grow, but death waits for the whole window', async () => {
     const c = virtualConnection({ heartbeat: { intervalMs: 5000, suspectProbes: 3, suspectBackoffMultiplier: 3 } });
     c.protocol.probeBehaviour.push({ replyMs: 10 });
     c.protocol.defaultProbe = 'hang';
+    expect(await c.runUntil('suspect')).toBe(7600);
     const deadAt = await c.runUntil('dead');
-    // RTO after one 10 ms sample: 10 + 4·5 = 30 → clamped to minTimeoutMs 100.
-    // Probe at the next tick, 2500 + 5000; then 100, 300, 900, min(2700, 2000).
-    expect(c.protocol.probes.map((p) => p.at)).toEqual([2500, 7500, 7600, 7900, 8800]);
-    expect(deadAt).toBe(7500 + 100 + 300 + 900 + 2000);
+    // RTO after one 10 ms sample: 10 + 4·5 = 30 → clamped to minTimeoutMs 100: suspect at 7600.
+    // Then 300, 900, min(2700, 2000), 2000, 2000 and the rest of the (1 + 3) × 2000 window.
+    expect(c.protocol.probes.map((p) => p.at)).toEqual([2500, 7500, 7600, 7900, 8800, 10_800, 12_800, 14_800]);
+    expect(deadAt).toBe(7500 + 8000);
     expect(c.actor.getSnapshot().output?.reason).toBe('heartbeat-timeout');
+    expect(c.actor.getSnapshot().output?.error?.message).toMatch(/silent for 8000 ms \(suspicion window 8000 ms\): 7 probes got no reply; last RTT 10\.00 ms/);
   });
 
-  it('suspectProbes 0: the first probe timeout is fatal', async () => {
+  it('suspectProbes 0: the window is one maxTimeoutMs, so the first probe at that timeout is fatal', async () => {
     const c = virtualConnection({ heartbeat: { intervalMs: 1000, suspectProbes: 0, maxTimeoutMs: 500 }, protocol: { probe: 'hang' } });
     expect(await c.runUntil('dead')).toBe(1000);
     expect(c.states).toEqual(['dialing', 'ready', 'probing', 'dead']);
   });
 
-  it('a rejected probe counts as a failed one', async () => {
+  it('a rejected probe is a failed one, but its deadline still paces the next (no hot loop)', async () => {
     const c = virtualConnection({ heartbeat: { intervalMs: 1000, suspectProbes: 1 }, protocol: { probe: 'fail' } });
-    expect(await c.runUntil('dead')).toBe(500);
+    expect(await c.runUntil('dead')).toBe(500 + 4000);
     expect(c.actor.getSnapshot().context.probesFailed).toBe(2);
+    expect(c.protocol.probes.map((p) => p.at)).toEqual([500, 2500]);
+    expect((c.actor.getSnapshot().output?.error?.cause as Error).message).toMatch(/probe failed/);
+  });
+});
+
+describe('suspicion fast, death patient', () => {
+  // An RTT sample first (5 ms → probe timeout at the 100 ms floor), then the peer stalls.
+  const heartbeat = { intervalMs: 1000, minTimeoutMs: 100, maxTimeoutMs: 300, suspectProbes: 2 }; // window 900
+
+  it('a stall shorter than the window (a fork, DEBUG SLEEP) makes the connection suspect, never dead', async () => {
+    const c = virtualConnection({ heartbeat });
+    c.protocol.probeBehaviour.push({ replyMs: 5 }, 'hang', 'hang', 'hang', 'hang', 'hang');
+    c.protocol.defaultProbe = { replyMs: 5 };
+    await c.advanceTo(1500);
+    expect(c.state()).toBe('probing'); // second probe, sent at 1500
+    await c.advanceTo(1600);
+    expect(c.state()).toBe('suspect'); // suspicion after one RTO (100 ms)
+    // Silent for 850 ms of the 900 ms window: the stall ends with traffic.
+    await c.advanceTo(2350);
+    expect(c.state()).toBe('suspect');
+    c.transport.last.server!.write('the stalled reply');
+    await c.advanceTo(2350);
+    expect(c.state()).toBe('ready');
+    expect(c.actor.getSnapshot().context).toMatchObject({ falseSuspicions: 1, silentSince: undefined });
+    await c.advanceTo(10_000);
+    expect(c.states).not.toContain('dead');
+  });
+
+  it('a frozen peer is dead exactly one window after the first unanswered probe, within intervalMs + window of its last reply', async () => {
+    const c = virtualConnection({ heartbeat });
+    c.protocol.probeBehaviour.push({ replyMs: 5 });
+    c.protocol.defaultProbe = 'hang';
+    // Last reply at 505; the next probe on the grid at 1500; dead at 1500 + 900.
+    const deadAt = await c.runUntil('dead');
+    expect(deadAt).toBe(1500 + 900);
+    expect(deadAt - 505).toBeLessThanOrEqual(heartbeat.intervalMs + 900);
+    // Timeouts 100 (fast suspicion), 200, 300, 300, then capped by the window's end.
+    expect(c.protocol.probes.map((p) => p.at)).toEqual([500, 1500, 1600, 1800, 2100]);
+    expect(c.actor.getSnapshot().context.silentSince).toBe(1500);
+  });
+
+  it('suspicionWindowMs overrides the default window', async () => {
+    const c = virtualConnection({ heartbeat: { ...heartbeat, suspicionWindowMs: 5000 }, protocol: { probe: 'hang' } });
+    // First probe at 500 (no RTT: maxTimeoutMs), dead 5000 ms later.
+    expect(await c.runUntil('suspect')).toBe(800);
+    expect(await c.runUntil('dead')).toBe(5500);
+  });
+
+  it('the window is scaled by event-loop utilisation like the probe timeouts (elu 1 → ×1.5)', async () => {
+    const c = virtualConnection({ heartbeat, protocol: { probe: 'hang' }, loadSource: () => 1 });
+    // Probe at 500 with 300 × 1.5 = 450 ms; window 900 × 1.5 = 1350.
+    expect(await c.runUntil('suspect')).toBe(950);
+    expect(await c.runUntil('dead')).toBe(500 + 1350);
+  });
+});
+
+describe('a probe never enters a leased or busy connection', () => {
+  it('a leased connection is not probed however long it is silent; released, it is probed on the next tick', async () => {
+    let leased = true;
+    const c = virtualConnection({ heartbeat: { intervalMs: 1000 }, input: { leased: () => leased } });
+    await c.advanceTo(10_000);
+    expect(c.protocol.probes).toHaveLength(0);
+    expect(c.states).toEqual(['dialing', 'ready']);
+    leased = false;
+    await c.advanceTo(10_500);
+    expect(c.protocol.probes.map((p) => p.at)).toEqual([10_500]);
+  });
+
+  it('a session with a request in flight (Protocol.busy) is not probed: the request\'s own timeout is the evidence', async () => {
+    const c = virtualConnection({ heartbeat: { intervalMs: 1000 } });
+    let busy = true;
+    const seen: unknown[] = [];
+    (c.protocol as { busy?: (s: unknown) => boolean }).busy = (session) => {
+      seen.push(session);
+      return busy;
+    };
+    await c.advanceTo(30_000);
+    expect(c.protocol.probes).toHaveLength(0);
+    expect(seen.length).toBe(30); // asked once per idle tick, with the live session
+    expect(seen[0]).toBeDefined();
+    busy = false;
+    await c.advanceTo(30_500);
+    expect(c.protocol.probes.map((p) => p.at)).toEqual([30_500]);
   });
 });
 

@@ -104,8 +104,10 @@ describe('odd probe results keep their meaning', () => {
     c.protocol.probe = () => {
       throw new Error('no session');
     };
-    expect(await c.runUntil('dead')).toBe(500);
+    // Failed at once, but decided at its deadline (maxTimeoutMs, the whole window here).
+    expect(await c.runUntil('dead')).toBe(500 + 2000);
     expect(c.actor.getSnapshot().output?.reason).toBe('heartbeat-timeout');
+    expect((c.actor.getSnapshot().output?.error?.cause as Error).message).toBe('no session');
   });
 
   it('a probe that returns a plain value counts as answered', async () => {

@@ -58,7 +58,7 @@ describe('resp over loopback', () => {
     const redis = await startRedis({ password: PASSWORD, echoPasswordInErrors: true });
     const wrong = 'not-the-Pa55word';
     const err = await rejection(connect(redis, { password: wrong, db: 1 }));
-    expect(hasCode(err, 'WW_HANDSHAKE_FAILED')).toBe(true);
+    expect(hasCode(err, 'WW_HANDSHAKE_REFUSED')).toBe(true);
     expect(err.message).toMatch(/^AUTH failed on 127\.0\.0\.1:\d+: WRONGPASS invalid username-password pair/);
     for (const text of [err.message, String(err.stack), String((err.cause as Error).message), JSON.stringify(err)]) {
       expect(text).not.toContain(wrong);

@@ -5,37 +5,13 @@
 import { getEventListeners } from 'node:events';
 import { Duplex } from 'node:stream';
 import { inspect } from 'node:util';
-import { VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { hasCode, RemoteError } from '../../src/errors.js';
-import type { RespSession } from '../../src/transport/resp-session.js';
-import { resp, type RespOptions } from '../../src/transport/resp.js';
-import { advance, duplexPair, turn, waitFor, rejection } from './helpers.js';
-import { ScriptedPeer } from './resp-helpers/scripted-peer.js';
+import type { RespOptions } from '../../src/transport/resp.js';
+import { advance, turn, waitFor, rejection } from './helpers.js';
+import { open, setup } from './resp-helpers/scripted-session.js';
 
 const PASSWORD = 's3cr3t-Pa55';
-const endpoint = { host: '127.0.0.1', port: 6379 };
-
-function setup(opts?: RespOptions, stream?: Duplex, serverSide?: Duplex) {
-  const vts = new VirtualTimeScheduler();
-  const [client, server] = stream && serverSide ? [stream, serverSide] : duplexPair();
-  const peer = new ScriptedPeer(server);
-  const ac = new AbortController();
-  let alive = 0;
-  const protocol = resp(opts);
-  const opening = protocol.open(client, { signal: ac.signal, endpoint, markAlive: () => void alive++, scheduler: vts });
-  return { vts, client, peer, ac, protocol, opening, alive: () => alive };
-}
-
-/** Opens with the default handshake (a PING). */
-async function open(opts?: RespOptions) {
-  const s = setup(opts);
-  await s.peer.received(1);
-  s.peer.send('+PONG\r\n');
-  const session: RespSession = await s.opening;
-  s.peer.commands.length = 0;
-  return { ...s, session };
-}
 
 describe('resp session: handshake', () => {
   it('RESP2: pipelines AUTH, SELECT and CLIENT SETNAME in one write, then is open', async () => {
@@ -67,12 +43,12 @@ describe('resp session: handshake', () => {
     expect((await s.opening).state).toBe('open');
   });
 
-  it('rejects HandshakeFailedError on WRONGPASS, never showing the password (even when the server echoes it)', async () => {
+  it('rejects HandshakeRefusedError on WRONGPASS, never showing the password (even when the server echoes it)', async () => {
     const s = setup({ password: PASSWORD, db: 3 });
     await s.peer.received(2);
     s.peer.send(`-WRONGPASS invalid username-password pair (tried ${PASSWORD})\r\n-NOAUTH Authentication required.\r\n`);
     const err = await rejection(s.opening);
-    expect(hasCode(err, 'WW_HANDSHAKE_FAILED')).toBe(true);
+    expect(hasCode(err, 'WW_HANDSHAKE_REFUSED')).toBe(true);
     expect(err.message).toBe('AUTH failed on 127.0.0.1:6379: WRONGPASS invalid username-password pair (tried <redacted>)');
     expect(hasCode(err.cause, 'WW_REMOTE_ERROR')).toBe(true);
     expect(inspect(err, { depth: 10 })).not.toContain(PASSWORD);
@@ -157,7 +133,7 @@ describe('resp session: commands', () => {
 
   it('on a default-timeout expiry: RequestTimeoutError, the connection destroyed, the rest ConnectionClosedError', async () => {
     const { session, peer, vts, client } = await open({ requestTimeoutMs: 1000 });
-    const first = session.command(['BLPOP', 'q', '0']);
+    const first = session.command(['GET', 'slow']);
     advance(vts, 500);
     const second = session.command(['GET', 'k']);
     await peer.received(2);
@@ -166,7 +142,7 @@ describe('resp session: commands', () => {
     advance(vts, 1);
     const err = await rejection(first);
     expect(hasCode(err, 'WW_REQUEST_TIMEOUT')).toBe(true);
-    expect(err.message).toContain('BLPOP to 127.0.0.1:6379 got no reply within 1000 ms');
+    expect(err.message).toContain('GET to 127.0.0.1:6379 got no reply within 1000 ms');
     expect(client.destroyed).toBe(true);
     const err2 = await rejection(second);
     expect(hasCode(err2, 'WW_CONNECTION_CLOSED')).toBe(true);
@@ -264,50 +240,77 @@ describe('resp session: bad input kills only this connection', () => {
   });
 });
 
-/** A client stream whose writes are never acknowledged: backpressure from the first byte. */
-function stuckPair(): [Duplex, Duplex] {
+/** A client stream whose writes after the handshake's PING are held until `release()`: backpressure on demand. */
+function heldPair(): { client: Duplex; server: Duplex; release: () => void } {
   const server = new Duplex({ read() {}, write(_c, _e, cb) { cb(); } });
+  const held: Array<() => void> = [];
   let first = true;
+  let holding = true;
   const client = new Duplex({
     highWaterMark: 64,
     read() {},
     write(chunk: Buffer, _e, cb) {
-      // The handshake's PING reaches the peer; everything after it stays stuck.
-      if (first) {
-        first = false;
+      const deliver = (): void => {
         server.push(chunk);
         cb();
-      }
+      };
+      if (first || !holding) deliver();
+      else held.push(deliver);
+      first = false;
     },
   });
   server._write = (chunk: Buffer, _e, cb) => {
     client.push(chunk);
     cb();
   };
-  return [client, server];
+  const release = (): void => {
+    holding = false;
+    for (const deliver of held.splice(0)) deliver();
+  };
+  return { client, server, release };
+}
+
+async function openHeld(opts: RespOptions) {
+  const { client, server, release } = heldPair();
+  const s = setup(opts, client, server);
+  await s.peer.received(1);
+  s.peer.send('+PONG\r\n');
+  const session = await s.opening;
+  return { ...s, session, release };
 }
 
 describe('resp session: backpressure', () => {
-  it('queues up to maxQueuedBytes behind a full stream, then rejects with WriteQueueFullError', async () => {
-    const [client, server] = stuckPair();
-    const s = setup({ maxQueuedBytes: 200 }, client, server);
-    await s.peer.received(1);
-    s.peer.send('+PONG\r\n');
-    const session = await s.opening;
+  it('holds commands past maxQueuedBytes behind a full socket, in order, and never refuses them', async () => {
+    const { session, peer, client, release } = await openHeld({ maxQueuedBytes: 200 });
+    const value = 'x'.repeat(80); // a SET of 108 bytes
+    const sets = Array.from({ length: 10 }, (_, i) => session.command(['SET', `k${i}`, value]));
+    await turn(2);
+    expect(session.inFlight).toBe(10);
+    // The socket took commands until it held maxQueuedBytes (the last one overshooting);
+    // the other eight wait in the session.
+    expect(client.writableLength).toBe(216);
+    expect(peer.commands).toEqual([['PING']]);
+    release();
+    const received = await peer.received(11);
+    expect(received.slice(1).map((c) => c[1])).toEqual(Array.from({ length: 10 }, (_, i) => `k${i}`));
+    peer.send('+OK\r\n'.repeat(10));
+    expect(await Promise.all(sets)).toEqual(Array(10).fill('OK'));
+    expect(session.inFlight).toBe(0);
+  });
+
+  it('a command still waiting for the socket times out like any other: the connection closes', async () => {
+    const { session, vts, client } = await openHeld({ maxQueuedBytes: 0, requestTimeoutMs: 1000 });
     const value = 'x'.repeat(80);
-    const sent: Promise<unknown>[] = [];
-    let full: Error | undefined;
-    for (let i = 0; i < 10 && !full; i++) {
-      const p = session.command(['SET', `k${i}`, value]);
-      sent.push(p);
-      p.catch((e: Error) => (full ??= e));
-      await turn();
-    }
-    expect(hasCode(full, 'WW_WRITE_QUEUE_FULL')).toBe(true);
-    expect(full!.message).toMatch(/exceed maxQueuedBytes 200/);
-    // The refused command is not waiting for a reply; the accepted ones are.
-    expect(session.inFlight).toBe(sent.length - 1);
-    session.destroy();
+    const first = session.command(['SET', 'a', value]);
+    advance(vts, 500);
+    const waiting = session.command(['SET', 'b', value]);
+    await turn(2);
+    advance(vts, 500);
+    expect(hasCode(await rejection(first), 'WW_REQUEST_TIMEOUT')).toBe(true);
+    const err = await rejection(waiting);
+    expect(hasCode(err, 'WW_CONNECTION_CLOSED')).toBe(true);
+    expect(err.message).toContain('closed with 2 commands in flight (SET unanswered)');
+    expect(client.destroyed).toBe(true);
   });
 });
 

@@ -4,7 +4,6 @@
  */
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { hasCode } from '../../src/errors.js';
 import { encodeCommand } from '../../src/transport/resp-encoder.js';
 import { RespWriter } from '../../src/transport/resp-writer.js';
 import { turn } from './helpers.js';
@@ -53,38 +52,48 @@ describe('resp writer', () => {
     expect(s.text()).toBe('*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n*2\r\n$3\r\nGET\r\n$1\r\na\r\n*1\r\n$4\r\nPING\r\n');
   });
 
-  it('queues whole commands behind backpressure up to maxQueuedBytes, then refuses; drain flushes in order', async () => {
+  it('writes ahead up to maxQueuedBytes, then holds whole commands in order until drain, never refusing', async () => {
     const s = sink(16);
     s.hold();
     const w = new RespWriter(s.stream as never, 50);
-    const big = cmd('SET', 'k', 'x'.repeat(20)); // 35 bytes: over the high-water mark at once
+    const big = cmd('SET', 'k', 'x'.repeat(20)); // 47 bytes: over the high-water mark, under the bound
     w.write(big);
-    w.write(cmd('GET', 'a')); // 20 bytes, queued
-    w.write(cmd('GET', 'b')); // 40 queued
+    w.write(cmd('GET', 'a')); // 20 bytes: the socket now holds 67 ≥ 50
+    expect(s.stream.writableLength).toBe(67);
+    w.write(cmd('GET', 'b')); // waits
+    w.write(cmd('GET', 'c')); // waits
     expect(w.queuedBytes).toBe(40);
-    let err: unknown;
-    try {
-      w.write(cmd('GET', 'c')); // would make 60 > 50
-    } catch (e) {
-      err = e;
-    }
-    expect(hasCode(err, 'WW_WRITE_QUEUE_FULL')).toBe(true);
-    expect(w.queuedBytes).toBe(40);
+    expect(s.stream.writableLength).toBe(67);
     await turn();
     s.release();
     await turn(3);
     s.release();
     await turn(3);
     expect(w.queuedBytes).toBe(0);
-    expect(s.text()).toBe(Buffer.concat([...big.chunks, ...cmd('GET', 'a').chunks, ...cmd('GET', 'b').chunks]).toString());
+    const expected = [big, cmd('GET', 'a'), cmd('GET', 'b'), cmd('GET', 'c')].flatMap((c) => c.chunks);
+    expect(s.text()).toBe(Buffer.concat(expected).toString());
+  });
+
+  it('with a bound under the high-water mark, the socket still takes up to its high-water mark', () => {
+    const s = sink(64);
+    s.hold();
+    const w = new RespWriter(s.stream as never, 0);
+    w.write(cmd('GET', 'a'));
+    w.write(cmd('GET', 'b'));
+    w.write(cmd('GET', 'c')); // 60 bytes: still under the high-water mark
+    expect(w.queuedBytes).toBe(0);
+    w.write(cmd('GET', 'd')); // 80: the socket says wait
+    w.write(cmd('GET', 'e'));
+    expect(w.queuedBytes).toBe(20);
   });
 
   it('end() flushes the queue first, then ends the stream; writes after end are refused', async () => {
     const s = sink(16);
     s.hold();
-    const w = new RespWriter(s.stream as never, 1000);
+    const w = new RespWriter(s.stream as never, 0);
     w.write(cmd('SET', 'k', 'x'.repeat(20)));
-    w.write(cmd('GET', 'k'));
+    w.write(cmd('GET', 'k')); // waits in the writer: the socket is full
+    expect(w.queuedBytes).toBe(20);
     w.end();
     expect(s.stream.writableEnded).toBe(false);
     expect(() => w.write(cmd('PING'))).toThrow(/closed or ending/);

@@ -1,0 +1,96 @@
+/**
+ * The options of `rt.createSubscriber()`, validated once at the subscriber's boundary
+ * with `subscriber.` paths, as the pool's are (create-pool.ts): the subscriber's own
+ * schema (unknown keys rejected), then the connection actor's input check (endpoint,
+ * transport, heartbeat, timeouts), then the backoff policy. A bad option throws
+ * `WW_INVALID_OPTION` before any actor or socket exists.
+ *
+ * The protocol must be a `resp()` protocol: subscribing needs its session's pub/sub
+ * methods. Its password stays inside it (resp.ts); nothing here reads or prints it.
+ */
+import { parseConnectionInput } from '../actors/connection-input.js';
+import type { HeartbeatInput } from '../actors/connection-types.js';
+import { custom, integer, optional, parseOptions, shape } from '../options.js';
+import { exponentialBackoff, isBackoffPolicy, type BackoffPolicy } from '../supervisor/backoff.js';
+import type { RespSession } from '../transport/resp-session.js';
+import type { Endpoint, Protocol, Transport } from '../transport/types.js';
+
+/** What `rt.createSubscriber()` takes (docs/pubsub.md). */
+export interface CreateSubscriberOptions {
+  /** The Redis server: `{ host, port }`, or `{ path }` for a unix socket. */
+  readonly endpoint: Endpoint;
+  /** `resp({ password, protocolVersion })`: RESP2 (subscriber mode) or RESP3 (pushes). */
+  readonly protocol: Protocol<RespSession>;
+  /** Default `tcp()` (`unix()` for an endpoint with a `path`). */
+  readonly transport?: Transport;
+  /** The connection actor's heartbeat (docs/connection-actor.md); default interval 5 s. */
+  readonly heartbeat?: HeartbeatInput;
+  /** Delay between connection attempts; default exponential, phased jitter, 100 ms .. 30 s, ×2. */
+  readonly backoff?: BackoffPolicy;
+  /** Default 10000. */
+  readonly connectTimeoutMs?: number;
+  /** Default 10000. */
+  readonly handshakeTimeoutMs?: number;
+  /** The subscriber's supervisor id under the runtime's root; default `subscriber-<n>`. */
+  readonly id?: string;
+}
+
+/**
+ * The reconnect backoff unless one is given: the pool's (create-pool.ts), for the same
+ * reason — every instance of an application loses its subscriber when Redis restarts,
+ * and phased jitter brings them back at a flat rate.
+ */
+export const subscriberBackoff: BackoffPolicy = exponentialBackoff({ jitter: 'phased' });
+
+const anObject = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isResp = (v: unknown): boolean =>
+  anObject(v) && (v as { name?: unknown }).name === 'resp' && typeof (v as { open?: unknown }).open === 'function';
+
+const subscriberSchema = shape({
+  endpoint: custom<object>('an endpoint object ({ host, port } or { path })', anObject),
+  protocol: custom<object>('a resp() protocol', isResp),
+  transport: optional(custom<object>('a transport object', anObject)),
+  heartbeat: optional(custom<object>('an object', anObject)),
+  backoff: optional(custom<BackoffPolicy>('a backoff policy (an object with delayMs(attempt, prevMs, random))', isBackoffPolicy)),
+  connectTimeoutMs: optional(integer({ min: 1 })),
+  handshakeTimeoutMs: optional(integer({ min: 1 })),
+  id: optional(custom<string>('a non-empty string without "/"', (v) => typeof v === 'string' && v.length > 0 && !v.includes('/'))),
+});
+
+/** The connection actor's input, shared by every incarnation. @internal */
+export interface SubscriberConnectionInput {
+  readonly endpoint: Endpoint;
+  readonly protocol: Protocol;
+  readonly transport?: Transport;
+  readonly heartbeat?: HeartbeatInput;
+  readonly connectTimeoutMs?: number;
+  readonly handshakeTimeoutMs?: number;
+}
+
+/** Validated options: the child input, the backoff (defaulted) and the id if given. @internal */
+export interface ParsedSubscriberOptions {
+  readonly id: string | undefined;
+  readonly backoff: BackoffPolicy;
+  readonly input: SubscriberConnectionInput;
+}
+
+/**
+ * Validates `rt.createSubscriber()` options; throws `InvalidOptionError` naming the path.
+ *
+ * @example
+ * parseSubscriberOptions({ endpoint: { host: '127.0.0.1', port: 6379 }, protocol: wire() });
+ * // throws: subscriber.protocol must be a resp() protocol, got an object
+ */
+export function parseSubscriberOptions(input: unknown): ParsedSubscriberOptions {
+  const o = parseOptions('subscriber', subscriberSchema, input);
+  const child: SubscriberConnectionInput = {
+    endpoint: o.endpoint as Endpoint,
+    protocol: o.protocol as Protocol,
+    ...(o.transport === undefined ? {} : { transport: o.transport as Transport }),
+    ...(o.heartbeat === undefined ? {} : { heartbeat: o.heartbeat as HeartbeatInput }),
+    ...(o.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: o.connectTimeoutMs }),
+    ...(o.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: o.handshakeTimeoutMs }),
+  };
+  parseConnectionInput(child, 'subscriber');
+  return Object.freeze({ id: o.id, backoff: o.backoff ?? subscriberBackoff, input: Object.freeze(child) });
+}
