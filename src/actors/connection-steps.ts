@@ -18,7 +18,7 @@
  * carry plain data and typed errors.
  */
 import type { Duplex } from 'node:stream';
-import { DialFailedError, DialTimeoutError, HandshakeFailedError, WirewardenError } from '../errors.js';
+import { DialFailedError, DialTimeoutError, HandshakeFailedError, hasCode, WirewardenError } from '../errors.js';
 import type { Endpoint, Transport } from '../transport/types.js';
 import { attempt, type ConnectionResources } from './connection-resources.js';
 
@@ -118,7 +118,8 @@ export function startHandshake(live: ConnectionResources): void {
     (err: unknown) => {
       if (live.stepGen !== gen || live.disposed) return;
       live.endStep();
-      const error = err instanceof HandshakeFailedError ? err
+      // A refusal stays a refusal (WW_HANDSHAKE_REFUSED): the supervisor and the pool read its code.
+      const error = err instanceof HandshakeFailedError || hasCode(err, 'WW_HANDSHAKE_REFUSED') ? err
         : new HandshakeFailedError(`handshake with ${live.where} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
       live.owner.send({ type: 'ww.handshake.failed', error });
     },

@@ -13,6 +13,14 @@ import type { RestartType } from './supervisor-spec.js';
 /** Output reasons that count as a normal exit. */
 export const NORMAL_EXIT_REASONS: ReadonlySet<string> = new Set(['closed', 'normal', 'shutdown']);
 
+/**
+ * How a child asks its restart to be paced, through its output's `restartPace`:
+ * `immediate` — a retirement, not a failure (its owner replaced it on purpose): restarted
+ * at once, the attempt counter untouched, no restart intensity counted; `slowest` — a
+ * failure retrying soon cannot fix (a refused handshake): the policy's slowest delay.
+ */
+export type RestartPace = 'immediate' | 'slowest';
+
 /** One exit of one child incarnation, as plain data. */
 export interface ChildExit {
   /** `closed`, `dead`'s reason, `restart-intensity`, `error` (crash), `killed` (forced stop)… */
@@ -20,15 +28,25 @@ export interface ChildExit {
   readonly normal: boolean;
   /** The output's `error`, or the crash error. */
   readonly error?: unknown;
+  /**
+   * How long the incarnation was healthy, from its output's `uptimeMs` (a connection:
+   * since it was first `ready`). The backoff starts over when it reaches `resetAfterMs`;
+   * without it, the time since the incarnation was spawned counts.
+   */
+  readonly uptimeMs?: number;
+  readonly restartPace?: RestartPace;
 }
 
 /** Reads a final output. */
 export function exitFromOutput(output: unknown): ChildExit {
   if (output === undefined) return { reason: 'normal', normal: true };
-  const o = output as { reason?: unknown; error?: unknown } | null;
+  const o = output as { reason?: unknown; error?: unknown; uptimeMs?: unknown; restartPace?: unknown } | null;
   const reason = typeof o?.reason === 'string' ? o.reason : 'unknown';
-  const exit: ChildExit = { reason, normal: NORMAL_EXIT_REASONS.has(reason) };
-  return o?.error === undefined ? exit : { ...exit, error: o.error };
+  const exit: { -readonly [K in keyof ChildExit]: ChildExit[K] } = { reason, normal: NORMAL_EXIT_REASONS.has(reason) };
+  if (o?.error !== undefined) exit.error = o.error;
+  if (typeof o?.uptimeMs === 'number' && o.uptimeMs >= 0) exit.uptimeMs = o.uptimeMs;
+  if (o?.restartPace === 'immediate' || o?.restartPace === 'slowest') exit.restartPace = o.restartPace;
+  return exit;
 }
 
 /** Reads an actor error (a throw in an action, a rejected promise actor…). */

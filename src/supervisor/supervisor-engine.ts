@@ -28,6 +28,13 @@ import { restartSet } from './strategies.js';
 import type { ResolvedChildSpec, ResolvedSupervisorSpec } from './supervisor-spec.js';
 import type { ChildCounts, SupervisorOutput, SupervisorPhase, SupervisorSnapshot } from './supervisor-types.js';
 
+/**
+ * The attempt number asked of a policy for its slowest delay: far past any cap (an
+ * exponential policy saturates at `maxMs` after ~log2(maxMs / initialMs) attempts), small
+ * enough that `multiplier ** attempt` stays finite for sane multipliers.
+ */
+const SLOWEST_ATTEMPT = 64;
+
 const DONE = 'xstate.done.actor.';
 const ERROR = 'xstate.error.actor.';
 
@@ -213,24 +220,15 @@ export class SupervisorEngine extends ChildTable {
 
   #restart(trigger: ChildEntry, exit: ChildExit): void {
     const now = this.now();
-    const count = this.#intensity.record(now);
-    this.#restartLog = this.#intensity.window(now);
+    // A retirement (its owner replaced it on purpose) is no failure: no intensity, no backoff.
+    const retired = exit.restartPace === 'immediate';
     this.dirty = true;
-    if (this.#intensity.exceeds(count)) return this.#escalate(trigger, exit, count);
-
-    if (trigger.startedAt !== undefined && now - trigger.startedAt >= trigger.spec.resetAfterMs) {
-      trigger.attempt = 0;
-      trigger.prevDelayMs = undefined;
-      trigger.phase = undefined;
+    if (!retired) {
+      const count = this.#intensity.record(now);
+      this.#restartLog = this.#intensity.window(now);
+      if (this.#intensity.exceeds(count)) return this.#escalate(trigger, exit, count);
     }
-    trigger.attempt += 1;
-    // One phase per child and attempt series, drawn whatever the policy (the engine cannot
-    // tell whether a custom policy reads it): `jitter: 'phased'` places every attempt of
-    // this child at the same point of its window.
-    trigger.phase ??= unitInterval(this.random());
-    const raw = trigger.spec.backoff.delayMs(trigger.attempt, trigger.prevDelayMs, this.random, trigger.phase);
-    const delayMs = Number.isFinite(raw) && raw > 0 ? raw : 0;
-    trigger.prevDelayMs = delayMs;
+    const delayMs = retired ? 0 : this.#nextDelay(trigger, exit, now);
 
     const group: RestartGroup = { members: [], cancelStops: undefined, cancelDelay: undefined };
     const members = new Set<ChildEntry>();
@@ -277,6 +275,32 @@ export class SupervisorEngine extends ChildTable {
         this.#pacer.run(() => this.#runGroup(group));
       });
     });
+  }
+
+  /**
+   * The backoff delay of the trigger's next attempt. The attempt counter starts over once
+   * the incarnation was healthy for `resetAfterMs` (its output's `uptimeMs`, else the time
+   * since it was spawned): repeated short outages each recover from the first delay, while
+   * a peer that accepts and drops at once is still paced by growing delays. A `slowest`
+   * exit (a refused handshake) waits the policy's longest delay.
+   */
+  #nextDelay(trigger: ChildEntry, exit: ChildExit, now: number): number {
+    const upMs = exit.uptimeMs ?? (trigger.startedAt === undefined ? 0 : now - trigger.startedAt);
+    if (upMs >= trigger.spec.resetAfterMs) {
+      trigger.attempt = 0;
+      trigger.prevDelayMs = undefined;
+      trigger.phase = undefined;
+    }
+    trigger.attempt += 1;
+    // One phase per child and attempt series, drawn whatever the policy (the engine cannot
+    // tell whether a custom policy reads it): `jitter: 'phased'` places every attempt of
+    // this child at the same point of its window.
+    trigger.phase ??= unitInterval(this.random());
+    const attempt = exit.restartPace === 'slowest' ? Math.max(trigger.attempt, SLOWEST_ATTEMPT) : trigger.attempt;
+    const raw = trigger.spec.backoff.delayMs(attempt, trigger.prevDelayMs, this.random, trigger.phase);
+    const delayMs = Number.isFinite(raw) && raw > 0 ? raw : 0;
+    trigger.prevDelayMs = delayMs;
+    return delayMs;
   }
 
   #runGroup(group: RestartGroup): void {

@@ -26,7 +26,7 @@ import { addAbortListener } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { SchedulerLike, Subscription } from 'rxjs';
 import {
-  AbortedError, ConnectionClosedError, GoawayError, HandshakeFailedError, InvalidOptionError, ProtocolError,
+  AbortedError, ConnectionClosedError, GoawayError, HandshakeFailedError, HandshakeRefusedError, InvalidOptionError, ProtocolError,
   RemoteError, RequestTimeoutError, WirewardenError,
 } from '../errors.js';
 import { FifoDeadlines } from './fifo-deadlines.js';
@@ -357,14 +357,19 @@ export class WireSession {
         return;
       case MessageType.HELLO_OK:
         if (this.#state !== 'handshake') throw new ProtocolError('unexpected HELLO_OK after the handshake');
-        if (msg.version !== WIRE_VERSION) throw new ProtocolError(`server speaks wire version ${msg.version}, expected ${WIRE_VERSION}`);
+        if (msg.version !== WIRE_VERSION) {
+          this.#failHandshake(new HandshakeRefusedError(`handshake with ${this.#where} refused: the server speaks wire version ${msg.version}, this client ${WIRE_VERSION}`));
+          this.#channel.destroy();
+          return;
+        }
         this.#clientId = msg.clientId;
         this.#state = 'open';
         this.#finishHandshake();
         return;
       case MessageType.HELLO_ERR:
         if (this.#state !== 'handshake') throw new ProtocolError('unexpected HELLO_ERR after the handshake');
-        this.#failHandshake(new HandshakeFailedError(`handshake with ${this.#where} rejected: ${msg.error.message}`));
+        // Our server refuses only what a retry cannot fix: a bad token, an unsupported version.
+        this.#failHandshake(new HandshakeRefusedError(`handshake with ${this.#where} refused: ${msg.error.message}`));
         this.#channel.destroy();
         return;
       default:

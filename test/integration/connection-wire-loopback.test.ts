@@ -95,7 +95,7 @@ describe('connection actor over wire/tcp', () => {
     expect(actor.getSnapshot().output).toMatchObject({ reason: 'dial-failed', error: { code: 'WW_DIAL_REFUSED' } });
   });
 
-  it('a wrong token is handshake-failed', async () => {
+  it('a wrong token is handshake-failed, refused for good (WW_HANDSHAKE_REFUSED: restarted at the slowest pace)', async () => {
     const { port } = await startServer();
     const actor = createActor(connectionMachine, {
       input: { endpoint: { port }, protocol: wire({ token: 'not-the-token-8c1f' }), heartbeat, loadSource: () => 0 },
@@ -106,7 +106,8 @@ describe('connection actor over wire/tcp', () => {
     await waitFor('dead', () => actor.getSnapshot().status === 'done');
     const out = actor.getSnapshot().output!;
     expect(out.reason).toBe('handshake-failed');
-    expect(out.error?.code).toBe('WW_HANDSHAKE_FAILED');
+    expect(out.error?.code).toBe('WW_HANDSHAKE_REFUSED');
+    expect(out.restartPace).toBe('slowest');
     expect(JSON.stringify(actor.getSnapshot())).not.toContain('not-the-token-8c1f');
   });
 });

@@ -67,7 +67,9 @@ describe('restart type × exit kind', () => {
 
 describe('exit classification (DESIGN.md)', () => {
   test('closed, normal and shutdown are normal; any other output or an error is abnormal', () => {
-    expect(exitFromOutput({ reason: 'closed', uptimeMs: 5 })).toEqual({ reason: 'closed', normal: true });
+    expect(exitFromOutput({ reason: 'closed', uptimeMs: 5 })).toEqual({ reason: 'closed', normal: true, uptimeMs: 5 });
+    expect(exitFromOutput({ reason: 'leak-reclaimed', uptimeMs: -1, restartPace: 'immediate' })).toEqual({ reason: 'leak-reclaimed', normal: false, restartPace: 'immediate' });
+    expect(exitFromOutput({ reason: 'handshake-failed', restartPace: 'later' })).toEqual({ reason: 'handshake-failed', normal: false });
     expect(exitFromOutput({ reason: 'normal' }).normal).toBe(true);
     expect(exitFromOutput({ reason: 'shutdown' }).normal).toBe(true);
     const err = new Error('x');

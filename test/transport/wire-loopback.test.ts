@@ -61,8 +61,8 @@ describe('wire on loopback', () => {
   it('rejects a bad token; the token never appears in the error, the session or the drop event', async () => {
     const { server, port, dropped } = await startServer({ token: 'server-secret', handler: () => 1 });
     const err = await rejection(connectClient(port, { token: 'client-guess-xyz' }));
-    expect(hasCode(err, 'WW_HANDSHAKE_FAILED')).toBe(true);
-    expect(err.message).toMatch(/rejected: bad token/);
+    expect(hasCode(err, 'WW_HANDSHAKE_REFUSED')).toBe(true);
+    expect(err.message).toMatch(/refused: bad token/);
     const everything = JSON.stringify([err.message, String(err.cause), dropped.map((d) => [d.reason, d.error?.message])]);
     expect(everything).not.toContain('client-guess-xyz');
     expect(everything).not.toContain('server-secret');

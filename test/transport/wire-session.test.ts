@@ -45,13 +45,13 @@ describe('wire session: handshake', () => {
     expect(JSON.stringify(wire({ token: 'tok-123' }))).not.toContain('tok-123');
   });
 
-  it('rejects HandshakeFailedError on HELLO_ERR and destroys the stream', async () => {
+  it('rejects HandshakeRefusedError on HELLO_ERR (a bad token or version: permanent) and destroys the stream', async () => {
     const s = setup({ token: 'wrong-token' });
     await s.peer.next(T.HELLO);
     s.peer.send([T.HELLO_ERR, { code: 'WW_HANDSHAKE_FAILED', message: 'bad token' }]);
     const err = await rejection(s.opening);
-    expect(hasCode(err, 'WW_HANDSHAKE_FAILED')).toBe(true);
-    expect(err.message).toBe('handshake with 127.0.0.1:7000 rejected: bad token');
+    expect(hasCode(err, 'WW_HANDSHAKE_REFUSED')).toBe(true);
+    expect(err.message).toBe('handshake with 127.0.0.1:7000 refused: bad token');
     expect(err.message).not.toContain('wrong-token');
     await waitFor(() => s.client.destroyed, 'client stream destroyed');
   });
