@@ -109,7 +109,7 @@ export function createSupervisedPool<S>(rt: Runtime, input: CreatePoolOptions<S>
       random: rt.random,
       source: (sink) => (source = new SupervisorSource<S>({
         supervisor, sink, input: childInput(options), backoff: (options.backoff as BackoffPolicy | undefined) ?? poolBackoff,
-        scheduler: rt.scheduler, validationTimeoutMs: options.validationTimeoutMs,
+        scheduler: rt.scheduler, validationTimeoutMs: options.validationTimeoutMs, resetBackoffAfterMs: options.resetBackoffAfterMs,
         onGone: () => void pool?.close(),
       })),
     });

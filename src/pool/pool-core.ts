@@ -109,6 +109,8 @@ export class PoolCore<C> {
   readonly #validateOn: boolean;
   /** Release needs more than a hand-off: exact times (validation, leaks), a reset, or the pool is closing. */
   #slowRelease: boolean;
+  /** The source's check for a session its next holder must not inherit (inside MULTI…), if it has one. */
+  #needsReset: ((slot: Slot<C>) => boolean) | undefined;
   #closing = false;
   #closePromise: Promise<void> | undefined = undefined;
   #closeDone: (() => void) | undefined = undefined;
@@ -164,6 +166,8 @@ export class PoolCore<C> {
         checkClosed: () => this.#finishCloseIfDone(),
         started: () => this.#housekeeper.start(),
         emit: (event) => this.#emit(event),
+        refuseWaiters: (error) => this.#waiters.rejectAll(error),
+        warn: (message) => this.#logger.warn(message),
       },
     });
     this.#checks = new SlotChecks<C>(o, this.#clock, this.#waiters, this.#life, {
@@ -182,6 +186,7 @@ export class PoolCore<C> {
       onRecovered: (slot) => this.#serveRecovered(slot),
     };
     this.#source = config.source(sink);
+    this.#needsReset = this.#source.needsReset?.bind(this.#source);
     life.attach(this.#source);
     life.grow();
   }
@@ -222,6 +227,8 @@ export class PoolCore<C> {
         return Promise.resolve(this.#grant(slot, now, stack));
       }
     }
+    // Every endpoint refuses the handshake (bad credentials…): waiting cannot help.
+    if (this.#life.allRefused()) return Promise.reject(this.#life.refusedError());
     const max = this.options.maxWaiting;
     if (this.#waiters.size >= max) {
       return Promise.reject(new PoolQueueFullError(`acquire refused: ${this.#waiters.size} waiters already queue (maxWaiting ${max})`));
@@ -360,8 +367,9 @@ export class PoolCore<C> {
   }
 
   #release(slot: Slot<C>): void {
-    if (this.#slowRelease) {
-      this.#releaseSlowly(slot);
+    const dirty = this.#needsReset?.(slot) === true;
+    if (this.#slowRelease || dirty) {
+      this.#releaseSlowly(slot, dirty);
       return;
     }
     const now = this.#clock.now;
@@ -389,8 +397,13 @@ export class PoolCore<C> {
     this.#waiters.grantFirst(lease);
   }
 
-  /** Release with leak bookkeeping, validation timestamps, reset, or a closing pool. */
-  #releaseSlowly(slot: Slot<C>): void {
+  /**
+   * Release with leak bookkeeping, validation timestamps, reset, or a closing pool. A
+   * `dirty` session (released inside MULTI, WATCHing, subscribed…) is reset before anyone
+   * else gets it, with or without `resetOnRelease`; a source that cannot reset it fails
+   * the reset, which retires the connection.
+   */
+  #releaseSlowly(slot: Slot<C>, dirty: boolean): void {
     const now = this.#clock.read();
     if (slot.leakReported) {
       this.#emit({ type: 'leak-returned', at: now, id: slot.id, endpoint: slot.endpointKey, leasedForMs: now - slot.leasedAt });
@@ -408,7 +421,7 @@ export class PoolCore<C> {
     slot.lease = undefined;
     slot.acquireStack = undefined;
     this.#table.leased--;
-    if (this.options.resetOnRelease) this.#checks.reset(slot);
+    if (this.options.resetOnRelease || dirty) this.#checks.reset(slot);
     else this.#makeAvailable(slot, now);
   }
 

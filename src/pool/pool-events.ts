@@ -72,6 +72,24 @@ export interface PoolLeakReturnedEvent extends Base {
   readonly leasedForMs: number;
 }
 
+/**
+ * An endpoint refused the handshake for a reason retrying cannot fix (bad credentials,
+ * unsupported version: `WW_HANDSHAKE_REFUSED`). Emitted once per refusal episode; while
+ * every endpoint refuses, acquires fail at once with `WW_ENDPOINT_REFUSED`. The pool keeps
+ * retrying at the backoff's slowest pace and emits `endpoint-recovered` when it accepts.
+ */
+export interface PoolEndpointRefusedEvent extends Base {
+  readonly type: 'endpoint-refused';
+  readonly endpoint: string;
+  readonly error: unknown;
+}
+
+/** A refused endpoint accepted a handshake again. */
+export interface PoolEndpointRecoveredEvent extends Base {
+  readonly type: 'endpoint-recovered';
+  readonly endpoint: string;
+}
+
 /** An acquire failed with `WW_POOL_TIMEOUT`. */
 export interface PoolAcquireTimeoutEvent extends Base {
   readonly type: 'acquire-timeout';
@@ -87,6 +105,8 @@ export type PoolEvent =
   | PoolLeaseLostEvent
   | PoolLeakEvent
   | PoolLeakReturnedEvent
+  | PoolEndpointRefusedEvent
+  | PoolEndpointRecoveredEvent
   | PoolAcquireTimeoutEvent;
 
 /** Where the leak warning goes besides `events$`; default `process.emitWarning`. */

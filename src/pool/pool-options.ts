@@ -78,6 +78,13 @@ export const poolDefaults = Object.freeze({
   closeTimeoutMs: 5000,
   /** Bound on a validation probe or a reset; HikariCP `validationTimeout` 5 s. */
   validationTimeoutMs: 5000,
+  /**
+   * A connection `ready` this long proved its endpoint healthy: its reconnect backoff
+   * starts over, so repeated short outages each recover from the first delay. On the
+   * order of the initial delay, not OTP's/our supervisors' 30 s; a peer that accepts and
+   * drops at once never gets there and is still paced by growing delays.
+   */
+  resetBackoffAfterMs: 1000,
 });
 
 const endpointSchema = shape({
@@ -122,6 +129,7 @@ export const poolOptionsSchema = shape({
   housekeepingIntervalMs: integer({ min: 1, default: d.housekeepingIntervalMs }),
   closeTimeoutMs: integer({ min: 0, default: d.closeTimeoutMs }),
   validationTimeoutMs: integer({ min: 1, default: d.validationTimeoutMs }),
+  resetBackoffAfterMs: integer({ min: 0, default: d.resetBackoffAfterMs }),
   /** The pool's supervisor id under the runtime's root (`root/<id>/conn-1`); default `pool-<n>`. */
   id: optional(poolId),
   /** Where leak warnings go besides `events$`; default `process.emitWarning`. */
@@ -155,6 +163,7 @@ export interface PoolOptions {
   readonly housekeepingIntervalMs: number;
   readonly closeTimeoutMs: number;
   readonly validationTimeoutMs: number;
+  readonly resetBackoffAfterMs: number;
   readonly logger?: PoolLogger;
   readonly connectTimeoutMs?: number;
   readonly handshakeTimeoutMs?: number;

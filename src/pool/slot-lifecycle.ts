@@ -13,6 +13,7 @@
  * outnumber pending dials, or below `min`, and never above `max`; a failed dial never
  * opens another slot (see connection-source.ts for why that rules out create loops).
  */
+import { EndpointRefusedError, hasCode } from '../errors.js';
 import type {
   ChooseEndpoint, ConnectionSource, EndpointView, PoolCloseReason, PoolKillReason, PoolSink,
 } from './connection-source.js';
@@ -38,6 +39,10 @@ export interface LifecycleHooks<C> {
   /** Opening a slot: housekeeping must run. */
   started(): void;
   emit(event: PoolEvent): void;
+  /** Every endpoint refuses the handshake: fail the queued acquires at once. */
+  refuseWaiters(error: () => Error): void;
+  /** Said once per refusal episode (the pool's logger). */
+  warn(message: string): void;
 }
 
 export interface LifecycleDeps<C> {
@@ -54,6 +59,7 @@ export class SlotLifecycle<C> implements PoolSink<C> {
   readonly #d: LifecycleDeps<C>;
   #source: ConnectionSource<C> | undefined = undefined;
   #lastDialError: unknown = undefined;
+  #lastRefusedKey: string | undefined = undefined;
 
   constructor(deps: LifecycleDeps<C>) {
     this.#d = deps;
@@ -88,6 +94,9 @@ export class SlotLifecycle<C> implements PoolSink<C> {
       : Number.POSITIVE_INFINITY;
     this.#d.table.markReady(slot, conn, now, deadline);
     this.#lastDialError = undefined;
+    if (this.#d.table.clearRefused(this.#d.table.record(slot))) {
+      this.#d.hooks.emit({ type: 'endpoint-recovered', at: now, endpoint: slot.endpointKey });
+    }
     this.#d.hooks.emit({ type: 'connection-ready', at: now, id: slot.id, endpoint: slot.endpointKey });
     this.#d.hooks.makeAvailable(slot, now);
   }
@@ -98,7 +107,38 @@ export class SlotLifecycle<C> implements PoolSink<C> {
     this.#lastDialError = error;
     const at = this.#d.clock.read();
     this.#d.hooks.emit({ type: 'dial-failed', at, id: slot.id, endpoint: slot.endpointKey, attempt: slot.dialFailures, error });
+    if (hasCode(error, 'WW_HANDSHAKE_REFUSED')) this.#refused(slot, error, at);
     if (!this.#d.hooks.closing()) this.#failover(slot, at);
+  }
+
+  /** True while every endpoint refuses the handshake: acquires fail at once (`refusedError`). */
+  allRefused(): boolean {
+    return this.#d.table.allRefused();
+  }
+
+  /** What an acquire fails with while every endpoint refuses; the last refusal is its cause. */
+  refusedError(): EndpointRefusedError {
+    const t = this.#d.table;
+    const refusals = t.endpoints.map((e) => `${e.key}: ${e.refused instanceof Error ? e.refused.message : 'refused'}`).join('; ');
+    const cause = t.endpoints.find((e) => e.key === this.#lastRefusedKey)?.refused ?? t.endpoints[0]?.refused;
+    return new EndpointRefusedError(`acquire failed at once: every endpoint refused the handshake (${refusals})`, { cause });
+  }
+
+  /**
+   * A permanent refusal (bad credentials, unsupported version): the endpoint is refused
+   * until a handshake succeeds. The first refusal of an episode is logged once and
+   * emitted; while every endpoint refuses, queued acquires fail now instead of after
+   * `acquireTimeoutMs` (the connection itself retries at the backoff's slowest pace).
+   */
+  #refused(slot: Slot<C>, error: unknown, at: number): void {
+    const { table: t, hooks } = this.#d;
+    this.#lastRefusedKey = slot.endpointKey;
+    if (t.markRefused(t.record(slot), error)) {
+      hooks.emit({ type: 'endpoint-refused', at, endpoint: slot.endpointKey, error });
+      hooks.warn(`endpoint ${slot.endpointKey} refused the handshake: ${error instanceof Error ? error.message : String(error)}; ` +
+        'retrying at the backoff\'s slowest pace');
+    }
+    if (t.allRefused()) hooks.refuseWaiters(() => this.refusedError());
   }
 
   /**

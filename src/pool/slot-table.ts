@@ -25,6 +25,8 @@ export class EndpointRecord implements EndpointView {
   consecutiveFailures = 0;
   /** Failed dials and deaths since start. */
   failures = 0;
+  /** The handshake refusal (`WW_HANDSHAKE_REFUSED`) while the endpoint refuses us; set by the table only. */
+  refused: unknown = undefined;
   constructor(
     readonly endpoint: PoolEndpoint,
     readonly key: string,
@@ -46,6 +48,8 @@ export class SlotTable<C> {
   open = 0;
   leased = 0;
   pending = 0;
+  /** Endpoints whose last handshake was refused for good. */
+  refused = 0;
 
   constructor(endpoints: readonly PoolEndpoint[], idPrefix: string, owner: LeaseOwner<C>) {
     this.#owner = owner;
@@ -162,6 +166,27 @@ export class SlotTable<C> {
       else if (slot.state === 'idle') e.idle++;
     }
     return out;
+  }
+
+  /** Marks the endpoint refused; true when it was not already. */
+  markRefused(rec: EndpointRecord, error: unknown): boolean {
+    const first = rec.refused === undefined;
+    if (first) this.refused++;
+    rec.refused = error;
+    return first;
+  }
+
+  /** The endpoint accepted a handshake again; true when it had been refused. */
+  clearRefused(rec: EndpointRecord): boolean {
+    if (rec.refused === undefined) return false;
+    rec.refused = undefined;
+    this.refused--;
+    return true;
+  }
+
+  /** Every endpoint refuses the handshake: nothing can be served until one accepts. */
+  allRefused(): boolean {
+    return this.refused === this.endpoints.length;
   }
 
   /** Every endpoint's last dial failed: the pool cannot connect anywhere. */

@@ -28,6 +28,8 @@ export interface SlotInput {
   readonly heartbeat?: HeartbeatInput;
   readonly connectTimeoutMs?: number;
   readonly handshakeTimeoutMs?: number;
+  /** The pool's hold: true while the slot is leased (no probe enters it). */
+  readonly leased?: () => boolean;
 }
 
 /** What a watcher reports to. @internal */

@@ -50,6 +50,8 @@ export interface SupervisorSourceConfig<S> {
   readonly backoff: BackoffPolicy | undefined;
   readonly scheduler: SchedulerLike;
   readonly validationTimeoutMs: number;
+  /** A connection `ready` this long has proved its endpoint healthy: its backoff starts over. */
+  readonly resetBackoffAfterMs: number;
   /** The supervisor ended or stopped taking children: the pool must close. */
   readonly onGone: (error: unknown) => void;
 }
@@ -67,9 +69,14 @@ export class SupervisorSource<S> implements ConnectionSource<S>, WatcherOwner<S>
   readonly #supervisorSub: { unsubscribe(): void } | undefined;
   #gone = false;
 
+  /** Defined only when the protocol can tell (`Protocol.needsReset`): the core skips the call otherwise. */
+  readonly needsReset: ((slot: Slot<S>) => boolean) | undefined;
+
   constructor(config: SupervisorSourceConfig<S>) {
     this.#c = config;
-    this.#protocol = config.input.protocol as Protocol<S>;
+    const protocol = (this.#protocol = config.input.protocol as Protocol<S>);
+    this.needsReset = protocol.needsReset === undefined ? undefined
+      : (slot) => slot.conn !== undefined && protocol.needsReset!(slot.conn) === true;
     const ref = config.supervisor.ref;
     if (ref === undefined) {
       this.#supervisorSub = undefined;
@@ -84,13 +91,16 @@ export class SupervisorSource<S> implements ConnectionSource<S>, WatcherOwner<S>
   }
 
   open(slot: Slot<S>): void {
-    const w = new SlotWatcher<S>(slot, { ...this.#c.input, endpoint: slot.endpoint }, this);
+    // The pool's hold on the connection: while the slot is not idle (leased, validated,
+    // being reset) its actor never probes it (a PING inside the user's MULTI).
+    const leased = (): boolean => slot.state !== 'idle';
+    const w = new SlotWatcher<S>(slot, { ...this.#c.input, endpoint: slot.endpoint, leased }, this);
     this.#watchers.set(slot, w);
     if (this.#gone) return; // the pool is about to close; close() reports it
     this.#awaiting.add(w);
     try {
       this.#c.supervisor.startChild({
-        id: slot.id, logic: connectionMachine, input: w.input, restart: 'transient',
+        id: slot.id, logic: connectionMachine, input: w.input, restart: 'transient', resetAfterMs: this.#c.resetBackoffAfterMs,
         ...(this.#c.backoff === undefined ? {} : { backoff: this.#c.backoff }),
       });
     } catch (err) {
@@ -124,7 +134,8 @@ export class SupervisorSource<S> implements ConnectionSource<S>, WatcherOwner<S>
     const why = error instanceof WirewardenError
       ? error
       : new ProtocolError(`connection ${slot.id} killed by the pool (${reason})`, error === undefined ? undefined : { cause: error });
-    ref.send({ type: 'KILL', reason: kill, error: why });
+    // A retirement, not a failure of the peer: restarted at once, the backoff untouched.
+    ref.send({ type: 'KILL', reason: kill, error: why, retire: true });
   }
 
   probe(slot: Slot<S>, signal: AbortSignal): Promise<void> {
@@ -135,6 +146,10 @@ export class SupervisorSource<S> implements ConnectionSource<S>, WatcherOwner<S>
 
   reset(slot: Slot<S>): Promise<void> {
     const session = slot.conn as S;
+    if (this.#protocol.reset === undefined) {
+      // Only asked for a session the protocol says needs one (resetOnRelease requires reset()).
+      return Promise.reject(new ProtocolError(`connection ${slot.id} was released in a state its next holder must not inherit, and its protocol has no reset()`));
+    }
     return boundedCheck(this.#c.scheduler, this.#c.validationTimeoutMs, `reset of connection ${slot.id}`,
       () => this.#protocol.reset?.(session));
   }

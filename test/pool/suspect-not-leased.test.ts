@@ -43,12 +43,36 @@ describe('suspect connections', () => {
 });
 
 describe('suspect connections on release', () => {
+  it('a leased connection is never probed, so a silent lease never turns suspect', async () => {
+    const t = supervisedPool({ min: 1, max: 1, heartbeat, acquireTimeoutMs: 5000 });
+    await t.clock.advance(1);
+    const lease = await t.pool.acquire();
+    t.net.hangChecks = true;
+    for (let i = 0; i < 100; i++) await t.clock.advance(50);
+    expect(t.pool.connections()[0]!.state).toBe('ready');
+    lease.release();
+    let state = '';
+    for (let i = 0; i < 40 && state !== 'suspect'; i++) {
+      await t.clock.advance(50);
+      state = t.pool.connections()[0]!.state;
+    }
+    expect(state).toBe('suspect'); // idle again: probed on its grid, and the silence is noticed
+    t.net.hangChecks = false;
+    await shutdown(t);
+  });
+
   it('are not handed to a waiting acquirer; the waiter gets it once it is ready again', async () => {
     const t = supervisedPool({ min: 1, max: 1, heartbeat, acquireTimeoutMs: 5000 });
     await t.clock.advance(1);
-    const first = await t.pool.acquire();
-    t.net.hangChecks = true; // the leased connection's peer stops answering probes
+    t.net.hangChecks = true; // the peer stops answering probes
+    // A leased connection is never probed: lease it while its probe is already out.
     let state = '';
+    for (let i = 0; i < 300 && state !== 'probing'; i++) {
+      await t.clock.advance(10);
+      state = t.pool.connections()[0]!.state;
+    }
+    expect(state).toBe('probing');
+    const first = await t.pool.acquire();
     for (let i = 0; i < 40 && state !== 'suspect'; i++) {
       await t.clock.advance(50);
       state = t.pool.connections()[0]!.state;
