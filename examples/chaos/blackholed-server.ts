@@ -33,8 +33,9 @@ const scenario = defineScenario({
   ],
   invariants: [
     noLostOrDuplicatedRequests(),
-    // Heartbeat bound: two intervals to notice the silence, then three probes of at most 400 ms (× 1.5 under load).
-    detectedWithin(detectionBoundMs(parseHeartbeat(heartbeat))),
+    // Heartbeat bound: a request in flight times out (the workload's 1000 ms) or two intervals
+    // pass without traffic, then the peer stays silent for the suspicion window, 3 × 400 ms (× 1.5 under load).
+    detectedWithin(detectionBoundMs(parseHeartbeat(heartbeat), 1000)),
     allReadyWithin(1500),
     noFalseDeath(),
     nothingLeftRunning(),

@@ -58,7 +58,7 @@ export const connectionChart: ConnectionChart = deepFreeze({
         },
       },
     },
-    ready: { entry: ['armHeartbeat'], on: { ...leave, 'ww.heartbeat.idle': '#connection.probing' } },
+    ready: { entry: ['armHeartbeat'], on: { ...leave, 'ww.heartbeat.idle': '#connection.probing', 'ww.request.timedout': '#connection.suspect' } },
     probing: {
       entry: ['startProbe'],
       on: {

@@ -48,7 +48,7 @@ import { lengthenIntervalMs, shortenIntervalMs } from './adaptive-interval.js';
 import { connectionChart } from './connection-chart.js';
 import { copyContext } from './connection-context.js';
 import { parseConnectionInput } from './connection-input.js';
-import { ConnectionResources, HEARTBEAT_IDLE, resourcesOf, type ProbeEvent } from './connection-resources.js';
+import { ConnectionResources, HEARTBEAT_IDLE, REQUEST_TIMED_OUT, resourcesOf, type ProbeEvent } from './connection-resources.js';
 import {
   activeSnapshot, CONNECTING, doneSnapshot, flatState, HANDSHAKING, persistedSnapshot, stoppedSnapshot,
   type ConnectionSnapshot,
@@ -63,6 +63,7 @@ import { retransmitTimeoutMs, suspectTimeoutMs, updateRttEstimate } from './rtt-
 /** Internal events: sent by the live half and the steps, never per frame. */
 export type ConnectionInternalEvent =
   | typeof HEARTBEAT_IDLE
+  | typeof REQUEST_TIMED_OUT
   | { type: 'ww.stream.closed'; reason: StreamEndReason }
   | ProbeEvent
   | StepEvent;
@@ -164,7 +165,24 @@ function enterSuspect(live: ConnectionResources, c: ConnectionContext, windowLef
   next.probesSent++;
   next.suspectAttempt++;
   next.attemptTimeoutMs = suspectTimeoutMs(c.attemptTimeoutMs, c.heartbeat.suspectBackoffMultiplier, c.heartbeat.maxTimeoutMs);
-  live.startProbe(next.attemptTimeoutMs, windowLeftMs);
+  live.startProbe(next.attemptTimeoutMs, windowLeftMs, live.held());
+  return activeSnapshot('suspect', next);
+}
+
+/**
+ * A request went unanswered within its own timeout while the connection was `ready` (the
+ * evidence of a held connection, which is never probed): suspect at once, and a new
+ * episode of the suspicion window starts now. The first suspect probe (or, while still
+ * held, a watch without a probe) waits one RTO.
+ */
+function suspectAfterRequestTimeout(live: ConnectionResources, c: ConnectionContext): ConnectionSnapshot {
+  const next = copyContext(c, live.scheduler.now());
+  next.probesSent++;
+  next.suspectAttempt = 1;
+  next.attemptTimeoutMs = c.probeTimeoutMs;
+  next.silentSince = next.since;
+  live.startProbe(next.attemptTimeoutMs, c.heartbeat.suspicionWindowMs, live.held());
+  live.beginEpisode();
   return activeSnapshot('suspect', next);
 }
 
@@ -244,6 +262,8 @@ function transition(snapshot: ConnectionSnapshot, event: Event, scope: Scope): C
       return state === 'handshaking' ? die(live, c, 'handshake-failed', e) : snapshot;
     case 'ww.heartbeat.idle':
       return state === 'ready' ? enterProbing(live, c) : snapshot;
+    case 'ww.request.timedout':
+      return state === 'ready' ? suspectAfterRequestTimeout(live, c) : snapshot;
     case 'ww.probe.ok':
     case 'ww.probe.alive':
       if (state === 'probing' || state === 'suspect') return backToReady(live, c, e, state === 'suspect');

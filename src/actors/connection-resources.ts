@@ -46,6 +46,8 @@ import { preciseNow } from '../scheduler.js';
 export const HEARTBEAT_IDLE = Object.freeze({ type: 'ww.heartbeat.idle' as const });
 const PROBE_ALIVE = Object.freeze({ type: 'ww.probe.alive' as const });
 const PROBE_FAILED = Object.freeze({ type: 'ww.probe.failed' as const });
+/** A request of the session got no reply within its timeout (ProtocolContext.requestTimedOut). */
+export const REQUEST_TIMED_OUT = Object.freeze({ type: 'ww.request.timedout' as const });
 
 /**
  * A probe's outcome: answered (with its RTT); not answered but inbound traffic arrived
@@ -116,11 +118,13 @@ class ConnectionProtocolContext implements ProtocolContext {
   readonly endpoint: Endpoint;
   readonly scheduler: SchedulerLike;
   readonly markAlive: () => void;
-  constructor(signal: AbortSignal, endpoint: Endpoint, scheduler: SchedulerLike, markAlive: () => void) {
+  readonly requestTimedOut: () => void;
+  constructor(signal: AbortSignal, endpoint: Endpoint, scheduler: SchedulerLike, markAlive: () => void, requestTimedOut: () => void) {
     this.signal = signal;
     this.endpoint = endpoint;
     this.scheduler = scheduler;
     this.markAlive = markAlive;
+    this.requestTimedOut = requestTimedOut;
   }
 }
 
@@ -244,6 +248,9 @@ export class ConnectionResources implements ProbeOwner, ProbeListener {
         // would each carry the closure for nothing.
         queueMicrotask(() => this.#checkAlive());
       }
+    }, () => {
+      // Rare (a request went unanswered): one event; a probe or watch already out decides alone.
+      if (!this.disposed && this.probeDeadline === undefined) this.owner.send(REQUEST_TIMED_OUT);
     });
     return this.ctx;
   }
@@ -312,14 +319,15 @@ export class ConnectionResources implements ProbeOwner, ProbeListener {
 
   /**
    * A probe went unanswered: how much of the suspicion window is left, in ms (≤ 0: the
-   * peer has been silent for all of it). The window is load-scaled once per episode, at
-   * its first failed probe, like a probe timeout (a saturated loop reads replies late).
+   * peer has been silent for all of it). The window is load-scaled like a probe timeout
+   * (a saturated loop reads replies late).
    */
   windowLeftMs(): number {
-    if (this.windowMs === 0) {
-      const hb = this.heartbeat;
-      this.windowMs = loadScaledTimeoutMs(hb.suspicionWindowMs, hb.eluWeight, this.loadSource());
-    }
+    // Scaled again at each failed probe and never shrunk: a load that rises during the
+    // episode widens the window, as it widens the probes.
+    const hb = this.heartbeat;
+    const scaled = loadScaledTimeoutMs(hb.suspicionWindowMs, hb.eluWeight, this.loadSource());
+    if (scaled > this.windowMs) this.windowMs = scaled;
     return this.silentSinceAt + this.windowMs - preciseNow(this.scheduler);
   }
 
@@ -340,7 +348,7 @@ export class ConnectionResources implements ProbeOwner, ProbeListener {
    * suspect re-entry follows a probe that already timed out, so `cancelProbe` is a no-op
    * on the heartbeat path.
    */
-  startProbe(baseTimeoutMs: number, capMs = Number.POSITIVE_INFINITY): void {
+  startProbe(baseTimeoutMs: number, capMs = Number.POSITIVE_INFINITY, watchOnly = false): void {
     this.cancelProbe();
     const gen = this.probeGen;
     const scaled = loadScaledTimeoutMs(baseTimeoutMs, this.heartbeat.eluWeight, this.loadSource());
@@ -350,13 +358,16 @@ export class ConnectionResources implements ProbeOwner, ProbeListener {
     this.probeStartedAt = preciseNow(this.scheduler);
     this.probeInbound = this.inbound;
     (this.probeDeadline = probeDeadlines(this.scheduler, timeoutMs)).add(this);
+    // A held connection (leased, a request out) gets no probe even while suspect: only the
+    // deadline runs, and any inbound byte before it ends the suspicion (`#checkAlive`).
+    if (watchOnly) return;
     const protocol = this.protocol;
     if (protocol.probeWith !== undefined) {
       // The callback form (wire()): no promise, closure or reaction per heartbeat.
       try {
         protocol.probeWith(this.session, controller.signal, this, gen);
-      } catch {
-        this.probeSettled(gen, false);
+      } catch (err) {
+        this.#probeRejected(gen, err);
       }
       return;
     }

@@ -30,6 +30,14 @@ export function classifyStreamEnd(err: unknown): StreamEndReason {
   return code === 'WW_PROTOCOL_ERROR' || code === 'WW_FRAME_TOO_LARGE' ? 'protocol-error' : 'socket-error';
 }
 
+/** What a heartbeat death reports: how long the peer was silent, against which window, and why the last probe failed. */
+export interface SilenceReport {
+  readonly silentMs: number;
+  /** The suspicion window after load scaling. */
+  readonly windowMs: number;
+  readonly cause: unknown;
+}
+
 /**
  * The output error for a connection that died with `context.reason`, given the event
  * that killed it and the stream's recorded error.
@@ -38,13 +46,6 @@ export function classifyStreamEnd(err: unknown): StreamEndReason {
  * deathError(context, { type: 'ww.stream.closed' }, resetError, '127.0.0.1:7000');
  * // ConnectionClosedError: connection to 127.0.0.1:7000 failed: read ECONNRESET
  */
-/** What a heartbeat death reports: how long the peer was silent, against which window, and why the last probe failed. */
-export interface SilenceReport {
-  readonly silentMs: number;
-  /** The suspicion window after load scaling. */
-  readonly windowMs: number;
-  readonly cause: unknown;
-}
 
 export function deathError(
   context: ConnectionContext, event: { type: string; error?: unknown }, streamError: unknown, where: string,

@@ -24,15 +24,18 @@ export const scenarioBackoff = Object.freeze({ initialMs: 50, maxMs: 500 });
 export const workloadDefaults = Object.freeze({ concurrency: 2, intervalMs: 50, timeoutMs: 1000 });
 
 /**
- * The longest a heartbeat takes to declare a silent peer dead: up to two intervals before
- * a tick finds no inbound traffic, then the first probe and `suspectProbes` more, each at
- * most `maxTimeoutMs` widened by the event-loop load factor (`1 + eluWeight`).
+ * The longest a heartbeat takes to declare a silent peer dead. An idle connection: up to
+ * two intervals before a tick finds no inbound traffic and probes; a connection in use
+ * (leased, a request out) is never probed, so its evidence is a request timing out after
+ * `requestTimeoutMs`. Then the peer must stay silent for the suspicion window, widened by
+ * the event-loop load factor (`1 + eluWeight`).
  *
  * @example
- * detectionBoundMs(parseHeartbeat({ intervalMs: 200, maxTimeoutMs: 400, suspectProbes: 3 })); // 400 + 4 × 600 = 2800
+ * detectionBoundMs(parseHeartbeat({ intervalMs: 200, maxTimeoutMs: 400, suspectProbes: 3 })); // 400 + 1600 × 1.5 = 2800
+ * detectionBoundMs(parseHeartbeat({ intervalMs: 200, maxTimeoutMs: 400, suspectProbes: 3 }), 1000); // 1000 + 2400 = 3400
  */
-export function detectionBoundMs(heartbeat: ResolvedHeartbeat): number {
-  return 2 * heartbeat.intervalMs + (1 + heartbeat.suspectProbes) * Math.ceil(heartbeat.maxTimeoutMs * (1 + heartbeat.eluWeight));
+export function detectionBoundMs(heartbeat: ResolvedHeartbeat, requestTimeoutMs = 0): number {
+  return Math.max(2 * heartbeat.intervalMs, requestTimeoutMs) + Math.ceil(heartbeat.suspicionWindowMs * (1 + heartbeat.eluWeight));
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -114,7 +117,7 @@ export function defineScenario<D = undefined>(definition: ScenarioDefinition<D>)
     invariants: d.invariants as readonly Invariant<D>[],
     warmupTimeoutMs: d.warmupTimeoutMs,
     checkEveryMs: d.checkEveryMs,
-    faultGraceMs: d.faultGraceMs ?? detectionBoundMs(heartbeat),
+    faultGraceMs: d.faultGraceMs ?? detectionBoundMs(heartbeat, workload === false ? 0 : workload.timeoutMs),
   };
   Object.defineProperty(scenario, SCENARIO, { value: true });
   return Object.freeze(scenario);

@@ -73,6 +73,11 @@ export interface ConnectionSource<C> {
    * field read; such a slot is reset (and killed if the reset fails) before reuse.
    */
   readonly needsReset?: (slot: Slot<C>) => boolean;
+  /**
+   * Optional: dial the pending slot now instead of after its backoff delay (a slot moved
+   * away from an endpoint that refused the handshake, whose delay was the slowest).
+   */
+  redialNow?(slot: Slot<C>): void;
   /** Live figures for `connections()`; optional. */
   inspect?(slot: Slot<C>): SlotInspection | undefined;
 }

@@ -199,8 +199,9 @@ export class PoolCore<C> {
   /**
    * Leases a ready connection: at once when one is idle and nobody queues, else after
    * waiting in FIFO order for at most `timeoutMs` (default `acquireTimeoutMs`). Rejects
-   * with `WW_POOL_TIMEOUT`, `WW_POOL_QUEUE_FULL`, `WW_POOL_CLOSED`, `WW_ABORTED` or
-   * `WW_INVALID_OPTION`; never throws.
+   * with `WW_POOL_TIMEOUT`, `WW_POOL_QUEUE_FULL`, `WW_POOL_CLOSED`, `WW_ABORTED`,
+   * `WW_ENDPOINT_REFUSED` (at once, while every endpoint refuses the handshake and no
+   * connection is open) or `WW_INVALID_OPTION`; never throws.
    */
   acquire(options?: AcquireOptions): Promise<Lease<C>> {
     if (this.#closing) return Promise.reject(new PoolClosedError('acquire refused: the pool is closed'));

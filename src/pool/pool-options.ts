@@ -129,7 +129,8 @@ export const poolOptionsSchema = shape({
   housekeepingIntervalMs: integer({ min: 1, default: d.housekeepingIntervalMs }),
   closeTimeoutMs: integer({ min: 0, default: d.closeTimeoutMs }),
   validationTimeoutMs: integer({ min: 1, default: d.validationTimeoutMs }),
-  resetBackoffAfterMs: integer({ min: 0, default: d.resetBackoffAfterMs }),
+  // ≥ 1: at 0 a connection that never became ready (uptime 0) would reset the backoff on every failed dial.
+  resetBackoffAfterMs: integer({ min: 1, default: d.resetBackoffAfterMs }),
   /** The pool's supervisor id under the runtime's root (`root/<id>/conn-1`); default `pool-<n>`. */
   id: optional(poolId),
   /** Where leak warnings go besides `events$`; default `process.emitWarning`. */

@@ -111,9 +111,13 @@ export class SlotLifecycle<C> implements PoolSink<C> {
     if (!this.#d.hooks.closing()) this.#failover(slot, at);
   }
 
-  /** True while every endpoint refuses the handshake: acquires fail at once (`refusedError`). */
+  /**
+   * True while every endpoint refuses the handshake and no connection is open: acquires
+   * fail at once (`refusedError`). An open connection (leased, soon released) still serves.
+   */
   allRefused(): boolean {
-    return this.#d.table.allRefused();
+    const t = this.#d.table;
+    return t.refused > 0 && t.open === 0 && t.allRefused();
   }
 
   /** What an acquire fails with while every endpoint refuses; the last refusal is its cause. */
@@ -138,7 +142,7 @@ export class SlotLifecycle<C> implements PoolSink<C> {
       hooks.warn(`endpoint ${slot.endpointKey} refused the handshake: ${error instanceof Error ? error.message : String(error)}; ` +
         'retrying at the backoff\'s slowest pace');
     }
-    if (t.allRefused()) hooks.refuseWaiters(() => this.refusedError());
+    if (this.allRefused()) hooks.refuseWaiters(() => this.refusedError());
   }
 
   /**
@@ -162,6 +166,9 @@ export class SlotLifecycle<C> implements PoolSink<C> {
     if (to === undefined || to.key === from.key) return;
     t.retarget(slot, to.key);
     this.#d.hooks.emit({ type: 'failover', at, id: slot.id, from: from.key, to: to.key });
+    // A refusal paces the next dial at the slowest delay, meant for the refusing endpoint:
+    // moved to one that does not refuse, the slot dials there now.
+    if (from.refused !== undefined && t.record(slot).refused === undefined) this.#source!.redialNow?.(slot);
   }
 
   onDead(slot: Slot<C>, reason: string, error?: unknown): void {

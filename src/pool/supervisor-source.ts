@@ -138,6 +138,13 @@ export class SupervisorSource<S> implements ConnectionSource<S>, WatcherOwner<S>
     ref.send({ type: 'KILL', reason: kill, error: why, retire: true });
   }
 
+  redialNow(slot: Slot<S>): void {
+    const w = this.#watchers.get(slot);
+    if (w === undefined || w.closing || w.ref !== undefined || this.#gone) return;
+    // An explicit restart: the supervisor cancels the pending delay and spawns it now.
+    this.#c.supervisor.restartChild(slot.id).catch(() => {});
+  }
+
   probe(slot: Slot<S>, signal: AbortSignal): Promise<void> {
     const session = slot.conn as S;
     return boundedCheck(this.#c.scheduler, this.#c.validationTimeoutMs, `validation of connection ${slot.id}`,

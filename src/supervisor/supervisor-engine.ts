@@ -228,12 +228,13 @@ export class SupervisorEngine extends ChildTable {
       this.#restartLog = this.#intensity.window(now);
       if (this.#intensity.exceeds(count)) return this.#escalate(trigger, exit, count);
     }
-    const delayMs = retired ? 0 : this.#nextDelay(trigger, exit, now);
+    const delayMs = retired ? this.#retiredDelay(trigger, exit, now) : this.#nextDelay(trigger, exit, now);
 
     const group: RestartGroup = { members: [], cancelStops: undefined, cancelDelay: undefined };
     const members = new Set<ChildEntry>();
     const dropped: ChildEntry[] = [];
-    for (const m of restartSet(this.spec.strategy, this.entries.values(), trigger)) {
+    // A retirement replaces the child alone: its siblings did not fail with it.
+    for (const m of retired ? [trigger] : restartSet(this.spec.strategy, this.entries.values(), trigger)) {
       if (m.removing) {
         // Already leaving (terminated, or dropped by a group this one may absorb): still stop it.
         if (m.ref) dropped.push(m);
@@ -285,22 +286,46 @@ export class SupervisorEngine extends ChildTable {
    * exit (a refused handshake) waits the policy's longest delay.
    */
   #nextDelay(trigger: ChildEntry, exit: ChildExit, now: number): number {
+    this.#resetIfHealthy(trigger, exit, now);
+    trigger.attempt += 1;
+    // One phase per child and attempt series, drawn whatever the policy (the engine cannot
+    // tell whether a custom policy reads it): `jitter: 'phased'` places every attempt of
+    // this child at the same point of its window.
+    trigger.phase ??= unitInterval(this.random());
+    const slowest = exit.restartPace === 'slowest';
+    const attempt = slowest ? Math.max(trigger.attempt, SLOWEST_ATTEMPT) : trigger.attempt;
+    // The slowest pace draws from the upper half of the policy's range: full jitter at its
+    // cap would otherwise retry a refused handshake anywhere in [0, maxMs].
+    const random = slowest ? this.#upperHalf : this.random;
+    const raw = trigger.spec.backoff.delayMs(attempt, trigger.prevDelayMs, random, trigger.phase);
+    const delayMs = Number.isFinite(raw) && raw > 0 ? raw : 0;
+    trigger.prevDelayMs = delayMs;
+    return delayMs;
+  }
+
+  readonly #upperHalf = (): number => 0.5 + 0.5 * this.random();
+
+  /**
+   * A retirement never grows the backoff, but it does not skip it either: restarted at once
+   * when the incarnation was healthy (or the child never failed), else after the delay of
+   * the attempt it is at, so an owner that destroys every connection at once (a `catch {
+   * lease.destroy() }` against a server that fails every command) cannot spin a dial loop.
+   */
+  #retiredDelay(trigger: ChildEntry, exit: ChildExit, now: number): number {
+    this.#resetIfHealthy(trigger, exit, now);
+    if (trigger.attempt === 0) return 0;
+    const raw = trigger.spec.backoff.delayMs(trigger.attempt, trigger.prevDelayMs, this.random, trigger.phase);
+    return Number.isFinite(raw) && raw > 0 ? raw : 0;
+  }
+
+  /** The attempt counter starts over once the incarnation was healthy for `resetAfterMs`. */
+  #resetIfHealthy(trigger: ChildEntry, exit: ChildExit, now: number): void {
     const upMs = exit.uptimeMs ?? (trigger.startedAt === undefined ? 0 : now - trigger.startedAt);
     if (upMs >= trigger.spec.resetAfterMs) {
       trigger.attempt = 0;
       trigger.prevDelayMs = undefined;
       trigger.phase = undefined;
     }
-    trigger.attempt += 1;
-    // One phase per child and attempt series, drawn whatever the policy (the engine cannot
-    // tell whether a custom policy reads it): `jitter: 'phased'` places every attempt of
-    // this child at the same point of its window.
-    trigger.phase ??= unitInterval(this.random());
-    const attempt = exit.restartPace === 'slowest' ? Math.max(trigger.attempt, SLOWEST_ATTEMPT) : trigger.attempt;
-    const raw = trigger.spec.backoff.delayMs(attempt, trigger.prevDelayMs, this.random, trigger.phase);
-    const delayMs = Number.isFinite(raw) && raw > 0 ? raw : 0;
-    trigger.prevDelayMs = delayMs;
-    return delayMs;
   }
 
   #runGroup(group: RestartGroup): void {

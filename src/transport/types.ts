@@ -57,6 +57,15 @@ export interface ProtocolContext {
   readonly markAlive: () => void;
   /** The runtime's scheduler, for any timer the protocol needs. */
   readonly scheduler: SchedulerLike;
+  /**
+   * Optional to call: a request of this session got no reply within its own timeout. A
+   * held (leased) or busy connection is never probed, so its requests are the liveness
+   * evidence: the connection turns `suspect` at once (no new leases) and is `dead` if the
+   * peer then stays silent for the suspicion window. Any inbound byte ends the suspicion.
+   * `wire()` calls it; a protocol that closes its connection on a timeout (`resp()`) need not.
+   * Absent when a session is opened outside a connection actor.
+   */
+  readonly requestTimedOut?: () => void;
 }
 
 /**

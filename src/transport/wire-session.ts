@@ -83,6 +83,7 @@ interface Call {
  */
 export class WireSession {
   readonly #channel: WireChannel;
+  readonly #requestTimedOut: (() => void) | undefined;
   readonly #scheduler: SchedulerLike;
   readonly #where: string;
   readonly #options: WireSessionOptions;
@@ -102,7 +103,11 @@ export class WireSession {
   #resolveClosed: (() => void) | undefined;
 
   /** @internal use `wire().open(stream, ctx)`. */
-  constructor(stream: Duplex, scheduler: SchedulerLike, where: string, options: WireSessionOptions, markAlive?: () => void) {
+  constructor(
+    stream: Duplex, scheduler: SchedulerLike, where: string, options: WireSessionOptions, markAlive?: () => void,
+    requestTimedOut?: () => void,
+  ) {
+    this.#requestTimedOut = requestTimedOut;
     this.#scheduler = scheduler;
     this.#where = where;
     this.#options = options;
@@ -186,7 +191,7 @@ export class WireSession {
       (this.#calls ??= new Map()).set(id, call);
       if (timeoutMs !== undefined) {
         call.timer = this.#scheduler.schedule(
-          () => this.#settle(id, new RequestTimeoutError(`request ${id} to ${this.#where} timed out after ${timeoutMs} ms`)),
+          () => this.#timedOut(id, new RequestTimeoutError(`request ${id} to ${this.#where} timed out after ${timeoutMs} ms`)),
           timeoutMs,
         );
       } else if (this.#options.requestTimeoutMs > 0) {
@@ -310,9 +315,19 @@ export class WireSession {
     const { requestTimeoutMs } = this.#options;
     const where = this.#where;
     this.#deadlines = new FifoDeadlines(this.#scheduler, requestTimeoutMs, (id) =>
-      this.#settle(id, new RequestTimeoutError(`request ${id} to ${where} timed out after ${requestTimeoutMs} ms`)),
+      this.#timedOut(id, new RequestTimeoutError(`request ${id} to ${where} timed out after ${requestTimeoutMs} ms`)),
     );
     return this.#deadlines;
+  }
+
+  /**
+   * A request got no reply in time: it fails, and the connection hears of it. While a
+   * connection is held it is never probed, so its requests' timeouts are the liveness
+   * evidence (ProtocolContext.requestTimedOut).
+   */
+  #timedOut(id: number, error: RequestTimeoutError): void {
+    this.#settle(id, error);
+    this.#requestTimedOut?.();
   }
 
   #refusal(what: string): WirewardenError | undefined {

@@ -70,7 +70,7 @@ export function wire(options?: WireOptions): Protocol<WireSession> {
   return Object.freeze({
     name: 'wire',
     open(stream: Duplex, ctx: ProtocolContext): Promise<WireSession> {
-      const session = new WireSession(stream, ctx.scheduler, describeEndpoint(ctx.endpoint), sessionOptions, ctx.markAlive);
+      const session = new WireSession(stream, ctx.scheduler, describeEndpoint(ctx.endpoint), sessionOptions, ctx.markAlive, ctx.requestTimedOut);
       return session.hello(token, ctx.signal);
     },
     // The ping's own promise, not an `async` wrapper around it: one promise and one
@@ -80,6 +80,11 @@ export function wire(options?: WireOptions): Protocol<WireSession> {
     },
     probeWith(session: WireSession, signal: AbortSignal, listener: ProbeListener, token: number): void {
       session.pingWith(signal, listener, token);
+    },
+    // Replies come back out of order, so a PING would not queue behind a request; the rule
+    // is the same for every protocol all the same: a request out is its own evidence.
+    busy(session: WireSession): boolean {
+      return session.inFlight > 0;
     },
     close(session: WireSession): Promise<void> {
       return session.close();

@@ -75,6 +75,12 @@ describe('connectionChart', () => {
       await c.runUntil('ready');
       c.actor.send({ type: 'KILL', reason: 'max-lifetime' });
     });
+    // A request of a held connection timed out: suspect straight from ready.
+    await run({ heartbeat: { intervalMs: 1000 }, input: { leased: () => true } }, async (c) => {
+      await c.runUntil('ready');
+      c.protocol.session!.ctx.requestTimedOut!();
+      await c.runUntil('suspect');
+    });
     // suspectProbes 0: the first failure is fatal.
     await run({ heartbeat: { intervalMs: 1000, suspectProbes: 0 }, protocol: { probe: 'fail' } }, (c) => c.runUntil('dead').then(() => {}));
     // Dial refused; handshake rejected; stream lost during the handshake; stream lost when ready.

@@ -212,6 +212,63 @@ describe('a probe never enters a leased or busy connection', () => {
     expect(c.protocol.probes.map((p) => p.at)).toEqual([10_500]);
   });
 
+  it('a held connection\'s request timing out (ctx.requestTimedOut) makes it suspect; no probe while held; dead after a silent window', async () => {
+    const heartbeat = { intervalMs: 1000, maxTimeoutMs: 300, suspectProbes: 2 }; // window 900
+    let leased = true;
+    const c = virtualConnection({ heartbeat, input: { leased: () => leased } });
+    await c.advanceTo(2000);
+    c.protocol.session!.ctx.requestTimedOut!();
+    await c.advanceTo(2000);
+    expect(c.state()).toBe('suspect');
+    expect(c.actor.getSnapshot().context.silentSince).toBe(2000);
+    // Still held: the window runs without a probe entering the lease.
+    await c.advanceTo(2899);
+    expect(c.protocol.probes).toHaveLength(0);
+    expect(c.state()).toBe('suspect');
+    expect(await c.runUntil('dead')).toBe(2900);
+    expect(c.actor.getSnapshot().output?.reason).toBe('heartbeat-timeout');
+    leased = false;
+  });
+
+  it('leased while its probe is out: the suspect episode goes on without probes entering the lease', async () => {
+    let leased = false;
+    const c = virtualConnection({ heartbeat: { intervalMs: 1000, maxTimeoutMs: 300, suspectProbes: 2 }, input: { leased: () => leased }, protocol: { probe: 'hang' } });
+    await c.advanceTo(500);
+    expect(c.state()).toBe('probing');
+    leased = true; // a pool leases a probing connection (it is alive as far as anyone knows)
+    expect(await c.runUntil('suspect')).toBe(800);
+    expect(await c.runUntil('dead')).toBe(500 + 900);
+    expect(c.protocol.probes.map((p) => p.at)).toEqual([500]); // the one sent before the lease
+  });
+
+  it('a second suspicion episode gets the whole window again', async () => {
+    const c = virtualConnection({ heartbeat: { intervalMs: 1000, maxTimeoutMs: 300, suspectProbes: 2 } });
+    c.protocol.probeBehaviour.push('hang', 'hang', { replyMs: 5 }); // first episode: suspect, then recovered at ~1005
+    c.protocol.defaultProbe = 'hang';
+    await c.runUntil('suspect');
+    await c.runUntil('ready');
+    const readyAt = c.vts.now();
+    // The next probe on the grid starts a new episode: dead one full window after it, not earlier.
+    const deadAt = await c.runUntil('dead');
+    const secondEpisode = c.actor.getSnapshot().context.silentSince!;
+    expect(secondEpisode).toBeGreaterThan(readyAt);
+    expect(deadAt).toBe(secondEpisode + 900);
+  });
+
+  it('a request timeout on a live peer is a false suspicion: the next inbound byte makes it ready again', async () => {
+    const c = virtualConnection({ heartbeat: { intervalMs: 1000 }, input: { leased: () => true } });
+    await c.advanceTo(2000);
+    c.protocol.session!.ctx.requestTimedOut!();
+    c.protocol.session!.ctx.requestTimedOut!(); // a second one while suspect changes nothing
+    await c.advanceTo(2100);
+    expect(c.state()).toBe('suspect');
+    c.transport.last.server!.write('a late reply');
+    await c.advanceTo(2100);
+    expect(c.state()).toBe('ready');
+    expect(c.actor.getSnapshot().context).toMatchObject({ falseSuspicions: 1 });
+    expect(c.protocol.probes).toHaveLength(0);
+  });
+
   it('a session with a request in flight (Protocol.busy) is not probed: the request\'s own timeout is the evidence', async () => {
     const c = virtualConnection({ heartbeat: { intervalMs: 1000 } });
     let busy = true;

@@ -60,7 +60,7 @@ describe('a broken invariant', () => {
   it('a death under a fault declared benign is a false death', async () => {
     const scenario = defineScenario({
       name: 'mislabelled-blackhole',
-      durationMs: 3000,
+      durationMs: 5000,
       connections: 2,
       timeline: [{
         atMs: 200, label: 'blackhole called benign', harmful: false,

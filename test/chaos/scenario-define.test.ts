@@ -25,7 +25,7 @@ describe('defineScenario', () => {
     expect(s).toMatchObject({ connections: 4, warmupTimeoutMs: 5000, checkEveryMs: 50, workload: { concurrency: 2, intervalMs: 50, timeoutMs: 1000 } });
     expect(s.heartbeat).toMatchObject(scenarioHeartbeat);
     expect(s.backoff.options).toMatchObject({ initialMs: 50, maxMs: 500, jitter: 'full' });
-    expect(s.faultGraceMs).toBe(detectionBoundMs(s.heartbeat));
+    expect(s.faultGraceMs).toBe(detectionBoundMs(s.heartbeat, 1000)); // the workload's request timeout
     expect(isScenario(s)).toBe(true);
     expect(isScenario({ ...s })).toBe(false);
     expect(Object.isFrozen(s)).toBe(true);
@@ -56,6 +56,9 @@ describe('defineScenario', () => {
   it('bounds detection by two intervals plus every probe at its longest, widened by the load factor', () => {
     expect(detectionBoundMs(parseHeartbeat({ intervalMs: 200, maxTimeoutMs: 400, suspectProbes: 2, eluWeight: 0.5 }))).toBe(400 + 3 * 600);
     expect(detectionBoundMs(parseHeartbeat({ intervalMs: 1000, maxTimeoutMs: 500, suspectProbes: 0, eluWeight: 0 }))).toBe(2500);
+    // In use, a connection's evidence is its request timing out, then the window.
+    expect(detectionBoundMs(parseHeartbeat({ intervalMs: 200, maxTimeoutMs: 400, suspectProbes: 2, eluWeight: 0.5 }), 1000)).toBe(1000 + 1800);
+    expect(detectionBoundMs(parseHeartbeat({ intervalMs: 200, maxTimeoutMs: 400, suspicionWindowMs: 5000, eluWeight: 0 }))).toBe(400 + 5000);
   });
 });
 

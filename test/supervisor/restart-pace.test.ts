@@ -60,23 +60,56 @@ test('the backoff starts over when the output says the incarnation was healthy f
   await v.shutdown();
 });
 
-test('restartPace immediate (a retirement) restarts at once and grows neither the backoff nor the intensity', async () => {
+test('restartPace immediate (a retirement): at once, and neither the backoff nor the intensity grows', async () => {
   const { v, s, die, delays } = setupChild({ maxRestarts: 3 });
+  for (let i = 0; i < 10; i++) {
+    die({ uptimeMs: 5, restartPace: 'immediate' }); // never failed: nothing to pace
+    v.advance(0);
+    expect(s.children()[0]!.state).toBe('ready');
+  }
   die({ uptimeMs: 0 });
   v.advance(100);
   die({ uptimeMs: 0 });
   v.advance(200);
-  for (let i = 0; i < 10; i++) {
-    die({ uptimeMs: 5, restartPace: 'immediate' });
-    v.advance(0);
-    expect(s.children()[0]!.state).toBe('ready');
-  }
-  die({ uptimeMs: 0 }); // the third failure: the attempt counter went on from 2, not 12
-  expect(delays()).toEqual([100, 200, ...new Array<number>(10).fill(0), 400]);
-  expect(s.children()[0]!.attempt).toBe(3);
-  // Thirteen restarts in the window and no escalation: only the three failures count (maxRestarts 3).
+  die({ uptimeMs: 5000, restartPace: 'immediate' }); // healthy for long: the counter starts over, at once
+  v.advance(0);
+  die({ uptimeMs: 0 }); // so the next failure waits the first delay again
+  expect(delays()).toEqual([...new Array<number>(10).fill(0), 100, 200, 0, 100]);
+  // Fourteen restarts in the window and no escalation: only the three failures count (maxRestarts 3).
   expect(v.of('escalation')).toHaveLength(0);
   expect(s.ref?.getSnapshot().context.restartLog).toHaveLength(3);
+  await v.shutdown();
+});
+
+test('a retirement of a short-lived incarnation after failures waits its current delay: no dial loop, no growth', async () => {
+  const { v, s, die, delays } = setupChild();
+  die({ uptimeMs: 0 });
+  v.advance(100);
+  die({ uptimeMs: 0 });
+  v.advance(200);
+  for (let i = 0; i < 5; i++) {
+    die({ uptimeMs: 10, restartPace: 'immediate' }); // e.g. `catch { lease.destroy() }` on every command
+    v.advance(199);
+    expect(s.children()[0]!.state).toBe('restarting');
+    v.advance(1);
+    expect(s.children()[0]!.state).toBe('ready');
+  }
+  expect(delays()).toEqual([100, 200, 200, 200, 200, 200, 200]);
+  expect(s.children()[0]!.attempt).toBe(2);
+  await v.shutdown();
+});
+
+test('a retirement restarts the child alone, whatever the strategy', async () => {
+  const v = virtualRuntime();
+  const s = v.rt.createSupervisor({
+    id: 's', strategy: 'one-for-all',
+    children: [{ id: 'a', logic: pacedChild, backoff }, { id: 'b', logic: pacedChild, backoff }],
+  });
+  const b = s.childRef('b');
+  s.childRef('a')!.send({ type: 'DIE', uptimeMs: 0, restartPace: 'immediate' });
+  v.advance(0);
+  expect(s.childRef('b')).toBe(b); // the sibling kept running
+  expect(v.of('restart').map((e) => e.id)).toEqual(['a']);
   await v.shutdown();
 });
 

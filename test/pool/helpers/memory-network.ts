@@ -5,7 +5,7 @@
  * stream of that endpoint, so its connection actors see the peer go away.
  */
 import { PassThrough, type Duplex } from 'node:stream';
-import { DialRefusedError } from '../../../src/errors.js';
+import { DialRefusedError, HandshakeRefusedError } from '../../../src/errors.js';
 import type { DialOptions, Endpoint, Protocol, Transport } from '../../../src/transport/types.js';
 
 export interface MemSession {
@@ -14,6 +14,8 @@ export interface MemSession {
   readonly stream: Duplex;
   /** Echoes, or rejects once the stream is gone. */
   request(payload: unknown): Promise<unknown>;
+  /** A state the next holder must not inherit (like RESP inside MULTI); cleared by reset. */
+  dirty: boolean;
 }
 
 const keyOf = (e: Endpoint): string => e.path ?? `${e.host}:${e.port}`;
@@ -26,6 +28,8 @@ export class MemoryNetwork {
   /** Probes and resets hang when set (a peer that stopped answering). */
   hangChecks = false;
   resets = 0;
+  /** Endpoints whose handshake is refused for good (a wrong password). */
+  readonly refusing = new Set<string>();
   #serial = 0;
 
   readonly transport: Transport = {
@@ -49,7 +53,12 @@ export class MemoryNetwork {
     open: (stream, ctx) => {
       const serial = ++this.#serial;
       const endpoint = keyOf(ctx.endpoint);
+      if (this.refusing.has(endpoint)) {
+        stream.destroy();
+        return Promise.reject(new HandshakeRefusedError(`AUTH failed on ${endpoint}: WRONGPASS invalid username-password pair`));
+      }
       return Promise.resolve({
+        dirty: false,
         serial,
         endpoint,
         stream,
@@ -59,12 +68,20 @@ export class MemoryNetwork {
     },
     probe: (_session, signal) =>
       this.hangChecks ? new Promise<void>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true })) : Promise.resolve(),
-    reset: () => {
+    needsReset: (session) => session.dirty,
+    reset: (session) => {
       this.resets++;
+      session.dirty = false;
       return this.hangChecks ? new Promise<void>(() => {}) : Promise.resolve();
     },
     close: () => Promise.resolve(),
   };
+
+  /** The same protocol without `reset()`: a dirty session can only be retired. */
+  get protocolWithoutReset(): Protocol<MemSession> {
+    const { reset: _reset, ...rest } = this.protocol;
+    return rest;
+  }
 
   setUp(key: string): void {
     this.up.add(key);

@@ -24,6 +24,7 @@ export const B = '10.0.0.2:7000';
 export function supervisedPool(
   options: Partial<CreatePoolOptions<MemSession>> = {},
   up: readonly string[] = [A],
+  protocolOf: (net: MemoryNetwork) => CreatePoolOptions<MemSession>['protocol'] = (net) => net.protocol,
 ): SupervisedPool {
   const clock = new VirtualClock();
   const net = new MemoryNetwork();
@@ -33,7 +34,7 @@ export function supervisedPool(
   rt.events$.subscribe((e) => events.push(e));
   const pool = rt.createPool<MemSession>({
     endpoints: [{ host: '10.0.0.1', port: 7000 }],
-    protocol: net.protocol,
+    protocol: protocolOf(net),
     transport: net.transport,
     heartbeat: { intervalMs: 60_000 },
     backoff: constantBackoff({ delayMs: 100 }),
