@@ -3,11 +3,11 @@
  *
  *                  ┌───────── reply, or inbound traffic ─────────┐
  *                  ▼                                              │
- *   dialing ────▶ ready ──── tick without traffic ────▶ probing ──┤
- *   connecting      ▲                                      │ no reply
- *   → handshaking   └──── one success (false suspicion) ── suspect ◀┘ (up to suspectProbes,
- *      │                                                   │          longer each time)
- *      │ dial / handshake failed     stream end, KILL      │ all failed
+ *   dialing ────▶ ready ──── tick without traffic, ───▶ probing ──┤
+ *   connecting      │  ▲     not leased, not busy          │ no reply
+ *   → handshaking   │  └─ one success (false suspicion) ── suspect ◀┘ (probes, longer each
+ *      │            └──── a held request timed out ──────▶   │       time; none while held)
+ *      │ dial / handshake failed     stream end, KILL      │ silent for the whole window
  *      └───────────────────────────▶ dead (final) ◀────────┘
  *
  *   CLOSE: dialing → closed;  ready | probing | suspect → closing → closed (final)
