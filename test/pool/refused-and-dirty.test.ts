@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { hasCode } from '../../src/errors.js';
 import type { PoolEvent } from '../../src/pool/pool-events.js';
 import { exponentialBackoff } from '../../src/supervisor/backoff.js';
-import { A, shutdown, supervisedPool } from './helpers/supervised-pool.js';
+import { A, B, shutdown, supervisedPool } from './helpers/supervised-pool.js';
 
 const backoff = exponentialBackoff({ initialMs: 100, maxMs: 2000, jitter: 'none' });
 
@@ -60,6 +60,24 @@ describe('a refused handshake', () => {
     await waiting;
     expect(hasCode(outcome, 'WW_ENDPOINT_REFUSED')).toBe(false);
     (outcome as { release(): void }).release();
+    t.net.refusing.delete(A);
+    await shutdown(t);
+  });
+});
+
+describe('a refused endpoint among others', () => {
+  it('a slot refused on one endpoint and moved to an accepting one dials there now, not after the slowest delay', async () => {
+    const t = supervisedPool({
+      backoff, acquireTimeoutMs: 1000,
+      endpoints: [{ host: '10.0.0.1', port: 7000 }, { host: '10.0.0.2', port: 7000, priority: 1 }],
+    }, [A, B]);
+    t.net.refusing.add(A);
+    const acquiring = t.pool.acquire();
+    for (let i = 0; i < 10; i++) await t.clock.advance(10);
+    const lease = await acquiring;
+    expect(lease.conn.endpoint).toBe(B);
+    expect(t.clock.scheduler.now()).toBeLessThan(200); // not the 1000–2000 ms of the slowest pace
+    lease.release();
     t.net.refusing.delete(A);
     await shutdown(t);
   });
