@@ -21,7 +21,7 @@ import { fail } from '../options.js';
 import { eventSinkOf } from '../observe/events.js';
 import type { Runtime } from '../runtime.js';
 import { exponentialBackoff, isBackoffPolicy, type BackoffPolicy } from '../supervisor/backoff.js';
-import { createSupervisorHandle, type SupervisorHandle } from '../supervisor/supervisor-handle.js';
+import { spawnOwnedSupervisor } from '../supervisor/owned-supervisor.js';
 import type { Protocol, Transport } from '../transport/types.js';
 import { createPoolCore, type PoolCore } from './pool-core.js';
 import { parsePoolOptions, type PoolOptions, type PoolOptionsInput } from './pool-options.js';
@@ -52,9 +52,6 @@ export interface CreatePoolOptions<S = unknown>
  */
 const poolBackoff = exponentialBackoff({ jitter: 'phased' });
 
-/** Per-runtime counter for default ids (`pool-1`, `pool-2`…). */
-const poolCounters = new WeakMap<Runtime, number>();
-
 /** Validates everything; throws `InvalidOptionError` naming the `pool.` path. */
 function parseCreateOptions(input: unknown): PoolOptions {
   const options = parsePoolOptions(input, 'pool');
@@ -76,14 +73,6 @@ function childInput(o: PoolOptions): Omit<SlotInput, 'endpoint'> {
   };
 }
 
-function nextPoolId(rt: Runtime, root: SupervisorHandle): string {
-  const taken = new Set(root.children().map((c) => c.id));
-  let n = poolCounters.get(rt) ?? 0;
-  do n++;
-  while (taken.has(`pool-${n}`));
-  poolCounters.set(rt, n);
-  return `pool-${n}`;
-}
 
 /**
  * @internal The body of `rt.createPool()`.
@@ -93,12 +82,7 @@ function nextPoolId(rt: Runtime, root: SupervisorHandle): string {
  */
 export function createSupervisedPool<S>(rt: Runtime, input: CreatePoolOptions<S>): Pool<S> {
   const options = parseCreateOptions(input);
-  const root = createSupervisorHandle('root', 'root', () => rt.root);
-  const id = options.id ?? nextPoolId(rt, root);
-  const supervisor = rt.spawnSupervisor(
-    { id, strategy: 'one-for-one', maxRestarts: Number.POSITIVE_INFINITY },
-    { restart: 'temporary' },
-  );
+  const { id, supervisor, root } = spawnOwnedSupervisor(rt, 'pool', options.id);
   let source: SupervisorSource<S> | undefined;
   let pool: Pool<S> | undefined;
   let core: PoolCore<S>;

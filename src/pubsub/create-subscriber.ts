@@ -16,7 +16,7 @@
  */
 import { connectionMachine } from '../actors/connection-machine.js';
 import type { Runtime } from '../runtime.js';
-import { createSupervisorHandle, type SupervisorHandle } from '../supervisor/supervisor-handle.js';
+import { spawnOwnedSupervisor } from '../supervisor/owned-supervisor.js';
 import { IncarnationWatcher } from './incarnation-watcher.js';
 import { Subscriber } from './subscriber.js';
 import { parseSubscriberOptions, type CreateSubscriberOptions } from './subscriber-options.js';
@@ -25,16 +25,6 @@ import { SubscriptionCore } from './subscription-core.js';
 /** The connection child's id: `root/<subscriber id>/conn`. */
 const CONNECTION_ID = 'conn';
 
-/** Per-runtime counter for default ids, never reused (`subscriber-1`, `subscriber-2`…). */
-const counters = new WeakMap<Runtime, number>();
-
-function defaultId(rt: Runtime, root: SupervisorHandle): string {
-  const taken = new Set(root.children().map((c) => c.id));
-  let n = counters.get(rt) ?? 0;
-  while (taken.has(`subscriber-${++n}`));
-  counters.set(rt, n);
-  return `subscriber-${n}`;
-}
 
 /**
  * @internal The body of `rt.createSubscriber()`.
@@ -44,12 +34,7 @@ function defaultId(rt: Runtime, root: SupervisorHandle): string {
  */
 export function createSupervisedSubscriber(rt: Runtime, input: CreateSubscriberOptions): Subscriber {
   const options = parseSubscriberOptions(input);
-  const root = createSupervisorHandle('root', 'root', () => rt.root);
-  const id = options.id ?? defaultId(rt, root);
-  const supervisor = rt.spawnSupervisor(
-    { id, strategy: 'one-for-one', maxRestarts: Number.POSITIVE_INFINITY },
-    { restart: 'temporary' },
-  );
+  const { id, supervisor, root } = spawnOwnedSupervisor(rt, 'subscriber', options.id);
   let subscriber: Subscriber | undefined;
   const core = new SubscriptionCore(supervisor.path, rt.scheduler, () => void subscriber?.close());
   const watcher = new IncarnationWatcher(supervisor, CONNECTION_ID, core);
