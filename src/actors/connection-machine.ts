@@ -125,6 +125,7 @@ function backToReady(live: ConnectionResources, c: ConnectionContext, event: Pro
   const hb = c.heartbeat;
   const next = copyContext(c, live.scheduler.now());
   if (fromSuspect) {
+    live.endSuspicion();
     next.falseSuspicions++;
     if (hb.adaptive) next.intervalMs = shortenIntervalMs(c.intervalMs, hb.minIntervalMs);
   }

@@ -337,6 +337,11 @@ export class ConnectionResources implements ProbeOwner, ProbeListener {
     this.windowMs = 0;
   }
 
+  /** A suspicion ended (the peer answered): its failure, an Error with a stack, is not kept. */
+  endSuspicion(): void {
+    this.lastProbeFailure = undefined;
+  }
+
   disarmHeartbeat(): void {
     this.ticker?.unsubscribe();
     this.ticker = undefined;
