@@ -47,6 +47,24 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * Runs the CLI with `argv` and sets the process's exit code. `bin/wirewarden.js` calls it
+ * explicitly: how the bin was reached (a `node_modules/.bin` symlink, `npx`, a shell shim)
+ * must not decide whether anything runs.
+ */
+export function runCli(argv: string[]): Promise<void> {
+  return main(argv).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`wirewarden: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
+
+/** `tsx src/cli.ts …` (npm start) runs this file directly. */
 function isEntryPoint(): boolean {
   const entry = process.argv[1];
   if (!entry) return false;
@@ -57,14 +75,4 @@ function isEntryPoint(): boolean {
   }
 }
 
-if (isEntryPoint() || process.argv[1]?.endsWith('wirewarden.js')) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      process.stderr.write(`wirewarden: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+if (isEntryPoint()) void runCli(process.argv.slice(2));
