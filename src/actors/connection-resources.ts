@@ -386,8 +386,8 @@ export class ConnectionResources implements ProbeOwner, ProbeListener {
     // `Promise.resolve` wrapper: one reaction per outcome. A plain value still counts.
     if (typeof (reply as PromiseLike<void> | undefined)?.then !== 'function') reply = Promise.resolve(reply);
     reply.then(
-      () => this.#settleProbe(gen, true),
-      (err: unknown) => this.#settleProbe(gen, false, err),
+      () => this.#probeAnswered(gen),
+      (err: unknown) => this.#probeRejected(gen, err),
     );
   }
 
@@ -422,12 +422,12 @@ export class ConnectionResources implements ProbeOwner, ProbeListener {
    * as traffic, or the next tick would skip its probe (a reply is not traffic).
    */
   probeSettled(gen: number, answered: boolean): void {
-    if (answered && gen === this.probeGen && this.probeDeadline !== undefined) this.replyInChunk = true;
-    this.#settleProbe(gen, answered);
+    if (!answered) return this.#probeRejected(gen, undefined);
+    if (gen === this.probeGen && this.probeDeadline !== undefined) this.replyInChunk = true;
+    this.#probeAnswered(gen);
   }
 
-  #settleProbe(gen: number, answered: boolean, failure?: unknown): void {
-    if (!answered) return this.#probeRejected(gen, failure);
+  #probeAnswered(gen: number): void {
     // Stale (cancelled, or superseded) or already timed out: the timer has reported.
     if (gen !== this.probeGen || this.probeDeadline === undefined || this.disposed) return;
     this.probeDeadline.delete(this);

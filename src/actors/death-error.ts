@@ -46,7 +46,6 @@ export interface SilenceReport {
  * deathError(context, { type: 'ww.stream.closed' }, resetError, '127.0.0.1:7000');
  * // ConnectionClosedError: connection to 127.0.0.1:7000 failed: read ECONNRESET
  */
-
 export function deathError(
   context: ConnectionContext, event: { type: string; error?: unknown }, streamError: unknown, where: string,
   silence?: SilenceReport,

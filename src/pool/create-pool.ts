@@ -73,7 +73,6 @@ function childInput(o: PoolOptions): Omit<SlotInput, 'endpoint'> {
   };
 }
 
-
 /**
  * @internal The body of `rt.createPool()`.
  *

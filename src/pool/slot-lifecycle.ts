@@ -117,7 +117,7 @@ export class SlotLifecycle<C> implements PoolSink<C> {
    */
   allRefused(): boolean {
     const t = this.#d.table;
-    return t.refused > 0 && t.open === 0 && t.allRefused();
+    return t.open === 0 && t.everyEndpointRefused();
   }
 
   /** What an acquire fails with while every endpoint refuses; the last refusal is its cause. */

@@ -184,8 +184,8 @@ export class SlotTable<C> {
     return true;
   }
 
-  /** Every endpoint refuses the handshake: nothing can be served until one accepts. */
-  allRefused(): boolean {
+  /** Every endpoint refuses the handshake: no new connection until one accepts. */
+  everyEndpointRefused(): boolean {
     return this.refused === this.endpoints.length;
   }
 

@@ -134,7 +134,8 @@ export class SupervisorSource<S> implements ConnectionSource<S>, WatcherOwner<S>
     const why = error instanceof WirewardenError
       ? error
       : new ProtocolError(`connection ${slot.id} killed by the pool (${reason})`, error === undefined ? undefined : { cause: error });
-    // A retirement, not a failure of the peer: restarted at once, the backoff untouched.
+    // A retirement, not a failure of the peer: the backoff never grows for it (the
+    // supervisor restarts it at once, or at the delay it was at if it was short-lived).
     ref.send({ type: 'KILL', reason: kill, error: why, retire: true });
   }
 

@@ -15,8 +15,9 @@ export const NORMAL_EXIT_REASONS: ReadonlySet<string> = new Set(['closed', 'norm
 
 /**
  * How a child asks its restart to be paced, through its output's `restartPace`:
- * `immediate` — a retirement, not a failure (its owner replaced it on purpose): restarted
- * at once, the attempt counter untouched, no restart intensity counted; `slowest` — a
+ * `immediate` — a retirement, not a failure (its owner replaced it on purpose): the attempt
+ * counter never grows, no restart intensity is counted, and it restarts at once unless it
+ * was short-lived after failures (then at its current delay); `slowest` — a
  * failure retrying soon cannot fix (a refused handshake): the policy's slowest delay.
  */
 export type RestartPace = 'immediate' | 'slowest';
