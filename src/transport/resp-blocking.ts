@@ -58,17 +58,6 @@ export function blockTimeMs(args: readonly RespArg[]): number {
   }
 }
 
-/**
- * The default deadline of `args` when it blocks: its block time + `requestTimeoutMs`,
- * 0 for no deadline (it blocks forever, or `requestTimeoutMs` is 0), `undefined` when it
- * does not block (the ordinary default applies).
- */
-export function blockingDeadlineMs(args: readonly RespArg[], requestTimeoutMs: number): number | undefined {
-  if (requestTimeoutMs === 0) return undefined;
-  const block = blockTimeMs(args);
-  if (block === NOT_BLOCKING) return undefined;
-  return block === 0 ? 0 : block + requestTimeoutMs;
-}
 
 function seconds(arg: RespArg | undefined): number {
   const s = argNumber(arg);

@@ -1,7 +1,8 @@
 /**
  * What a user did to a Redis connection that its next holder must not inherit: an open
- * MULTI, WATCHed keys, another database, or a RESET sent through `command()` (it undoes
- * the handshake: auth, db, name, RESP3). Subscriptions are tracked by `RespPubSub`; the session's
+ * MULTI, WATCHed keys, another database, or a RESET, HELLO, AUTH or state-changing CLIENT
+ * subcommand sent through `command()` (each undoes part of the handshake or adds
+ * per-connection state: auth, db, name, RESP3, tracking, reply mode). Subscriptions are tracked by `RespPubSub`; the session's
  * `needsReset` combines both.
  *
  *   MULTI ──▶ in MULTI ──EXEC / DISCARD──▶ out      WATCH ──▶ watching ──UNWATCH / EXEC / DISCARD──▶ not
@@ -21,6 +22,11 @@
  */
 import type { RespArg } from './resp-encoder.js';
 import { argNumber, wordIs, wordLength } from './resp-words.js';
+
+/** CLIENT subcommands that change nothing on the connection. */
+function readOnlyClient(sub: RespArg | undefined): boolean {
+  return wordIs(sub, 'ID') || wordIs(sub, 'INFO') || wordIs(sub, 'LIST') || wordIs(sub, 'GETNAME');
+}
 
 const MULTI = 1;
 const WATCH = 2;
@@ -47,15 +53,21 @@ export class RespLeaseState {
     switch (wordLength(first)) {
       case 4:
         if (wordIs(first, 'EXEC')) this.#endTransaction();
+        // AUTH as another user: the next holder would run with that user's rights.
+        else if (wordIs(first, 'AUTH')) this.#bits |= HANDSHAKE_LOST;
         return;
       case 5:
         if (wordIs(first, 'MULTI')) this.#bits |= MULTI;
         else if (wordIs(first, 'WATCH')) this.#bits |= WATCH;
-        // RESET also de-authenticates and drops the name and RESP3: only reset() restores it.
-        else if (wordIs(first, 'RESET')) this.#bits |= HANDSHAKE_LOST;
+        // RESET also de-authenticates and drops the name and RESP3; HELLO changes the
+        // protocol (and maybe user and name) under the session: only reset() restores them.
+        else if (wordIs(first, 'RESET') || wordIs(first, 'HELLO')) this.#bits |= HANDSHAKE_LOST;
         return;
       case 6:
         if (wordIs(first, 'SELECT')) this.#select(argNumber(args[1]));
+        // CLIENT SETNAME / TRACKING / REPLY / NO-EVICT…: per-connection settings the next
+        // holder would inherit. The read-only subcommands (ID, INFO, LIST, GETNAME) are not.
+        else if (wordIs(first, 'CLIENT') && !readOnlyClient(args[1])) this.#bits |= HANDSHAKE_LOST;
         return;
       case 7:
         if (wordIs(first, 'DISCARD')) this.#endTransaction();

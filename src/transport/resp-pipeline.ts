@@ -30,6 +30,7 @@ import {
 } from '../errors.js';
 import { FifoDeadlines } from './fifo-deadlines.js';
 import type { RespArg } from './resp-encoder.js';
+import { NOT_BLOCKING } from './resp-blocking.js';
 import { RespFifo } from './resp-fifo.js';
 import type { HandshakeStep } from './resp-handshake.js';
 import type { RespReply } from './resp-parser.js';
@@ -46,12 +47,14 @@ interface Pending {
   left: number;
   /** Settled before its reply (aborted, timed out): the reply is dropped when it comes. */
   done: boolean;
+  /** A blocking command (BLPOP…): every reply behind it waits for it. */
+  blocks: boolean;
   timer?: Subscription;
   abort?: Disposable;
 }
 
-/** `expect`'s `timeoutMs` for a command with no deadline at all (it may block forever). */
-export const NO_DEADLINE = 0;
+/** A default deadline for a command that may wait forever (behind `BLPOP k 0`): none at all. */
+const NO_DEADLINE = 0;
 
 /** @internal The reply matcher of one `RespSession`. */
 export class RespPipeline {
@@ -62,6 +65,9 @@ export class RespPipeline {
   readonly #onTimeout: (error: RequestTimeoutError) => void;
   #deadlines: FifoDeadlines<Pending> | undefined;
   #userInFlight = 0;
+  /** Blocking commands waiting, and the scheduler time the longest of them may block until. */
+  #blockers = 0;
+  #heldUntil = 0;
 
   /** `requestTimeoutMs` 0 disables the default timeout; `onTimeout` must destroy the connection. */
   constructor(scheduler: SchedulerLike, where: string, requestTimeoutMs: number, onTimeout: (error: RequestTimeoutError) => void) {
@@ -89,13 +95,17 @@ export class RespPipeline {
 
   /**
    * Registers a command that was just written; resolves or rejects with its reply.
-   * `timeoutMs`: `undefined` for the default, `NO_DEADLINE`, or a precise deadline.
-   * `internal`: a probe or handshake step.
+   * `timeoutMs`: the caller's own deadline, or `undefined` for the default. `internal`: a
+   * probe or handshake step. `blockMs`: how long a blocking command may block (0 =
+   * forever; `NOT_BLOCKING` for every other command).
    */
-  expect(first: RespArg | HandshakeStep, timeoutMs: number | undefined, signal: AbortSignal | undefined, internal = false): Promise<RespReply> {
+  expect(
+    first: RespArg | HandshakeStep, timeoutMs: number | undefined, signal: AbortSignal | undefined, internal = false,
+    blockMs = NOT_BLOCKING,
+  ): Promise<RespReply> {
     return new Promise<RespReply>((resolve, reject) => {
-      const p: Pending = { first, resolve, reject, internal, left: 0, done: false };
-      this.#register(p, timeoutMs);
+      const p: Pending = { first, resolve, reject, internal, left: 0, done: false, blocks: false };
+      this.#register(p, timeoutMs, blockMs);
       if (signal) {
         p.abort = addAbortListener(signal, () => {
           if (p.done) return;
@@ -109,7 +119,7 @@ export class RespPipeline {
   /** Registers a pub/sub call just written (`name` upper case): resolves after `count` confirmations. */
   expectConfirmations(name: string, count: number): Promise<RespReply> {
     return new Promise<RespReply>((resolve, reject) => {
-      this.#register({ first: name, resolve, reject, internal: false, left: count, done: false }, undefined);
+      this.#register({ first: name, resolve, reject, internal: false, left: count, done: false, blocks: false }, undefined, NOT_BLOCKING);
     });
   }
 
@@ -150,6 +160,8 @@ export class RespPipeline {
     this.#deadlines?.clear();
     const users = this.#userInFlight;
     this.#userInFlight = 0;
+    this.#blockers = 0;
+    this.#heldUntil = 0;
     const counted = `${users} command${users === 1 ? '' : 's'} in flight`;
     for (const p of this.#fifo.drain()) {
       p.timer?.unsubscribe();
@@ -166,19 +178,44 @@ export class RespPipeline {
     }
   }
 
-  #register(p: Pending, timeoutMs: number | undefined): void {
+  #register(p: Pending, timeoutMs: number | undefined, blockMs: number): void {
     this.#fifo.push(p);
     if (!p.internal) this.#userInFlight++;
-    if (timeoutMs === undefined) {
+    const ms = timeoutMs ?? this.#defaultTimeoutMs(blockMs);
+    if (blockMs !== NOT_BLOCKING) this.#holdBehind(p, blockMs);
+    if (ms === undefined) {
       if (this.#requestTimeoutMs > 0) this.#defaultDeadlines().add(p);
-    } else if (timeoutMs !== NO_DEADLINE) {
-      p.timer = this.#scheduler.schedule(() => this.#timedOut(p, timeoutMs), timeoutMs);
+    } else if (ms !== NO_DEADLINE) {
+      p.timer = this.#scheduler.schedule(() => this.#timedOut(p, ms), ms);
     }
+  }
+
+  /**
+   * The default deadline when a block is involved: replies come in order, so a command's
+   * reply waits for its own block and for the longest block of a command ahead of it; it
+   * gets that long + `requestTimeoutMs` (`NO_DEADLINE` when one blocks forever).
+   * `undefined` — the shared default — for the common case, with no clock read.
+   */
+  #defaultTimeoutMs(blockMs: number): number | undefined {
+    if (this.#requestTimeoutMs === 0 || (blockMs === NOT_BLOCKING && this.#blockers === 0)) return undefined;
+    const now = this.#scheduler.now();
+    let until = blockMs === NOT_BLOCKING ? 0 : blockMs === 0 ? Number.POSITIVE_INFINITY : now + blockMs;
+    if (this.#blockers > 0 && this.#heldUntil > until) until = this.#heldUntil;
+    return until === Number.POSITIVE_INFINITY ? NO_DEADLINE : Math.ceil(until - now) + this.#requestTimeoutMs;
+  }
+
+  /** `p` blocks: the replies registered behind it wait until its block ends. */
+  #holdBehind(p: Pending, blockMs: number): void {
+    p.blocks = true;
+    this.#blockers++;
+    const until = blockMs === 0 ? Number.POSITIVE_INFINITY : this.#scheduler.now() + blockMs;
+    if (until > this.#heldUntil) this.#heldUntil = until;
   }
 
   /** `p` left the FIFO with its reply: its deadline and its count go. */
   #answered(p: Pending): void {
     if (!p.internal) this.#userInFlight--;
+    if (p.blocks && --this.#blockers === 0) this.#heldUntil = 0;
     p.timer?.unsubscribe();
     this.#deadlines?.delete(p);
   }

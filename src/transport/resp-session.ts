@@ -32,7 +32,7 @@ import type { SchedulerLike, Subscription } from 'rxjs';
 import {
   AbortedError, ConnectionClosedError, HandshakeFailedError, InvalidOptionError, ProtocolError,
 } from '../errors.js';
-import { blockingDeadlineMs } from './resp-blocking.js';
+import { blockTimeMs } from './resp-blocking.js';
 import { encodeCommand, type EncodedCommand, type RespArg } from './resp-encoder.js';
 import { settleHandshake } from './resp-handshake-outcome.js';
 import { RESET_STEP, type HandshakeStep, type RespHandshake, type RespServerInfo } from './resp-handshake.js';
@@ -216,8 +216,7 @@ export class RespSession implements StreamEventSink {
       return Promise.reject(err as Error);
     }
     this.#lease.sent(args);
-    const deadlineMs = timeoutMs ?? blockingDeadlineMs(args, this.#options.requestTimeoutMs);
-    return this.#pipeline.expect(first!, deadlineMs, signal) as Promise<T>;
+    return this.#pipeline.expect(first!, timeoutMs, signal, false, blockTimeMs(args)) as Promise<T>;
   }
 
   /**
@@ -369,6 +368,7 @@ export class RespSession implements StreamEventSink {
     const listeners = this.#closeListeners;
     this.#closeListeners = undefined;
     this.#pushListeners = undefined;
+    this.#pubsub?.clear();
     if (listeners) callListeners(listeners, error, 'WirewardenCloseListenerWarning');
     this.#resolveClosed();
   }

@@ -35,7 +35,7 @@ it('fails acquires at once on a wrong password, leaks it nowhere, and recovers o
         // The endpoint is known to be refused: the next caller fails at once.
         t0 = Date.now();
         expect(codeOf(await rejection(pool.use((conn) => conn.command(['PING']))))).toBe('WW_ENDPOINT_REFUSED');
-        expect(Date.now() - t0).toBeLessThan(200);
+        expect(Date.now() - t0).toBeLessThan(1000); // at once, against acquireTimeoutMs 10000 (slack for a loaded CI)
 
         await turn(2); // warnings are emitted on the next tick
         const surfaces: [string, string][] = [

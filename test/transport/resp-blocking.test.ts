@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { hasCode } from '../../src/errors.js';
-import { blockingDeadlineMs, blockTimeMs, NOT_BLOCKING } from '../../src/transport/resp-blocking.js';
+import { blockTimeMs, NOT_BLOCKING } from '../../src/transport/resp-blocking.js';
 import type { RespArg } from '../../src/transport/resp-encoder.js';
 import { advance, rejection } from './helpers.js';
 import { open } from './resp-helpers/scripted-session.js';
@@ -41,13 +41,6 @@ describe('resp blocking: classification', () => {
     expect(blockTimeMs(args)).toBe(ms);
   });
 
-  it('a blocking deadline is block time + requestTimeoutMs; 0 means none; ordinary commands keep the default', () => {
-    expect(blockingDeadlineMs(['BLPOP', 'q', '30'], 10_000)).toBe(40_000);
-    expect(blockingDeadlineMs(['BLPOP', 'q', '0'], 10_000)).toBe(0);
-    expect(blockingDeadlineMs(['GET', 'k'], 10_000)).toBeUndefined();
-    // requestTimeoutMs 0 disables every default deadline, blocking or not.
-    expect(blockingDeadlineMs(['BLPOP', 'q', '30'], 0)).toBeUndefined();
-  });
 });
 
 describe('resp blocking: session deadlines (virtual time)', () => {
@@ -83,13 +76,31 @@ describe('resp blocking: session deadlines (virtual time)', () => {
     expect(client.destroyed).toBe(true);
   });
 
-  it('an ordinary command behind a blocking one keeps its own default deadline', async () => {
-    const { session, vts, client } = await open({ requestTimeoutMs: 1000 });
-    void session.command(['BLPOP', 'q', '30']).catch(() => {});
+  it('a command behind a blocking one waits for that block first: BLPOP 30 then GET, both live past the GET\'s own default', async () => {
+    const { session, vts, client, peer } = await open({ requestTimeoutMs: 1000 });
+    const popped = session.command(['BLPOP', 'q', '30']);
     const get = session.command(['GET', 'k']);
+    advance(vts, 30_999); // the BLPOP's block + 1000 ms; the GET's deadline is the same (registered at the same instant)
+    expect(client.destroyed).toBe(false);
+    await peer.received(2);
+    peer.send('*-1\r\n$1\r\nv\r\n'); // BLPOP times out on the server (nil), then the GET
+    expect(await popped).toBeNull();
+    expect(await get).toBe('v');
+    // The hold ends with the blocker: a later command is back on the plain default.
+    const later = session.command(['GET', 'k']);
     advance(vts, 1000);
-    // RESP cannot answer the GET before the BLPOP: the GET's deadline is what closes it.
-    expect(hasCode(await rejection(get), 'WW_REQUEST_TIMEOUT')).toBe(true);
+    expect(hasCode(await rejection(later), 'WW_REQUEST_TIMEOUT')).toBe(true);
+  });
+
+  it('behind BLPOP 0 a command has no default deadline either; an explicit timeoutMs still applies', async () => {
+    const { session, vts, client } = await open({ requestTimeoutMs: 1000 });
+    void session.command(['BLPOP', 'q', 0]).catch(() => {});
+    void session.command(['GET', 'k']).catch(() => {});
+    advance(vts, 3_600_000);
+    expect(client.destroyed).toBe(false);
+    const bounded = session.command(['GET', 'k'], { timeoutMs: 500 });
+    advance(vts, 500);
+    expect(hasCode(await rejection(bounded), 'WW_REQUEST_TIMEOUT')).toBe(true);
     expect(client.destroyed).toBe(true);
   });
 });
