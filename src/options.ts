@@ -113,6 +113,11 @@ export function custom<T>(expected: string, test: (v: unknown) => boolean, opts?
   return make(expected, opts, (v, path) => (test(v) ? (v as T) : fail(path, expected, v)));
 }
 
+/** A plain object (not null, not an array): opaque options validated by their owners. */
+export function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 export function func<F extends (...args: never[]) => unknown>(opts?: Common<F>): Checker<F> {
   return custom<F>('a function', (v) => typeof v === 'function', opts);
 }

@@ -13,7 +13,7 @@
 import { isScheduler, type SchedulerLike } from '../scheduler.js';
 import { boolean, custom, fail, func, integer, number, optional, parseOptions, shape, string, type Checker } from '../options.js';
 import type { Endpoint, Protocol, Transport } from '../transport/types.js';
-import type { ConnectionInput, HeartbeatOptions } from './connection-types.js';
+import type { ConnectionInput, HeartbeatInput, HeartbeatOptions } from './connection-types.js';
 
 /** A heartbeat with every bound resolved (the adaptive range included). */
 export type ResolvedHeartbeat = Required<HeartbeatOptions>;
@@ -176,6 +176,26 @@ const connectionSchema = shape({
   loadSource: optional(func<() => number>()),
   leased: optional(func<() => boolean>()),
 });
+
+/** The options of a component that spawns connections (a pool, a subscriber) that go into each one's input. */
+export interface ConnectionOptionsLike {
+  readonly protocol: object;
+  readonly transport?: object;
+  readonly heartbeat?: object;
+  readonly connectTimeoutMs?: number;
+  readonly handshakeTimeoutMs?: number;
+}
+
+/** The connection actor's input without the endpoint, from a component's options; absent options stay absent. */
+export function connectionChildInput(o: ConnectionOptionsLike): Omit<ConnectionInput, 'endpoint'> {
+  return {
+    protocol: o.protocol as Protocol,
+    ...(o.transport === undefined ? {} : { transport: o.transport as Transport }),
+    ...(o.heartbeat === undefined ? {} : { heartbeat: o.heartbeat as HeartbeatInput }),
+    ...(o.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: o.connectTimeoutMs }),
+    ...(o.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: o.handshakeTimeoutMs }),
+  };
+}
 
 /**
  * Validates a {@link ConnectionInput}. An endpoint needs either `path` (unix) or `port`

@@ -9,7 +9,7 @@
  */
 import { parseHeartbeat, type ResolvedHeartbeat } from '../actors/connection-input.js';
 import { InvalidOptionError } from '../errors.js';
-import { arrayOf, custom, fail, func, integer, optional, parseOptions, shape, string, boolean } from '../options.js';
+import { arrayOf, custom, fail, func, integer, isObject, optional, parseOptions, shape, string, boolean } from '../options.js';
 import { exponentialBackoff, isBackoffPolicy, type BackoffPolicy } from '../supervisor/backoff.js';
 import type { Invariant, Scenario, ScenarioDefinition, TimelineStep, WorkloadOptions } from './scenario-types.js';
 
@@ -38,7 +38,6 @@ export function detectionBoundMs(heartbeat: ResolvedHeartbeat, requestTimeoutMs 
   return Math.max(2 * heartbeat.intervalMs, requestTimeoutMs) + Math.ceil(heartbeat.suspicionWindowMs * (1 + heartbeat.eluWeight));
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const stepSchema = shape({
   atMs: integer({ min: 0 }),

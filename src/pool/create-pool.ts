@@ -16,17 +16,16 @@
  * has a listener.
  */
 import type { HeartbeatInput } from '../actors/connection-types.js';
-import { parseConnectionInput } from '../actors/connection-input.js';
+import { connectionChildInput, parseConnectionInput } from '../actors/connection-input.js';
 import { fail } from '../options.js';
 import { eventSinkOf } from '../observe/events.js';
 import type { Runtime } from '../runtime.js';
-import { exponentialBackoff, isBackoffPolicy, type BackoffPolicy } from '../supervisor/backoff.js';
+import { isBackoffPolicy, reconnectBackoff, type BackoffPolicy } from '../supervisor/backoff.js';
 import { spawnOwnedSupervisor } from '../supervisor/owned-supervisor.js';
 import type { Protocol, Transport } from '../transport/types.js';
 import { createPoolCore, type PoolCore } from './pool-core.js';
 import { parsePoolOptions, type PoolOptions, type PoolOptionsInput } from './pool-options.js';
 import { Pool } from './pool.js';
-import type { SlotInput } from './slot-watcher.js';
 import { SupervisorSource } from './supervisor-source.js';
 
 /** The options of `rt.createPool()`: the pool's (docs/pool.md) plus what its connections need. */
@@ -42,35 +41,14 @@ export interface CreatePoolOptions<S = unknown>
   readonly backoff?: BackoffPolicy;
 }
 
-/**
- * The pool's reconnect backoff unless it is given one: the supervisor's default range
- * (100 ms .. 30 s, ×2) with phased jitter instead of full. A pool's slots dial the same
- * endpoints, so they fail together, and so do the pools of every other instance of the
- * application: phased jitter brings them back at a flat rate (full jitter front-loads the
- * recovery, peak/mean ≥ 2) and, once the caps saturate, dials a dead endpoint half as often
- * (every 30 s instead of every 15 s on average; docs/backoff.md).
- */
-const poolBackoff = exponentialBackoff({ jitter: 'phased' });
-
 /** Validates everything; throws `InvalidOptionError` naming the `pool.` path. */
 function parseCreateOptions(input: unknown): PoolOptions {
   const options = parsePoolOptions(input, 'pool');
-  parseConnectionInput({ endpoint: options.endpoints[0]!, ...childInput(options) }, 'pool');
+  parseConnectionInput({ endpoint: options.endpoints[0]!, ...connectionChildInput(options) }, 'pool');
   if (options.backoff !== undefined && !isBackoffPolicy(options.backoff)) {
     fail('pool.backoff', 'a backoff policy (an object with delayMs(attempt, prevMs, random))', options.backoff);
   }
   return options;
-}
-
-/** The connection actor's input without the endpoint; absent options stay absent. */
-function childInput(o: PoolOptions): Omit<SlotInput, 'endpoint'> {
-  return {
-    protocol: o.protocol as Protocol,
-    ...(o.transport === undefined ? {} : { transport: o.transport as Transport }),
-    ...(o.heartbeat === undefined ? {} : { heartbeat: o.heartbeat as HeartbeatInput }),
-    ...(o.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: o.connectTimeoutMs }),
-    ...(o.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: o.handshakeTimeoutMs }),
-  };
 }
 
 /**
@@ -91,7 +69,7 @@ export function createSupervisedPool<S>(rt: Runtime, input: CreatePoolOptions<S>
       scheduler: rt.scheduler,
       random: rt.random,
       source: (sink) => (source = new SupervisorSource<S>({
-        supervisor, sink, input: childInput(options), backoff: (options.backoff as BackoffPolicy | undefined) ?? poolBackoff,
+        supervisor, sink, input: connectionChildInput(options), backoff: (options.backoff as BackoffPolicy | undefined) ?? reconnectBackoff,
         scheduler: rt.scheduler, validationTimeoutMs: options.validationTimeoutMs, resetBackoffAfterMs: options.resetBackoffAfterMs,
         onGone: () => void pool?.close(),
       })),

@@ -27,7 +27,7 @@
 import { InvalidOptionError } from '../errors.js';
 import type { PoolLogger } from './pool-events.js';
 import {
-  arrayOf, boolean, custom, describeValue, integer, number, optional, parseOptions, shape, string,
+  arrayOf, boolean, custom, describeValue, integer, isObject, number, optional, parseOptions, shape, string,
   type Checker,
 } from '../options.js';
 
@@ -97,7 +97,6 @@ const endpointSchema = shape({
 });
 
 const poolId = custom<string>('a non-empty string without "/"', (v) => typeof v === 'string' && v.length > 0 && !v.includes('/'));
-const anObject = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v);
 const intOrInfinity = (min: number): Checker<number> =>
   custom<number>(
     `an integer >= ${min} or Infinity`,
@@ -109,8 +108,8 @@ const d = poolDefaults;
 export const poolOptionsSchema = shape({
   endpoints: arrayOf(endpointSchema, { minLength: 1 }),
   /** The protocol adapter (`wire()`, `resp()`, `custom()`); validated by the connection actor. */
-  protocol: custom<object>('a protocol object', anObject),
-  transport: optional(custom<object>('a transport object', anObject)),
+  protocol: custom<object>('a protocol object', isObject),
+  transport: optional(custom<object>('a transport object', isObject)),
   min: integer({ min: 0, default: d.min }),
   max: integer({ min: 1, default: d.max }),
   acquireTimeoutMs: integer({ min: 1, default: d.acquireTimeoutMs }),
@@ -124,8 +123,8 @@ export const poolOptionsSchema = shape({
   leakReclaimGraceMs: optional(integer({ min: 0 })),
   validateAfterIdleMs: integer({ min: 0, default: d.validateAfterIdleMs }),
   resetOnRelease: boolean({ default: d.resetOnRelease }),
-  heartbeat: optional(custom<object>('an object', anObject)),
-  backoff: optional(custom<object>('a backoff policy object', anObject)),
+  heartbeat: optional(custom<object>('an object', isObject)),
+  backoff: optional(custom<object>('a backoff policy object', isObject)),
   housekeepingIntervalMs: integer({ min: 1, default: d.housekeepingIntervalMs }),
   closeTimeoutMs: integer({ min: 0, default: d.closeTimeoutMs }),
   validationTimeoutMs: integer({ min: 1, default: d.validationTimeoutMs }),
@@ -135,7 +134,7 @@ export const poolOptionsSchema = shape({
   id: optional(poolId),
   /** Where leak warnings go besides `events$`; default `process.emitWarning`. */
   logger: optional(custom<PoolLogger>('a logger (an object with a warn function)',
-    (v) => anObject(v) && typeof (v as { warn?: unknown }).warn === 'function')),
+    (v) => isObject(v) && typeof (v as { warn?: unknown }).warn === 'function')),
   /** Passed to the connection actor (its default: 10000). */
   connectTimeoutMs: optional(integer({ min: 1 })),
   handshakeTimeoutMs: optional(integer({ min: 1 })),

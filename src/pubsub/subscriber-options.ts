@@ -8,10 +8,10 @@
  * The protocol must be a `resp()` protocol: subscribing needs its session's pub/sub
  * methods. Its password stays inside it (resp.ts); nothing here reads or prints it.
  */
-import { parseConnectionInput } from '../actors/connection-input.js';
-import type { HeartbeatInput } from '../actors/connection-types.js';
-import { custom, integer, optional, parseOptions, shape } from '../options.js';
-import { exponentialBackoff, isBackoffPolicy, type BackoffPolicy } from '../supervisor/backoff.js';
+import { connectionChildInput, parseConnectionInput } from '../actors/connection-input.js';
+import type { ConnectionInput, HeartbeatInput } from '../actors/connection-types.js';
+import { custom, integer, isObject, optional, parseOptions, shape } from '../options.js';
+import { isBackoffPolicy, reconnectBackoff, type BackoffPolicy } from '../supervisor/backoff.js';
 import type { RespSession } from '../transport/resp-session.js';
 import type { Endpoint, Protocol, Transport } from '../transport/types.js';
 
@@ -35,22 +35,14 @@ export interface CreateSubscriberOptions {
   readonly id?: string;
 }
 
-/**
- * The reconnect backoff unless one is given: the pool's (create-pool.ts), for the same
- * reason — every instance of an application loses its subscriber when Redis restarts,
- * and phased jitter brings them back at a flat rate.
- */
-export const subscriberBackoff: BackoffPolicy = exponentialBackoff({ jitter: 'phased' });
-
-const anObject = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isResp = (v: unknown): boolean =>
-  anObject(v) && (v as { name?: unknown }).name === 'resp' && typeof (v as { open?: unknown }).open === 'function';
+  isObject(v) && (v as { name?: unknown }).name === 'resp' && typeof (v as { open?: unknown }).open === 'function';
 
 const subscriberSchema = shape({
-  endpoint: custom<object>('an endpoint object ({ host, port } or { path })', anObject),
+  endpoint: custom<object>('an endpoint object ({ host, port } or { path })', isObject),
   protocol: custom<object>('a resp() protocol', isResp),
-  transport: optional(custom<object>('a transport object', anObject)),
-  heartbeat: optional(custom<object>('an object', anObject)),
+  transport: optional(custom<object>('a transport object', isObject)),
+  heartbeat: optional(custom<object>('an object', isObject)),
   backoff: optional(custom<BackoffPolicy>('a backoff policy (an object with delayMs(attempt, prevMs, random))', isBackoffPolicy)),
   connectTimeoutMs: optional(integer({ min: 1 })),
   handshakeTimeoutMs: optional(integer({ min: 1 })),
@@ -58,14 +50,9 @@ const subscriberSchema = shape({
 });
 
 /** The connection actor's input, shared by every incarnation. @internal */
-export interface SubscriberConnectionInput {
-  readonly endpoint: Endpoint;
-  readonly protocol: Protocol;
-  readonly transport?: Transport;
-  readonly heartbeat?: HeartbeatInput;
-  readonly connectTimeoutMs?: number;
-  readonly handshakeTimeoutMs?: number;
-}
+export type SubscriberConnectionInput = Pick<
+  ConnectionInput, 'endpoint' | 'protocol' | 'transport' | 'heartbeat' | 'connectTimeoutMs' | 'handshakeTimeoutMs'
+>;
 
 /** Validated options: the child input, the backoff (defaulted) and the id if given. @internal */
 export interface ParsedSubscriberOptions {
@@ -83,14 +70,7 @@ export interface ParsedSubscriberOptions {
  */
 export function parseSubscriberOptions(input: unknown): ParsedSubscriberOptions {
   const o = parseOptions('subscriber', subscriberSchema, input);
-  const child: SubscriberConnectionInput = {
-    endpoint: o.endpoint as Endpoint,
-    protocol: o.protocol as Protocol,
-    ...(o.transport === undefined ? {} : { transport: o.transport as Transport }),
-    ...(o.heartbeat === undefined ? {} : { heartbeat: o.heartbeat as HeartbeatInput }),
-    ...(o.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: o.connectTimeoutMs }),
-    ...(o.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: o.handshakeTimeoutMs }),
-  };
+  const child: SubscriberConnectionInput = { endpoint: o.endpoint as Endpoint, ...connectionChildInput(o) };
   parseConnectionInput(child, 'subscriber');
-  return Object.freeze({ id: o.id, backoff: o.backoff ?? subscriberBackoff, input: Object.freeze(child) });
+  return Object.freeze({ id: o.id, backoff: o.backoff ?? reconnectBackoff, input: Object.freeze(child) });
 }

@@ -226,6 +226,16 @@ export function defaultBackoff(): BackoffPolicy {
   return exponentialBackoff();
 }
 
+/**
+ * The reconnect backoff of a group of connections to the same endpoints (a pool's slots, a
+ * subscriber) unless one is given: the default range (100 ms .. 30 s, ×2) with phased
+ * jitter instead of full. Connections to one endpoint fail together, and so do those of
+ * every other instance of the application: phased jitter brings them back at a flat rate
+ * (full jitter front-loads the recovery, peak/mean ≥ 2) and, once the caps saturate, dials
+ * a dead endpoint half as often (every 30 s instead of every 15 s on average; docs/backoff.md).
+ */
+export const reconnectBackoff: BackoffPolicy = exponentialBackoff({ jitter: 'phased' });
+
 /** True when `value` looks like a `BackoffPolicy` (an object with a `delayMs` function). */
 export function isBackoffPolicy(value: unknown): value is BackoffPolicy {
   return typeof value === 'object' && value !== null && typeof (value as BackoffPolicy).delayMs === 'function';
