@@ -61,8 +61,6 @@ export class RespPubSub {
   readonly #resp3: boolean;
   #count = 0;
   #calls = 0;
-  /** RESP2: the server is in subscriber mode, so messages may arrive. */
-  #receiving = false;
   #listeners: Set<(message: RespMessage) => void> | undefined;
 
   constructor(protocolVersion: 2 | 3) {
@@ -81,7 +79,12 @@ export class RespPubSub {
 
   /** RESP2 subscriber mode: Redis would refuse an ordinary command. */
   get refusesCommands(): boolean {
-    return !this.#resp3 && (this.#count > 0 || this.#calls > 0);
+    return !this.#resp3 && this.active;
+  }
+
+  /** RESP2: the server is in subscriber mode, so messages may arrive as plain arrays. */
+  get #receiving(): boolean {
+    return !this.#resp3 && this.#count > 0;
   }
 
   /** The error for an ordinary command while `refusesCommands`; names the command by its first word. */
@@ -113,7 +116,6 @@ export class RespPubSub {
   /** After `RESET`: no subscription, no listener (they belonged to the previous lease). */
   clear(): void {
     this.#count = 0;
-    this.#receiving = false;
     this.#listeners = undefined;
   }
 
@@ -143,7 +145,6 @@ export class RespPubSub {
     }
     pipeline.confirm(kind, value);
     this.#count = Number(value[2]);
-    this.#receiving = !this.#resp3 && this.#count > 0;
     return true;
   }
 
