@@ -44,18 +44,37 @@ export interface WirewardenErrorOptions {
   cause?: unknown;
 }
 
-/** Base class: `instanceof WirewardenError` catches everything wirewarden throws. */
+/**
+ * Base class: `instanceof WirewardenError` catches everything wirewarden throws.
+ *
+ * `retryable` says whether trying the same call again can succeed: true for transient
+ * conditions (a peer down or slow, a connection lost, a pool saturated), false when the
+ * same call fails the same way (bad input or credentials, a closed pool, a programming
+ * error). It is fixed per code, so a handler can map errors to HTTP statuses (503 with
+ * `Retry-After` vs 4xx/500) without listing codes. A retryable request timeout may still
+ * have run on the server: retry only what is idempotent.
+ */
 export class WirewardenError extends Error {
   readonly code: ErrorCode;
+  readonly retryable: boolean;
 
   constructor(code: ErrorCode, message: string, options?: WirewardenErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
+    this.retryable = retryableCodes.has(code);
     this.name = new.target.name;
   }
 }
 
-function defineError<C extends ErrorCode>(code: C, name: string) {
+/** A retry can succeed: the condition is transient. */
+const RETRYABLE = true;
+/** The same call fails the same way again: fix the input, the credentials or the program. */
+const PERMANENT = false;
+const retryableCodes = new Set<ErrorCode>();
+
+/** One class per code; `retryable` is decided here, where the failure is defined. */
+function defineError<C extends ErrorCode>(code: C, name: string, retryable: boolean) {
+  if (retryable) retryableCodes.add(code);
   const cls = class extends WirewardenError {
     declare readonly code: C;
     constructor(message: string, options?: WirewardenErrorOptions) {
@@ -70,101 +89,101 @@ function defineError<C extends ErrorCode>(code: C, name: string) {
 const registry = new Map<ErrorCode, new (message: string, options?: WirewardenErrorOptions) => WirewardenError>();
 
 /** An option failed validation; the message names its path and expected shape. */
-export const InvalidOptionError = defineError('WW_INVALID_OPTION', 'InvalidOptionError');
+export const InvalidOptionError = defineError('WW_INVALID_OPTION', 'InvalidOptionError', PERMANENT);
 export type InvalidOptionError = InstanceType<typeof InvalidOptionError>;
 /** The operation's `AbortSignal` fired; `cause` is the signal's reason. */
-export const AbortedError = defineError('WW_ABORTED', 'AbortedError');
+export const AbortedError = defineError('WW_ABORTED', 'AbortedError', PERMANENT);
 export type AbortedError = InstanceType<typeof AbortedError>;
 /** The peer refused the connection (`ECONNREFUSED`, or a missing unix socket). */
-export const DialRefusedError = defineError('WW_DIAL_REFUSED', 'DialRefusedError');
+export const DialRefusedError = defineError('WW_DIAL_REFUSED', 'DialRefusedError', RETRYABLE);
 export type DialRefusedError = InstanceType<typeof DialRefusedError>;
 /** The transport did not connect within `connectTimeoutMs`. */
-export const DialTimeoutError = defineError('WW_DIAL_TIMEOUT', 'DialTimeoutError');
+export const DialTimeoutError = defineError('WW_DIAL_TIMEOUT', 'DialTimeoutError', RETRYABLE);
 export type DialTimeoutError = InstanceType<typeof DialTimeoutError>;
 /** Any other connect failure (DNS, unreachable, reset during connect). */
-export const DialFailedError = defineError('WW_DIAL_FAILED', 'DialFailedError');
+export const DialFailedError = defineError('WW_DIAL_FAILED', 'DialFailedError', RETRYABLE);
 export type DialFailedError = InstanceType<typeof DialFailedError>;
 /** TLS handshake or certificate verification failed. */
-export const TlsError = defineError('WW_TLS', 'TlsError');
+export const TlsError = defineError('WW_TLS', 'TlsError', PERMANENT);
 export type TlsError = InstanceType<typeof TlsError>;
 /** A frame's declared length exceeds `maxFrameBytes`; refused before allocation. */
-export const FrameTooLargeError = defineError('WW_FRAME_TOO_LARGE', 'FrameTooLargeError');
+export const FrameTooLargeError = defineError('WW_FRAME_TOO_LARGE', 'FrameTooLargeError', PERMANENT);
 export type FrameTooLargeError = InstanceType<typeof FrameTooLargeError>;
 /** The peer sent bytes that do not follow the protocol. */
-export const ProtocolError = defineError('WW_PROTOCOL_ERROR', 'ProtocolError');
+export const ProtocolError = defineError('WW_PROTOCOL_ERROR', 'ProtocolError', PERMANENT);
 export type ProtocolError = InstanceType<typeof ProtocolError>;
 /** The peer reads too slowly and the bounded write queue is full. */
-export const WriteQueueFullError = defineError('WW_WRITE_QUEUE_FULL', 'WriteQueueFullError');
+export const WriteQueueFullError = defineError('WW_WRITE_QUEUE_FULL', 'WriteQueueFullError', RETRYABLE);
 export type WriteQueueFullError = InstanceType<typeof WriteQueueFullError>;
 /** The protocol handshake (hello, auth) failed or timed out. */
-export const HandshakeFailedError = defineError('WW_HANDSHAKE_FAILED', 'HandshakeFailedError');
+export const HandshakeFailedError = defineError('WW_HANDSHAKE_FAILED', 'HandshakeFailedError', RETRYABLE);
 export type HandshakeFailedError = InstanceType<typeof HandshakeFailedError>;
 /**
  * The peer rejected the handshake for a reason a retry cannot fix: bad credentials
  * (WRONGPASS, NOAUTH, a bad wire token), an unsupported protocol version, a database out
  * of range. The pool marks the endpoint refused and fails callers at once with it as cause.
  */
-export const HandshakeRefusedError = defineError('WW_HANDSHAKE_REFUSED', 'HandshakeRefusedError');
+export const HandshakeRefusedError = defineError('WW_HANDSHAKE_REFUSED', 'HandshakeRefusedError', PERMANENT);
 export type HandshakeRefusedError = InstanceType<typeof HandshakeRefusedError>;
 /** A request got no reply within its timeout. */
-export const RequestTimeoutError = defineError('WW_REQUEST_TIMEOUT', 'RequestTimeoutError');
+export const RequestTimeoutError = defineError('WW_REQUEST_TIMEOUT', 'RequestTimeoutError', RETRYABLE);
 export type RequestTimeoutError = InstanceType<typeof RequestTimeoutError>;
 /** The peer answered a request with an error. */
-export const RemoteError = defineError('WW_REMOTE_ERROR', 'RemoteError');
+export const RemoteError = defineError('WW_REMOTE_ERROR', 'RemoteError', PERMANENT);
 export type RemoteError = InstanceType<typeof RemoteError>;
 /** The connection closed (or died) while a call was pending or was made on it. */
-export const ConnectionClosedError = defineError('WW_CONNECTION_CLOSED', 'ConnectionClosedError');
+export const ConnectionClosedError = defineError('WW_CONNECTION_CLOSED', 'ConnectionClosedError', RETRYABLE);
 export type ConnectionClosedError = InstanceType<typeof ConnectionClosedError>;
 /** The server is going away and accepts no new requests on this connection. */
-export const GoawayError = defineError('WW_GOAWAY', 'GoawayError');
+export const GoawayError = defineError('WW_GOAWAY', 'GoawayError', RETRYABLE);
 export type GoawayError = InstanceType<typeof GoawayError>;
 /** A server could not listen (address in use, permission denied); `cause` is the socket error. */
-export const ListenFailedError = defineError('WW_LISTEN_FAILED', 'ListenFailedError');
+export const ListenFailedError = defineError('WW_LISTEN_FAILED', 'ListenFailedError', PERMANENT);
 export type ListenFailedError = InstanceType<typeof ListenFailedError>;
 /** No child with that id under this supervisor. */
-export const ChildNotFoundError = defineError('WW_CHILD_NOT_FOUND', 'ChildNotFoundError');
+export const ChildNotFoundError = defineError('WW_CHILD_NOT_FOUND', 'ChildNotFoundError', PERMANENT);
 export type ChildNotFoundError = InstanceType<typeof ChildNotFoundError>;
 /** A child with that id already exists under this supervisor. */
-export const ChildExistsError = defineError('WW_CHILD_EXISTS', 'ChildExistsError');
+export const ChildExistsError = defineError('WW_CHILD_EXISTS', 'ChildExistsError', PERMANENT);
 export type ChildExistsError = InstanceType<typeof ChildExistsError>;
 /** More than `maxRestarts` restarts within `withinMs`: the supervisor gave up. */
-export const RestartIntensityError = defineError('WW_RESTART_INTENSITY', 'RestartIntensityError');
+export const RestartIntensityError = defineError('WW_RESTART_INTENSITY', 'RestartIntensityError', PERMANENT);
 export type RestartIntensityError = InstanceType<typeof RestartIntensityError>;
 /** The runtime is shutting down or shut down. */
-export const RuntimeShutDownError = defineError('WW_RUNTIME_SHUT_DOWN', 'RuntimeShutDownError');
+export const RuntimeShutDownError = defineError('WW_RUNTIME_SHUT_DOWN', 'RuntimeShutDownError', PERMANENT);
 export type RuntimeShutDownError = InstanceType<typeof RuntimeShutDownError>;
 /** `acquire` timed out; the message names the pool's size, leased, idle, pending and waiting. */
-export const PoolTimeoutError = defineError('WW_POOL_TIMEOUT', 'PoolTimeoutError');
+export const PoolTimeoutError = defineError('WW_POOL_TIMEOUT', 'PoolTimeoutError', RETRYABLE);
 export type PoolTimeoutError = InstanceType<typeof PoolTimeoutError>;
 /** `maxWaiting` waiters already queue; the acquire fails at once. */
-export const PoolQueueFullError = defineError('WW_POOL_QUEUE_FULL', 'PoolQueueFullError');
+export const PoolQueueFullError = defineError('WW_POOL_QUEUE_FULL', 'PoolQueueFullError', RETRYABLE);
 export type PoolQueueFullError = InstanceType<typeof PoolQueueFullError>;
 /** The pool is closing or closed. */
-export const PoolClosedError = defineError('WW_POOL_CLOSED', 'PoolClosedError');
+export const PoolClosedError = defineError('WW_POOL_CLOSED', 'PoolClosedError', PERMANENT);
 export type PoolClosedError = InstanceType<typeof PoolClosedError>;
 /** Every endpoint of the pool refused the handshake (`cause`: the `HandshakeRefusedError`); acquires fail at once. */
-export const EndpointRefusedError = defineError('WW_ENDPOINT_REFUSED', 'EndpointRefusedError');
+export const EndpointRefusedError = defineError('WW_ENDPOINT_REFUSED', 'EndpointRefusedError', PERMANENT);
 export type EndpointRefusedError = InstanceType<typeof EndpointRefusedError>;
 /** The lease was already released or destroyed (double release, use after release). */
-export const LeaseReleasedError = defineError('WW_LEASE_RELEASED', 'LeaseReleasedError');
+export const LeaseReleasedError = defineError('WW_LEASE_RELEASED', 'LeaseReleasedError', PERMANENT);
 export type LeaseReleasedError = InstanceType<typeof LeaseReleasedError>;
 /** The leased connection died; the lease ended and the connection is being replaced. */
-export const LeaseLostError = defineError('WW_LEASE_LOST', 'LeaseLostError');
+export const LeaseLostError = defineError('WW_LEASE_LOST', 'LeaseLostError', RETRYABLE);
 export type LeaseLostError = InstanceType<typeof LeaseLostError>;
 /** No chaos proxy with that name in the registry. */
-export const ProxyNotFoundError = defineError('WW_PROXY_NOT_FOUND', 'ProxyNotFoundError');
+export const ProxyNotFoundError = defineError('WW_PROXY_NOT_FOUND', 'ProxyNotFoundError', PERMANENT);
 export type ProxyNotFoundError = InstanceType<typeof ProxyNotFoundError>;
 /** A chaos proxy with that name already exists in the registry. */
-export const ProxyExistsError = defineError('WW_PROXY_EXISTS', 'ProxyExistsError');
+export const ProxyExistsError = defineError('WW_PROXY_EXISTS', 'ProxyExistsError', PERMANENT);
 export type ProxyExistsError = InstanceType<typeof ProxyExistsError>;
 /** No toxic with that name on this chaos proxy. */
-export const ToxicNotFoundError = defineError('WW_TOXIC_NOT_FOUND', 'ToxicNotFoundError');
+export const ToxicNotFoundError = defineError('WW_TOXIC_NOT_FOUND', 'ToxicNotFoundError', PERMANENT);
 export type ToxicNotFoundError = InstanceType<typeof ToxicNotFoundError>;
 /** A toxic with that name already exists on this chaos proxy. */
-export const ToxicExistsError = defineError('WW_TOXIC_EXISTS', 'ToxicExistsError');
+export const ToxicExistsError = defineError('WW_TOXIC_EXISTS', 'ToxicExistsError', PERMANENT);
 export type ToxicExistsError = InstanceType<typeof ToxicExistsError>;
 /** A chaos scenario's invariant failed. */
-export const InvariantBrokenError = defineError('WW_INVARIANT_BROKEN', 'InvariantBrokenError');
+export const InvariantBrokenError = defineError('WW_INVARIANT_BROKEN', 'InvariantBrokenError', PERMANENT);
 export type InvariantBrokenError = InstanceType<typeof InvariantBrokenError>;
 
 /** Every code with its error class, for docs and tests. */
