@@ -1,14 +1,15 @@
 /**
  * Option validation at the public boundary (tarn's `allowedKeys`, Piscina's validated
  * facade): unknown keys are rejected, nothing is coerced, and every message names the
- * option's path and expected shape — `heartbeat.intervalMs must be an integer >= 1, got -5`.
+ * option's path and expected shape — `heartbeat.intervalMs must be an integer in [1, 2147483647] (ms), got -5`.
+ * Every duration follows one rule, {@link duration}: an integer number of ms a timer can wait.
  *
  * A schema is a tree of small checkers. `parseOptions(path, schema, value)` returns the
  * value with defaults filled in, frozen, or throws `InvalidOptionError` (`WW_INVALID_OPTION`).
  *
  * @example
  * const heartbeatSchema = shape({
- *   intervalMs: integer({ min: 1, default: 5000 }),
+ *   intervalMs: duration({ min: 1, default: 5000 }),
  *   adaptive: boolean({ default: false }),
  * });
  * const hb = parseOptions('heartbeat', heartbeatSchema, { intervalMs: 1000 });
@@ -70,7 +71,7 @@ function boundsText(min: number | undefined, max: number | undefined): string {
   return '';
 }
 
-/** A finite integer (durations in ms, counts, byte sizes), optionally bounded. */
+/** A finite integer (counts, byte sizes; durations use {@link duration}), optionally bounded. */
 export function integer(opts?: NumberBounds<number>): Checker<number> {
   const expected = `an integer${boundsText(opts?.min, opts?.max)}`;
   return make(expected, opts, (v, path) => {
@@ -88,6 +89,66 @@ export function number(opts?: NumberBounds<number>): Checker<number> {
     if ((opts?.min !== undefined && v < opts.min) || (opts?.max !== undefined && v > opts.max)) fail(path, expected, v);
     return v;
   });
+}
+
+/**
+ * The longest delay a timer honours: 2^31 − 1 ms (about 24.8 days). Node (and browsers)
+ * store a timer's delay in a signed 32-bit integer and fire a longer one after 1 ms, so a
+ * duration above it would not wait longer: it would fire at once.
+ */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+
+interface DurationBounds extends Common<number> {
+  /** Default 0. */
+  min?: number;
+  /** Default (and at most) {@link MAX_DURATION_MS}. */
+  max?: number;
+  /** Accept `Infinity` too, for options that document it ("never"). */
+  infinity?: boolean;
+}
+
+/** "an integer in [1, 2147483647] (ms)", the shape every duration is described by. */
+export function durationExpected(min = 0, max = MAX_DURATION_MS, infinity = false): string {
+  return `an integer in [${min}, ${max}] (ms)${infinity ? ' or Infinity' : ''}`;
+}
+
+/** True when `v` is a duration in [min, max] ms: an integer a timer can wait for. */
+export function isDurationMs(v: unknown, min = 0, max = MAX_DURATION_MS): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+}
+
+/**
+ * The error for a duration outside the rule, for the hand checks of hot paths that reject
+ * rather than throw (`request(…, { timeoutMs })`).
+ */
+export function invalidDuration(path: string, value: unknown, min = 0): InvalidOptionError {
+  return new InvalidOptionError(`${path} must be ${durationExpected(min)}, got ${describeValue(value)}`);
+}
+
+/**
+ * A duration in milliseconds — the one rule for every `…Ms` option: an integer in
+ * `[min, 2^31 − 1]` (see {@link MAX_DURATION_MS}), or `Infinity` where the option
+ * documents it (`infinity: true`).
+ *
+ * @example
+ * const schema = shape({ closeTimeoutMs: duration({ min: 0, default: 5000 }) });
+ * parseOptions('server', schema, { closeTimeoutMs: 2 ** 31 });
+ * // throws: server.closeTimeoutMs must be an integer in [0, 2147483647] (ms), got 2147483648
+ */
+export function duration(opts?: DurationBounds): Checker<number> {
+  const min = opts?.min ?? 0;
+  const max = Math.min(opts?.max ?? MAX_DURATION_MS, MAX_DURATION_MS);
+  const infinity = opts?.infinity === true;
+  const expected = durationExpected(min, max, infinity);
+  return make(expected, opts, (v, path) => {
+    if (isDurationMs(v, min, max) || (infinity && v === Number.POSITIVE_INFINITY)) return v as number;
+    return fail(path, expected, v);
+  });
+}
+
+/** A computed delay (a sum or product of valid durations) brought within what a timer can wait. */
+export function clampDurationMs(ms: number): number {
+  return ms > MAX_DURATION_MS ? MAX_DURATION_MS : ms;
 }
 
 export function boolean(opts?: Common<boolean>): Checker<boolean> {

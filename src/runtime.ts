@@ -19,7 +19,7 @@
 import { createActor, type AnyActorRef, type InspectionEvent, type Observer, type Subscription } from 'xstate';
 import type { Observable } from 'rxjs';
 import { RuntimeShutDownError, type RestartIntensityError } from './errors.js';
-import { custom, func, integer, optional, parseOptions, shape } from './options.js';
+import { custom, duration, func, optional, parseOptions, shape } from './options.js';
 import { clockFromScheduler, defaultScheduler, isScheduler, type SchedulerLike } from './scheduler.js';
 import { bindServices, processLoadSource } from './services.js';
 import { bindEventSink, EventBus, type RuntimeEvent } from './observe/events.js';
@@ -116,7 +116,7 @@ const runtimeSchema = shape({
   random: optional(func<() => number>()),
   loadSource: optional(func<() => number>()),
   maxRestarts: optional(custom<number>('an integer >= 0 or Infinity', (v) => v === Number.POSITIVE_INFINITY || (typeof v === 'number' && Number.isInteger(v) && v >= 0))),
-  withinMs: optional(integer({ min: 1 })),
+  withinMs: optional(duration({ min: 1 })),
   framing: optional(framingPoolSchema),
 });
 

@@ -11,7 +11,7 @@
  * object, so connections spawned from one options object share one frozen heartbeat.
  */
 import { isScheduler, type SchedulerLike } from '../scheduler.js';
-import { boolean, custom, fail, func, integer, number, optional, parseOptions, shape, string, type Checker } from '../options.js';
+import { boolean, clampDurationMs, custom, duration, fail, func, integer, number, optional, parseOptions, shape, string, type Checker } from '../options.js';
 import type { Endpoint, Protocol, Transport } from '../transport/types.js';
 import type { ConnectionInput, HeartbeatInput, HeartbeatOptions } from './connection-types.js';
 
@@ -44,16 +44,16 @@ export const defaultConnectionTimeouts = Object.freeze({
 });
 
 const heartbeatFields = shape({
-  intervalMs: integer({ min: 1, default: defaultHeartbeat.intervalMs }),
-  minTimeoutMs: integer({ min: 1, default: defaultHeartbeat.minTimeoutMs }),
-  maxTimeoutMs: integer({ min: 1, default: defaultHeartbeat.maxTimeoutMs }),
+  intervalMs: duration({ min: 1, default: defaultHeartbeat.intervalMs }),
+  minTimeoutMs: duration({ min: 1, default: defaultHeartbeat.minTimeoutMs }),
+  maxTimeoutMs: duration({ min: 1, default: defaultHeartbeat.maxTimeoutMs }),
   suspectProbes: integer({ min: 0, max: 100, default: defaultHeartbeat.suspectProbes }),
   suspectBackoffMultiplier: number({ min: 1, max: 100, default: defaultHeartbeat.suspectBackoffMultiplier }),
   eluWeight: number({ min: 0, max: 100, default: defaultHeartbeat.eluWeight }),
   adaptive: boolean({ default: defaultHeartbeat.adaptive }),
-  minIntervalMs: optional(integer({ min: 1 })),
-  maxIntervalMs: optional(integer({ min: 1 })),
-  suspicionWindowMs: optional(integer({ min: 1 })),
+  minIntervalMs: optional(duration({ min: 1 })),
+  maxIntervalMs: optional(duration({ min: 1 })),
+  suspicionWindowMs: optional(duration({ min: 1 })),
 });
 
 const resolvedCache = new WeakMap<object, ResolvedHeartbeat>();
@@ -82,14 +82,16 @@ function resolveHeartbeat(value: unknown, path: string): ResolvedHeartbeat {
     fail(`${path}.minTimeoutMs`, `an integer <= ${path}.maxTimeoutMs (${h.maxTimeoutMs})`, h.minTimeoutMs);
   }
   const minIntervalMs = h.minIntervalMs ?? Math.max(1, Math.round(h.intervalMs / 4));
-  const maxIntervalMs = h.maxIntervalMs ?? h.intervalMs * 4;
+  // Derived defaults are sums and products of valid durations: clamped, or a long
+  // interval would give a window a timer cannot wait for (it would fire at once).
+  const maxIntervalMs = h.maxIntervalMs ?? clampDurationMs(h.intervalMs * 4);
   if (minIntervalMs > h.intervalMs) {
     fail(`${path}.minIntervalMs`, `an integer <= ${path}.intervalMs (${h.intervalMs})`, minIntervalMs);
   }
   if (maxIntervalMs < h.intervalMs) {
     fail(`${path}.maxIntervalMs`, `an integer >= ${path}.intervalMs (${h.intervalMs})`, maxIntervalMs);
   }
-  const suspicionWindowMs = h.suspicionWindowMs ?? (1 + h.suspectProbes) * h.maxTimeoutMs;
+  const suspicionWindowMs = h.suspicionWindowMs ?? clampDurationMs((1 + h.suspectProbes) * h.maxTimeoutMs);
   return intern(Object.freeze({ ...h, minIntervalMs, maxIntervalMs, suspicionWindowMs }));
 }
 
@@ -123,7 +125,7 @@ export const heartbeatSchema: Checker<ResolvedHeartbeat> = {
  *
  * @example
  * parseHeartbeat({ intervalMs: 1000 }).maxTimeoutMs; // 2000
- * parseHeartbeat({ intervalMs: -5 }); // throws InvalidOptionError: heartbeat.intervalMs must be an integer >= 1, got -5
+ * parseHeartbeat({ intervalMs: -5 }); // throws InvalidOptionError: heartbeat.intervalMs must be an integer in [1, 2147483647] (ms), got -5
  */
 export function parseHeartbeat(value: unknown, path = 'heartbeat'): ResolvedHeartbeat {
   return heartbeatSchema.check(value, path);
@@ -167,9 +169,9 @@ const connectionSchema = shape({
   endpoint: endpointSchema,
   protocol: custom<Protocol>('a Protocol (an object with open, probe and close functions)', isProtocol),
   transport: optional(custom<Transport>('a Transport (an object with a dial function)', isTransport)),
-  connectTimeoutMs: integer({ min: 1, default: defaultConnectionTimeouts.connectTimeoutMs }),
-  handshakeTimeoutMs: integer({ min: 1, default: defaultConnectionTimeouts.handshakeTimeoutMs }),
-  closeTimeoutMs: integer({ min: 0, default: defaultConnectionTimeouts.closeTimeoutMs }),
+  connectTimeoutMs: duration({ min: 1, default: defaultConnectionTimeouts.connectTimeoutMs }),
+  handshakeTimeoutMs: duration({ min: 1, default: defaultConnectionTimeouts.handshakeTimeoutMs }),
+  closeTimeoutMs: duration({ min: 0, default: defaultConnectionTimeouts.closeTimeoutMs }),
   heartbeat: heartbeatSchema,
   scheduler: optional(custom<SchedulerLike>('a SchedulerLike (schedule and now functions)', isScheduler)),
   random: optional(func<() => number>()),

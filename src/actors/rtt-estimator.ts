@@ -23,6 +23,7 @@
  * est = updateRttEstimate(est, 60);             // { srttMs: 42.5, rttvarMs: 20 }
  * retransmitTimeoutMs(est, { minTimeoutMs: 100, maxTimeoutMs: 2000 }); // 123
  */
+import { clampDurationMs } from '../options.js';
 
 /** RFC 6298 state: smoothed round-trip time and its mean deviation, in ms. */
 export interface RttEstimate {
@@ -71,14 +72,16 @@ export function retransmitTimeoutMs(est: RttEstimate | undefined, bounds: Timeou
 
 /**
  * Widens a base timeout by event-loop utilisation: `base × (1 + eluWeight × elu)`, with
- * `elu` clamped to [0, 1] (a misbehaving load gauge cannot stretch it further), rounded up.
+ * `elu` clamped to [0, 1] (a misbehaving load gauge cannot stretch it further), rounded up,
+ * and at most `MAX_DURATION_MS` (a valid `maxTimeoutMs` × 101 would overflow the timer and
+ * fire at once).
  *
  * @example
  * loadScaledTimeoutMs(2000, 0.5, 1); // 3000
  */
 export function loadScaledTimeoutMs(baseMs: number, eluWeight: number, elu: number): number {
   const load = Number.isFinite(elu) ? clamp(elu, 0, 1) : 0;
-  return Math.ceil(baseMs * (1 + eluWeight * load));
+  return clampDurationMs(Math.ceil(baseMs * (1 + eluWeight * load)));
 }
 
 /**

@@ -14,7 +14,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { SchedulerLike } from 'rxjs';
 import { ListenFailedError, ToxicExistsError, ToxicNotFoundError } from '../errors.js';
-import { boolean, custom, func, integer, optional, parseOptions, shape, string } from '../options.js';
+import { boolean, custom, duration, func, integer, optional, parseOptions, shape, string } from '../options.js';
 import { defaultScheduler, isScheduler } from '../scheduler.js';
 import { ChaosConnection, type ConnectionHost } from './chaos-connection.js';
 import { formatHostPort, parseHostPort, resolveListenHost, type HostPort } from './host-port.js';
@@ -83,7 +83,7 @@ const optionsSchema = shape({
   scheduler: custom<SchedulerLike>('a SchedulerLike', isScheduler, { default: () => defaultScheduler }),
   random: func<() => number>({ default: () => Math.random }),
   frames: custom<FrameInspector>('a FrameInspector ({ classify, errorReply? })', isInspector, { default: () => wireFrames }),
-  connectTimeoutMs: integer({ min: 1, default: 10_000 }),
+  connectTimeoutMs: duration({ min: 1, default: 10_000 }),
   maxBufferedBytes: integer({ min: 1, default: 8 * 1024 * 1024 }),
   onToxicError: optional(func<(err: unknown, proxy: string) => void>()),
 });

@@ -9,7 +9,7 @@
  */
 import { parseHeartbeat, type ResolvedHeartbeat } from '../actors/connection-input.js';
 import { InvalidOptionError } from '../errors.js';
-import { arrayOf, custom, fail, func, integer, isObject, optional, parseOptions, shape, string, boolean } from '../options.js';
+import { arrayOf, custom, duration, fail, func, integer, isObject, optional, parseOptions, shape, string, boolean } from '../options.js';
 import { exponentialBackoff, isBackoffPolicy, type BackoffPolicy } from '../supervisor/backoff.js';
 import type { Invariant, Scenario, ScenarioDefinition, TimelineStep, WorkloadOptions } from './scenario-types.js';
 
@@ -40,7 +40,7 @@ export function detectionBoundMs(heartbeat: ResolvedHeartbeat, requestTimeoutMs 
 
 
 const stepSchema = shape({
-  atMs: integer({ min: 0 }),
+  atMs: duration({ min: 0 }),
   label: string({ nonEmpty: true }),
   action: func<TimelineStep['action']>(),
   harmful: optional(boolean()),
@@ -53,14 +53,14 @@ const invariantSchema = custom<Invariant>(
 
 const workloadSchema = shape({
   concurrency: integer({ min: 1, max: 1000, default: workloadDefaults.concurrency }),
-  intervalMs: integer({ min: 0, default: workloadDefaults.intervalMs }),
-  timeoutMs: integer({ min: 1, default: workloadDefaults.timeoutMs }),
+  intervalMs: duration({ min: 0, default: workloadDefaults.intervalMs }),
+  timeoutMs: duration({ min: 1, default: workloadDefaults.timeoutMs }),
 });
 
 const definitionSchema = shape({
   name: string({ nonEmpty: true }),
   description: optional(string()),
-  durationMs: integer({ min: 1 }),
+  durationMs: duration({ min: 1 }),
   connections: integer({ min: 1, max: 1000, default: 4 }),
   heartbeat: custom<object>('an object', isObject, { default: () => scenarioHeartbeat }),
   backoff: custom<object>('exponentialBackoff options or a backoff policy', isObject, { default: () => scenarioBackoff }),
@@ -68,9 +68,9 @@ const definitionSchema = shape({
   setup: optional(func<NonNullable<ScenarioDefinition['setup']>>()),
   timeline: arrayOf(stepSchema, { default: () => [] }),
   invariants: arrayOf(invariantSchema, { default: () => [] }),
-  warmupTimeoutMs: integer({ min: 1, default: 5000 }),
-  checkEveryMs: integer({ min: 1, default: 50 }),
-  faultGraceMs: optional(integer({ min: 0 })),
+  warmupTimeoutMs: duration({ min: 1, default: 5000 }),
+  checkEveryMs: duration({ min: 1, default: 50 }),
+  faultGraceMs: optional(duration({ min: 0 })),
 });
 
 /**

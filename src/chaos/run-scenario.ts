@@ -14,6 +14,7 @@
  */
 import type { SchedulerAction } from 'rxjs';
 import { InvariantBrokenError } from '../errors.js';
+import { invalidDuration, isDurationMs } from '../options.js';
 import type { Pool } from '../pool/pool.js';
 import { wire } from '../transport/wire.js';
 import type { WireSession } from '../transport/wire-session.js';
@@ -41,7 +42,12 @@ export interface RunScenarioOptions {
   readonly namedInFile?: boolean;
   /** Receives `ctx.log` lines and step labels as they happen. */
   readonly onLog?: (line: string) => void;
+  /** Told as the run enters each phase, for progress output (a real-socket run takes seconds). */
+  readonly onPhase?: (phase: ScenarioPhase) => void;
 }
+
+/** The phases of a run, in order; `'setup'` covers warm-up and the scenario's `setup`. */
+export type ScenarioPhase = 'starting' | 'setup' | 'timeline' | 'draining' | 'teardown';
 
 export interface ScenarioResult {
   readonly passed: boolean;
@@ -107,6 +113,13 @@ export async function runScenario<D>(scenario: Scenario<D>, options: RunScenario
     log.push({ atMs: recorder.now(), message: text });
     options.onLog?.(`${recorder.now()} ms  ${text}`);
   };
+  const enter = (phase: ScenarioPhase) => {
+    try {
+      options.onPhase?.(phase);
+    } catch {
+      // Progress output must never change a run (nor skip its teardown).
+    }
+  };
 
   const check = async (phase: InvariantPhase): Promise<void> => {
     for (const inv of scenario.invariants) {
@@ -134,6 +147,7 @@ export async function runScenario<D>(scenario: Scenario<D>, options: RunScenario
   };
 
   try {
+    enter('starting');
     await server.start();
     const connected = await env.connect();
     rawLink = connected.link;
@@ -160,7 +174,9 @@ export async function runScenario<D>(scenario: Scenario<D>, options: RunScenario
       random: seededRandom(deriveSeed(seed, 'scenario')),
       log: note,
       now: () => recorder.now(),
-      sleep: (ms) => new Promise<void>((resolve) => scheduler.schedule(() => resolve(), Math.max(0, ms))),
+      sleep: (ms) => isDurationMs(ms)
+        ? new Promise<void>((resolve) => scheduler.schedule(() => resolve(), ms))
+        : Promise.reject(invalidDuration('ctx.sleep(ms)', ms)),
       data: undefined as D,
       observed: recorder,
       leftovers: async () => {
@@ -171,6 +187,7 @@ export async function runScenario<D>(scenario: Scenario<D>, options: RunScenario
       },
     };
 
+    enter('setup');
     if (!(await env.settle(recorder.whenAllUp(), scenario.warmupTimeoutMs))) {
       const up = recorder.connections().filter((c) => c.state === 'ready').length;
       throw new Error(`only ${up}/${scenario.connections} connections ready after ${scenario.warmupTimeoutMs} ms of warm-up`);
@@ -182,6 +199,7 @@ export async function runScenario<D>(scenario: Scenario<D>, options: RunScenario
     }
 
     stage = 'timeline';
+    enter('timeline');
     recorder.startTimeline();
     const t0 = scheduler.now();
     for (const step of scenario.timeline) scheduler.schedule(() => runStep(step), step.atMs);
@@ -195,6 +213,7 @@ export async function runScenario<D>(scenario: Scenario<D>, options: RunScenario
     timelineMs = performance.now() - timelineStart;
     checker.unsubscribe();
     stage = 'final';
+    enter('draining');
     workload?.stop();
     const drainLimitMs = 2 * timeoutMs + 1000;
     if (!(await env.settle(Promise.all([workload?.drained, ...steps]), drainLimitMs))) {
@@ -207,6 +226,7 @@ export async function runScenario<D>(scenario: Scenario<D>, options: RunScenario
     workload?.stop();
     // The report covers the timeline and its drain; teardown is not observed.
     recorder.stop();
+    enter('teardown');
     const teardown = (async () => {
       // Heal every fault first so that graceful closes do not wait on a blackhole.
       rawLink?.resetToxics();

@@ -13,6 +13,7 @@
 import { addAbortListener } from 'node:events';
 import type { SchedulerLike } from 'rxjs';
 import { ConnectionClosedError } from '../errors.js';
+import { invalidDuration, isDurationMs } from '../options.js';
 import type { WireRequestContext, WireServer, WireServerOptions } from '../transport/wire-server.js';
 import type { RequestLedger } from './request-ledger.js';
 import type { ScenarioRecorder } from './scenario-recorder.js';
@@ -42,7 +43,7 @@ const classification = (override: boolean | undefined, reason: string) =>
 
 /** @internal the runner's implementation of `ctx.server`, plus `close()` for teardown. */
 export class ScenarioWireServer implements ScenarioServer {
-  responseDelayMs = 0;
+  #responseDelayMs = 0;
   readonly #options: ScenarioServerOptions;
   #server: WireServer | undefined;
   #downFault: number | undefined;
@@ -50,6 +51,16 @@ export class ScenarioWireServer implements ScenarioServer {
 
   constructor(options: ScenarioServerOptions) {
     this.#options = options;
+  }
+
+  get responseDelayMs(): number {
+    return this.#responseDelayMs;
+  }
+
+  /** Checked when set: a delay a timer cannot wait would answer at once. */
+  set responseDelayMs(ms: number) {
+    if (!isDurationMs(ms)) throw invalidDuration('server.responseDelayMs', ms);
+    this.#responseDelayMs = ms;
   }
 
   get address(): string {
@@ -98,6 +109,7 @@ export class ScenarioWireServer implements ScenarioServer {
   }
 
   async restart(downMs = 0): Promise<void> {
+    if (!isDurationMs(downMs)) throw invalidDuration('server.restart(downMs)', downMs);
     await this.kill();
     if (downMs > 0) await new Promise<void>((resolve) => this.#options.scheduler.schedule(() => resolve(), downMs));
     await this.start();

@@ -24,8 +24,8 @@
 import { addAbortListener } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { SchedulerLike, Subscription } from 'rxjs';
-import { AbortedError, DialRefusedError, DialTimeoutError, InvalidOptionError, ListenFailedError } from '../errors.js';
-import { custom, func, integer, optional, parseOptions, shape } from '../options.js';
+import { AbortedError, DialRefusedError, DialTimeoutError, ListenFailedError } from '../errors.js';
+import { custom, duration, func, invalidDuration, isDurationMs, optional, parseOptions, shape } from '../options.js';
 import { isScheduler } from '../scheduler.js';
 import type { DialOptions, Endpoint, Transport } from '../transport/types.js';
 import { formatHostPort, parseHostPort } from './host-port.js';
@@ -59,7 +59,7 @@ const optionsSchema = shape({
   scheduler: custom<SchedulerLike>('a SchedulerLike', isScheduler),
   random: func<() => number>({ default: () => Math.random }),
   frames: custom<FrameInspector>('a FrameInspector ({ classify, errorReply? })', isInspector, { default: () => wireFrames }),
-  connectDelayMs: integer({ min: 0, default: 0 }),
+  connectDelayMs: duration({ min: 0, default: 0 }),
   onToxicError: optional(func<(err: unknown, link: string) => void>()),
 });
 
@@ -151,9 +151,7 @@ export class SimulatedNetwork {
       return Promise.reject(err as Error);
     }
     const { connectTimeoutMs, signal } = options;
-    if (!Number.isInteger(connectTimeoutMs) || connectTimeoutMs < 1) {
-      return Promise.reject(new InvalidOptionError(`dial.connectTimeoutMs must be an integer >= 1, got ${String(connectTimeoutMs)}`));
-    }
+    if (!isDurationMs(connectTimeoutMs, 1)) return Promise.reject(invalidDuration('dial.connectTimeoutMs', connectTimeoutMs, 1));
     if (signal?.aborted) return Promise.reject(new AbortedError(`dial simulated ${key} aborted`, { cause: signal.reason }));
     const { scheduler, connectDelayMs } = this.#options;
     return new Promise<Duplex>((resolve, reject) => {

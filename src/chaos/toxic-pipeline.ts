@@ -18,6 +18,7 @@
  * the pipeline and reports through `onError`, which kills only this connection.
  */
 import type { SchedulerLike, Subscription } from 'rxjs';
+import { MAX_DURATION_MS } from '../options.js';
 import { FrameCursor } from './frame-splitter.js';
 import type { FrameInspector, ToxicContext, ToxicDefinition, ToxicStage, ToxicStream } from './toxic-types.js';
 
@@ -217,10 +218,12 @@ export class ToxicPipeline {
       },
       schedule: (delayMs, fn) => {
         if (!live()) return noop;
+        // Clamped: a longer delay (latency + jitter, a slicer's running gap) would fire at
+        // once; the timed queue re-checks its head's due time when it fires, so it re-arms.
         const sub: Subscription = scheduler.schedule(() => {
           slot.timers.delete(sub);
           if (live()) this.#guard(fn);
-        }, Math.max(0, delayMs));
+        }, Math.min(Math.max(0, delayMs), MAX_DURATION_MS));
         if (!sub.closed) slot.timers.add(sub);
         return () => {
           sub.unsubscribe();

@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { SchedulerLike } from 'rxjs';
 import { ListenFailedError } from '../errors.js';
-import { custom, func, integer, optional, parseOptions, shape, string } from '../options.js';
+import { custom, duration, func, integer, optional, parseOptions, shape, string } from '../options.js';
 import { isScheduler } from '../scheduler.js';
 import type { ProxyJson } from './chaos-proxy.js';
 import { formatHostPort } from './host-port.js';
@@ -67,11 +67,11 @@ const optionsSchema = shape({
   port: integer({ min: 0, max: 65535, default: 8474 }),
   version: string({ nonEmpty: true, default: () => packageVersion() }),
   maxBodyBytes: integer({ min: 1, default: 1024 * 1024 }),
-  requestTimeoutMs: integer({ min: 1, default: 15_000 }),
+  requestTimeoutMs: duration({ min: 1, default: 15_000 }),
   scheduler: optional(custom<SchedulerLike>('a SchedulerLike', isScheduler)),
   random: optional(func<() => number>()),
   frames: optional(custom<FrameInspector>('a FrameInspector ({ classify, errorReply? })', isInspector)),
-  connectTimeoutMs: optional(integer({ min: 1 })),
+  connectTimeoutMs: optional(duration({ min: 1 })),
   maxBufferedBytes: optional(integer({ min: 1 })),
   onToxicError: optional(func<(err: unknown, proxy: string) => void>()),
 });

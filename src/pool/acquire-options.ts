@@ -5,7 +5,7 @@
  * unknown keys are refused, nothing is coerced.
  */
 import { InvalidOptionError } from '../errors.js';
-import { describeValue } from '../options.js';
+import { describeValue, invalidDuration, isDurationMs } from '../options.js';
 
 export interface AcquireOptions {
   /** Aborting removes the waiter at once (`WW_ABORTED`); no effect once granted. */
@@ -25,9 +25,7 @@ export function checkAcquireOptions(options: unknown): InvalidOptionError | unde
     }
   }
   const { signal, timeoutMs } = options as AcquireOptions;
-  if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs >= 1)) {
-    return new InvalidOptionError(`acquire.timeoutMs must be an integer >= 1, got ${describeValue(timeoutMs)}`);
-  }
+  if (timeoutMs !== undefined && !isDurationMs(timeoutMs, 1)) return invalidDuration('acquire.timeoutMs', timeoutMs, 1);
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     return new InvalidOptionError(`acquire.signal must be an AbortSignal, got ${describeValue(signal)}`);
   }

@@ -27,7 +27,7 @@
 import { InvalidOptionError } from '../errors.js';
 import type { PoolLogger } from './pool-events.js';
 import {
-  arrayOf, boolean, custom, describeValue, integer, isObject, number, optional, parseOptions, shape, string,
+  arrayOf, boolean, custom, describeValue, duration, integer, isObject, number, optional, parseOptions, shape, string,
   type Checker,
 } from '../options.js';
 
@@ -112,32 +112,32 @@ export const poolOptionsSchema = shape({
   transport: optional(custom<object>('a transport object', isObject)),
   min: integer({ min: 0, default: d.min }),
   max: integer({ min: 1, default: d.max }),
-  acquireTimeoutMs: integer({ min: 1, default: d.acquireTimeoutMs }),
+  acquireTimeoutMs: duration({ min: 1, default: d.acquireTimeoutMs }),
   maxWaiting: intOrInfinity(0),
-  idleTimeoutMs: integer({ min: 0, default: d.idleTimeoutMs }),
-  maxLifetimeMs: integer({ min: 0, default: d.maxLifetimeMs }),
+  idleTimeoutMs: duration({ min: 0, default: d.idleTimeoutMs }),
+  maxLifetimeMs: duration({ min: 0, default: d.maxLifetimeMs }),
   lifetimeJitter: number({ min: 0, max: 1, default: d.lifetimeJitter }),
-  leakDetectionMs: integer({ min: 0, default: d.leakDetectionMs }),
+  leakDetectionMs: duration({ min: 0, default: d.leakDetectionMs }),
   reclaimLeaked: boolean({ default: d.reclaimLeaked }),
   /** Grace after a leak warning before a reclaim; default: `leakDetectionMs` again. */
-  leakReclaimGraceMs: optional(integer({ min: 0 })),
-  validateAfterIdleMs: integer({ min: 0, default: d.validateAfterIdleMs }),
+  leakReclaimGraceMs: optional(duration({ min: 0 })),
+  validateAfterIdleMs: duration({ min: 0, default: d.validateAfterIdleMs }),
   resetOnRelease: boolean({ default: d.resetOnRelease }),
   heartbeat: optional(custom<object>('an object', isObject)),
   backoff: optional(custom<object>('a backoff policy object', isObject)),
-  housekeepingIntervalMs: integer({ min: 1, default: d.housekeepingIntervalMs }),
-  closeTimeoutMs: integer({ min: 0, default: d.closeTimeoutMs }),
-  validationTimeoutMs: integer({ min: 1, default: d.validationTimeoutMs }),
+  housekeepingIntervalMs: duration({ min: 1, default: d.housekeepingIntervalMs }),
+  closeTimeoutMs: duration({ min: 0, default: d.closeTimeoutMs }),
+  validationTimeoutMs: duration({ min: 1, default: d.validationTimeoutMs }),
   // ≥ 1: at 0 a connection that never became ready (uptime 0) would reset the backoff on every failed dial.
-  resetBackoffAfterMs: integer({ min: 1, default: d.resetBackoffAfterMs }),
+  resetBackoffAfterMs: duration({ min: 1, default: d.resetBackoffAfterMs }),
   /** The pool's supervisor id under the runtime's root (`root/<id>/conn-1`); default `pool-<n>`. */
   id: optional(poolId),
   /** Where leak warnings go besides `events$`; default `process.emitWarning`. */
   logger: optional(custom<PoolLogger>('a logger (an object with a warn function)',
     (v) => isObject(v) && typeof (v as { warn?: unknown }).warn === 'function')),
   /** Passed to the connection actor (its default: 10000). */
-  connectTimeoutMs: optional(integer({ min: 1 })),
-  handshakeTimeoutMs: optional(integer({ min: 1 })),
+  connectTimeoutMs: optional(duration({ min: 1 })),
+  handshakeTimeoutMs: optional(duration({ min: 1 })),
 });
 
 /** Validated, defaulted, frozen pool options. */

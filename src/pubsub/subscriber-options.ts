@@ -10,7 +10,7 @@
  */
 import { connectionChildInput, parseConnectionInput } from '../actors/connection-input.js';
 import type { ConnectionInput, HeartbeatInput } from '../actors/connection-types.js';
-import { custom, integer, isObject, optional, parseOptions, shape } from '../options.js';
+import { custom, duration, isObject, optional, parseOptions, shape } from '../options.js';
 import { isBackoffPolicy, reconnectBackoff, type BackoffPolicy } from '../supervisor/backoff.js';
 import type { RespSession } from '../transport/resp-session.js';
 import type { Endpoint, Protocol, Transport } from '../transport/types.js';
@@ -44,8 +44,8 @@ const subscriberSchema = shape({
   transport: optional(custom<object>('a transport object', isObject)),
   heartbeat: optional(custom<object>('an object', isObject)),
   backoff: optional(custom<BackoffPolicy>('a backoff policy (an object with delayMs(attempt, prevMs, random))', isBackoffPolicy)),
-  connectTimeoutMs: optional(integer({ min: 1 })),
-  handshakeTimeoutMs: optional(integer({ min: 1 })),
+  connectTimeoutMs: optional(duration({ min: 1 })),
+  handshakeTimeoutMs: optional(duration({ min: 1 })),
   id: optional(custom<string>('a non-empty string without "/"', (v) => typeof v === 'string' && v.length > 0 && !v.includes('/'))),
 });
 

@@ -15,6 +15,9 @@
  *   equal         uniform in [⌈cap/2⌉, cap(k)]     — never retries "immediately"
  *   decorrelated  uniform in [initialMs, min(maxMs, 3·prev)] — ignores attempt and multiplier
  *   proportional  cap(k)·(1 ± jitterRatio)         — gRPC's ±20 %; may exceed maxMs by the ratio
+ *
+ * Every delay is at most `MAX_DURATION_MS` (2^31 − 1): jitter above a `maxMs` near it is
+ * clamped, since a timer cannot wait longer (it would fire at once).
  *   phased        cap(k-1) + round(φ·cap(k)) − round(φ·cap(k-1)), φ = the child's phase
  *                                                  — flat dial rate for children that fail together
  *
@@ -35,7 +38,7 @@
  * policy.delayMs(1, undefined, Math.random); // somewhere in [100, 300]
  */
 import { InvalidOptionError } from '../errors.js';
-import { fail, integer, number, oneOf, parseOptions, shape, optional } from '../options.js';
+import { clampDurationMs, duration, fail, number, oneOf, parseOptions, shape, optional } from '../options.js';
 
 export type Jitter = 'none' | 'full' | 'equal' | 'decorrelated' | 'proportional' | 'phased';
 
@@ -93,15 +96,15 @@ export const backoffDefaults = Object.freeze({
 const JITTERS: readonly Jitter[] = ['none', 'full', 'equal', 'decorrelated', 'proportional', 'phased'];
 
 const exponentialSchema = shape({
-  initialMs: integer({ min: 1, default: backoffDefaults.initialMs }),
-  maxMs: integer({ min: 1, default: backoffDefaults.maxMs }),
+  initialMs: duration({ min: 1, default: backoffDefaults.initialMs }),
+  maxMs: duration({ min: 1, default: backoffDefaults.maxMs }),
   multiplier: number({ min: 1, default: backoffDefaults.multiplier }),
   jitter: oneOf(JITTERS, { default: backoffDefaults.jitter }),
   jitterRatio: optional(number({ min: 0, max: 1 })),
 });
 
 const constantSchema = shape({
-  delayMs: integer({ min: 0, default: backoffDefaults.constantDelayMs }),
+  delayMs: duration({ min: 0, default: backoffDefaults.constantDelayMs }),
   jitterRatio: number({ min: 0, max: 1, default: 0 }),
 });
 
@@ -175,7 +178,7 @@ export function exponentialBackoff(options?: ExponentialBackoffOptions): Backoff
         }
         case 'proportional': {
           const cap = capOf(attempt);
-          return Math.max(0, Math.round(cap * (1 + ratio * (2 * unit(random) - 1))));
+          return clampDurationMs(Math.max(0, Math.round(cap * (1 + ratio * (2 * unit(random) - 1)))));
         }
         case 'phased': {
           // Without a phase (a caller with no per-child state) a fresh one per attempt:
@@ -204,7 +207,7 @@ export function constantBackoff(options?: ConstantBackoffOptions): BackoffPolicy
     delayMs(attempt: number, _prevMs: number | undefined, random: () => number): number {
       checkAttempt(attempt);
       if (jitterRatio === 0) return delayMs;
-      return Math.max(0, Math.round(delayMs * (1 + jitterRatio * (2 * unit(random) - 1))));
+      return clampDurationMs(Math.max(0, Math.round(delayMs * (1 + jitterRatio * (2 * unit(random) - 1)))));
     },
   });
 }

@@ -17,6 +17,7 @@
  */
 import type { AnyActorScope, EventObject } from 'xstate';
 import { ChildExistsError, ChildNotFoundError, RestartIntensityError, RuntimeShutDownError } from '../errors.js';
+import { clampDurationMs } from '../options.js';
 import { unitInterval } from './backoff.js';
 import { exitFromError, exitFromOutput, shouldRestart, type ChildExit } from './child-exit.js';
 import { ChildTable, type ChildEntry } from './child-table.js';
@@ -298,7 +299,7 @@ export class SupervisorEngine extends ChildTable {
     // cap would otherwise retry a refused handshake anywhere in [0, maxMs].
     const random = slowest ? this.#upperHalf : this.random;
     const raw = trigger.spec.backoff.delayMs(attempt, trigger.prevDelayMs, random, trigger.phase);
-    const delayMs = Number.isFinite(raw) && raw > 0 ? raw : 0;
+    const delayMs = restartDelayMs(raw);
     trigger.prevDelayMs = delayMs;
     return delayMs;
   }
@@ -315,7 +316,7 @@ export class SupervisorEngine extends ChildTable {
     this.#resetIfHealthy(trigger, exit, now);
     if (trigger.attempt === 0) return 0;
     const raw = trigger.spec.backoff.delayMs(trigger.attempt, trigger.prevDelayMs, this.random, trigger.phase);
-    return Number.isFinite(raw) && raw > 0 ? raw : 0;
+    return restartDelayMs(raw);
   }
 
   /** The attempt counter starts over once the incarnation was healthy for `resetAfterMs`. */
@@ -437,4 +438,13 @@ export class SupervisorEngine extends ChildTable {
   #notFound(id: string): ChildNotFoundError {
     return new ChildNotFoundError(`supervisor ${this.path} has no child ${JSON.stringify(id)}`);
   }
+}
+
+/**
+ * A policy's delay as the timer will wait it: 0 for nonsense (NaN, negative), at most
+ * `MAX_DURATION_MS` (a custom policy may return more; the timer could not wait it and the
+ * restart event must say what really happens).
+ */
+function restartDelayMs(raw: number): number {
+  return Number.isFinite(raw) && raw > 0 ? clampDurationMs(raw) : 0;
 }

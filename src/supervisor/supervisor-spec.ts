@@ -19,7 +19,7 @@
  * - backoff: exponential, full jitter, 100 ms .. 30 s, ×2 (AWS' recommendation).
  */
 import type { AnyActorLogic, InputFrom } from 'xstate';
-import { type Checker, custom, fail, integer, oneOf, optional, shape, parseOptions } from '../options.js';
+import { type Checker, custom, duration, fail, oneOf, optional, shape, parseOptions } from '../options.js';
 import { type BackoffPolicy, defaultBackoff, isBackoffPolicy } from './backoff.js';
 
 export type RestartType = 'permanent' | 'transient' | 'temporary';
@@ -119,11 +119,11 @@ const childShape = shape({
   logic: custom<AnyActorLogic>('an actor logic (with transition and getInitialSnapshot)', isActorLogic),
   input: optional(custom<unknown>('any value', () => true)),
   restart: oneOf(['permanent', 'transient', 'temporary'] as const, { default: supervisorDefaults.restart }),
-  shutdownMs: optional(custom<number>('an integer >= 0 or Infinity', isCount)),
+  shutdownMs: optional(duration({ min: 0, infinity: true })),
   backoff: custom<BackoffPolicy>('a backoff policy (an object with delayMs(attempt, prevMs, random))', isBackoffPolicy, {
     default: sharedDefaultBackoff,
   }),
-  resetAfterMs: integer({ min: 0, default: supervisorDefaults.resetAfterMs }),
+  resetAfterMs: duration({ min: 0, default: supervisorDefaults.resetAfterMs }),
 });
 
 const resolved = new WeakSet<object>();
@@ -153,7 +153,7 @@ const supervisorShape = shape({
   id: childId,
   strategy: oneOf(['one-for-one', 'one-for-all', 'rest-for-one'] as const, { default: supervisorDefaults.strategy }),
   maxRestarts: custom<number>('an integer >= 0 or Infinity', isCount, { default: supervisorDefaults.maxRestarts }),
-  withinMs: integer({ min: 1, default: supervisorDefaults.withinMs }),
+  withinMs: duration({ min: 1, default: supervisorDefaults.withinMs }),
   children: custom<unknown[]>('an array of child specs', Array.isArray, { default: () => [] }),
   shutdownOrder: oneOf(['reverse', 'parallel'] as const, { default: supervisorDefaults.shutdownOrder }),
 });

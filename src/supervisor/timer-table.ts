@@ -5,9 +5,7 @@
  * A cancelled or stale token finds nothing and is ignored.
  */
 import type { SchedulerLike } from 'rxjs';
-
-/** setTimeout's ceiling; a longer delay would fire at once. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+import { MAX_DURATION_MS } from '../options.js';
 
 export class TimerTable {
   readonly #timers = new Map<number, { sub: { unsubscribe(): void }; fn: () => void }>();
@@ -23,7 +21,7 @@ export class TimerTable {
   schedule(scheduler: SchedulerLike, delayMs: number, fn: () => void): () => void {
     if (!Number.isFinite(delayMs)) return () => {};
     const token = ++this.#next;
-    const sub = scheduler.schedule(() => this.#notify(token), Math.min(Math.max(0, delayMs), MAX_TIMER_MS));
+    const sub = scheduler.schedule(() => this.#notify(token), Math.min(Math.max(0, delayMs), MAX_DURATION_MS));
     this.#timers.set(token, { sub, fn });
     return () => this.#cancel(token);
   }

@@ -29,6 +29,7 @@ import {
   AbortedError, DialFailedError, DialRefusedError, DialTimeoutError, InvalidOptionError, TlsError,
   type WirewardenError,
 } from '../errors.js';
+import { invalidDuration, isDurationMs } from '../options.js';
 import type { DialOptions, Endpoint } from './types.js';
 
 export const DEFAULT_HOST = '127.0.0.1';
@@ -88,9 +89,7 @@ function noop(): void {}
 /** Dials one socket per the spec. Rejects, never throws. */
 export function dialSocket(spec: SocketDialSpec, options: DialOptions): Promise<Duplex> {
   const { connectTimeoutMs, signal, scheduler = asyncScheduler } = options;
-  if (!Number.isInteger(connectTimeoutMs) || connectTimeoutMs < 1) {
-    return Promise.reject(new InvalidOptionError(`dial.connectTimeoutMs must be an integer >= 1, got ${String(connectTimeoutMs)}`));
-  }
+  if (!isDurationMs(connectTimeoutMs, 1)) return Promise.reject(invalidDuration('dial.connectTimeoutMs', connectTimeoutMs, 1));
   if (signal?.aborted) {
     return Promise.reject(new AbortedError(`dial ${spec.kind} ${spec.where} aborted`, { cause: signal.reason }));
   }

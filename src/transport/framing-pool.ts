@@ -35,7 +35,7 @@ import { pathToFileURL } from 'node:url';
 import { serialize } from 'node:v8';
 import { Piscina } from 'piscina';
 import { errorFromCode, InvalidOptionError, PoolClosedError, ProtocolError, type WirewardenError } from '../errors.js';
-import { integer, parseOptions, shape } from '../options.js';
+import { duration, integer, parseOptions, shape } from '../options.js';
 import { assembleSlices, type SlicedValue } from './framing-slices.js';
 import type { SerializedFramingError } from './framing-worker.js';
 
@@ -56,7 +56,7 @@ export const FRAMING_POOL_DEFAULTS = Object.freeze({
 export const framingPoolSchema = shape({
   minThreads: integer({ min: 0, max: 1024, default: FRAMING_POOL_DEFAULTS.minThreads }),
   maxThreads: integer({ min: 1, max: 1024, default: FRAMING_POOL_DEFAULTS.maxThreads }),
-  idleTimeoutMs: integer({ min: 0, default: FRAMING_POOL_DEFAULTS.idleTimeoutMs }),
+  idleTimeoutMs: duration({ min: 0, default: FRAMING_POOL_DEFAULTS.idleTimeoutMs }),
   offloadThresholdBytes: integer({ min: 0, max: 0xffffffff, default: FRAMING_POOL_DEFAULTS.offloadThresholdBytes }),
 });
 

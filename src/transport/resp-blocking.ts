@@ -10,7 +10,8 @@
  * Trade-offs:
  * - Such a command's default deadline is its block time plus `requestTimeoutMs` as grace
  *   (ioredis's `blockingTimeout` + grace works the same way); a block time of 0 (forever)
- *   gets no default deadline at all. An explicit `timeoutMs` always wins.
+ *   gets no default deadline at all, and neither does a block longer than a timer can
+ *   wait (2^31 − 1 ms, ~24.8 days). An explicit `timeoutMs` always wins.
  * - Classification runs on every command without its own `timeoutMs`, so it starts with
  *   a switch on the name's length: `GET`/`SET` (3) leave at once, and no name is upper-cased.
  * - A block time Redis would refuse (negative, not a number) counts as not blocking: Redis

@@ -28,6 +28,7 @@ import type { SchedulerLike, Subscription } from 'rxjs';
 import {
   AbortedError, ConnectionClosedError, InvalidOptionError, ProtocolError, RequestTimeoutError, type RemoteError,
 } from '../errors.js';
+import { MAX_DURATION_MS } from '../options.js';
 import { FifoDeadlines } from './fifo-deadlines.js';
 import type { RespArg } from './resp-encoder.js';
 import { NOT_BLOCKING } from './resp-blocking.js';
@@ -193,15 +194,18 @@ export class RespPipeline {
   /**
    * The default deadline when a block is involved: replies come in order, so a command's
    * reply waits for its own block and for the longest block of a command ahead of it; it
-   * gets that long + `requestTimeoutMs` (`NO_DEADLINE` when one blocks forever).
-   * `undefined` — the shared default — for the common case, with no clock read.
+   * gets that long + `requestTimeoutMs` (`NO_DEADLINE` when one blocks forever, or longer
+   * than a timer can wait: `BLPOP k 3000000` blocks 35 days, and a deadline past
+   * `MAX_DURATION_MS` would fire at once). `undefined` — the shared default — for the
+   * common case, with no clock read.
    */
   #defaultTimeoutMs(blockMs: number): number | undefined {
     if (this.#requestTimeoutMs === 0 || (blockMs === NOT_BLOCKING && this.#blockers === 0)) return undefined;
     const now = this.#scheduler.now();
     let until = blockMs === NOT_BLOCKING ? 0 : blockMs === 0 ? Number.POSITIVE_INFINITY : now + blockMs;
     if (this.#blockers > 0 && this.#heldUntil > until) until = this.#heldUntil;
-    return until === Number.POSITIVE_INFINITY ? NO_DEADLINE : Math.ceil(until - now) + this.#requestTimeoutMs;
+    const ms = until === Number.POSITIVE_INFINITY ? NO_DEADLINE : Math.ceil(until - now) + this.#requestTimeoutMs;
+    return ms > MAX_DURATION_MS ? NO_DEADLINE : ms;
   }
 
   /** `p` blocks: the replies registered behind it wait until its block ends. */

@@ -32,6 +32,7 @@ import type { SchedulerLike, Subscription } from 'rxjs';
 import {
   AbortedError, ConnectionClosedError, HandshakeFailedError, InvalidOptionError, ProtocolError,
 } from '../errors.js';
+import { invalidDuration, isDurationMs } from '../options.js';
 import { blockTimeMs } from './resp-blocking.js';
 import { encodeCommand, type EncodedCommand, type RespArg } from './resp-encoder.js';
 import { settleHandshake } from './resp-handshake-outcome.js';
@@ -200,9 +201,7 @@ export class RespSession implements StreamEventSink {
   command<T = RespReply>(args: readonly RespArg[], options?: CommandOptions): Promise<T> {
     if (this.#state !== 'open' || this.#dead) return Promise.reject(this.#refusal('command refused'));
     const timeoutMs = options?.timeoutMs;
-    if (timeoutMs !== undefined && (!Number.isInteger(timeoutMs) || timeoutMs < 1)) {
-      return Promise.reject(new InvalidOptionError(`command.timeoutMs must be an integer >= 1, got ${String(timeoutMs)}`));
-    }
+    if (timeoutMs !== undefined && !isDurationMs(timeoutMs, 1)) return Promise.reject(invalidDuration('command.timeoutMs', timeoutMs, 1));
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(new AbortedError(`${commandName(args?.[0])} to ${this.#where} aborted`, { cause: signal.reason }));
     const first = Array.isArray(args) ? args[0] : undefined;

@@ -11,7 +11,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { InvalidOptionError } from '../errors.js';
-import { boolean, custom, integer, optional, parseOptions, shape, string, type Checker } from '../options.js';
+import { boolean, custom, duration, integer, optional, parseOptions, shape, string, type Checker } from '../options.js';
 import { describeEndpoint } from './dial-socket.js';
 import { DEFAULT_MAX_QUEUED_BYTES } from './frame-writer.js';
 import { RespHandshake } from './resp-handshake.js';
@@ -83,8 +83,8 @@ const respSchema = shape({
   // Redis refuses names with spaces, newlines or other special characters.
   clientName: optional(custom<string>('a non-empty string of printable ASCII without spaces', (v) => typeof v === 'string' && /^[!-~]+$/.test(v))),
   returnBuffers: boolean({ default: RESP_DEFAULTS.returnBuffers }),
-  requestTimeoutMs: integer({ min: 0, default: RESP_DEFAULTS.requestTimeoutMs }),
-  closeTimeoutMs: integer({ min: 0, default: RESP_DEFAULTS.closeTimeoutMs }),
+  requestTimeoutMs: duration({ min: 0, default: RESP_DEFAULTS.requestTimeoutMs }),
+  closeTimeoutMs: duration({ min: 0, default: RESP_DEFAULTS.closeTimeoutMs }),
   maxBulkBytes: integer({ min: 1, max: 2 ** 32 - 1, default: RESP_DEFAULTS.maxBulkBytes }),
   maxAggregateLength: integer({ min: 1, max: 2 ** 32 - 1, default: RESP_DEFAULTS.maxAggregateLength }),
   maxQueuedBytes: integer({ min: 0, default: RESP_DEFAULTS.maxQueuedBytes }),

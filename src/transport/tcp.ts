@@ -5,14 +5,14 @@
  */
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { boolean, integer, parseOptions, shape } from '../options.js';
+import { boolean, duration, parseOptions, shape } from '../options.js';
 import { checkHostPort, describeEndpoint, dialSocket } from './dial-socket.js';
 import type { DialOptions, Endpoint, Transport } from './types.js';
 
 export const socketOptionsSchema = {
   noDelay: boolean({ default: true }),
   keepAlive: boolean({ default: false }),
-  keepAliveInitialDelayMs: integer({ min: 0, default: 0 }),
+  keepAliveInitialDelayMs: duration({ min: 0, default: 0 }),
 };
 
 export interface TcpOptions {

@@ -4,7 +4,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { SchedulerLike } from 'rxjs';
-import { custom, func, integer, optional, shape, string } from '../options.js';
+import { custom, duration, func, integer, optional, shape, string } from '../options.js';
 import { defaultScheduler, isScheduler } from '../scheduler.js';
 import { DEFAULT_MAX_FRAME_BYTES } from './frame-decoder.js';
 import { DEFAULT_MAX_QUEUED_BYTES } from './frame-writer.js';
@@ -24,10 +24,10 @@ export const serverSchema = shape({
   maxFrameBytes: integer({ min: 1, max: 0xffffffff, default: DEFAULT_MAX_FRAME_BYTES }),
   maxQueuedBytes: integer({ min: 0, default: DEFAULT_MAX_QUEUED_BYTES }),
   maxInFlightPerClient: integer({ min: 1, default: 256 }),
-  clientIdleTimeoutMs: integer({ min: 1, default: 15_000 }),
-  clientProbeTimeoutMs: integer({ min: 1, default: 5_000 }),
-  handshakeTimeoutMs: integer({ min: 1, default: 10_000 }),
-  closeTimeoutMs: integer({ min: 0, default: 5_000 }),
+  clientIdleTimeoutMs: duration({ min: 1, default: 15_000 }),
+  clientProbeTimeoutMs: duration({ min: 1, default: 5_000 }),
+  handshakeTimeoutMs: duration({ min: 1, default: 10_000 }),
+  closeTimeoutMs: duration({ min: 0, default: 5_000 }),
   scheduler: custom<SchedulerLike>('a SchedulerLike', isScheduler, { default: () => defaultScheduler }),
   framing: optional(custom<FramingPool>('a framing pool (createFramingPool())', isFramingPool)),
 });
@@ -93,16 +93,20 @@ export interface WireClientInfo {
 
 export type WireServerAddress = { readonly host: string; readonly port: number } | { readonly path: string };
 
-export interface WireServer {
+/**
+ * A wire server. `A` is the address it binds: `{ host, port }` unless created with a
+ * unix `path` (then `{ path }`), so `(await server.listen()).port` needs no cast.
+ */
+export interface WireServer<A extends WireServerAddress = WireServerAddress> {
   /** Starts listening; resolves with the bound address. Rejects `ListenFailedError`. */
-  listen(): Promise<WireServerAddress>;
+  listen(): Promise<A>;
   /**
    * Serves a stream that did not come from the listener (an in-memory transport, such as
    * the chaos simulated network), exactly like an accepted socket. Destroyed at once if
    * the server is closing.
    */
   accept(stream: Duplex): void;
-  readonly address: WireServerAddress | undefined;
+  readonly address: A | undefined;
   /** Open client connections. */
   readonly connections: number;
   clients(): WireClientInfo[];

@@ -26,9 +26,10 @@ import { addAbortListener } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { SchedulerLike, Subscription } from 'rxjs';
 import {
-  AbortedError, ConnectionClosedError, GoawayError, HandshakeFailedError, HandshakeRefusedError, InvalidOptionError, ProtocolError,
+  AbortedError, ConnectionClosedError, GoawayError, HandshakeFailedError, HandshakeRefusedError, ProtocolError,
   RemoteError, RequestTimeoutError, WirewardenError,
 } from '../errors.js';
+import { invalidDuration, isDurationMs } from '../options.js';
 import { FifoDeadlines } from './fifo-deadlines.js';
 import type { FramingPool } from './framing-pool.js';
 import { ListenerPing, PingTable, type PendingPing } from './ping-table.js';
@@ -173,14 +174,14 @@ export class WireSession {
    * Sends a request and resolves with the server's reply. Rejects with
    * `RequestTimeoutError`, `AbortedError`, `RemoteError`, `GoawayError` (the server is
    * going away; safe to retry elsewhere), `ConnectionClosedError` or `WriteQueueFullError`.
+   * `T` types the reply as the caller knows the server's contract; it is not checked at
+   * run time (`request<User>(…)`, as `resp()`'s `command<T>`).
    */
-  request(payload: unknown, options?: RequestOptions): Promise<unknown> {
+  request<T = unknown>(payload: unknown, options?: RequestOptions): Promise<T> {
     const refusal = this.#refusal('request');
     if (refusal) return Promise.reject(refusal);
     const timeoutMs = options?.timeoutMs;
-    if (timeoutMs !== undefined && (!Number.isInteger(timeoutMs) || timeoutMs < 1)) {
-      return Promise.reject(new InvalidOptionError(`request.timeoutMs must be an integer >= 1, got ${String(timeoutMs)}`));
-    }
+    if (timeoutMs !== undefined && !isDurationMs(timeoutMs, 1)) return Promise.reject(invalidDuration('request.timeoutMs', timeoutMs, 1));
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(new AbortedError(`request to ${this.#where} aborted`, { cause: signal.reason }));
     const id = ++this.#lastId;
@@ -204,7 +205,7 @@ export class WireSession {
     } catch (err) {
       this.#settle(id, err as Error);
     }
-    return reply;
+    return reply as Promise<T>;
   }
 
   /** Sends a one-way message (no reply). Throws when the session cannot send. */

@@ -9,7 +9,7 @@
  * inspecting the protocol, a session or an error never shows it.
  */
 import type { Duplex } from 'node:stream';
-import { custom, parseOptions, shape, integer, string, optional } from '../options.js';
+import { custom, duration, parseOptions, shape, integer, string, optional } from '../options.js';
 import { DEFAULT_MAX_FRAME_BYTES } from './frame-decoder.js';
 import { DEFAULT_MAX_QUEUED_BYTES } from './frame-writer.js';
 import { describeEndpoint } from './dial-socket.js';
@@ -22,8 +22,8 @@ const wireSchema = shape({
   token: optional(string()),
   maxFrameBytes: integer({ min: 1, max: 0xffffffff, default: DEFAULT_MAX_FRAME_BYTES }),
   maxQueuedBytes: integer({ min: 0, default: DEFAULT_MAX_QUEUED_BYTES }),
-  requestTimeoutMs: integer({ min: 0, default: 30_000 }),
-  closeTimeoutMs: integer({ min: 0, default: 5_000 }),
+  requestTimeoutMs: duration({ min: 0, default: 30_000 }),
+  closeTimeoutMs: duration({ min: 0, default: 5_000 }),
   framing: optional(custom<FramingPool>('a framing pool (createFramingPool())', isFramingPool)),
 });
 

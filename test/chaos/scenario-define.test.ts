@@ -34,12 +34,12 @@ describe('defineScenario', () => {
 
   it.each([
     [{ name: '', durationMs: 10 }, 'scenario.name must be a non-empty string, got ""'],
-    [{ name: 'x', durationMs: 0 }, 'scenario.durationMs must be an integer >= 1, got 0'],
+    [{ name: 'x', durationMs: 0 }, 'scenario.durationMs must be an integer in [1, 2147483647] (ms), got 0'],
     [{ name: 'x', durationMs: 10, speed: 2 }, 'scenario.speed is not a known option'],
     [{ name: 'x', durationMs: 4000, timeline: [{ atMs: 5000, label: 'late', action: noop }] }, 'scenario.timeline[0].atMs must be an integer in [0, 4000] (scenario.durationMs), got 5000'],
     [{ name: 'x', durationMs: 10, timeline: [{ atMs: 1, label: 'no action' }] }, 'scenario.timeline[0].action must be a function, got undefined'],
-    [{ name: 'x', durationMs: 10, heartbeat: { intervalMs: -5 } }, 'scenario.heartbeat.intervalMs must be an integer >= 1, got -5'],
-    [{ name: 'x', durationMs: 10, backoff: { initialMs: 0 } }, 'scenario.backoff.initialMs must be an integer >= 1, got 0'],
+    [{ name: 'x', durationMs: 10, heartbeat: { intervalMs: -5 } }, 'scenario.heartbeat.intervalMs must be an integer in [1, 2147483647] (ms), got -5'],
+    [{ name: 'x', durationMs: 10, backoff: { initialMs: 0 } }, 'scenario.backoff.initialMs must be an integer in [1, 2147483647] (ms), got 0'],
     [{ name: 'x', durationMs: 10, workload: { concurrency: 0 } }, 'scenario.workload.concurrency must be an integer in [1, 1000], got 0'],
     [{ name: 'x', durationMs: 10, invariants: [{ name: 'no check' }] }, 'scenario.invariants[0] must be an invariant ({ name, check(ctx, phase) }), got an object'],
     [{ name: 'x', durationMs: 10, invariants: [noFalseDeath(), noFalseDeath()] }, 'scenario.invariants[1].name "noFalseDeath" is used twice'],

@@ -67,7 +67,7 @@ describe('Toxiproxy error bodies', () => {
     });
     expect((await call('POST', '/proxies/p/toxics', '{"type":"teleport"}')).json).toEqual({ error: 'invalid toxic type', status: 400 });
     expect((await call('POST', '/proxies/p/toxics', '{"type":"latency","attributes":{"latency":-1}}')).json).toEqual({
-      error: 'bad request body: toxic.attributes.latency must be an integer >= 0, got -1', status: 400,
+      error: 'bad request body: toxic.attributes.latency must be an integer in [0, 2147483647] (ms), got -1', status: 400,
     });
     expect((await call('POST', '/proxies/p/toxics', '{"type":"latency","attributes":{"latecy":1}}')).json).toEqual({
       error: 'bad request body: toxic.attributes.latecy is not a known option (known: latency, jitter)', status: 400,

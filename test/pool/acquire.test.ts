@@ -218,7 +218,7 @@ describe('acquire', () => {
     const { pool } = makePool();
     const p = pool.acquire({ timeoutMs: 0 });
     await expect(p).rejects.toThrow(InvalidOptionError);
-    await expect(pool.acquire({ timeoutMs: 1.5 })).rejects.toMatchObject({ message: 'acquire.timeoutMs must be an integer >= 1, got 1.5' });
+    await expect(pool.acquire({ timeoutMs: 1.5 })).rejects.toMatchObject({ message: 'acquire.timeoutMs must be an integer in [1, 2147483647] (ms), got 1.5' });
     await expect(pool.acquire({ signal: {} as AbortSignal })).rejects.toMatchObject({ message: 'acquire.signal must be an AbortSignal, got an object' });
     await expect(pool.acquire({ timeout: 5 } as never)).rejects.toMatchObject({ message: 'acquire.timeout is not a known option (known: signal, timeoutMs)' });
     await expect(pool.acquire(null as never)).rejects.toMatchObject({ code: 'WW_INVALID_OPTION' });

@@ -32,15 +32,15 @@ describe('rt.createPool options', () => {
   it('names the option path, the expected shape and the value; creates nothing on failure', async () => {
     const rt = createRuntime({ scheduler: new VirtualTimeScheduler() });
     expect(message(rt, { max: 0 })).toBe('pool.max must be an integer >= 1, got 0');
-    expect(message(rt, { heartbeat: { intervalMs: -5 } })).toBe('pool.heartbeat.intervalMs must be an integer >= 1, got -5');
+    expect(message(rt, { heartbeat: { intervalMs: -5 } })).toBe('pool.heartbeat.intervalMs must be an integer in [1, 2147483647] (ms), got -5');
     expect(message(rt, { heartbeat: { minTimeoutMs: 500, maxTimeoutMs: 100 } })).toMatch(/^pool\.heartbeat\.minTimeoutMs must be an integer <= pool\.heartbeat\.maxTimeoutMs \(100\)/);
     expect(message(rt, { heartbeat: { interval: 5 } })).toMatch(/^pool\.heartbeat\.interval is not a known option/);
     expect(message(rt, { protocol: { name: 'x', open: () => {} } })).toMatch(/^pool\.protocol must be a Protocol \(an object with open, probe and close functions\), got/);
     expect(message(rt, { transport: { kind: 'tcp' } })).toMatch(/^pool\.transport must be a Transport \(an object with a dial function\), got/);
     expect(message(rt, { backoff: { initialMs: 10 } })).toMatch(/^pool\.backoff must be a backoff policy \(an object with delayMs\(attempt, prevMs, random\)\), got/);
     expect(message(rt, { id: 'a/b' })).toBe('pool.id must be a non-empty string without "/", got "a/b"');
-    expect(message(rt, { connectTimeoutMs: 0 })).toBe('pool.connectTimeoutMs must be an integer >= 1, got 0');
-    expect(message(rt, { validationTimeoutMs: 0 })).toBe('pool.validationTimeoutMs must be an integer >= 1, got 0');
+    expect(message(rt, { connectTimeoutMs: 0 })).toBe('pool.connectTimeoutMs must be an integer in [1, 2147483647] (ms), got 0');
+    expect(message(rt, { validationTimeoutMs: 0 })).toBe('pool.validationTimeoutMs must be an integer in [1, 2147483647] (ms), got 0');
     expect(message(rt, { logger: {} })).toMatch(/^pool\.logger must be a logger \(an object with a warn function\), got/);
     expect(message(rt, { maxSize: 3 })).toMatch(/^pool\.maxSize is not a known option \(known: endpoints, protocol/);
     expect(rootChildren(rt)).toEqual([]);

@@ -28,12 +28,12 @@ describe('pool options', () => {
 
   it('names the path, the expected shape and the value', () => {
     expect(message({ ...base, max: 0 })).toBe('pool.max must be an integer >= 1, got 0');
-    expect(message({ ...base, acquireTimeoutMs: -5 })).toBe('pool.acquireTimeoutMs must be an integer >= 1, got -5');
+    expect(message({ ...base, acquireTimeoutMs: -5 })).toBe('pool.acquireTimeoutMs must be an integer in [1, 2147483647] (ms), got -5');
     expect(message({ ...base, lifetimeJitter: 2 })).toBe('pool.lifetimeJitter must be a finite number in [0, 1], got 2');
-    expect(message({ ...base, idleTimeoutMs: '10' })).toBe('pool.idleTimeoutMs must be an integer >= 0, got "10"');
+    expect(message({ ...base, idleTimeoutMs: '10' })).toBe('pool.idleTimeoutMs must be an integer in [0, 2147483647] (ms), got "10"');
     expect(message({ ...base, maxWaiting: -1 })).toBe('pool.maxWaiting must be an integer >= 0 or Infinity, got -1');
     expect(message({ ...base, reclaimLeaked: 'yes' })).toBe('pool.reclaimLeaked must be a boolean, got "yes"');
-    expect(message({ ...base, housekeepingIntervalMs: 0 })).toBe('pool.housekeepingIntervalMs must be an integer >= 1, got 0');
+    expect(message({ ...base, housekeepingIntervalMs: 0 })).toBe('pool.housekeepingIntervalMs must be an integer in [1, 2147483647] (ms), got 0');
     expect(message({ ...base, protocol: undefined })).toBe('pool.protocol must be a protocol object, got undefined');
     expect(message({ ...base, heartbeat: 5 })).toBe('pool.heartbeat must be an object, got 5');
   });

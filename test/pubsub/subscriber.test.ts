@@ -290,9 +290,9 @@ describe('subscriber options', () => {
     ['no protocol', { endpoint }, /^subscriber\.protocol must be a resp\(\) protocol, got undefined/],
     ['an endpoint without a port', { endpoint: { host: '127.0.0.1' }, protocol: resp() }, /^subscriber\.endpoint must be an object with a port/],
     ['an unknown endpoint key', { endpoint: { ...endpoint, tls: true }, protocol: resp() }, /^subscriber\.endpoint\.tls is not a known option/],
-    ['a bad heartbeat', { endpoint, protocol: resp(), heartbeat: { intervalMs: -5 } }, /^subscriber\.heartbeat\.intervalMs must be an integer >= 1, got -5/],
+    ['a bad heartbeat', { endpoint, protocol: resp(), heartbeat: { intervalMs: -5 } }, /^subscriber\.heartbeat\.intervalMs must be an integer in \[1, 2147483647\] \(ms\), got -5/],
     ['a backoff that is no policy', { endpoint, protocol: resp(), backoff: { initialMs: 10 } }, /^subscriber\.backoff must be a backoff policy/],
-    ['a zero connect timeout', { endpoint, protocol: resp(), connectTimeoutMs: 0 }, /^subscriber\.connectTimeoutMs must be an integer >= 1, got 0/],
+    ['a zero connect timeout', { endpoint, protocol: resp(), connectTimeoutMs: 0 }, /^subscriber\.connectTimeoutMs must be an integer in \[1, 2147483647\] \(ms\), got 0/],
     ['an id with a slash', { endpoint, protocol: resp(), id: 'a/b' }, /^subscriber\.id must be a non-empty string without "\/"/],
   ])('refuses %s', (_label, options, message) => {
     expect(refusal(options)).toMatch(message);

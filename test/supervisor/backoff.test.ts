@@ -192,7 +192,7 @@ describe('validation', () => {
   };
 
   test('options name the path, the limit and the value', () => {
-    expect(message(() => exponentialBackoff({ initialMs: 0 }))).toBe('exponentialBackoff.initialMs must be an integer >= 1, got 0');
+    expect(message(() => exponentialBackoff({ initialMs: 0 }))).toBe('exponentialBackoff.initialMs must be an integer in [1, 2147483647] (ms), got 0');
     expect(message(() => exponentialBackoff({ initialMs: 500, maxMs: 100 }))).toBe('exponentialBackoff.maxMs must be an integer >= initialMs (500), got 100');
     expect(message(() => exponentialBackoff({ multiplier: 0.5 }))).toBe('exponentialBackoff.multiplier must be a finite number >= 1, got 0.5');
     expect(message(() => exponentialBackoff({ jitter: 'wild' as Jitter }))).toBe(
@@ -200,7 +200,7 @@ describe('validation', () => {
     );
     expect(message(() => exponentialBackoff({ jitter: 'full', jitterRatio: 0.2 }))).toMatch(/jitterRatio only applies to jitter "proportional"/);
     expect(message(() => exponentialBackoff({ initialMS: 5 } as never))).toMatch(/^exponentialBackoff\.initialMS is not a known option/);
-    expect(message(() => constantBackoff({ delayMs: -1 }))).toBe('constantBackoff.delayMs must be an integer >= 0, got -1');
+    expect(message(() => constantBackoff({ delayMs: -1 }))).toBe('constantBackoff.delayMs must be an integer in [0, 2147483647] (ms), got -1');
     expect(message(() => constantBackoff({ jitterRatio: 2 }))).toBe('constantBackoff.jitterRatio must be a finite number in [0, 1], got 2');
   });
 

@@ -32,14 +32,14 @@ describe('supervisor spec validation', () => {
       'supervisor.strategy must be one of "one-for-one", "one-for-all", "rest-for-one", got "one-for-many"',
     );
     expect(message({ id: 's', maxRestarts: -1 })).toBe('supervisor.maxRestarts must be an integer >= 0 or Infinity, got -1');
-    expect(message({ id: 's', withinMs: 0 })).toBe('supervisor.withinMs must be an integer >= 1, got 0');
+    expect(message({ id: 's', withinMs: 0 })).toBe('supervisor.withinMs must be an integer in [1, 2147483647] (ms), got 0');
     expect(message({ id: 's', within: 5 })).toMatch(/^supervisor\.within is not a known option \(known: id, strategy/);
     expect(message({ id: 'a/b' })).toBe('supervisor.id must be a non-empty string without "/", got "a/b"');
     expect(message({ id: 's', children: [{ id: 'a' }] })).toBe(
       'supervisor.children[0].logic must be an actor logic (with transition and getInitialSnapshot), got undefined',
     );
     expect(message({ id: 's', children: [{ id: 'a', logic: workerMachine, shutdownMs: 1.5 }] })).toBe(
-      'supervisor.children[0].shutdownMs must be an integer >= 0 or Infinity, got 1.5',
+      'supervisor.children[0].shutdownMs must be an integer in [0, 2147483647] (ms) or Infinity, got 1.5',
     );
     expect(message({ id: 's', children: [{ id: 'a', logic: workerMachine, backoff: { delay: 5 } }] })).toBe(
       'supervisor.children[0].backoff must be a backoff policy (an object with delayMs(attempt, prevMs, random)), got an object',

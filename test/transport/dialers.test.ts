@@ -117,7 +117,7 @@ describe('tcp()', () => {
       'endpoint.port must be an integer in [1, 65535], got 0',
     );
     expect((await rejection(t.dial({ port: 80 }, { connectTimeoutMs: 0 }))).message).toBe(
-      'dial.connectTimeoutMs must be an integer >= 1, got 0',
+      'dial.connectTimeoutMs must be an integer in [1, 2147483647] (ms), got 0',
     );
   });
 });

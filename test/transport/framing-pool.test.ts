@@ -178,7 +178,7 @@ describe('createFramingPool', () => {
     const bad: [unknown, string][] = [
       [{ threads: 2 }, 'framing.threads is not a known option'],
       [{ maxThreads: 0 }, 'framing.maxThreads must be an integer in [1, 1024], got 0'],
-      [{ idleTimeoutMs: -5 }, 'framing.idleTimeoutMs must be an integer >= 0, got -5'],
+      [{ idleTimeoutMs: -5 }, 'framing.idleTimeoutMs must be an integer in [0, 2147483647] (ms), got -5'],
       [{ offloadThresholdBytes: 1.5 }, 'framing.offloadThresholdBytes must be an integer in [0, 4294967295], got 1.5'],
       [{ minThreads: 3, maxThreads: 2 }, 'framing.minThreads must be <= framing.maxThreads (2), got 3'],
     ];

@@ -32,7 +32,7 @@ describe('resp options', () => {
   it.each([
     [{ db: -1 }, 'resp.db must be an integer in [0, 2147483647], got -1'],
     [{ protocolVersion: 4 }, 'resp.protocolVersion must be 2 or 3, got 4'],
-    [{ requestTimeoutMs: 1.5 }, 'resp.requestTimeoutMs must be an integer >= 0, got 1.5'],
+    [{ requestTimeoutMs: 1.5 }, 'resp.requestTimeoutMs must be an integer in [0, 2147483647] (ms), got 1.5'],
     [{ maxBulkBytes: 0 }, 'resp.maxBulkBytes must be an integer in [1, 4294967295], got 0'],
     [{ clientName: 'has space' }, 'resp.clientName must be a non-empty string of printable ASCII without spaces, got "has space"'],
     [{ username: '' }, 'resp.username must be a non-empty string, got ""'],

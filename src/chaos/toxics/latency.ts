@@ -3,7 +3,7 @@
  * LatencyToxic). The delay is measured from the chunk's arrival, not from when the chunk
  * ahead of it left, so a steady stream is shifted, not slowed; order is kept.
  */
-import { integer, shape } from '../../options.js';
+import { duration, shape } from '../../options.js';
 import type { ToxicDefinition } from '../toxic-types.js';
 import { TimedQueue } from './timed-queue.js';
 
@@ -22,8 +22,8 @@ export const latency: ToxicDefinition<LatencyAttributes> = {
   type: 'latency',
   description: 'delays every chunk by latency ± jitter ms',
   attributes: shape({
-    latency: integer({ min: 0, default: 0 }),
-    jitter: integer({ min: 0, default: 0 }),
+    latency: duration({ min: 0, default: 0 }),
+    jitter: duration({ min: 0, default: 0 }),
   }),
   create(ctx, attrs) {
     const queue = new TimedQueue(ctx);

@@ -4,7 +4,7 @@
  * sides, so peers read `ECONNRESET`. Data arriving meanwhile is discarded. Like
  * Toxiproxy's ResetToxic, an idle connection is left alone until traffic shows up.
  */
-import { integer, shape } from '../../options.js';
+import { duration, shape } from '../../options.js';
 import type { ToxicDefinition } from '../toxic-types.js';
 
 export interface ResetPeerAttributes {
@@ -19,7 +19,7 @@ export interface ResetPeerAttributes {
 export const resetPeer: ToxicDefinition<ResetPeerAttributes> = {
   type: 'reset_peer',
   description: 'resets the connection (TCP RST) timeout ms after the first data',
-  attributes: shape({ timeout: integer({ min: 0, default: 0 }) }),
+  attributes: shape({ timeout: duration({ min: 0, default: 0 }) }),
   create(ctx, attrs) {
     let armed = false;
     const trigger = () => {

@@ -2,7 +2,7 @@
  * `slow_close`: data passes untouched, but the end of the stream (the FIN) is held back
  * for `delay` ms (Toxiproxy's SlowCloseToxic).
  */
-import { integer, shape } from '../../options.js';
+import { duration, shape } from '../../options.js';
 import type { ToxicDefinition } from '../toxic-types.js';
 
 export interface SlowCloseAttributes {
@@ -17,7 +17,7 @@ export interface SlowCloseAttributes {
 export const slowClose: ToxicDefinition<SlowCloseAttributes> = {
   type: 'slow_close',
   description: 'delays the close of the connection by delay ms',
-  attributes: shape({ delay: integer({ min: 0, default: 0 }) }),
+  attributes: shape({ delay: duration({ min: 0, default: 0 }) }),
   create(ctx, attrs) {
     return {
       write: (chunk) => ctx.push(chunk),

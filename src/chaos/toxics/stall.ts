@@ -6,7 +6,7 @@
  * otherwise every `interval_ms` (probability per interval, idle or not). During a stall
  * of `stall_ms` everything is held; then it all leaves in order.
  */
-import { integer, number, shape } from '../../options.js';
+import { duration, number, shape } from '../../options.js';
 import type { ToxicDefinition } from '../toxic-types.js';
 import { TimedQueue } from './timed-queue.js';
 
@@ -29,8 +29,8 @@ export const stall: ToxicDefinition<StallAttributes> = {
   description: 'holds the stream for stall_ms with probability per chunk or per interval_ms',
   attributes: shape({
     probability: number({ min: 0, max: 1, default: 0 }),
-    stall_ms: integer({ min: 0, default: 0 }),
-    interval_ms: integer({ min: 0, default: 0 }),
+    stall_ms: duration({ min: 0, default: 0 }),
+    interval_ms: duration({ min: 0, default: 0 }),
   }),
   create(ctx, attrs) {
     const queue = new TimedQueue(ctx);

@@ -5,7 +5,7 @@
  * Removing the toxic closes the stream too (Toxiproxy's `Cleanup`): the data it swallowed
  * is gone, so the connection could not carry on correctly anyway.
  */
-import { integer, shape } from '../../options.js';
+import { duration, shape } from '../../options.js';
 import type { ToxicDefinition } from '../toxic-types.js';
 
 export interface TimeoutAttributes {
@@ -20,7 +20,7 @@ export interface TimeoutAttributes {
 export const timeout: ToxicDefinition<TimeoutAttributes> = {
   type: 'timeout',
   description: 'drops all data; closes after timeout ms without data (0 = never)',
-  attributes: shape({ timeout: integer({ min: 0, default: 0 }) }),
+  attributes: shape({ timeout: duration({ min: 0, default: 0 }) }),
   create(ctx, attrs) {
     let cancel: (() => void) | undefined;
     const arm = () => {

@@ -11,7 +11,7 @@
  * which refer to no state, still pass. Bytes of a frame streamed raw (oversized, or in
  * flight at attach) are barriers too.
  */
-import { integer, shape } from '../../options.js';
+import { duration, shape } from '../../options.js';
 import type { ToxicDefinition } from '../toxic-types.js';
 import { bindSplitter, createFrameStageState, maxFrameBytesAttribute, releaseSplitter, type FrameStageState } from './frame-stage.js';
 
@@ -43,8 +43,8 @@ export const wireDelayResponses: ToxicDefinition<WireDelayResponsesAttributes, F
   type: 'wire_delay_responses',
   description: 'delays wire response frames by latency ± jitter ms; other frames pass',
   attributes: shape({
-    latency: integer({ min: 0, default: 0 }),
-    jitter: integer({ min: 0, default: 0 }),
+    latency: duration({ min: 0, default: 0 }),
+    jitter: duration({ min: 0, default: 0 }),
     max_frame_bytes: maxFrameBytesAttribute(),
   }),
   createState: createFrameStageState,
