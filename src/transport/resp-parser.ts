@@ -10,12 +10,20 @@
  * Trade-offs:
  * - Nothing is re-parsed. A line split across chunks keeps its pieces and only the new
  *   chunk is scanned for LF; a bulk body split across chunks is collected as views and
- *   concatenated once, when complete. Aggregates live on an explicit stack (no recursion,
- *   no restart from the top), so a reply of any size or depth costs O(bytes).
+ *   concatenated once, when complete. Aggregates live on an explicit stack, and finishing
+ *   one that finishes its parents is a loop, not recursion: no depth can overflow the call
+ *   stack, and a reply of any size costs O(bytes).
  * - Declared lengths are checked before anything is allocated: a bulk above
  *   `maxBulkBytes` (or, when decoding to strings, above V8's longest string) and an
  *   aggregate above `maxAggregateLength` throw `FrameTooLargeError` on the header alone.
- *   Aggregates are never preallocated: memory grows with the bytes actually received.
+ *   Aggregates are not preallocated from their declared length (only up to
+ *   `SMALL_AGGREGATE`, a bounded cost): memory grows with the elements actually received.
+ * - Nesting deeper than `maxNestingDepth` (default 128; Redis's own replies nest a handful
+ *   of levels) is a `ProtocolError`. An unfinished aggregate costs one small frame, so the
+ *   frames a server can make us hold are bounded by the limit, not by what it sends.
+ * - Every text taken from the peer into an error (error replies, the preview of a bad line)
+ *   goes through the `redact` option first: the session passes one that replaces its
+ *   password, so a server that reflects the password cannot put it in any error or cause.
  * - Lines (simple strings, errors, numbers) longer than `MAX_RESP_LINE_BYTES` without a
  *   CRLF are a `ProtocolError`: a server has no reason to send one.
  * - Error replies are values (`RemoteError`), not throws: nested in an array (EXEC) they
@@ -53,6 +61,20 @@ export const DEFAULT_MAX_BULK_BYTES = 512 * 1024 * 1024;
 /** hiredis's bound on aggregate elements; aggregates are never preallocated anyway. */
 export const DEFAULT_MAX_AGGREGATE_LENGTH = 0xffffffff;
 
+/**
+ * Deepest aggregate nesting accepted by default. Redis's replies nest a handful of levels
+ * (hiredis refused more than 7 for years); only a Lua script's nested tables go deeper.
+ */
+export const DEFAULT_MAX_NESTING_DEPTH = 128;
+
+/**
+ * Arrays that declare at most this many elements are allocated at their exact size: an
+ * array grown from empty reserves 17 slots for its first element, and a reply of many
+ * small arrays would cost that per element. The bound keeps a declared length from
+ * allocating more than a few slots before the elements arrive.
+ */
+const SMALL_AGGREGATE = 16;
+
 export interface RespParserOptions {
   /** Largest bulk string accepted. Default 512 MiB. */
   readonly maxBulkBytes?: number;
@@ -60,17 +82,73 @@ export interface RespParserOptions {
   readonly maxAggregateLength?: number;
   /** Bulk strings as `Buffer`s instead of UTF-8 strings. Default false. */
   readonly returnBuffers?: boolean;
+  /** Most aggregates one reply may nest (attributes and pushes included). Default 128. */
+  readonly maxNestingDepth?: number;
+  /**
+   * Applied to every text the peer sent that goes into an error: error replies (message,
+   * `cause`, `cause.code`) and the preview of a bad line. Default: none. The session
+   * passes one that replaces its secrets.
+   */
+  readonly redact?: (text: string) => string;
 }
 
 /** Aggregate kinds (plain numbers: the project uses no enums). */
 const Agg = { Array: 0, Map: 1, Set: 2, Push: 3, Attribute: 4 } as const;
 type Agg = (typeof Agg)[keyof typeof Agg];
 
-interface Frame {
+type Aggregate = RespReply[] | Map<RespReply, RespReply> | Set<RespReply> | undefined;
+
+/** An aggregate being filled: O(1) small objects, whatever length it declares. */
+class Frame {
   readonly kind: Agg;
-  /** Values still expected (a map expects two per pair). */
+  /** Values still expected (a map and an attribute expect two per pair). */
   left: number;
-  readonly items: RespReply[];
+  /** What is being built; `undefined` for an attribute, whose values are dropped. */
+  readonly value: Aggregate;
+  /** Next array index. */
+  #at = 0;
+  /** A map's key waiting for its value. */
+  #key: RespReply = null;
+
+  constructor(kind: Agg, declared: number) {
+    this.kind = kind;
+    this.left = kind === Agg.Map || kind === Agg.Attribute ? declared * 2 : declared;
+    this.value = emptyAggregate(kind, declared);
+  }
+
+  /** Adds one element; true when it was the last. */
+  add(item: RespReply): boolean {
+    switch (this.kind) {
+      case Agg.Array:
+      case Agg.Push:
+        (this.value as RespReply[])[this.#at++] = item;
+        break;
+      case Agg.Map:
+        // `left` is even before a key, odd before its value.
+        if ((this.left & 1) === 0) this.#key = item;
+        else (this.value as Map<RespReply, RespReply>).set(this.#key, item);
+        break;
+      case Agg.Set:
+        (this.value as Set<RespReply>).add(item);
+        break;
+      default:
+        break; // attribute: metadata about the next value, dropped (as hiredis does)
+    }
+    return --this.left === 0;
+  }
+}
+
+function emptyAggregate(kind: Agg, declared: number): Aggregate {
+  switch (kind) {
+    case Agg.Map:
+      return new Map();
+    case Agg.Set:
+      return new Set();
+    case Agg.Attribute:
+      return undefined;
+    default:
+      return declared <= SMALL_AGGREGATE ? new Array<RespReply>(declared) : [];
+  }
 }
 
 const Bulk = { String: 0, Error: 1, Verbatim: 2 } as const;
@@ -106,8 +184,10 @@ export function respRemoteError(text: string): RemoteError {
 export class RespParser {
   readonly maxBulkBytes: number;
   readonly maxAggregateLength: number;
+  readonly maxNestingDepth: number;
   readonly returnBuffers: boolean;
   readonly #emit: (value: RespReply, kind: ReplyKind) => void;
+  readonly #redact: ((text: string) => string) | undefined;
   /** Pieces of a line split across chunks. */
   #line: Buffer[] | undefined;
   #lineBytes = 0;
@@ -116,13 +196,16 @@ export class RespParser {
   #bulkKind: Bulk = Bulk.String;
   #bulkParts: Buffer[] | undefined;
   #bulkBytes = 0;
+  /** Unfinished aggregates, outermost first; never longer than `maxNestingDepth`. */
   readonly #stack: Frame[] = [];
 
   constructor(emit: (value: RespReply, kind: ReplyKind) => void, options?: RespParserOptions) {
     this.#emit = emit;
     this.maxBulkBytes = options?.maxBulkBytes ?? DEFAULT_MAX_BULK_BYTES;
     this.maxAggregateLength = options?.maxAggregateLength ?? DEFAULT_MAX_AGGREGATE_LENGTH;
+    this.maxNestingDepth = options?.maxNestingDepth ?? DEFAULT_MAX_NESTING_DEPTH;
     this.returnBuffers = options?.returnBuffers ?? false;
+    this.#redact = options?.redact;
   }
 
   /** Bytes held for an incomplete line or bulk body (not counting finished aggregate items). */
@@ -159,7 +242,7 @@ export class RespParser {
         this.#lineBytes = 0;
       }
       offset = lf + 1;
-      if (line.length < 3 || line[line.length - 2] !== CR) throw new ProtocolError(`RESP line not terminated by CRLF: ${preview(line)}`);
+      if (line.length < 3 || line[line.length - 2] !== CR) throw this.#bad('RESP line not terminated by CRLF', line);
       this.#onLine(line);
     }
   }
@@ -187,11 +270,14 @@ export class RespParser {
     const stop = line.length - 2;
     switch (type) {
       case 0x2b: // + simple string
-        return this.#value(line.toString('utf8', 1, stop));
+        return this.#value(line.toString('utf8', 1, stop), ReplyKind.Reply);
       case 0x2d: // - error
-        return this.#value(respRemoteError(line.toString('utf8', 1, stop)), true);
-      case 0x3a: // : integer
-        return this.#value(parseInteger(line, stop));
+        return this.#value(this.#remoteError(line.toString('utf8', 1, stop)), ReplyKind.Error);
+      case 0x3a: { // : integer
+        const n = parseInteger(line, stop);
+        if (n === undefined) throw this.#bad('bad RESP integer', line);
+        return this.#value(n, ReplyKind.Reply);
+      }
       case 0x24: // $ bulk string
         return this.#startBulk(line, stop, Bulk.String);
       case 0x21: // ! blob error
@@ -209,27 +295,31 @@ export class RespParser {
       case 0x7c: // | attribute
         return this.#startAggregate(line, stop, Agg.Attribute);
       case 0x5f: // _ null
-        if (stop !== 1) throw new ProtocolError(`RESP null with a payload: ${preview(line)}`);
-        return this.#value(null);
+        if (stop !== 1) throw this.#bad('RESP null with a payload', line);
+        return this.#value(null, ReplyKind.Reply);
       case 0x23: // # boolean
-        if (stop === 2 && line[1] === 0x74) return this.#value(true);
-        if (stop === 2 && line[1] === 0x66) return this.#value(false);
-        throw new ProtocolError(`bad RESP boolean: ${preview(line)}`);
-      case 0x2c: // , double
-        return this.#value(parseDouble(line, stop));
+        if (stop === 2 && line[1] === 0x74) return this.#value(true, ReplyKind.Reply);
+        if (stop === 2 && line[1] === 0x66) return this.#value(false, ReplyKind.Reply);
+        throw this.#bad('bad RESP boolean', line);
+      case 0x2c: { // , double
+        const n = parseDouble(line, stop);
+        if (n === undefined) throw this.#bad('bad RESP double', line);
+        return this.#value(n, ReplyKind.Reply);
+      }
       case 0x28: { // ( big number
         const text = line.toString('latin1', 1, stop);
-        if (!BIG.test(text)) throw new ProtocolError(`bad RESP big number: ${preview(line)}`);
-        return this.#value(BigInt(text));
+        if (!BIG.test(text)) throw this.#bad('bad RESP big number', line);
+        return this.#value(BigInt(text), ReplyKind.Reply);
       }
       default:
-        throw new ProtocolError(`unexpected RESP type byte 0x${type.toString(16).padStart(2, '0')}: ${preview(line)}`);
+        throw this.#bad(`unexpected RESP type byte 0x${type.toString(16).padStart(2, '0')}`, line);
     }
   }
 
   #startBulk(line: Buffer, stop: number, kind: Bulk): void {
     const length = parseLength(line, stop);
-    if (length < 0) return this.#value(null);
+    if (length === BAD_LENGTH) throw this.#bad('bad RESP length', line);
+    if (length < 0) return this.#value(null, ReplyKind.Reply);
     // Error texts always become strings; other bodies only without returnBuffers.
     const asString = kind === Bulk.Error || !this.returnBuffers;
     const limit = asString ? Math.min(this.maxBulkBytes, constants.MAX_STRING_LENGTH) : this.maxBulkBytes;
@@ -269,14 +359,14 @@ export class RespParser {
     if (whole[n] !== CR || whole[n + 1] !== LF) throw new ProtocolError(`RESP bulk reply of ${n} bytes not followed by CRLF`);
     switch (this.#bulkKind) {
       case Bulk.Error:
-        this.#value(respRemoteError(whole.toString('utf8', 0, n)), true);
+        this.#value(this.#remoteError(whole.toString('utf8', 0, n)), ReplyKind.Error);
         break;
       case Bulk.Verbatim:
         if (whole[3] !== 0x3a) throw new ProtocolError('RESP verbatim string without its "fmt:" prefix');
-        this.#value(this.#bytes(whole, 4, n, owned));
+        this.#value(this.#bytes(whole, 4, n, owned), ReplyKind.Reply);
         break;
       default:
-        this.#value(this.#bytes(whole, 0, n, owned));
+        this.#value(this.#bytes(whole, 0, n, owned), ReplyKind.Reply);
     }
     return offset;
   }
@@ -289,72 +379,90 @@ export class RespParser {
 
   #startAggregate(line: Buffer, stop: number, kind: Agg): void {
     const length = parseLength(line, stop);
+    if (length === BAD_LENGTH) throw this.#bad('bad RESP length', line);
     if (length < 0) {
-      if (kind !== Agg.Array) throw new ProtocolError(`RESP null aggregate of type ${preview(line)}`);
-      return this.#value(null);
+      if (kind !== Agg.Array) throw this.#bad('RESP null aggregate of type', line);
+      return this.#value(null, ReplyKind.Reply);
     }
     if (length > this.maxAggregateLength) {
       throw new FrameTooLargeError(`RESP aggregate of ${length} elements exceeds maxAggregateLength ${this.maxAggregateLength}`);
     }
-    const frame: Frame = { kind, left: kind === Agg.Map || kind === Agg.Attribute ? length * 2 : length, items: [] };
-    if (frame.left === 0) return this.#complete(frame);
-    this.#stack.push(frame);
+    const depth = this.#stack.length + 1;
+    if (depth > this.maxNestingDepth) {
+      throw new ProtocolError(`RESP reply nests aggregates ${depth} levels deep, above maxNestingDepth ${this.maxNestingDepth}`);
+    }
+    if (length > 0) {
+      this.#stack.push(new Frame(kind, length));
+      return;
+    }
+    if (kind === Agg.Attribute) return; // an empty attribute describes nothing
+    this.#value(emptyAggregate(kind, 0)!, kind === Agg.Push && depth === 1 ? ReplyKind.Push : ReplyKind.Reply);
   }
 
-  #complete(frame: Frame): void {
-    switch (frame.kind) {
-      case Agg.Attribute:
-        return; // metadata about the next value; dropped
-      case Agg.Map: {
-        const map = new Map<RespReply, RespReply>();
-        const items = frame.items;
-        for (let i = 0; i < items.length; i += 2) map.set(items[i]!, items[i + 1]!);
-        return this.#value(map);
-      }
-      case Agg.Set:
-        return this.#value(new Set(frame.items));
-      case Agg.Push:
-        if (this.#stack.length === 0) return this.#emit(frame.items, ReplyKind.Push);
-        return this.#value(frame.items);
-      default:
-        return this.#value(frame.items);
+  /**
+   * Hands a finished value to the aggregate on top of the stack, or out at top level.
+   * A value that finishes its aggregate finishes it here, and so on outwards: a loop, so
+   * a deep reply completing at once cannot overflow the call stack.
+   */
+  #value(value: RespReply, kind: ReplyKind): void {
+    const stack = this.#stack;
+    for (;;) {
+      const top = stack[stack.length - 1];
+      if (top === undefined) return this.#emit(value, kind);
+      if (!top.add(value)) return;
+      stack.pop();
+      if (top.kind === Agg.Attribute) return; // dropped: the next value is the one it describes
+      value = top.value!;
+      kind = top.kind === Agg.Push && stack.length === 0 ? ReplyKind.Push : ReplyKind.Reply;
     }
   }
 
-  #value(value: RespReply, isError = false): void {
-    const top = this.#stack[this.#stack.length - 1];
-    if (top === undefined) return this.#emit(value, isError ? ReplyKind.Error : ReplyKind.Reply);
-    top.items.push(value);
-    if (--top.left > 0) return;
-    this.#stack.pop();
-    this.#complete(top);
+  /** The `RemoteError` of an error reply, its text redacted. */
+  #remoteError(text: string): RemoteError {
+    return respRemoteError(this.#redact === undefined ? text : this.#redact(text));
+  }
+
+  /**
+   * A `ProtocolError` quoting the start of a bad line, printable. The whole line is
+   * redacted before it is cut, so no prefix of a secret survives the cut.
+   */
+  #bad(what: string, line: Buffer): ProtocolError {
+    let text = line.toString('utf8');
+    if (this.#redact !== undefined) text = this.#redact(text);
+    return new ProtocolError(`${what}: ${JSON.stringify(text.length > PREVIEW_CHARS ? text.slice(0, PREVIEW_CHARS) : text)}`);
   }
 }
 
-/** A length or count: `-1` (null) or a non-negative decimal without sign or padding. */
+/** Characters of a bad line quoted in its error. */
+const PREVIEW_CHARS = 32;
+
+/** What `parseLength` returns for a malformed length. */
+const BAD_LENGTH = -2;
+
+/** A length or count: `-1` (null), a non-negative decimal without sign or padding, or `BAD_LENGTH`. */
 function parseLength(line: Buffer, stop: number): number {
   if (stop === 3 && line[1] === 0x2d && line[2] === 0x31) return -1;
-  if (stop < 2 || stop > 17) throw new ProtocolError(`bad RESP length: ${preview(line)}`);
+  if (stop < 2 || stop > 17) return BAD_LENGTH;
   let n = 0;
   for (let i = 1; i < stop; i++) {
     const d = line[i]! - 0x30;
-    if (d < 0 || d > 9) throw new ProtocolError(`bad RESP length: ${preview(line)}`);
+    if (d < 0 || d > 9) return BAD_LENGTH;
     n = n * 10 + d;
   }
   return n;
 }
 
-/** A `:` integer: a number when it is safe, a bigint beyond ±2^53. */
-function parseInteger(line: Buffer, stop: number): number | bigint {
+/** A `:` integer: a number when it is safe, a bigint beyond ±2^53; `undefined` when malformed. */
+function parseInteger(line: Buffer, stop: number): number | bigint | undefined {
   let i = 1;
   const negative = line[1] === 0x2d;
   if (negative || line[1] === 0x2b) i++;
   // RESP integers are 64-bit; 64 characters leave room and keep BigInt parsing cheap.
-  if (i >= stop || stop > 64) throw new ProtocolError(`bad RESP integer: ${preview(line)}`);
+  if (i >= stop || stop > 64) return undefined;
   let n = 0;
   for (let j = i; j < stop; j++) {
     const d = line[j]! - 0x30;
-    if (d < 0 || d > 9) throw new ProtocolError(`bad RESP integer: ${preview(line)}`);
+    if (d < 0 || d > 9) return undefined;
     n = n * 10 + d;
   }
   if (n <= Number.MAX_SAFE_INTEGER) return negative ? -n : n;
@@ -362,7 +470,8 @@ function parseInteger(line: Buffer, stop: number): number | bigint {
   return big >= BigInt(Number.MIN_SAFE_INTEGER) && big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
 }
 
-function parseDouble(line: Buffer, stop: number): number {
+/** A `,` double, `undefined` when malformed. */
+function parseDouble(line: Buffer, stop: number): number | undefined {
   const text = line.toString('latin1', 1, stop);
   switch (text.toLowerCase()) {
     case 'inf':
@@ -374,11 +483,5 @@ function parseDouble(line: Buffer, stop: number): number {
     case '-nan':
       return NaN;
   }
-  if (!DOUBLE.test(text)) throw new ProtocolError(`bad RESP double: ${preview(line)}`);
-  return Number(text);
-}
-
-/** The start of a bad line, printable, for an error message. */
-function preview(line: Buffer): string {
-  return JSON.stringify(line.toString('latin1', 0, Math.min(line.length, 32)));
+  return DOUBLE.test(text) ? Number(text) : undefined;
 }
