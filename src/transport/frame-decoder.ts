@@ -16,6 +16,12 @@
  * - An idle decoder holds no buffer: a header split across chunks is accumulated in a
  *   number, and the list of parts exists only while a split frame does. One decoder per
  *   connection, so at 10k idle connections this is what stays small.
+ * - The limit can change between frames (`limit()`): a server accepts only a HELLO-sized
+ *   frame before the handshake and its full `maxFrameBytes` after. It is read at each
+ *   header, so a frame already announced keeps the limit it was checked against.
+ * - `partialFrameBytes` and `framesDecoded` let an owner's periodic check see a frame
+ *   that stays incomplete (a peer trickling bytes) without the decoder reading a clock:
+ *   the data path pays one counter increment per frame.
  */
 import { FrameTooLargeError } from '../errors.js';
 
@@ -45,7 +51,10 @@ export interface FrameDecoderOptions {
  * });
  */
 export class FrameDecoder {
-  readonly maxFrameBytes: number;
+  #maxFrameBytes: number;
+  /** The option the limit comes from, named in the error (`maxFrameBytes`, `maxHandshakeFrameBytes`). */
+  #limitName = 'maxFrameBytes';
+  #framesDecoded = 0;
   readonly #onFrame: (payload: Buffer) => void;
   /** Header bytes seen so far of a header split across chunks, big-endian in a number. */
   #header = 0;
@@ -56,17 +65,40 @@ export class FrameDecoder {
   #partsBytes = 0;
 
   constructor(onFrame: (payload: Buffer) => void, options?: FrameDecoderOptions) {
-    const max = options?.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
-    if (!Number.isInteger(max) || max < 0 || max > 0xffffffff) {
-      throw new RangeError(`maxFrameBytes must be an integer in [0, 4294967295], got ${String(max)}`);
-    }
-    this.maxFrameBytes = max;
+    this.#maxFrameBytes = checkedLimit(options?.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES, 'maxFrameBytes');
     this.#onFrame = onFrame;
+  }
+
+  /** Largest accepted payload; a larger declared length throws `FrameTooLargeError`. */
+  get maxFrameBytes(): number {
+    return this.#maxFrameBytes;
+  }
+
+  /**
+   * Changes the largest accepted payload from the next frame header on; `name` is the
+   * option the error message names. Safe to call from `onFrame`.
+   */
+  limit(maxFrameBytes: number, name = 'maxFrameBytes'): void {
+    this.#maxFrameBytes = checkedLimit(maxFrameBytes, name);
+    this.#limitName = name;
   }
 
   /** Bytes held for an incomplete frame (header and body). */
   get bufferedBytes(): number {
     return this.#headerFill + this.#partsBytes;
+  }
+
+  /**
+   * Bytes received so far of a frame not yet complete, its header included (a header
+   * announcing a length counts 4 even before a body byte); 0 between frames.
+   */
+  get partialFrameBytes(): number {
+    return this.#expected >= 0 ? FRAME_HEADER_BYTES + this.#partsBytes : this.#headerFill;
+  }
+
+  /** Frames completed so far: a change between two looks means the stream moved on. */
+  get framesDecoded(): number {
+    return this.#framesDecoded;
   }
 
   /** Feeds one chunk; calls `onFrame` for every frame it completes, in order. */
@@ -90,10 +122,11 @@ export class FrameDecoder {
           this.#header = 0;
           this.#headerFill = 0;
         }
-        if (length > this.maxFrameBytes) {
-          throw new FrameTooLargeError(`frame of ${length} bytes exceeds maxFrameBytes ${this.maxFrameBytes}`);
+        if (length > this.#maxFrameBytes) {
+          throw new FrameTooLargeError(`frame of ${length} bytes exceeds ${this.#limitName} ${this.#maxFrameBytes}`);
         }
         if (length === 0) {
+          this.#framesDecoded++;
           this.#onFrame(EMPTY);
           continue;
         }
@@ -106,6 +139,7 @@ export class FrameDecoder {
         const frame = chunk.subarray(offset, offset + this.#expected);
         offset += this.#expected;
         this.#expected = -1;
+        this.#framesDecoded++;
         this.#onFrame(frame);
         continue;
       }
@@ -119,6 +153,7 @@ export class FrameDecoder {
         this.#parts = undefined;
         this.#partsBytes = 0;
         this.#expected = -1;
+        this.#framesDecoded++;
         this.#onFrame(frame);
       }
     }
@@ -132,4 +167,11 @@ export class FrameDecoder {
     this.#parts = undefined;
     this.#partsBytes = 0;
   }
+}
+
+function checkedLimit(max: number, name: string): number {
+  if (!Number.isInteger(max) || max < 0 || max > 0xffffffff) {
+    throw new RangeError(`${name} must be an integer in [0, 4294967295], got ${String(max)}`);
+  }
+  return max;
 }

@@ -141,6 +141,11 @@ export class WireChannel {
     return this.#writer.queuedBytes;
   }
 
+  /** The inbound frame decoder: a server narrows its limit before the handshake and watches partial frames. */
+  get decoder(): FrameDecoder {
+    return this.#decoder;
+  }
+
   /**
    * Sends one message. Throws `WriteQueueFullError`, `FrameTooLargeError`,
    * `ConnectionClosedError`, or `ProtocolError` for a value msgpack cannot encode (a

@@ -9,8 +9,13 @@
  * - Liveness is a counter bumped once per inbound chunk; the watchdog compares it between
  *   sweeps, so the data path never reads a clock.
  * - Handlers run as soon as their REQ is decoded and reply when they settle, so replies
- *   go out in completion order (the client matches them by id). A throwing or rejecting
- *   handler becomes an ERR frame; only a failure to write kills the connection.
+ *   go out in completion order (the client matches them by id). Whatever a handler
+ *   throws or rejects with becomes an ERR frame (wire-server-failure.ts describes any
+ *   value without throwing), and a returned thenable is adopted by `Promise.resolve`, so
+ *   it settles the request once; only a failure to write kills the connection.
+ * - Before HELLO is accepted the decoder takes only frames of `maxHandshakeFrameBytes`,
+ *   refused from the length header; the full `maxFrameBytes` applies from the frame after
+ *   HELLO on. A refused client keeps the small limit until it is gone.
  * - After the server's GOAWAY, requests still in the pipe get `ERR WW_GOAWAY` (never run,
  *   safe to retry elsewhere); requests already running complete normally.
  * - Handlers get one `AbortSignal` per connection (aborted when it closes), not one per
@@ -24,11 +29,12 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { SchedulerLike } from 'rxjs';
-import { FrameTooLargeError, HandshakeFailedError, ProtocolError, WriteQueueFullError } from '../errors.js';
+import { ConnectionClosedError, FrameTooLargeError, HandshakeFailedError, ProtocolError, WriteQueueFullError } from '../errors.js';
 import { OffloadedReply } from './framing-offloaded.js';
 import type { FramingPool } from './framing-pool.js';
 import { WireChannel } from './wire-channel.js';
 import { MessageType, WIRE_VERSION, type WireMessage } from './wire-messages.js';
+import { describeFailure, warnFailure, type FailureBody } from './wire-server-failure.js';
 
 export interface WireRequestContext {
   /** The server-assigned id of the client connection (also sent in HELLO_OK). */
@@ -37,12 +43,21 @@ export interface WireRequestContext {
   readonly signal: AbortSignal;
 }
 
-export type WireDropReason = 'heartbeat-timeout' | 'handshake-timeout' | 'auth-failed' | 'protocol-error' | 'write-queue-full';
+export type WireDropReason =
+  | 'heartbeat-timeout'
+  | 'handshake-timeout'
+  | 'handshake-limit'
+  | 'frame-timeout'
+  | 'auth-failed'
+  | 'protocol-error'
+  | 'write-queue-full';
 
 /** @internal what a connection needs from its server. */
 export interface ConnectionHooks {
   readonly scheduler: SchedulerLike;
   readonly maxFrameBytes: number;
+  /** Frame limit until HELLO is accepted (at most `maxFrameBytes`). */
+  readonly maxHandshakeFrameBytes: number;
   readonly maxQueuedBytes: number;
   /** Handlers running at once per client; more REQs wait in a backlog, reading stops. */
   readonly maxInFlight: number;
@@ -50,6 +65,8 @@ export interface ConnectionHooks {
   readonly handler?: (payload: unknown, ctx: WireRequestContext) => unknown;
   readonly onMessage?: (payload: unknown, ctx: WireRequestContext) => unknown;
   readonly onDropped: (conn: WireServerConnection, reason: WireDropReason, error?: Error) => void;
+  /** Called once, when HELLO is accepted or the connection closes before that. */
+  readonly onHandshakeDone: (conn: WireServerConnection) => void;
   readonly onClosed: (conn: WireServerConnection) => void;
   readonly framing?: FramingPool;
 }
@@ -57,7 +74,18 @@ export interface ConnectionHooks {
 export type WireServerConnectionState = 'hello' | 'ready' | 'goaway' | 'closed';
 
 function warn(err: unknown): void {
-  process.emitWarning(err instanceof Error ? err : new Error(String(err)), 'WirewardenHandlerWarning');
+  warnFailure(err, 'WirewardenHandlerWarning');
+}
+
+/** `host:port` of a socket's peer; 'local' for an in-memory stream (server.accept), which has no address. */
+export function remoteOf(stream: Duplex): string {
+  const peer = stream as Partial<Pick<Socket, 'remoteAddress' | 'remotePort'>>;
+  return peer.remoteAddress === undefined ? 'local' : `${peer.remoteAddress}:${String(peer.remotePort)}`;
+}
+
+/** Whether a handler's result is a thenable; reading `then` may throw (a getter, a Proxy). */
+function isThenable(value: unknown): boolean {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
 }
 
 /** @internal one accepted client. */
@@ -79,6 +107,11 @@ export class WireServerConnection {
   lastActiveAt: number;
   /** The server's outstanding PING, if any. */
   probe: { id: number; sentAt: number } | undefined;
+  /** When a sweep first saw the incomplete inbound frame, and `framesDecoded` then; -1: none seen. */
+  #frameSeenAt = -1;
+  #frameSeenSeq = 0;
+  /** Until HELLO is accepted or the connection closes (the server counts these). */
+  #handshaking = true;
   readonly #channel: WireChannel;
   readonly #hooks: ConnectionHooks;
   readonly #abort = new AbortController();
@@ -89,9 +122,7 @@ export class WireServerConnection {
   constructor(id: number, socket: Duplex, hooks: ConnectionHooks) {
     this.id = id;
     this.#hooks = hooks;
-    // A net.Socket names its peer; an in-memory stream (server.accept) has no address.
-    const peer = socket as Partial<Pick<Socket, 'remoteAddress' | 'remotePort'>>;
-    this.remote = peer.remoteAddress === undefined ? 'local' : `${peer.remoteAddress}:${String(peer.remotePort)}`;
+    this.remote = remoteOf(socket);
     this.connectedAt = this.lastActiveAt = hooks.scheduler.now();
     this.#ctx = Object.freeze({ clientId: id, signal: this.#abort.signal });
     this.#channel = new WireChannel(socket, {
@@ -102,6 +133,8 @@ export class WireServerConnection {
       onClose: (error) => this.#onClose(error),
       framing: hooks.framing,
     });
+    // Before any byte is read ('data' comes on a later tick): only a HELLO-sized frame.
+    this.#channel.decoder.limit(Math.min(hooks.maxHandshakeFrameBytes, hooks.maxFrameBytes), 'maxHandshakeFrameBytes');
   }
 
   get closed(): boolean {
@@ -129,6 +162,39 @@ export class WireServerConnection {
 
   pause(): void {
     this.#channel.pause();
+  }
+
+  /** Bytes received so far of an inbound frame not yet complete (0 between frames). */
+  get partialFrameBytes(): number {
+    return this.#channel.decoder.partialFrameBytes;
+  }
+
+  /**
+   * Watchdog: how long the inbound frame in progress has been seen incomplete, from the
+   * first sweep that saw it (so up to one sweep short); 0 when there is none. While this
+   * server itself stops reading (frozen, too many handlers running, workers behind) the
+   * peer cannot finish a frame, so the clock restarts when reading does.
+   */
+  stalledFrameMs(now: number): number {
+    const decoder = this.#channel.decoder;
+    if (decoder.partialFrameBytes === 0 || this.#channel.stream.isPaused()) {
+      this.#frameSeenAt = -1;
+      return 0;
+    }
+    if (this.#frameSeenAt < 0 || this.#frameSeenSeq !== decoder.framesDecoded) {
+      this.#frameSeenAt = now;
+      this.#frameSeenSeq = decoder.framesDecoded;
+      return 0;
+    }
+    return now - this.#frameSeenAt;
+  }
+
+  /** After a freeze: the silence and stalls it caused are not the client's. */
+  forgive(now: number): void {
+    this.seenChunks = this.chunks;
+    this.lastActiveAt = now;
+    this.probe = undefined;
+    this.#frameSeenAt = -1;
   }
 
   resume(): void {
@@ -204,7 +270,15 @@ export class WireServerConnection {
       return;
     }
     this.state = 'ready';
+    this.#channel.decoder.limit(this.#hooks.maxFrameBytes);
+    this.#endHandshake();
     this.#send({ type: MessageType.HELLO_OK, version: WIRE_VERSION, clientId: this.id });
+  }
+
+  #endHandshake(): void {
+    if (!this.#handshaking) return;
+    this.#handshaking = false;
+    this.#hooks.onHandshakeDone(this);
   }
 
   /** Starts waiting REQs while there is room; reading restarts once the backlog is empty. */
@@ -237,43 +311,51 @@ export class WireServerConnection {
     }
     this.inFlight++;
     let result: unknown;
+    let pending: Promise<unknown> | undefined;
     try {
       result = handler(payload, this.#ctx);
+      // A native promise comes back as is; a foreign thenable is adopted, so a `then`
+      // that throws, or calls back twice, still settles this request exactly once.
+      if (isThenable(result)) pending = Promise.resolve(result);
     } catch (err) {
       this.#reply(id, err, true);
       return;
     }
-    if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function') {
-      (result as PromiseLike<unknown>).then(
-        (value) => this.#reply(id, value, false),
-        (err: unknown) => this.#reply(id, err, true),
-      );
-    } else {
+    if (pending === undefined) {
       this.#reply(id, result, false);
+      return;
     }
+    pending.then(
+      (value) => this.#reply(id, value, false),
+      (err: unknown) => this.#reply(id, err, true),
+    );
   }
 
+  /** Sends the answer to request `id`. Never throws: it may run in a promise callback. */
   #reply(id: number, value: unknown, failed: boolean): void {
     this.inFlight--;
     if (this.state === 'closed') return;
     if (this.#backlogHead < this.#backlog.length && !this.#draining) this.#startBacklog();
     if (failed) {
-      const code = (value as { code?: unknown } | undefined)?.code;
-      const message = value instanceof Error ? value.message : String(value);
-      this.#send({ type: MessageType.ERR, id, error: typeof code === 'string' ? { code, message } : { message } });
+      this.#sendError(id, describeFailure(value));
       return;
     }
     try {
       if (value instanceof OffloadedReply) this.#channel.send({ type: MessageType.RES, id, payload: value.value }, true);
       else this.#channel.send({ type: MessageType.RES, id, payload: value });
     } catch (err) {
-      if (err instanceof FrameTooLargeError || err instanceof ProtocolError) {
-        // The reply is too big or not encodable: the client still gets an answer.
-        this.#send({ type: MessageType.ERR, id, error: { code: err.code, message: `reply not sent: ${err.message}` } });
-      } else if (err instanceof WriteQueueFullError) {
-        this.drop('write-queue-full', err);
+      if (err instanceof WriteQueueFullError) this.drop('write-queue-full', err);
+      else if (!(err instanceof ConnectionClosedError)) {
+        // Too big, not encodable, or a value whose inspection throws (a Proxy): the
+        // client still gets an answer.
+        const { code, message } = describeFailure(err);
+        this.#sendError(id, { code: code ?? 'WW_PROTOCOL_ERROR', message: `reply not sent: ${message}` });
       }
     }
+  }
+
+  #sendError(id: number, error: FailureBody): void {
+    this.#send({ type: MessageType.ERR, id, error });
   }
 
   #runOneWay(payload: unknown): void {
@@ -281,7 +363,7 @@ export class WireServerConnection {
     if (!onMessage) return;
     try {
       const r = onMessage(payload, this.#ctx);
-      if (typeof (r as PromiseLike<unknown> | undefined)?.then === 'function') (r as PromiseLike<unknown>).then(undefined, warn);
+      if (isThenable(r)) Promise.resolve(r).then(undefined, warn);
     } catch (err) {
       warn(err);
     }
@@ -296,6 +378,7 @@ export class WireServerConnection {
       this.#hooks.onDropped(this, 'protocol-error', error);
     }
     this.#abort.abort();
+    this.#endHandshake();
     this.#hooks.onClosed(this);
   }
 }

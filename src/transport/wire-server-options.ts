@@ -4,14 +4,20 @@
  */
 import type { Duplex } from 'node:stream';
 import type { SchedulerLike } from 'rxjs';
+import { InvalidOptionError } from '../errors.js';
 import { custom, duration, func, integer, optional, shape, string } from '../options.js';
 import { defaultScheduler, isScheduler } from '../scheduler.js';
 import { DEFAULT_MAX_FRAME_BYTES } from './frame-decoder.js';
 import { DEFAULT_MAX_QUEUED_BYTES } from './frame-writer.js';
 import { isFramingPool, type FramingPool } from './framing-pool.js';
+import { MsgpackCodec } from './msgpack-codec.js';
+import { MessageType, toWire, WIRE_VERSION } from './wire-messages.js';
 import type { WireDropReason, WireRequestContext, WireServerConnectionState } from './wire-server-connection.js';
 
 export type { WireRequestContext, WireDropReason } from './wire-server-connection.js';
+
+/** 8 KiB: a HELLO with a token of up to ~8.1 KB (a large JWT), and nothing bigger. */
+export const DEFAULT_MAX_HANDSHAKE_FRAME_BYTES = 8 * 1024;
 
 export const serverSchema = shape({
   host: string({ nonEmpty: true, default: '127.0.0.1' }),
@@ -22,6 +28,10 @@ export const serverSchema = shape({
   onMessage: optional(func<(payload: unknown, ctx: WireRequestContext) => unknown>()),
   onClientDropped: optional(func<(info: WireClientDropped) => void>()),
   maxFrameBytes: integer({ min: 1, max: 0xffffffff, default: DEFAULT_MAX_FRAME_BYTES }),
+  maxHandshakeFrameBytes: integer({ min: 1, max: 0xffffffff, default: DEFAULT_MAX_HANDSHAKE_FRAME_BYTES }),
+  maxHandshakingClients: integer({ min: 1, default: 1024 }),
+  frameTimeoutMs: duration({ min: 1, default: 10_000 }),
+  frameMinBytesPerSecond: integer({ min: 1, default: 1024 }),
   maxQueuedBytes: integer({ min: 0, default: DEFAULT_MAX_QUEUED_BYTES }),
   maxInFlightPerClient: integer({ min: 1, default: 256 }),
   clientIdleTimeoutMs: duration({ min: 1, default: 15_000 }),
@@ -41,14 +51,44 @@ export interface WireServerOptions {
   readonly path?: string;
   /** Clients must send this token in HELLO. Never echoed or logged. */
   readonly token?: string;
-  /** Answers requests; a throw or rejection becomes an ERR frame (message and `code`). */
+  /**
+   * Answers requests. Any thrown or rejected value becomes an ERR frame: its `message`
+   * (or `String(value)`, or a fixed text when that throws), cut to 1024 chars, and its
+   * `code` when a string. The connection lives on.
+   */
   readonly handler?: (payload: unknown, ctx: WireRequestContext) => unknown;
   /** Receives one-way messages. */
   readonly onMessage?: (payload: unknown, ctx: WireRequestContext) => unknown;
-  /** Called when the server drops a client (heartbeat, handshake, auth, protocol, slow reader). */
+  /**
+   * Called when the server drops a client (heartbeat, handshake, handshake limit, slow
+   * frame, auth, protocol, slow reader). Never throws into the server: a throw becomes a
+   * process warning.
+   */
   readonly onClientDropped?: (info: WireClientDropped) => void;
-  /** Default 16 MiB. */
+  /** Largest inbound or outbound frame once the client is handshaken. Default 16 MiB. */
   readonly maxFrameBytes?: number;
+  /**
+   * Largest inbound frame before HELLO is accepted (and after it is refused), checked on
+   * the length header before anything is buffered: an unauthenticated peer can make the
+   * server hold or decode no more than this. Must fit the HELLO carrying `token` (the
+   * token's UTF-8 bytes + at most 26); checked at construction. Default 8 KiB.
+   */
+  readonly maxHandshakeFrameBytes?: number;
+  /**
+   * Connections still in their handshake (no HELLO accepted yet) at once. A socket
+   * accepted beyond it is destroyed at once, unread, and reported as dropped with
+   * `'handshake-limit'`; its client retries like after any failed dial. Default 1024.
+   */
+  readonly maxHandshakingClients?: number;
+  /**
+   * A frame that has begun arriving must be complete within this long, extended by one
+   * second for every `frameMinBytesPerSecond` bytes of it received, or the client is
+   * dropped (`'frame-timeout'`): a trickle (slowloris) is cut, a slow but steady big
+   * frame is not. Default 10000.
+   */
+  readonly frameTimeoutMs?: number;
+  /** The rate that keeps a frame in progress alive past `frameTimeoutMs`. Default 1024 (1 KiB/s). */
+  readonly frameMinBytesPerSecond?: number;
   /** Per-client bound on queued outbound bytes. Default 8 MiB. */
   readonly maxQueuedBytes?: number;
   /**
@@ -122,4 +162,22 @@ export interface WireServer<A extends WireServerAddress = WireServerAddress> {
   /** Graceful by default: GOAWAY, wait (bounded) for clients to leave, then destroy. */
   close(options?: { graceful?: boolean }): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Bytes of the HELLO a client sends with `token` (what `maxHandshakeFrameBytes` must admit). */
+export function helloFrameBytes(token: string | undefined): number {
+  return new MsgpackCodec().encodeOneOff(toWire({ type: MessageType.HELLO, version: WIRE_VERSION, token })).length;
+}
+
+/**
+ * Throws `InvalidOptionError` when no client could handshake: the HELLO carrying the
+ * configured token must fit both frame limits. The message names a size, not the token.
+ */
+export function checkHandshakeFits(opts: { readonly token?: string; readonly maxHandshakeFrameBytes: number; readonly maxFrameBytes: number }): void {
+  const need = helloFrameBytes(opts.token);
+  const [name, limit] =
+    opts.maxFrameBytes < opts.maxHandshakeFrameBytes ? ['maxFrameBytes', opts.maxFrameBytes] : ['maxHandshakeFrameBytes', opts.maxHandshakeFrameBytes];
+  if (limit < need) {
+    throw new InvalidOptionError(`wireServer.${name} must be at least ${need} (the HELLO with the configured token), got ${limit}`);
+  }
 }

@@ -3,16 +3,17 @@
  * services that want push-pull heartbeats.
  *
  * Push-pull heartbeats: clients probe the server (PING → PONG), and the server watches
- * its clients. One watchdog timer per server (not one per client) sweeps every
- * `min(clientIdleTimeoutMs, clientProbeTimeoutMs, handshakeTimeoutMs) / 4`:
+ * its clients. One watchdog timer per server (not one per client) sweeps every quarter of
+ * its shortest bound and applies the rules of wire-server-watchdog.ts (idle → PING,
+ * unanswered → 'heartbeat-timeout', no HELLO → 'handshake-timeout', a frame trickling in
+ * → 'frame-timeout'). The watchdog runs only while clients are connected, on the
+ * `scheduler` option (virtual time in tests).
  *
- *   inbound traffic since last sweep ──▶ active, no probe
- *   silent ≥ clientIdleTimeoutMs      ──▶ send PING
- *   PING unanswered ≥ clientProbeTimeoutMs ──▶ drop ('heartbeat-timeout')
- *   no HELLO within handshakeTimeoutMs     ──▶ drop ('handshake-timeout')
- *
- * so detection takes between idle + probe and idle + probe + 2 sweeps. The watchdog runs
- * only while clients are connected, on the `scheduler` option (virtual time in tests).
+ * Before authentication a peer costs little and cannot stay long: its frames are at most
+ * `maxHandshakeFrameBytes` (refused from the length header), the handshake is bounded
+ * from connect, and at most `maxHandshakingClients` connections may be handshaking at
+ * once; a socket beyond that is destroyed as it is accepted ('handshake-limit'), before
+ * any byte of it is read.
  *
  * `freeze()` simulates a hung process for demos and tests: sockets stay open, nothing is
  * read or answered (not even PINGs), the watchdog pauses. `thaw()` resumes everything
@@ -24,8 +25,10 @@ import type { Duplex } from 'node:stream';
 import { interval, type Subscription } from 'rxjs';
 import { ListenFailedError } from '../errors.js';
 import { parseOptions } from '../options.js';
-import { WireServerConnection, type ConnectionHooks } from './wire-server-connection.js';
-import { serverSchema, type WireServer, type WireServerAddress, type WireServerOptions } from './wire-server-options.js';
+import { remoteOf, WireServerConnection, type ConnectionHooks, type WireDropReason } from './wire-server-connection.js';
+import { warnFailure } from './wire-server-failure.js';
+import { checkHandshakeFits, serverSchema, type WireServer, type WireServerAddress, type WireServerOptions } from './wire-server-options.js';
+import { sweepIntervalMs, watchClient } from './wire-server-watchdog.js';
 
 export type {
   WireServer, WireServerOptions, WireServerAddress, WireClientInfo, WireClientDropped, WireRequestContext, WireDropReason,
@@ -40,12 +43,16 @@ function digest(token: string): Buffer {
  *
  * @example
  * const server = createWireServer({ token: 's3cret', handler: (req) => ({ echo: req }) });
- * const { port } = (await server.listen()) as { port: number };
+ * const { port } = await server.listen();
  * // … clients connect with wire({ token: 's3cret' }) …
  * await server.close();
  */
+export function createWireServer(options: WireServerOptions & { readonly path: string }): WireServer<{ readonly path: string }>;
+export function createWireServer(options?: WireServerOptions & { readonly path?: undefined }): WireServer<{ readonly host: string; readonly port: number }>;
+export function createWireServer(options?: WireServerOptions): WireServer;
 export function createWireServer(options?: WireServerOptions): WireServer {
   const opts = parseOptions('wireServer', serverSchema, options);
+  checkHandshakeFits(opts);
   const scheduler = opts.scheduler;
   const tokenDigest = opts.token === undefined ? undefined : digest(opts.token);
   const conns = new Map<number, WireServerConnection>();
@@ -55,24 +62,30 @@ export function createWireServer(options?: WireServerOptions): WireServer {
   let closing: Promise<void> | undefined;
   let watchdog: Subscription | undefined;
   let emptied: (() => void) | undefined;
-  const sweepMs = Math.max(1, Math.floor(Math.min(opts.clientIdleTimeoutMs, opts.clientProbeTimeoutMs, opts.handshakeTimeoutMs) / 4));
+  /** Connections that have not finished their handshake; changed only by accept() and onHandshakeDone. */
+  let handshaking = 0;
+  const sweepMs = sweepIntervalMs(opts);
+
+  function reportDropped(clientId: number, remote: string, reason: WireDropReason, error?: Error): void {
+    try {
+      opts.onClientDropped?.({ clientId, remote, reason, ...(error ? { error } : {}) });
+    } catch (err) {
+      warnFailure(err, 'WirewardenListenerWarning');
+    }
+  }
 
   const hooks: ConnectionHooks = {
     scheduler,
     maxFrameBytes: opts.maxFrameBytes,
+    maxHandshakeFrameBytes: opts.maxHandshakeFrameBytes,
     maxQueuedBytes: opts.maxQueuedBytes,
     maxInFlight: opts.maxInFlightPerClient,
     checkToken: (t) => tokenDigest === undefined || (t !== undefined && timingSafeEqual(digest(t), tokenDigest)),
     handler: opts.handler,
     onMessage: opts.onMessage,
     framing: opts.framing,
-    onDropped: (conn, reason, error) => {
-      try {
-        opts.onClientDropped?.({ clientId: conn.id, remote: conn.remote, reason, ...(error ? { error } : {}) });
-      } catch (err) {
-        process.emitWarning(err instanceof Error ? err : new Error(String(err)), 'WirewardenListenerWarning');
-      }
-    },
+    onDropped: (conn, reason, error) => reportDropped(conn.id, conn.remote, reason, error),
+    onHandshakeDone: () => void handshaking--,
     onClosed: (conn) => {
       conns.delete(conn.id);
       if (conns.size === 0) {
@@ -85,20 +98,7 @@ export function createWireServer(options?: WireServerOptions): WireServer {
   function sweep(): void {
     if (frozen) return;
     const now = scheduler.now();
-    for (const conn of conns.values()) {
-      if (conn.chunks !== conn.seenChunks) {
-        conn.seenChunks = conn.chunks;
-        conn.lastActiveAt = now;
-        conn.probe = undefined; // any inbound traffic proves liveness
-      }
-      if (conn.state === 'hello') {
-        if (now - conn.connectedAt >= opts.handshakeTimeoutMs) conn.drop('handshake-timeout');
-      } else if (conn.probe) {
-        if (now - conn.probe.sentAt >= opts.clientProbeTimeoutMs) conn.drop('heartbeat-timeout');
-      } else if (now - conn.lastActiveAt >= opts.clientIdleTimeoutMs) {
-        conn.sendProbe(now);
-      }
-    }
+    for (const conn of conns.values()) watchClient(conn, now, opts);
   }
 
   function startWatchdog(): void {
@@ -120,6 +120,15 @@ export function createWireServer(options?: WireServerOptions): WireServer {
       stream.destroy();
       return;
     }
+    if (handshaking >= opts.maxHandshakingClients) {
+      // Refused before a byte is read: the cheapest answer to a flood of idle sockets.
+      const remote = remoteOf(stream);
+      stream.on('error', noop);
+      stream.destroy();
+      reportDropped(++nextId, remote, 'handshake-limit');
+      return;
+    }
+    handshaking++;
     const conn = new WireServerConnection(++nextId, stream, hooks);
     conns.set(conn.id, conn);
     if (frozen) conn.pause();
@@ -180,9 +189,7 @@ export function createWireServer(options?: WireServerOptions): WireServer {
     frozen = false;
     const now = scheduler.now();
     for (const conn of conns.values()) {
-      conn.seenChunks = conn.chunks;
-      conn.lastActiveAt = now;
-      conn.probe = undefined;
+      conn.forgive(now);
       conn.resume();
     }
   }
@@ -231,3 +238,5 @@ export function createWireServer(options?: WireServerOptions): WireServer {
     [Symbol.asyncDispose]: () => close(),
   };
 }
+
+function noop(): void {}
