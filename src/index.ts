@@ -33,3 +33,6 @@ export {
   type CreateSubscriberOptions, type SubscriberState, type SubscriberEvent, type SubscriberSubscribedEvent,
   type SubscriberGapEvent, type SubscriberDialFailedEvent, type SubscriberSubscribeFailedEvent,
 } from './pubsub/index.js';
+
+// Pool health for /healthz and /readyz (docs/pool.md)
+export type { PoolHealth, EndpointHealth, EndpointHealthState, PoolUnreadyReason } from './pool/pool-health.js';

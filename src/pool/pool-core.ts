@@ -26,6 +26,7 @@
  * dial failed: a pending slot stays pending while its source retries with backoff (see
  * connection-source.ts), which rules out generic-pool's endless create loop (#175).
  */
+import { setMaxListeners } from 'node:events';
 import { Subject, type Observable, type SchedulerLike } from 'rxjs';
 import { abortedError, InvalidOptionError, PoolClosedError, PoolQueueFullError } from '../errors.js';
 import { defaultScheduler, isScheduler } from '../scheduler.js';
@@ -39,6 +40,7 @@ import { Lease, type LeaseOwner } from './lease.js';
 import { defaultPoolLogger, type PoolEvent, type PoolLogger } from './pool-events.js';
 import { parsePoolOptions, type PoolOptions } from './pool-options.js';
 import { describeGauges, PoolCounters, snapshotStats, type PoolStats } from './pool-stats.js';
+import { poolHealth, type PoolHealth } from './pool-health.js';
 import type { Slot } from './slot.js';
 import { SlotChecks } from './slot-checks.js';
 import { SlotLifecycle } from './slot-lifecycle.js';
@@ -71,6 +73,15 @@ export interface PoolConnectionInfo {
   /** Scheduler time the slot entered its current coarse state (dialing or ready). */
   readonly since: number;
 }
+
+/**
+ * What `use` hands `fn` when the caller passed no signal: one shared signal that never
+ * aborts (an `AbortController` costs ~3 µs here, more than the lease itself). Requests
+ * remove their listeners when they settle; the cap is lifted so that many concurrent
+ * ones do not trip Node's leak warning.
+ */
+const NEVER_ABORTED = new AbortController().signal;
+setMaxListeners(0, NEVER_ABORTED);
 
 const closedWhileWaiting = () => new PoolClosedError('acquire failed: the pool closed while waiting');
 
@@ -241,15 +252,16 @@ export class PoolCore<C> {
 
   /**
    * Runs `fn` with a leased connection and releases it afterwards, also when `fn`
-   * throws; a connection that died meanwhile is not released twice.
+   * throws; a connection that died meanwhile is not released twice. `fn` gets the
+   * caller's `signal` (or one that never aborts), to hand on to its requests.
    *
    * @example
-   * const value = await core.use((conn) => conn.request({ op: 'get', key: 'k' }));
+   * const value = await core.use((conn, signal) => conn.request({ op: 'get', key: 'k' }, { signal }));
    */
-  async use<R>(fn: (conn: C) => R | Promise<R>, options?: AcquireOptions): Promise<R> {
+  async use<R>(fn: (conn: C, signal: AbortSignal) => R | Promise<R>, options?: AcquireOptions): Promise<R> {
     const lease = await this.acquire(options);
     try {
-      return await fn(lease.conn);
+      return await fn(lease.conn, options?.signal ?? NEVER_ABORTED);
     } finally {
       lease.release();
     }
@@ -258,6 +270,12 @@ export class PoolCore<C> {
   /** Go DBStats-like counters with a per-endpoint breakdown. */
   stats(): PoolStats {
     return snapshotStats(this.#gauges(), this.#counters, this.#table.endpointStats());
+  }
+
+  /** Can the pool serve now, and why not: a pure snapshot of its counts and endpoints (pool-health.ts). */
+  health(): PoolHealth {
+    const g = this.#gauges();
+    return poolHealth({ ...g, closed: this.#closing, maxWaiting: this.options.maxWaiting, endpoints: this.#table.endpoints });
   }
 
   /** One row per live slot (closing ones excluded). */

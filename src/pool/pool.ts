@@ -19,6 +19,7 @@ import type { AcquireOptions } from './acquire-options.js';
 import type { Lease } from './lease.js';
 import type { PoolConnectionInfo, PoolCore } from './pool-core.js';
 import type { PoolEvent } from './pool-events.js';
+import type { PoolHealth } from './pool-health.js';
 import type { PoolOptions } from './pool-options.js';
 import type { PoolStats } from './pool-stats.js';
 
@@ -86,18 +87,32 @@ export class Pool<S = unknown> implements AsyncDisposable {
 
   /**
    * Runs `fn` with a leased connection and releases it afterwards, also when `fn`
-   * throws.
+   * throws. `fn` receives the `signal` of `options` (a signal that never aborts when
+   * none was given), so one signal bounds the wait for a connection and the work on it.
    *
    * @example
-   * const value = await pool.use((conn) => conn.request({ op: 'get', key: 'k' }));
+   * const value = await pool.use((conn, signal) => conn.request({ op: 'get', key: 'k' }, { signal }), { signal });
    */
-  use<R>(fn: (conn: S) => R | Promise<R>, options?: AcquireOptions): Promise<R> {
+  use<R>(fn: (conn: S, signal: AbortSignal) => R | Promise<R>, options?: AcquireOptions): Promise<R> {
     return this.#core.use(fn, options);
   }
 
   /** Go DBStats-like counters with a per-endpoint breakdown (docs/pool.md). */
   stats(): PoolStats {
     return this.#core.stats();
+  }
+
+  /**
+   * Can this pool serve now, and if not, why: `{ live, ready, reason?, message, open,
+   * idle, leased, pending, waiting, max, endpoints: [{ endpoint, state, lastError? }] }`.
+   * A snapshot of the pool's own state (no I/O), cheap enough for every `/readyz` hit.
+   *
+   * @example
+   * const h = pool.health();
+   * res.writeHead(h.ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(h));
+   */
+  health(): PoolHealth {
+    return this.#core.health();
   }
 
   /** `[{ id, endpoint, state, leased, rttMs?, since }]`: `state` and `rttMs` are the connection actor's. */

@@ -103,7 +103,7 @@ export class SlotLifecycle<C> implements PoolSink<C> {
 
   onDialFailed(slot: Slot<C>, error: unknown): void {
     if (slot.state !== 'pending') return;
-    this.#d.table.markDialFailed(slot);
+    this.#d.table.markDialFailed(slot, error);
     this.#lastDialError = error;
     const at = this.#d.clock.read();
     this.#d.hooks.emit({ type: 'dial-failed', at, id: slot.id, endpoint: slot.endpointKey, attempt: slot.dialFailures, error });

@@ -27,6 +27,8 @@ export class EndpointRecord implements EndpointView {
   failures = 0;
   /** The handshake refusal (`WW_HANDSHAKE_REFUSED`) while the endpoint refuses us; set by the table only. */
   refused: unknown = undefined;
+  /** The error of the last failed dial since the last success (for `health()`). */
+  lastError: unknown = undefined;
   constructor(
     readonly endpoint: PoolEndpoint,
     readonly key: string,
@@ -85,14 +87,16 @@ export class SlotTable<C> {
     this.open++;
     rec.open++;
     rec.consecutiveFailures = 0;
+    rec.lastError = undefined;
     slot.conn = conn;
     slot.createdAt = slot.since = now;
     slot.dialFailures = 0;
     slot.lifetimeDeadline = lifetimeDeadline;
   }
 
-  markDialFailed(slot: Slot<C>): void {
+  markDialFailed(slot: Slot<C>, error: unknown): void {
     const rec = this.record(slot);
+    rec.lastError = error;
     slot.dialFailures++;
     rec.consecutiveFailures++;
     rec.failures++;

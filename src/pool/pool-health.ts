@@ -1,0 +1,144 @@
+/**
+ * `pool.health()`: can this pool serve now, and if not, why — as plain data, ready to
+ * back a `/healthz` (live) and a `/readyz` (ready) endpoint.
+ *
+ * A pure function of the pool's counts and endpoint records: no I/O, no probe, no
+ * clock read. A health check that dialled or sent a PING would put load on the backend
+ * exactly when it struggles, and it would only repeat what the heartbeat of every idle
+ * connection already found out.
+ *
+ *   closing/closed ─────────────────────────────▶ not live, not ready ('closed')
+ *   nothing open, every endpoint refuses ───────▶ not ready ('refused')
+ *   something open, queue at maxWaiting ────────▶ not ready ('saturated')
+ *   something open ─────────────────────────────▶ ready
+ *   nothing open, dials failing everywhere ─────▶ not ready ('unreachable')
+ *   nothing open, first dials still running ────▶ not ready ('connecting')
+ *   nothing open, nothing dialing (min 0) ──────▶ ready: an acquire opens one
+ *
+ * Live answers "is the pool usable at all" (a closed pool never recovers: restart the
+ * process); ready answers "send me traffic now" (it flips back by itself).
+ */
+import { WirewardenError } from '../errors.js';
+
+/** How one endpoint looks from the pool. */
+export type EndpointHealthState =
+  /** At least one connection to it is open. */
+  | 'up'
+  /** Dials to it are running; none failed since the last success, none open yet. */
+  | 'connecting'
+  /** Its last dial failed (refused, timed out…); the pool retries with backoff. */
+  | 'down'
+  /** It rejected the handshake for a reason a retry cannot fix (`WW_HANDSHAKE_REFUSED`: bad credentials…). */
+  | 'refused'
+  /** Nothing open, nothing dialing, nothing failed: not needed yet (`min` 0, a failover group at rest). */
+  | 'unused';
+
+/** Why a pool is not ready. */
+export type PoolUnreadyReason = 'closed' | 'refused' | 'saturated' | 'unreachable' | 'connecting';
+
+export interface EndpointHealth {
+  /** `host:port` or the socket path (as in `stats().endpoints`). */
+  readonly endpoint: string;
+  readonly state: EndpointHealthState;
+  readonly open: number;
+  readonly pending: number;
+  /** The last failed dial while it is `down` or `refused`: its code and message (never a credential). */
+  readonly lastError?: { readonly code: string; readonly message: string };
+}
+
+export interface PoolHealth {
+  /** False once the pool is closing or closed (it never serves again). */
+  readonly live: boolean;
+  /** True when an acquire can be served now, or by opening a connection now. */
+  readonly ready: boolean;
+  /** Why not ready; absent when ready. */
+  readonly reason?: PoolUnreadyReason;
+  /** One sentence for people: `every endpoint refused the handshake (127.0.0.1:7000: WW_HANDSHAKE_REFUSED)`. */
+  readonly message: string;
+  readonly open: number;
+  readonly idle: number;
+  readonly leased: number;
+  readonly pending: number;
+  readonly waiting: number;
+  readonly max: number;
+  readonly endpoints: readonly EndpointHealth[];
+}
+
+/** What the core hands `poolHealth`: plain counts and records. @internal */
+export interface PoolHealthInput {
+  readonly closed: boolean;
+  readonly open: number;
+  readonly idle: number;
+  readonly leased: number;
+  readonly pending: number;
+  readonly waiting: number;
+  readonly max: number;
+  readonly maxWaiting: number;
+  readonly endpoints: readonly {
+    readonly key: string;
+    readonly open: number;
+    readonly pending: number;
+    readonly consecutiveFailures: number;
+    /** The refusal while the endpoint refuses the handshake. */
+    readonly refused: unknown;
+    readonly lastError: unknown;
+  }[];
+}
+
+function describeError(error: unknown): { code: string; message: string } | undefined {
+  if (error === undefined) return undefined;
+  if (error instanceof WirewardenError) return { code: error.code, message: error.message };
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return { code: typeof code === 'string' ? code : error.name, message: error.message };
+  }
+  return { code: 'unknown', message: String(error) };
+}
+
+function endpointHealth(e: PoolHealthInput['endpoints'][number]): EndpointHealth {
+  let state: EndpointHealthState;
+  if (e.open > 0) state = 'up';
+  else if (e.refused !== undefined) state = 'refused';
+  else if (e.consecutiveFailures > 0) state = 'down';
+  else if (e.pending > 0) state = 'connecting';
+  else state = 'unused';
+  const base = { endpoint: e.key, state, open: e.open, pending: e.pending };
+  const lastError = state === 'down' || state === 'refused' ? describeError(e.refused ?? e.lastError) : undefined;
+  return lastError === undefined ? base : { ...base, lastError };
+}
+
+const why = (endpoints: readonly EndpointHealth[]) =>
+  endpoints.map((e) => `${e.endpoint}: ${e.lastError?.code ?? e.state}`).join('; ');
+
+/**
+ * The health of a pool in the state `input` describes. Pure: the same input gives the
+ * same answer.
+ *
+ * @example
+ * poolHealth({ closed: false, open: 0, idle: 0, leased: 0, pending: 2, waiting: 0, max: 4, maxWaiting: Infinity,
+ *   endpoints: [{ key: '127.0.0.1:7000', open: 0, pending: 2, consecutiveFailures: 3, refused: undefined, lastError: err }] });
+ * // → { live: true, ready: false, reason: 'unreachable', message: 'no connection open and every endpoint is failing (127.0.0.1:7000: WW_DIAL_REFUSED)', … }
+ */
+export function poolHealth(input: PoolHealthInput): PoolHealth {
+  const endpoints = input.endpoints.map(endpointHealth);
+  const { open, idle, leased, pending, waiting, max } = input;
+  const figures = { open, idle, leased, pending, waiting, max, endpoints };
+  const verdict = (live: boolean, reason: PoolUnreadyReason | undefined, message: string): PoolHealth =>
+    Object.freeze(reason === undefined ? { live, ready: true, message, ...figures } : { live, ready: false, reason, message, ...figures });
+
+  if (input.closed) return verdict(false, 'closed', 'the pool is closing or closed');
+  if (open > 0) {
+    if (waiting >= input.maxWaiting) {
+      return verdict(true, 'saturated', `every connection is busy and ${waiting} acquires queue (maxWaiting ${input.maxWaiting})`);
+    }
+    return verdict(true, undefined, `${open} connection${open === 1 ? '' : 's'} open (${idle} idle, ${leased} leased)`);
+  }
+  if (endpoints.length > 0 && endpoints.every((e) => e.state === 'refused')) {
+    return verdict(true, 'refused', `every endpoint refused the handshake (${why(endpoints)})`);
+  }
+  if (endpoints.length > 0 && endpoints.every((e) => e.state === 'down' || e.state === 'refused')) {
+    return verdict(true, 'unreachable', `no connection open and every endpoint is failing (${why(endpoints)})`);
+  }
+  if (pending > 0) return verdict(true, 'connecting', `no connection open yet; ${pending} dialing`);
+  return verdict(true, undefined, 'no connection open; an acquire opens one');
+}
