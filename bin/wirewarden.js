@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Runs the compiled CLI when installed from a package, the TypeScript source in a checkout.
+// Runs the compiled CLI when installed from the package (dist/ is always there), the
+// TypeScript source through tsx in a checkout that has not been built.
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -8,7 +9,13 @@ let cli;
 if (existsSync(dist)) {
   cli = await import(pathToFileURL(dist).href);
 } else {
-  const { register } = await import('tsx/esm/api');
+  let register;
+  try {
+    ({ register } = await import('tsx/esm/api'));
+  } catch {
+    process.stderr.write('wirewarden: no build in dist/ and no tsx to run the source: npm install && npm run build\n');
+    process.exit(1);
+  }
   register();
   cli = await import(new URL('../src/cli.ts', import.meta.url).href);
 }

@@ -1,25 +1,60 @@
 /**
  * `wirewarden demo | proxy | chaos | bench`. Each command lives in its own module and is
  * imported on demand, so `wirewarden proxy` does not load the pool and vice versa.
+ *
+ * Exit status, for every command: 0 done, 1 the work failed (an invariant broke, a port
+ * was taken), 2 bad usage (unknown command or option, a value out of range).
  */
+import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { realpathSync } from 'node:fs';
+import { benchmarksAvailable } from './bench-command.js';
 
-const usage = `usage: wirewarden <command> [options]
+function usage(): string {
+  const bench = benchmarksAvailable()
+    ? '  bench <name>                              run a benchmark from bench/ (a checkout of the repository)\n'
+    : '';
+  return `usage: wirewarden <command> [options]
 
 commands:
-  demo [--duration <seconds>]              supervised connections through freezes and crashes (default 30 s)
+  demo [--duration <seconds>]               supervised connections through freezes and crashes (default 30 s)
   proxy [--host 127.0.0.1] [--port 8474] [--config file.json]
                                             Toxiproxy-compatible chaos proxy server
-  chaos run <file...> [--seed n] [--simulated]
+  chaos run <file|name...> [--seed n] [--simulated]
                                             run chaos scenarios and print a report
-  bench <name>                             run a benchmark from bench/ (heartbeat, pool, reconnect-storm)
+${bench}
+  wirewarden <command> --help               options of a command
+  wirewarden --version                      the installed version
+
+examples:
+  npx wirewarden chaos run slow-server --simulated --seeds 20
+  npx wirewarden proxy --port 8474
 `;
+}
+
+const DEMO_USAGE = `usage: wirewarden demo [--duration <seconds>] [--connections <n>]
+
+Loopback servers that freeze and crash, and supervised connections that recover;
+prints what happens. Ctrl-C ends it cleanly.
+  --duration     seconds to run, in [3, 3600] (default 30)
+  --connections  supervised connections, in [1, 1000] (default 6)
+`;
+
+const HELP = new Set(['-h', '--help', '-help']);
+
+function version(): string {
+  // ../package.json from both src/cli.ts and dist/cli.js.
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'demo': {
+      if (rest.some((a) => HELP.has(a))) {
+        process.stdout.write(DEMO_USAGE);
+        return 0;
+      }
       const { runDemoCommand } = await import('./demo/demo.js');
       return runDemoCommand(rest);
     }
@@ -35,16 +70,34 @@ export async function main(argv: string[]): Promise<number> {
       const { runBenchCommand } = await import('./bench-command.js');
       return runBenchCommand(rest);
     }
-    case undefined:
+    case '-v':
+    case '--version':
+    case 'version':
+      process.stdout.write(`${version()}\n`);
+      return 0;
+    case 'help':
+      // `wirewarden help chaos` is `wirewarden chaos --help`.
+      if (rest[0] !== undefined) return main([rest[0], '--help']);
+      process.stdout.write(usage());
+      return 0;
     case '-h':
     case '--help':
-    case 'help':
-      process.stdout.write(usage);
-      return command === undefined ? 1 : 0;
+    case '-help':
+      process.stdout.write(usage());
+      return 0;
+    case undefined:
+      process.stderr.write(usage());
+      return 2;
     default:
-      process.stderr.write(`wirewarden: unknown command ${JSON.stringify(command)}\n\n${usage}`);
-      return 1;
+      process.stderr.write(`wirewarden: unknown command ${JSON.stringify(command)}\n\n${usage()}`);
+      return 2;
   }
+}
+
+/** `util.parseArgs` refusing an option: a usage error, not a crash. */
+function isUsageError(err: unknown): err is Error {
+  const code = (err as { code?: unknown } | null)?.code;
+  return err instanceof Error && typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_');
 }
 
 /**
@@ -58,6 +111,11 @@ export function runCli(argv: string[]): Promise<void> {
       process.exitCode = code;
     },
     (err: unknown) => {
+      if (isUsageError(err)) {
+        process.stderr.write(`wirewarden: ${err.message}\n(see wirewarden ${argv[0] ?? ''} --help)\n`);
+        process.exitCode = 2;
+        return;
+      }
       process.stderr.write(`wirewarden: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
       process.exitCode = 1;
     },

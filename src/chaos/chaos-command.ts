@@ -3,20 +3,21 @@
  * loads scenario files, runs each scenario, prints its report, and exits non-zero when
  * an invariant broke — with the seed and the command that replays the run.
  *
- * A scenario file default-exports `defineScenario(...)` or an array of them. Files are
- * loaded with `import()`, so `.ts` files need a TypeScript loader: in a checkout the CLI
- * runs under tsx (`npx tsx src/cli.ts chaos run …`, or `bin/wirewarden.js`, which
- * registers it when there is no build).
+ * A scenario file default-exports `defineScenario(...)` or an array of them; `.js` and
+ * `.mjs` files load as they are, `.ts` files through tsx when it is installed, and a
+ * bare name runs a scenario shipped with the package (see load-scenarios.ts). A
+ * real-socket run takes seconds: its phases and steps are printed to stderr as they
+ * happen (`--quiet` turns that off); stdout carries only the reports.
  *
  * Exit status: 0 when every invariant held, 1 when one broke, 2 for bad arguments or a
  * file that cannot be loaded.
  */
 import { realpathSync } from 'node:fs';
-import { relative, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { isScenario } from './define-scenario.js';
+import { relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { formatReport } from './format-report.js';
-import { runScenario, type ScenarioResult } from './run-scenario.js';
+import { loadScenarios, shippedScenarios } from './load-scenarios.js';
+import { runScenario, type ScenarioPhase, type ScenarioResult } from './run-scenario.js';
 import type { RunMode, Scenario } from './scenario-types.js';
 import { randomSeed } from './seeded-random.js';
 
@@ -25,17 +26,24 @@ export interface ChaosCommandIo {
   readonly stderr?: (text: string) => void;
 }
 
-const USAGE = `usage: wirewarden chaos run <file...> [--simulated] [--seed n] [--seeds k] [--scenario name]
+function usage(): string {
+  const shipped = shippedScenarios();
+  return `usage: wirewarden chaos run <file...> [--simulated] [--seed n] [--seeds k] [--scenario name] [--quiet]
 
 Runs chaos scenarios (files that default-export defineScenario(...) or an array of them)
-and prints a report for each.
+and prints a report for each. .js and .mjs files load as they are; .ts files need tsx
+(npm install --save-dev tsx). A bare name runs a scenario shipped with wirewarden:
+  ${shipped.length > 0 ? shipped.join(', ') : '(none found)'}
   --simulated      run on the simulated network in virtual time: deterministic and fast
                    (default: real sockets on 127.0.0.1, a chaos proxy in front of the server)
   --seed n         seed of every random draw, an integer in [0, 4294967295] (default: random, printed)
   --seeds k        run k seeds in a row: n, n+1, … (default 1)
   --scenario name  only the scenario with this name
+  --quiet          no progress on stderr during real-socket runs
 Exit status: 0 when every invariant held, 1 when one broke, 2 for bad arguments or files.
+Example: wirewarden chaos run slow-server --simulated --seeds 20
 `;
+}
 
 interface Flags {
   files: string[];
@@ -43,11 +51,12 @@ interface Flags {
   seed: number | undefined;
   seeds: number;
   scenario: string | undefined;
+  quiet: boolean;
   help: boolean;
 }
 
 function parseFlags(argv: readonly string[]): Flags | string {
-  const flags: Flags = { files: [], mode: 'real', seed: undefined, seeds: 1, scenario: undefined, help: false };
+  const flags: Flags = { files: [], mode: 'real', seed: undefined, seeds: 1, scenario: undefined, quiet: false, help: false };
   const [command, ...rest] = argv;
   if (command === '-h' || command === '--help' || command === 'help') return { ...flags, help: true };
   if (command !== 'run') return command === undefined ? 'missing command: run' : `unknown chaos command ${JSON.stringify(command)}`;
@@ -59,6 +68,10 @@ function parseFlags(argv: readonly string[]): Flags | string {
     }
     if (arg === '--simulated') {
       flags.mode = 'simulated';
+      continue;
+    }
+    if (arg === '--quiet') {
+      flags.quiet = true;
       continue;
     }
     const m = /^--(seed|seeds|scenario)(?:=(.*))?$/.exec(arg);
@@ -84,20 +97,27 @@ function parseFlags(argv: readonly string[]): Flags | string {
   return flags;
 }
 
-/** The scenarios a file default-exports, or an error message. */
-async function loadScenarios(file: string): Promise<Scenario[] | string> {
-  let mod: { default?: unknown };
-  try {
-    mod = (await import(pathToFileURL(resolve(file)).href)) as { default?: unknown };
-  } catch (err) {
-    return `cannot load ${file}: ${err instanceof Error ? err.message : String(err)}`;
-  }
-  const exported = Array.isArray(mod.default) ? mod.default : [mod.default];
-  const bad = exported.findIndex((s) => !isScenario(s));
-  if (exported.length === 0 || bad >= 0) {
-    return `${file} must default-export defineScenario(...) or an array of them${bad > 0 ? ` (element ${bad} is not one)` : ''}`;
-  }
-  return exported as Scenario[];
+const PHASES: Record<ScenarioPhase, string> = {
+  starting: 'starting the wire server and the chaos proxy on 127.0.0.1',
+  setup: 'warming up the pool',
+  timeline: 'timeline running',
+  draining: 'draining in-flight requests, final checks',
+  teardown: 'tearing down',
+};
+
+/**
+ * Progress lines for a real-socket run, which takes its timeline's length in wall time:
+ * each phase as it starts and each step or `ctx.log` line as it happens, with the wall
+ * time since the run began.
+ */
+function progress(write: (text: string) => void, scenario: Scenario, seed: number) {
+  const startedAt = performance.now();
+  const line = (text: string) => write(`  ${`+${((performance.now() - startedAt) / 1000).toFixed(1)} s`.padStart(8)}  ${text}\n`);
+  write(`${scenario.name} · real sockets · seed ${seed} · ${scenario.durationMs} ms timeline, ${scenario.connections} connections\n`);
+  return {
+    onPhase: (phase: ScenarioPhase) => line(PHASES[phase]),
+    onLog: (text: string) => line(`  ${text}`),
+  };
 }
 
 /**
@@ -111,11 +131,11 @@ export async function runChaosCommand(argv: string[], io: ChaosCommandIo = {}): 
   const stderr = io.stderr ?? ((text: string) => void process.stderr.write(text));
   const flags = parseFlags(argv);
   if (typeof flags === 'string') {
-    stderr(`wirewarden chaos: ${flags}\n\n${USAGE}`);
+    stderr(`wirewarden chaos: ${flags}\n\n${usage()}`);
     return 2;
   }
   if (flags.help) {
-    stdout(USAGE);
+    stdout(usage());
     return 0;
   }
 
@@ -140,7 +160,8 @@ export async function runChaosCommand(argv: string[], io: ChaosCommandIo = {}): 
   for (const { file, scenario, namedInFile } of runs) {
     for (let i = 0; i < flags.seeds; i++) {
       const seed = (base + i) >>> 0;
-      const result = await runScenario(scenario, { mode: flags.mode, seed, file, namedInFile });
+      const watch = flags.mode === 'real' && !flags.quiet ? progress(stderr, scenario, seed) : {};
+      const result = await runScenario(scenario, { mode: flags.mode, seed, file, namedInFile, ...watch });
       total++;
       stdout(`${formatReport(result.report, result.replay)}\n`);
       if (!result.passed) failed.push({ file, result });
@@ -163,6 +184,7 @@ export async function runChaosCommand(argv: string[], io: ChaosCommandIo = {}): 
  *
  * @example
  * // at the end of examples/chaos/slow-server.ts: `npx tsx examples/chaos/slow-server.ts --simulated`
+ * // (compiled: `node dist/examples/chaos/slow-server.js --simulated`)
  * runIfMain(import.meta.url);
  */
 export function runIfMain(moduleUrl: string): void {

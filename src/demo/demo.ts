@@ -167,11 +167,11 @@ export async function runDemoCommand(argv: string[]): Promise<number> {
   const connections = Number(values.connections);
   if (!Number.isFinite(durationS) || durationS < 3 || durationS > 3600) {
     process.stderr.write(`--duration must be a number of seconds in [3, 3600], got ${values.duration}\n`);
-    return 1;
+    return 2;
   }
   if (!Number.isInteger(connections) || connections < 1 || connections > 1000) {
     process.stderr.write(`--connections must be an integer in [1, 1000], got ${values.connections}\n`);
-    return 1;
+    return 2;
   }
   const ac = new AbortController();
   const onSignal = (): void => ac.abort();

@@ -33,9 +33,9 @@ it('prints the usage for --help when started through a .bin-style symlink, once'
   expect(stdout.match(/usage: wirewarden/g)).toHaveLength(1);
 });
 
-it('an unknown command through the symlink fails with exit code 1', async () => {
+it('an unknown command through the symlink is a usage error: exit code 2', async () => {
   dir = mkdtempSync(join(tmpdir(), 'ww-bin-'));
   const link = join(dir, 'wirewarden');
   symlinkSync(resolve('bin/wirewarden.js'), link);
-  expect((await run(link, ['no-such-command'])).code).toBe(1);
+  expect((await run(link, ['no-such-command'])).code).toBe(2);
 });
