@@ -43,3 +43,40 @@ describe('examples', () => {
     }, 30_000);
   }
 });
+
+describe('examples/http-health.ts --serve (a service under a process manager)', () => {
+  it('answers /healthz and /readyz from pool.health(), drains on SIGTERM (the request in flight completes) and exits 0', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', `${dir}http-health.ts`, '--serve'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        child.stdout.on('data', (c: Buffer) => {
+          output += c.toString();
+          const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(output);
+          if (m) resolve(Number(m[1]));
+        });
+        child.on('exit', () => reject(new Error(`exited before listening:\n${output}`)));
+      });
+      const get = async (path: string) => {
+        const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers: { connection: 'close' } });
+        return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+      };
+      expect(await get('/healthz')).toMatchObject({ status: 200, body: { live: true } });
+      let ready = await get('/readyz');
+      for (let i = 0; i < 100 && ready.status !== 200; i++) ready = await get('/readyz');
+      expect(ready).toMatchObject({ status: 200, body: { ready: true, endpoints: [{ state: 'up' }] } });
+
+      const slow = get('/echo?msg=in-flight&delayMs=300');
+      await new Promise((r) => setTimeout(r, 100));
+      child.kill('SIGTERM');
+      expect(await slow).toEqual({ status: 200, body: { echo: 'in-flight' } });
+      expect(await exited, output).toBe(0);
+      expect(output).toContain('SIGTERM: not ready any more, draining');
+      expect(output).toContain('shut down cleanly');
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 30_000);
+});
