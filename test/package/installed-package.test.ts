@@ -65,7 +65,8 @@ afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-describe('the installed package', () => {
+// Each test starts several Node processes (npx and npm exec cost ~1 s each): room for a loaded CI machine.
+describe('the installed package', { timeout: 60_000 }, () => {
   it('depends on what runs: no tsx, esbuild or TypeScript in the project', () => {
     const manifest = JSON.parse(readFileSync(join(project, 'node_modules/wirewarden/package.json'), 'utf8')) as {
       dependencies: Record<string, string>;
