@@ -39,6 +39,43 @@ export function describeValue(value: unknown): string {
   return `an object`;
 }
 
+/**
+ * What a value is, never what it holds — for values that must not be printed: "a number",
+ * "an empty string", "a Buffer", "an array", "null".
+ */
+export function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (Buffer.isBuffer(value)) return 'a Buffer';
+  if (value === '') return 'an empty string';
+  const type = typeof value;
+  return type === 'undefined' ? 'undefined' : type === 'object' ? 'an object' : `a ${type}`;
+}
+
+/**
+ * `checker` for a secret (a password, a token, a private key or its passphrase): a
+ * failure names the value's type only, never the value — a password mistyped as a number
+ * is still the password.
+ *
+ * @example
+ * parseOptions('wire', shape({ token: optional(secret(string())) }), { token: 918273645 });
+ * // throws: wire.token must be a string, got a number
+ */
+export function secret<T>(checker: Checker<T>): Checker<T> {
+  return {
+    ...checker,
+    check(value, path) {
+      try {
+        return checker.check(value, path);
+      } catch (err) {
+        // The checker's own message may quote the value; it is dropped unread.
+        if (err instanceof InvalidOptionError) throw new InvalidOptionError(`${path} must be ${checker.expected}, got ${describeType(value)}`);
+        throw err;
+      }
+    },
+  };
+}
+
 export function fail(path: string, expected: string, value: unknown): never {
   throw new InvalidOptionError(`${path} must be ${expected}, got ${describeValue(value)}`);
 }

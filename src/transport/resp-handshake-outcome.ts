@@ -52,7 +52,7 @@ export function settleHandshake(
     const result = results[i]!;
     const step = steps[i]!;
     if (result.status === 'fulfilled') {
-      if (step.args[0] === 'HELLO') server = serverInfoFromHello(result.value);
+      if (step.args[0] === 'HELLO') server = serverInfoFromHello(result.value, (text) => handshake.redact(text));
       continue;
     }
     const reason = result.reason as Error;

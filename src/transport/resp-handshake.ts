@@ -122,8 +122,11 @@ export class RespHandshake {
   }
 }
 
-/** Reads the fields wirewarden reports from a `HELLO` reply (a RESP3 map, or RESP2 pairs). */
-export function serverInfoFromHello(reply: RespReply): RespServerInfo {
+/**
+ * Reads the fields wirewarden reports from a `HELLO` reply (a RESP3 map, or RESP2 pairs).
+ * The version is the server's text, so it goes through `redact` like an error text.
+ */
+export function serverInfoFromHello(reply: RespReply, redact: (text: string) => string = (text) => text): RespServerInfo {
   const get = (key: string): RespReply | undefined => {
     // Keys are Buffers under `returnBuffers`, so compare their text rather than use `get`.
     if (reply instanceof Map) {
@@ -138,7 +141,7 @@ export function serverInfoFromHello(reply: RespReply): RespServerInfo {
   const id = get('id');
   const proto = get('proto');
   return {
-    ...(version === undefined || version === null ? {} : { version: String(version) }),
+    ...(version === undefined || version === null ? {} : { version: redact(String(version)) }),
     ...(typeof id === 'number' ? { clientId: id } : {}),
     ...(typeof proto === 'number' ? { protocolVersion: proto } : {}),
   };

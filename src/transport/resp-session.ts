@@ -24,7 +24,9 @@
  *   thrown while handling bytes escapes the 'data' listener: a bad reply destroys this
  *   connection with `ProtocolError` / `FrameTooLargeError`.
  * - Credentials stay inside the `RespHandshake` (#private); the session's messages name
- *   commands by their first word only, never their arguments.
+ *   commands by their first word only, never their arguments. The parser redacts the
+ *   password from every text of the server it puts in an error (an error reply, a bad
+ *   line quoted by a `ProtocolError`), so no cause chain can carry it.
  */
 import { addAbortListener } from 'node:events';
 import type { Duplex } from 'node:stream';
@@ -50,6 +52,7 @@ export type { RespMessage } from './resp-pubsub.js';
 export interface RespSessionOptions {
   readonly maxBulkBytes: number;
   readonly maxAggregateLength: number;
+  readonly maxNestingDepth: number;
   readonly returnBuffers: boolean;
   readonly maxQueuedBytes: number;
   /** Default timeout of `command`; 0 disables it. */
@@ -116,7 +119,8 @@ export class RespSession implements StreamEventSink {
     this.#handshake = handshake;
     this.#markAlive = markAlive;
     this.#closed = new Promise<void>((resolve) => (this.#resolveClosed = resolve));
-    this.#parser = new RespParser(this.#onReply.bind(this), options);
+    // Every text the server sends into an error passes the handshake's redaction first.
+    this.#parser = new RespParser(this.#onReply.bind(this), { ...options, redact: (text) => handshake.redact(text) });
     this.#writer = new RespWriter(stream, options.maxQueuedBytes);
     this.#pipeline = new RespPipeline(scheduler, where, options.requestTimeoutMs, (err) => this.destroy(err));
     this.#lease = new RespLeaseState(handshake.db);

@@ -11,11 +11,11 @@
  */
 import type { Duplex } from 'node:stream';
 import { InvalidOptionError } from '../errors.js';
-import { boolean, custom, duration, integer, optional, parseOptions, shape, string, type Checker } from '../options.js';
+import { boolean, custom, duration, integer, optional, parseOptions, secret, shape, string } from '../options.js';
 import { describeEndpoint } from './dial-socket.js';
 import { DEFAULT_MAX_QUEUED_BYTES } from './frame-writer.js';
 import { RespHandshake } from './resp-handshake.js';
-import { DEFAULT_MAX_AGGREGATE_LENGTH, DEFAULT_MAX_BULK_BYTES } from './resp-parser.js';
+import { DEFAULT_MAX_AGGREGATE_LENGTH, DEFAULT_MAX_BULK_BYTES, DEFAULT_MAX_NESTING_DEPTH } from './resp-parser.js';
 import { RespSession } from './resp-session.js';
 import type { Protocol, ProtocolContext } from './types.js';
 
@@ -45,6 +45,12 @@ export interface RespOptions {
   /** Most elements one reply aggregate may declare. Default 2^32 - 1. */
   readonly maxAggregateLength?: number;
   /**
+   * Most aggregates one reply may nest (a deeper one is a `ProtocolError` and closes the
+   * connection). Redis's replies nest a handful of levels; only a Lua script returning
+   * nested tables goes deeper. Default 128, at most 65536.
+   */
+  readonly maxNestingDepth?: number;
+  /**
    * How many bytes of commands are handed to the socket ahead of a slow server (at least
    * the socket's high-water mark). Commands past it wait in the session, in order, until
    * the socket drains; they are never refused for it, and their timeouts keep running.
@@ -61,23 +67,13 @@ export const RESP_DEFAULTS = Object.freeze({
   closeTimeoutMs: 5_000,
   maxBulkBytes: DEFAULT_MAX_BULK_BYTES,
   maxAggregateLength: DEFAULT_MAX_AGGREGATE_LENGTH,
+  maxNestingDepth: DEFAULT_MAX_NESTING_DEPTH,
   maxQueuedBytes: DEFAULT_MAX_QUEUED_BYTES,
 });
 
-/** A string option whose value must never appear in a message: failures name its type only. */
-const secret: Checker<string | undefined> = {
-  expected: 'a non-empty string',
-  optional: true,
-  fallback: () => undefined,
-  check(value, path) {
-    if (typeof value === 'string' && value.length > 0) return value;
-    throw new InvalidOptionError(`${path} must be a non-empty string, got ${value === null ? 'null' : typeof value}`);
-  },
-};
-
 const respSchema = shape({
   username: optional(string({ nonEmpty: true })),
-  password: secret,
+  password: optional(secret(string({ nonEmpty: true }))),
   db: optional(integer({ min: 0, max: 2 ** 31 - 1 })),
   protocolVersion: custom<2 | 3>('2 or 3', (v) => v === 2 || v === 3, { default: RESP_DEFAULTS.protocolVersion }),
   // Redis refuses names with spaces, newlines or other special characters.
@@ -87,6 +83,8 @@ const respSchema = shape({
   closeTimeoutMs: duration({ min: 0, default: RESP_DEFAULTS.closeTimeoutMs }),
   maxBulkBytes: integer({ min: 1, max: 2 ** 32 - 1, default: RESP_DEFAULTS.maxBulkBytes }),
   maxAggregateLength: integer({ min: 1, max: 2 ** 32 - 1, default: RESP_DEFAULTS.maxAggregateLength }),
+  // Iterative parsing allows any depth; the bound keeps unfinished levels (~128 bytes each) at a few MiB.
+  maxNestingDepth: integer({ min: 1, max: 65_536, default: RESP_DEFAULTS.maxNestingDepth }),
   maxQueuedBytes: integer({ min: 0, default: RESP_DEFAULTS.maxQueuedBytes }),
 });
 

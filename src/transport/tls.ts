@@ -12,7 +12,7 @@
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { connect } from 'node:tls';
-import { boolean, custom, oneOf, optional, parseOptions, shape, string } from '../options.js';
+import { boolean, custom, oneOf, optional, parseOptions, secret, shape, string } from '../options.js';
 import { checkHostPort, describeEndpoint, dialSocket } from './dial-socket.js';
 import { socketOptionsSchema, type TcpOptions } from './tcp.js';
 import type { DialOptions, Endpoint, Transport } from './types.js';
@@ -20,16 +20,16 @@ import type { DialOptions, Endpoint, Transport } from './types.js';
 type Pem = string | Buffer | Array<string | Buffer>;
 
 const isPemPart = (v: unknown): boolean => typeof v === 'string' || Buffer.isBuffer(v);
-const pem = optional(
-  custom<Pem>('a string, a Buffer or an array of them', (v) => isPemPart(v) || (Array.isArray(v) && v.every(isPemPart))),
-);
+const pemChecker = custom<Pem>('a string, a Buffer or an array of them', (v) => isPemPart(v) || (Array.isArray(v) && v.every(isPemPart)));
+const pem = optional(pemChecker);
 
 const tlsSchema = shape({
   ...socketOptionsSchema,
   ca: pem,
   cert: pem,
-  key: pem,
-  passphrase: optional(string()),
+  // Secrets: a failure names the type of the value, never the value.
+  key: optional(secret(pemChecker)),
+  passphrase: optional(secret(string())),
   servername: optional(string({ nonEmpty: true })),
   rejectUnauthorized: boolean({ default: true }),
   minVersion: oneOf(['TLSv1.2', 'TLSv1.3'] as const, { default: 'TLSv1.2' }),

@@ -5,7 +5,7 @@
 import type { Duplex } from 'node:stream';
 import type { SchedulerLike } from 'rxjs';
 import { InvalidOptionError } from '../errors.js';
-import { custom, duration, func, integer, optional, shape, string } from '../options.js';
+import { custom, duration, func, integer, optional, secret, shape, string } from '../options.js';
 import { defaultScheduler, isScheduler } from '../scheduler.js';
 import { DEFAULT_MAX_FRAME_BYTES } from './frame-decoder.js';
 import { DEFAULT_MAX_QUEUED_BYTES } from './frame-writer.js';
@@ -23,7 +23,7 @@ export const serverSchema = shape({
   host: string({ nonEmpty: true, default: '127.0.0.1' }),
   port: integer({ min: 0, max: 65535, default: 0 }),
   path: optional(string({ nonEmpty: true })),
-  token: optional(string()),
+  token: optional(secret(string())),
   handler: optional(func<(payload: unknown, ctx: WireRequestContext) => unknown>()),
   onMessage: optional(func<(payload: unknown, ctx: WireRequestContext) => unknown>()),
   onClientDropped: optional(func<(info: WireClientDropped) => void>()),

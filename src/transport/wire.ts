@@ -9,7 +9,7 @@
  * inspecting the protocol, a session or an error never shows it.
  */
 import type { Duplex } from 'node:stream';
-import { custom, duration, parseOptions, shape, integer, string, optional } from '../options.js';
+import { custom, duration, parseOptions, secret, shape, integer, string, optional } from '../options.js';
 import { DEFAULT_MAX_FRAME_BYTES } from './frame-decoder.js';
 import { DEFAULT_MAX_QUEUED_BYTES } from './frame-writer.js';
 import { describeEndpoint } from './dial-socket.js';
@@ -19,7 +19,7 @@ import { WireSession } from './wire-session.js';
 
 const wireSchema = shape({
   /** Sent in HELLO; the server rejects a wrong one with HELLO_ERR. */
-  token: optional(string()),
+  token: optional(secret(string())),
   maxFrameBytes: integer({ min: 1, max: 0xffffffff, default: DEFAULT_MAX_FRAME_BYTES }),
   maxQueuedBytes: integer({ min: 0, default: DEFAULT_MAX_QUEUED_BYTES }),
   requestTimeoutMs: duration({ min: 0, default: 30_000 }),

@@ -26,7 +26,7 @@ describe('transport options', () => {
     [() => tls({ ca: 42 as never }), 'tls.ca must be a string, a Buffer or an array of them, got 42'],
     [() => tls({ rejectUnauthorized: 'no' as never }), 'tls.rejectUnauthorized must be a boolean, got "no"'],
     [() => unix({ path: '/x' } as never), 'unix.path is not a known option (known: )'],
-    [() => wire({ token: 5 as never }), 'wire.token must be a string, got 5'],
+    [() => wire({ token: 5 as never }), 'wire.token must be a string, got a number'],
     [() => wire({ requestTimeoutMs: -5 }), 'wire.requestTimeoutMs must be an integer in [0, 2147483647] (ms), got -5'],
     [() => wire({ maxFrameBytes: 0 }), 'wire.maxFrameBytes must be an integer in [1, 4294967295], got 0'],
     [() => wire({ maxQueuedBytes: 1.5 }), 'wire.maxQueuedBytes must be an integer >= 0, got 1.5'],

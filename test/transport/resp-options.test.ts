@@ -20,7 +20,7 @@ describe('resp options', () => {
   it('has the documented defaults and builds a frozen protocol with reset()', () => {
     expect(RESP_DEFAULTS).toEqual({
       protocolVersion: 2, returnBuffers: false, requestTimeoutMs: 10_000, closeTimeoutMs: 5_000,
-      maxBulkBytes: 512 * 1024 * 1024, maxAggregateLength: 2 ** 32 - 1, maxQueuedBytes: 8 * 1024 * 1024,
+      maxBulkBytes: 512 * 1024 * 1024, maxAggregateLength: 2 ** 32 - 1, maxNestingDepth: 128, maxQueuedBytes: 8 * 1024 * 1024,
     });
     const p = resp();
     expect(p.name).toBe('resp');
@@ -38,13 +38,15 @@ describe('resp options', () => {
     [{ username: '' }, 'resp.username must be a non-empty string, got ""'],
     [{ returnBuffers: 'yes' }, 'resp.returnBuffers must be a boolean, got "yes"'],
     [{ username: 'app' }, 'resp.username requires resp.password (AUTH needs both)'],
-    [{ passwd: 'x' }, 'resp.passwd is not a known option (known: username, password, db, protocolVersion, clientName, returnBuffers, requestTimeoutMs, closeTimeoutMs, maxBulkBytes, maxAggregateLength, maxQueuedBytes)'],
+    [{ passwd: 'x' }, 'resp.passwd is not a known option (known: username, password, db, protocolVersion, clientName, returnBuffers, requestTimeoutMs, closeTimeoutMs, maxBulkBytes, maxAggregateLength, maxNestingDepth, maxQueuedBytes)'],
+    [{ maxNestingDepth: 0 }, 'resp.maxNestingDepth must be an integer in [1, 65536], got 0'],
+    [{ maxNestingDepth: 65_537 }, 'resp.maxNestingDepth must be an integer in [1, 65536], got 65537'],
   ])('rejects %j', (options, message) => {
     expect(failure(options).message).toBe(message);
   });
 
   it('reports a bad password by its type, never its value', () => {
-    expect(failure({ password: 123456789 }).message).toBe('resp.password must be a non-empty string, got number');
-    expect(failure({ password: '' }).message).toBe('resp.password must be a non-empty string, got string');
+    expect(failure({ password: 123456789 }).message).toBe('resp.password must be a non-empty string, got a number');
+    expect(failure({ password: '' }).message).toBe('resp.password must be a non-empty string, got an empty string');
   });
 });

@@ -6,6 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { hasCode, ProtocolError } from '../../src/errors.js';
 import { DEFAULT_MAX_NESTING_DEPTH, ReplyKind, RespParser, type RespParserOptions, type RespReply } from '../../src/transport/resp-parser.js';
+import { rejection } from './helpers.js';
+import { open, setup } from './resp-helpers/scripted-session.js';
 
 function collect(options?: RespParserOptions): { parser: RespParser; out: Array<{ kind: ReplyKind; value: RespReply }> } {
   const out: Array<{ kind: ReplyKind; value: RespReply }> = [];
@@ -127,5 +129,27 @@ describe('resp parser: nesting depth', () => {
     const value = out[0]!.value as RespReply[];
     expect(value).toEqual([1, [], null]);
     expect(Object.keys(value)).toEqual(['0', '1', '2']);
+  });
+});
+
+describe('resp(): maxNestingDepth', () => {
+  it('a handshake reply nested 5 000 deep fails the handshake with the coded error as cause, not a RangeError', async () => {
+    const { peer, opening } = setup();
+    await peer.received(1);
+    peer.send(nestedArrays(5000));
+    const err = await rejection(opening);
+    expect(hasCode(err, 'WW_HANDSHAKE_FAILED')).toBe(true);
+    const causes: string[] = [];
+    for (let e: unknown = err.cause; e instanceof Error; e = e.cause) causes.push(`${(e as { code?: string }).code}: ${e.message}`);
+    expect(causes).toContain('WW_PROTOCOL_ERROR: RESP reply nests aggregates 129 levels deep, above maxNestingDepth 128');
+  });
+
+  it('passes the option to the session\'s parser: 200 levels decode with maxNestingDepth 200', async () => {
+    const { session, peer } = await open({ maxNestingDepth: 200 });
+    const reply = session.command(['EVAL', 'return deep', '0']);
+    await peer.received(1);
+    peer.send(nestedArrays(200));
+    expect(arrayDepth(await reply)).toBe(200);
+    session.destroy();
   });
 });
