@@ -1,0 +1,185 @@
+/**
+ * The slow-frame and handshake bounds of the wire server in virtual time (issue 10, item
+ * 4): a client that trickles a frame (slowloris) is dropped once the frame stays
+ * incomplete past `frameTimeoutMs` (+ its received bytes at `frameMinBytesPerSecond`),
+ * before and after HELLO; a steady slow frame is not; the server's own pauses are not
+ * blamed on the client; and trickled bytes do not extend the handshake bound.
+ *
+ * The server runs on a VirtualTimeScheduler and serves an in-memory stream
+ * (`server.accept`), so every byte lands at a known virtual instant.
+ */
+import { VirtualTimeScheduler } from 'rxjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { encodeFrame } from '../../src/transport/frame-writer.js';
+import { MessageType as T } from '../../src/transport/wire-messages.js';
+import { createWireServer, type WireClientDropped, type WireServer, type WireServerOptions } from '../../src/transport/wire-server.js';
+import { frameAllowanceMs, sweepIntervalMs } from '../../src/transport/wire-server-watchdog.js';
+import { advance, duplexPair, RawPeer, turn } from './helpers.js';
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+interface Harness {
+  readonly server: WireServer;
+  readonly vts: VirtualTimeScheduler;
+  readonly dropped: WireClientDropped[];
+  readonly peer: RawPeer;
+}
+
+/** A server on virtual time serving one in-memory client; long heartbeat bounds unless given. */
+function harness(opts: WireServerOptions): Harness {
+  const vts = new VirtualTimeScheduler();
+  const dropped: WireClientDropped[] = [];
+  const server = createWireServer({
+    clientIdleTimeoutMs: 600_000,
+    clientProbeTimeoutMs: 600_000,
+    handshakeTimeoutMs: 600_000,
+    scheduler: vts,
+    onClientDropped: (d) => dropped.push(d),
+    ...opts,
+  });
+  cleanups.push(() => server.close({ graceful: false }));
+  const [client, side] = duplexPair();
+  server.accept(side);
+  return { server, vts, dropped, peer: new RawPeer(client) };
+}
+
+async function handshake(h: Harness): Promise<void> {
+  h.peer.send([T.HELLO, { version: 1 }]);
+  await h.peer.next(T.HELLO_OK);
+}
+
+/**
+ * Writes `bytes` one at a time, one every `everyMs` of virtual time, until the client is
+ * dropped or `limitMs` passes; returns the virtual ms from the first byte to the drop.
+ */
+async function trickle(h: Harness, bytes: Buffer, everyMs: number, limitMs: number): Promise<number | undefined> {
+  const start = h.vts.now();
+  for (let i = 0; h.vts.now() - start < limitMs; i++) {
+    if (i < bytes.length) h.peer.socket.write(bytes.subarray(i, i + 1));
+    await turn();
+    if (h.dropped.length > 0) return h.vts.now() - start;
+    advance(h.vts, everyMs);
+    if (h.dropped.length > 0) return h.vts.now() - start;
+  }
+  return undefined;
+}
+
+/** A REQ frame whose payload is a string of `n` characters. */
+function requestFrame(h: Harness, id: number, n: number): Buffer {
+  return encodeFrame(h.peer.codec.encode([T.REQ, id, 'x'.repeat(n)]));
+}
+
+describe('wire server: slow frames (slowloris)', () => {
+  it('drops a client that trickles a frame after HELLO once it stays incomplete past frameTimeoutMs', async () => {
+    const h = harness({ frameTimeoutMs: 1000, handler: (p) => p });
+    await handshake(h);
+    const sweep = sweepIntervalMs({ clientIdleTimeoutMs: 600_000, clientProbeTimeoutMs: 600_000, handshakeTimeoutMs: 600_000, frameTimeoutMs: 1000, frameMinBytesPerSecond: 1024 });
+    const droppedAt = await trickle(h, requestFrame(h, 1, 200), 100, 10_000); // 1 byte per 100 ms: 10 B/s
+    expect(h.dropped.map((d) => d.reason)).toEqual(['frame-timeout']);
+    expect(droppedAt).toBeGreaterThanOrEqual(1000);
+    expect(droppedAt).toBeLessThanOrEqual(1000 + 2 * sweep + 100);
+    await turn(3);
+    expect(h.peer.closed).toBe(true);
+    expect(h.server.connections).toBe(0);
+  });
+
+  it('drops a client that trickles its HELLO too (frameTimeoutMs shorter than the handshake bound)', async () => {
+    const h = harness({ frameTimeoutMs: 1000, handshakeTimeoutMs: 60_000 });
+    const hello = encodeFrame(h.peer.codec.encode([T.HELLO, { version: 1, token: 't'.repeat(100) }]));
+    const droppedAt = await trickle(h, hello, 100, 10_000);
+    expect(h.dropped.map((d) => d.reason)).toEqual(['frame-timeout']);
+    expect(droppedAt).toBeGreaterThanOrEqual(1000);
+    expect(droppedAt).toBeLessThan(2000);
+  });
+
+  it('keeps a big frame that arrives slowly but steadily above frameMinBytesPerSecond, past frameTimeoutMs', async () => {
+    const h = harness({ frameTimeoutMs: 1000, frameMinBytesPerSecond: 1024, handler: (p) => (p as string).length });
+    await handshake(h);
+    const frame = requestFrame(h, 7, 6000); // 100 bytes per 50 ms = 2000 B/s: 3 s for the frame
+    for (let at = 0; at < frame.length; at += 100) {
+      h.peer.socket.write(frame.subarray(at, at + 100));
+      await turn();
+      advance(h.vts, 50);
+    }
+    expect(h.vts.now()).toBeGreaterThan(3 * 1000);
+    expect(await h.peer.next(T.RES)).toEqual([T.RES, 7, 6000]);
+    expect(h.dropped).toEqual([]);
+  });
+
+  it('does not blame the client while the server itself stops reading (too many handlers running)', async () => {
+    let release!: () => void;
+    const h = harness({
+      frameTimeoutMs: 1000,
+      maxInFlightPerClient: 1,
+      handler: (p) => (p === 'slow' ? new Promise<string>((r) => (release = () => r('done'))) : p),
+    });
+    await handshake(h);
+    const slow = encodeFrame(h.peer.codec.encode([T.REQ, 1, 'slow']));
+    const queued = encodeFrame(h.peer.codec.encode([T.REQ, 2, 'queued']));
+    const third = encodeFrame(h.peer.codec.encode([T.REQ, 3, 'third']));
+    // One chunk: a running handler, a waiting request (reading stops), half of a third frame.
+    h.peer.socket.write(Buffer.concat([slow, queued, third.subarray(0, 5)]));
+    await turn();
+    advance(h.vts, 10_000); // far past frameTimeoutMs, while the server holds reading
+    expect(h.dropped).toEqual([]);
+    release();
+    const replies = [await h.peer.next(T.RES), await h.peer.next(T.RES)];
+    expect(replies).toEqual(expect.arrayContaining([[T.RES, 1, 'done'], [T.RES, 2, 'queued']]));
+    // Reading resumed: the clock restarts, and the rest of the frame in time is fine.
+    advance(h.vts, 500);
+    h.peer.socket.write(third.subarray(5));
+    expect(await h.peer.next(T.RES)).toEqual([T.RES, 3, 'third']);
+    expect(h.dropped).toEqual([]);
+  });
+
+  it('forgives a stall caused by freeze(); the frame still has to finish after thaw()', async () => {
+    const h = harness({ frameTimeoutMs: 1000, handler: (p) => p });
+    await handshake(h);
+    h.peer.socket.write(requestFrame(h, 1, 50).subarray(0, 10));
+    await turn();
+    advance(h.vts, 300);
+    h.server.freeze();
+    advance(h.vts, 10_000);
+    h.server.thaw();
+    advance(h.vts, 600);
+    expect(h.dropped).toEqual([]);
+    advance(h.vts, 1500);
+    expect(h.dropped.map((d) => d.reason)).toEqual(['frame-timeout']);
+  });
+});
+
+describe('wire server: the handshake bound holds against trickled bytes', () => {
+  it('drops a client that trickles bytes without completing HELLO at handshakeTimeoutMs from connect', async () => {
+    const h = harness({ handshakeTimeoutMs: 2000, frameTimeoutMs: 600_000 });
+    // A HELLO trickled byte by byte: every byte is traffic, none of it extends the handshake.
+    const hello = encodeFrame(h.peer.codec.encode([T.HELLO, { version: 1, token: 't'.repeat(200) }]));
+    const droppedAt = await trickle(h, hello, 100, 10_000);
+    expect(h.dropped.map((d) => d.reason)).toEqual(['handshake-timeout']);
+    expect(droppedAt).toBeGreaterThanOrEqual(2000);
+    expect(droppedAt).toBeLessThanOrEqual(2000 + 2 * 500 + 100);
+  });
+});
+
+describe('frameAllowanceMs', () => {
+  it('adds one second per frameMinBytesPerSecond bytes received to frameTimeoutMs', () => {
+    const limits = { frameTimeoutMs: 10_000, frameMinBytesPerSecond: 1024 };
+    expect(frameAllowanceMs(0, limits)).toBe(10_000);
+    expect(frameAllowanceMs(1024, limits)).toBe(11_000);
+    expect(frameAllowanceMs(1 << 20, limits)).toBe(10_000 + 1024 * 1000);
+  });
+
+  it('a sender at the minimum rate never runs out of allowance; a trickle does at about frameTimeoutMs', () => {
+    const limits = { frameTimeoutMs: 1000, frameMinBytesPerSecond: 1000 };
+    for (const t of [500, 5000, 50_000]) expect(frameAllowanceMs(t, limits)).toBeGreaterThan(t); // 1000 B/s for t ms
+    expect(frameAllowanceMs(10 * 1.01, limits)).toBeLessThan(1011); // 10 B/s for 1.01 s
+  });
+
+  it('sweeps every quarter of the shortest bound', () => {
+    expect(sweepIntervalMs({ clientIdleTimeoutMs: 15_000, clientProbeTimeoutMs: 5000, handshakeTimeoutMs: 10_000, frameTimeoutMs: 10_000, frameMinBytesPerSecond: 1 })).toBe(1250);
+    expect(sweepIntervalMs({ clientIdleTimeoutMs: 15_000, clientProbeTimeoutMs: 5000, handshakeTimeoutMs: 10_000, frameTimeoutMs: 400, frameMinBytesPerSecond: 1 })).toBe(100);
+    expect(sweepIntervalMs({ clientIdleTimeoutMs: 1, clientProbeTimeoutMs: 1, handshakeTimeoutMs: 1, frameTimeoutMs: 1, frameMinBytesPerSecond: 1 })).toBe(1);
+  });
+});
