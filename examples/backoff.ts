@@ -9,9 +9,8 @@
  */
 import { VirtualTimeScheduler } from 'rxjs';
 import { setup } from 'xstate';
-import { createRuntime } from '../src/runtime.js';
-import { exponentialBackoff, type Jitter } from '../src/supervisor/index.js';
-import { seededRandom } from '../src/chaos/seeded-random.js';
+import { createRuntime, exponentialBackoff, type Jitter } from 'wirewarden';
+import { seededRandom } from 'wirewarden/chaos';
 
 const server = { up: true };
 

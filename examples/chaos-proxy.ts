@@ -5,7 +5,7 @@
  *   npx tsx examples/chaos-proxy.ts
  */
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
-import { createChaosProxy } from '../src/chaos/index.js';
+import { createChaosProxy } from 'wirewarden/chaos';
 
 async function roundTripMs(socket: Socket, text: string): Promise<number> {
   const start = performance.now();

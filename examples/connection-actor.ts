@@ -11,9 +11,7 @@
  * Run: `npx tsx examples/connection-actor.ts`
  */
 import { createActor } from 'xstate';
-import { connectionMachine } from '../src/actors/connection-machine.js';
-import { connectionState, liveConnection } from '../src/actors/live-connection.js';
-import { createWireServer, wire, type WireSession } from '../src/transport/index.js';
+import { connectionMachine, connectionState, createWireServer, liveConnection, wire, type WireSession } from 'wirewarden';
 
 const token = 'example-token'; // in real code: from the environment; never in snapshots or logs
 

@@ -16,7 +16,7 @@
  */
 import { parseArgs } from 'node:util';
 import { asyncScheduler } from 'rxjs';
-import { createFramingPool, createWireServer, offloaded, tcp, wire } from '../src/transport/index.js';
+import { createFramingPool, createWireServer, offloaded, tcp, wire } from 'wirewarden';
 
 const { values } = parseArgs({ options: { rows: { type: 'string', default: '150000' } } });
 const batch = Array.from({ length: Number(values.rows) }, (_, i) => ({ id: i, name: `user-${i}`, score: i * 0.5, tags: ['a', 'b'] }));

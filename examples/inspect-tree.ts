@@ -7,7 +7,7 @@
  *   npx tsx examples/inspect-tree.ts
  */
 import type { AnyActorRef, InspectionEvent } from 'xstate';
-import { connectionMachine, createRuntime, createWireServer, wire } from '../src/index.js';
+import { connectionMachine, createRuntime, createWireServer, wire } from 'wirewarden';
 
 const server = createWireServer({ handler: (req) => req });
 const { port } = (await server.listen()) as { port: number };

@@ -6,10 +6,7 @@
  *
  *   npx tsx examples/pool.ts
  */
-import { hasCode } from '../src/errors.js';
-import { createRuntime } from '../src/runtime.js';
-import { exponentialBackoff } from '../src/supervisor/index.js';
-import { createWireServer, wire, type WireServer } from '../src/transport/index.js';
+import { createRuntime, createWireServer, exponentialBackoff, hasCode, wire, type WireServer } from 'wirewarden';
 
 const token = 'example-token';
 

@@ -13,7 +13,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { firstValueFrom, filter } from 'rxjs';
-import { createRuntime, exponentialBackoff, resp, type Subscriber, type SubscriberEvent } from '../src/index.js';
+import { createRuntime, exponentialBackoff, resp, type Subscriber, type SubscriberEvent } from 'wirewarden';
 
 if (spawnSync('redis-server', ['--version']).status !== 0) {
   console.log('redis-server is not installed: nothing to run (apt-get install redis-server, or brew install redis).');

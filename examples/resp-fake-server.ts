@@ -5,16 +5,13 @@
  * (RESET + handshake again) undoing a lease's SELECT, heartbeats as PINGs, and a shutdown
  * that leaves nothing behind.
  *
- * The fake server reads commands with the library's own `RespParser` (a client command is
- * a RESP array of bulk strings) and answers a handful of them from a Map.
+ * The fake server reads commands (a client command is a RESP array of bulk strings) with a
+ * few lines of its own and answers a handful of them from a Map.
  *
  *   npx tsx examples/resp-fake-server.ts
  */
 import { createServer, type Socket } from 'node:net';
-import { hasCode } from '../src/errors.js';
-import { createRuntime } from '../src/runtime.js';
-import { RespParser, type RespReply } from '../src/transport/resp-parser.js';
-import { resp } from '../src/transport/resp.js';
+import { createRuntime, hasCode, resp } from 'wirewarden';
 
 const password = 'example-password'; // in real code: from the environment; never logged
 
@@ -50,14 +47,43 @@ function answer(state: { authed: boolean; db: number; name: string | null }, arg
   }
 }
 
+/** The complete commands at the start of `buf`, and the bytes of an incomplete one after them. */
+function readCommands(buf: Buffer): { commands: string[][]; rest: Buffer } {
+  const commands: string[][] = [];
+  let done = 0;
+  let pos = 0;
+  const line = (): string | undefined => {
+    const end = buf.indexOf('\r\n', pos);
+    if (end < 0) return undefined;
+    const text = buf.toString('latin1', pos, end);
+    pos = end + 2;
+    return text;
+  };
+  parsing: for (let header = line(); header !== undefined; header = line()) {
+    if (!/^\*\d+$/.test(header)) throw new Error('a client command is an array of bulk strings');
+    const args: string[] = [];
+    for (let n = Number(header.slice(1)); n > 0; n--) {
+      const length = line();
+      if (length === undefined) break parsing;
+      const size = Number(length.slice(1));
+      if (buf.length < pos + size + 2) break parsing;
+      args.push(buf.toString('utf8', pos, pos + size));
+      pos += size + 2;
+    }
+    commands.push(args);
+    done = pos;
+  }
+  return { commands, rest: buf.subarray(done) };
+}
+
 const server = createServer((socket: Socket) => {
   const state = { authed: false, db: 0, name: null as string | null };
-  const parser = new RespParser((value: RespReply) => {
-    socket.write(answer(state, (value as RespReply[]).map(String)));
-  });
+  let pending: Buffer = Buffer.alloc(0);
   socket.on('data', (chunk: Buffer) => {
     try {
-      parser.push(chunk);
+      const { commands, rest } = readCommands(pending.length === 0 ? chunk : Buffer.concat([pending, chunk]));
+      pending = rest;
+      for (const args of commands) socket.write(answer(state, args));
     } catch {
       socket.destroy();
     }

@@ -8,8 +8,7 @@
  *   npx tsx examples/supervisor-tree.ts
  */
 import { assign, setup } from 'xstate';
-import { createRuntime } from '../src/runtime.js';
-import { constantBackoff, exponentialBackoff, supervisorChild } from '../src/supervisor/index.js';
+import { constantBackoff, createRuntime, exponentialBackoff, supervisorChild } from 'wirewarden';
 
 /** Dials for `dialMs`, then serves until it dies after `lifeMs` (output reason `peer-closed`). */
 const flakyWorker = setup({

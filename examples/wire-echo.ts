@@ -9,7 +9,7 @@
  * closes both sides gracefully and exits with nothing left running.
  */
 import { asyncScheduler } from 'rxjs';
-import { createWireServer, tcp, wire } from '../src/transport/index.js';
+import { createWireServer, tcp, wire } from 'wirewarden';
 
 const token = 'demo-token'; // in real code: from the environment, never logged
 

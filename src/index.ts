@@ -1,38 +1,104 @@
 /**
- * wirewarden's public API. Everything a user imports comes from here (and from the
- * `wirewarden/chaos` subpath); every other module is internal.
+ * wirewarden's public API: every name a user imports from 'wirewarden' (the chaos toolkit
+ * is the 'wirewarden/chaos' subpath, src/chaos/index.ts). Nothing else is public; modules
+ * inside the package import each other by path. test/public-api.test.ts pins both lists,
+ * so an addition is a decision, and checks that every name the docs import is here.
+ *
+ * What earns a place:
+ * - what a user calls: the runtime, the supervisor-spec builders, backoff policies, the
+ *   connection actor and its two accessors, dialers, protocols, the wire server, framing
+ *   offload, the error classes with `hasCode`;
+ * - the types of those calls' options, results and events (a type is a cheaper promise
+ *   than a value, but still one: only types that appear in a public signature or event).
+ *   Classes a user receives but never constructs (`Pool`, `Lease`, `Subscriber`,
+ *   `WireSession`, `RespSession`) are exported as types only.
+ *
+ * What stays internal: option schemas and parsers, defaults objects (the docs' tables are
+ * the contract), the RTT estimator and adaptive interval, codecs and parsers (frame
+ * decoder/writer, msgpack codec, RESP parser and encoder), the pool's core and its
+ * `ConnectionSource` seam, the supervisor's logic and engine, runtime services.
  */
-export * from './errors.js';
-export type { SchedulerLike } from './scheduler.js';
-export type { Endpoint, Transport, DialOptions, Protocol, ProtocolContext, ProbeListener } from './transport/types.js';
-export type {
-  ConnectionState, DeadReason, KillReason, ConnectionOutput, HeartbeatOptions, HeartbeatInput,
-  ConnectionInput, ConnectionCommand, ConnectionHealth,
-} from './actors/connection-types.js';
-export * from './transport/index.js';
-export * from './actors/index.js';
-export * from './supervisor/index.js';
-export {
-  createRuntime, type Runtime, type RuntimeOptions, type RuntimeState, type Closeable,
-} from './runtime.js';
+
+// Runtime and observability (docs/runtime.md, docs/inspector.md)
+export { createRuntime } from './runtime.js';
+export type { Runtime, RuntimeOptions, RuntimeState } from './runtime.js';
 export { EVENT_CHANNEL } from './observe/diagnostics.js';
 export type {
   RuntimeEvent, StateEvent, RestartEvent, ChildExitEvent, EscalationEvent, ShutdownEvent, RuntimeFailedEvent,
   PoolRuntimeEvent,
 } from './observe/events.js';
-export {
-  Pool, Lease, poolDefaults,
-  type CreatePoolOptions, type AcquireOptions, type PoolOptions, type PoolEndpoint, type PoolConnectionInfo,
-  type PoolStats, type EndpointStats, type ClosedReason, type PoolLogger,
-  type PoolEvent, type PoolConnectionReadyEvent, type PoolDialFailedEvent, type PoolFailoverEvent,
-  type PoolConnectionClosedEvent, type PoolLeaseLostEvent, type PoolLeakEvent, type PoolLeakReturnedEvent,
-  type PoolAcquireTimeoutEvent,
-} from './pool/index.js';
-export {
-  Subscriber,
-  type CreateSubscriberOptions, type SubscriberState, type SubscriberEvent, type SubscriberSubscribedEvent,
-  type SubscriberGapEvent, type SubscriberDialFailedEvent, type SubscriberSubscribeFailedEvent,
-} from './pubsub/index.js';
 
-// Pool health for /healthz and /readyz (docs/pool.md)
+// Supervisors and backoff (docs/supervisor.md, docs/backoff.md)
+export { createSupervisor, supervisorChild } from './supervisor/supervisor-logic.js';
+export type { SupervisorChildOptions } from './supervisor/supervisor-logic.js';
+export type { ChildSpec, SupervisorSpec, RestartType, Strategy, ShutdownOrder } from './supervisor/supervisor-spec.js';
+export type { SupervisorHandle, WhenChildStateOptions } from './supervisor/supervisor-handle.js';
+export type { ChildInfo, SupervisorRef, SupervisorSnapshot, SupervisorOutput } from './supervisor/supervisor-types.js';
+export { exponentialBackoff, constantBackoff, grpcBackoff } from './supervisor/backoff.js';
+export type { BackoffPolicy, Jitter, ExponentialBackoffOptions, ConstantBackoffOptions } from './supervisor/backoff.js';
+
+// The connection actor (docs/connection-actor.md)
+export { connectionMachine } from './actors/connection-machine.js';
+export { connectionState, liveConnection } from './actors/live-connection.js';
+export type { ConnectionSnapshot } from './actors/connection-snapshot.js';
+export type {
+  ConnectionInput, ConnectionState, ConnectionOutput, ConnectionCommand, ConnectionHealth, DeadReason, KillReason,
+  HeartbeatOptions, HeartbeatInput, LiveConnectionView,
+} from './actors/connection-types.js';
+
+// Transports and protocols (docs/transport.md, docs/wire-protocol.md, docs/resp-protocol.md)
+export type { Endpoint, DialOptions, Transport, Protocol, ProtocolContext, ProbeListener } from './transport/types.js';
+export { tcp, type TcpOptions } from './transport/tcp.js';
+export { tls, type TlsOptions } from './transport/tls.js';
+export { unix, type UnixOptions } from './transport/unix.js';
+export { wire, type WireOptions } from './transport/wire.js';
+export type { WireSession, WireSessionState, RequestOptions, SendOptions } from './transport/wire-session.js';
+export { createWireServer } from './transport/wire-server.js';
+export type {
+  WireServer, WireServerOptions, WireServerAddress, WireClientInfo, WireClientDropped, WireRequestContext, WireDropReason,
+} from './transport/wire-server.js';
+export { createFramingPool } from './transport/framing-pool.js';
+export type { FramingPool, FramingPoolOptions, ResolvedFramingPoolOptions } from './transport/framing-pool.js';
+export { offloaded, type OffloadedReply } from './transport/framing-offloaded.js';
+export { resp, type RespOptions } from './transport/resp.js';
+export type { RespSession, RespSessionState, CommandOptions, RespMessage } from './transport/resp-session.js';
+export type { RespServerInfo } from './transport/resp-handshake.js';
+export type { RespReply } from './transport/resp-parser.js';
+export type { RespArg } from './transport/resp-encoder.js';
+export { custom, type CustomProtocolOptions } from './transport/custom.js';
+
+// The pool (docs/pool.md)
+export type { Pool } from './pool/pool.js';
+export type { Lease } from './pool/lease.js';
+export type { CreatePoolOptions } from './pool/create-pool.js';
+export type { AcquireOptions } from './pool/acquire-options.js';
+export type { PoolOptions, PoolEndpoint } from './pool/pool-options.js';
+export type { PoolConnectionInfo } from './pool/pool-core.js';
+export type { PoolStats, EndpointStats, ClosedReason } from './pool/pool-stats.js';
 export type { PoolHealth, EndpointHealth, EndpointHealthState, PoolUnreadyReason } from './pool/pool-health.js';
+export type {
+  PoolEvent, PoolConnectionReadyEvent, PoolDialFailedEvent, PoolFailoverEvent, PoolConnectionClosedEvent,
+  PoolLeaseLostEvent, PoolLeakEvent, PoolLeakReturnedEvent, PoolEndpointRefusedEvent, PoolEndpointRecoveredEvent,
+  PoolAcquireTimeoutEvent, PoolLogger,
+} from './pool/pool-events.js';
+
+// Supervised pub/sub (docs/pubsub.md)
+export type { Subscriber } from './pubsub/subscriber.js';
+export type { CreateSubscriberOptions } from './pubsub/subscriber-options.js';
+export type {
+  SubscriberState, SubscriberEvent, SubscriberSubscribedEvent, SubscriberGapEvent, SubscriberDialFailedEvent,
+  SubscriberSubscribeFailedEvent,
+} from './pubsub/subscriber-events.js';
+
+// Errors (docs/errors.md): one class per code, each also a type of the same name.
+export { WirewardenError, hasCode, errorFromCode } from './errors.js';
+export type { ErrorCode } from './errors.js';
+export {
+  InvalidOptionError, AbortedError,
+  DialRefusedError, DialTimeoutError, DialFailedError, TlsError,
+  FrameTooLargeError, ProtocolError, WriteQueueFullError, HandshakeFailedError, HandshakeRefusedError,
+  RequestTimeoutError, RemoteError, ConnectionClosedError, GoawayError, ListenFailedError,
+  ChildNotFoundError, ChildExistsError, RestartIntensityError, RuntimeShutDownError,
+  PoolTimeoutError, PoolQueueFullError, PoolClosedError, EndpointRefusedError, LeaseReleasedError, LeaseLostError,
+  ProxyNotFoundError, ProxyExistsError, ToxicNotFoundError, ToxicExistsError, InvariantBrokenError,
+} from './errors.js';

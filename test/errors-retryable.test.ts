@@ -5,9 +5,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  DialRefusedError, EndpointRefusedError, errorCodes, errorFromCode, HandshakeRefusedError, InvalidOptionError, PoolClosedError,
+  DialRefusedError, EndpointRefusedError, errorFromCode, HandshakeRefusedError, InvalidOptionError, PoolClosedError,
   PoolTimeoutError, RequestTimeoutError, WirewardenError,
 } from '../src/index.js';
+import { errorCodes } from '../src/errors.js';
 
 const table = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8');
 const documented = new Map(

@@ -7,11 +7,10 @@
  *   npx tsx src/cli.ts chaos run examples/chaos/blackholed-server.ts               # real sockets
  *   npx tsx src/cli.ts chaos run examples/chaos/blackholed-server.ts --simulated --seeds 20
  */
-import { parseHeartbeat } from '../../src/actors/connection-input.js';
 import {
   allReadyWithin, defineScenario, detectedWithin, detectionBoundMs, noFalseDeath, noLostOrDuplicatedRequests, nothingLeftRunning,
   runIfMain,
-} from '../../src/chaos/index.js';
+} from 'wirewarden/chaos';
 
 const heartbeat = { intervalMs: 200, minTimeoutMs: 50, maxTimeoutMs: 400, suspectProbes: 2 };
 
@@ -35,7 +34,7 @@ const scenario = defineScenario({
     noLostOrDuplicatedRequests(),
     // Heartbeat bound: a request in flight times out (the workload's 1000 ms) or two intervals
     // pass without traffic, then the peer stays silent for the suspicion window, 3 × 400 ms (× 1.5 under load).
-    detectedWithin(detectionBoundMs(parseHeartbeat(heartbeat), 1000)),
+    detectedWithin(detectionBoundMs(heartbeat, 1000)),
     allReadyWithin(1500),
     noFalseDeath(),
     nothingLeftRunning(),

@@ -9,7 +9,7 @@
 import {
   allReadyWithin, defineScenario, everyRequestSucceeds, noFalseDeath, noLostOrDuplicatedRequests, nothingLeftRunning, type TimelineStep,
   runIfMain,
-} from '../../src/chaos/index.js';
+} from 'wirewarden/chaos';
 
 const FLAPS = 6;
 const PERIOD_MS = 300;

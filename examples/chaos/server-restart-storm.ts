@@ -9,7 +9,7 @@
 import {
   allReadyWithin, defineScenario, noFalseDeath, noLostOrDuplicatedRequests, nothingLeftRunning, type TimelineStep,
   runIfMain,
-} from '../../src/chaos/index.js';
+} from 'wirewarden/chaos';
 
 const RESTARTS = 4;
 const DOWN_MS = 200;

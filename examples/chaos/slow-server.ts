@@ -8,7 +8,7 @@
 import {
   allReadyWithin, defineScenario, everyRequestSucceeds, noFalseDeath, noLostOrDuplicatedRequests, nothingLeftRunning,
   runIfMain,
-} from '../../src/chaos/index.js';
+} from 'wirewarden/chaos';
 
 const scenario = defineScenario({
   name: 'slow-server',

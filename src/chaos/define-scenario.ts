@@ -7,7 +7,8 @@
  * recognises scenarios even when the file imported wirewarden from another copy of the
  * module (a scenario importing `src/` run by the compiled CLI).
  */
-import { parseHeartbeat, type ResolvedHeartbeat } from '../actors/connection-input.js';
+import { parseHeartbeat } from '../actors/connection-input.js';
+import type { HeartbeatInput } from '../actors/connection-types.js';
 import { InvalidOptionError } from '../errors.js';
 import { arrayOf, custom, duration, fail, func, integer, isObject, optional, parseOptions, shape, string, boolean } from '../options.js';
 import { exponentialBackoff, isBackoffPolicy, type BackoffPolicy } from '../supervisor/backoff.js';
@@ -28,14 +29,16 @@ export const workloadDefaults = Object.freeze({ concurrency: 2, intervalMs: 50, 
  * two intervals before a tick finds no inbound traffic and probes; a connection in use
  * (leased, a request out) is never probed, so its evidence is a request timing out after
  * `requestTimeoutMs`. Then the peer must stay silent for the suspicion window, widened by
- * the event-loop load factor (`1 + eluWeight`).
+ * the event-loop load factor (`1 + eluWeight`). `heartbeat` is a scenario's heartbeat
+ * option: merged over the scenario defaults, as `defineScenario` does.
  *
  * @example
- * detectionBoundMs(parseHeartbeat({ intervalMs: 200, maxTimeoutMs: 400, suspectProbes: 3 })); // 400 + 1600 × 1.5 = 2800
- * detectionBoundMs(parseHeartbeat({ intervalMs: 200, maxTimeoutMs: 400, suspectProbes: 3 }), 1000); // 1000 + 2400 = 3400
+ * detectionBoundMs({ intervalMs: 200, maxTimeoutMs: 400, suspectProbes: 3 }); // 400 + 1600 × 1.5 = 2800
+ * detectionBoundMs({ intervalMs: 200, maxTimeoutMs: 400, suspectProbes: 3 }, 1000); // 1000 + 2400 = 3400
  */
-export function detectionBoundMs(heartbeat: ResolvedHeartbeat, requestTimeoutMs = 0): number {
-  return Math.max(2 * heartbeat.intervalMs, requestTimeoutMs) + Math.ceil(heartbeat.suspicionWindowMs * (1 + heartbeat.eluWeight));
+export function detectionBoundMs(heartbeat: HeartbeatInput = {}, requestTimeoutMs = 0): number {
+  const h = parseHeartbeat({ ...scenarioHeartbeat, ...heartbeat }, 'detectionBoundMs.heartbeat');
+  return Math.max(2 * h.intervalMs, requestTimeoutMs) + Math.ceil(h.suspicionWindowMs * (1 + h.eluWeight));
 }
 
 

@@ -1,60 +1,44 @@
 /**
- * `wirewarden/chaos`: the chaos TCP proxy, its toxics, the Toxiproxy-compatible API,
- * scenarios (timeline, invariants, report, `wirewarden chaos run`) and the simulated
- * network that runs them deterministically in virtual time.
+ * `wirewarden/chaos`, the chaos toolkit's public API: the chaos TCP proxy and its
+ * Toxiproxy-compatible HTTP API (docs/chaos-proxy.md), scenarios with their invariants and
+ * report (docs/chaos-scenarios.md), and the simulated network that runs them in virtual
+ * time. test/public-api.test.ts pins this list.
  *
- * The toxic contract (`ToxicDefinition`, `ToxicPipeline`) is transport-agnostic and runs
- * on any RxJS scheduler, so the simulated network reuses the same toxics in virtual time.
+ * Toxics are named by their Toxiproxy `type` in a spec (`{ type: 'latency', attributes }`),
+ * so their definitions, the toxic pipeline, the frame splitter and the wire-frame
+ * classifier stay internal, as do the proxy registry's class, the fault classifier and
+ * the CLI commands (`wirewarden proxy`, `wirewarden chaos run`). `VirtualDriver` is public
+ * because a simulated network is driven by nothing else (as XState's `SimulatedClock`).
  */
+
+// The proxy and the Toxiproxy-compatible API
 export { ChaosProxy, createChaosProxy } from './chaos-proxy.js';
 export type { ChaosProxyOptions, ChaosProxyStats, ProxyJson, ProxyUpdate } from './chaos-proxy.js';
 export { createToxiproxyServer } from './toxiproxy-server.js';
 export type { ToxiproxyServer, ToxiproxyServerOptions } from './toxiproxy-server.js';
-export { ProxyRegistry } from './proxy-registry.js';
-export type { ProxyInput, ProxyDefaults } from './proxy-registry.js';
-export { handleApiRequest } from './toxiproxy-routes.js';
-export type { ApiResponse } from './toxiproxy-routes.js';
-export { runProxyCommand } from './proxy-command.js';
-export type { ProxyCommandIo } from './proxy-command.js';
-
-export { ToxicPipeline } from './toxic-pipeline.js';
-export type { ToxicSink, PipelineToxic, ToxicPipelineOptions } from './toxic-pipeline.js';
-export { parseToxicSpec, patchToxic, toxicJson } from './toxic-spec.js';
-export type { ToxicEntry } from './toxic-spec.js';
-export type {
-  ToxicStream, FrameKind, FrameClassifier, FrameInspector, FramePosition, ToxicContext, ToxicStage,
-  ToxicDefinition, ToxicJson, ToxicSpec, ToxicPatch,
-} from './toxic-types.js';
-export * from './toxics/index.js';
-export { FrameCursor, FrameSplitter, FRAME_BOUNDARY } from './frame-splitter.js';
-export type { FrameSplitterHandlers } from './frame-splitter.js';
-export { wireFrames, classifyWireFrame, wireErrorReply, CHAOS_ERROR_CODE } from './wire-frames.js';
-
+export type { ProxyRegistry, ProxyInput } from './proxy-registry.js';
+export type { ToxicSpec, ToxicPatch, ToxicJson, ToxicStream, FrameInspector, FrameKind } from './toxic-types.js';
 export type { ChaosLink } from './chaos-link.js';
-export { proxyLink } from './chaos-link.js';
-export { createSimulatedNetwork, SimulatedNetwork } from './simulated-network.js';
-export type { SimulatedNetworkOptions, SimulatedListener } from './simulated-network.js';
-export { SimulatedLink } from './simulated-link.js';
-export { VirtualDriver, turnEventLoop } from './virtual-driver.js';
-export type { VirtualDriverOptions } from './virtual-driver.js';
-export { seededRandom, deriveSeed } from './seeded-random.js';
 
-export { defineScenario, isScenario, detectionBoundMs, scenarioHeartbeat, scenarioBackoff, workloadDefaults } from './define-scenario.js';
+// Scenarios
+export { defineScenario, detectionBoundMs } from './define-scenario.js';
 export {
   invariant, noLostOrDuplicatedRequests, everyRequestSucceeds, allReadyWithin, noFalseDeath, detectedWithin,
   nothingLeftRunning,
 } from './invariants.js';
-export { classifyToxics } from './fault-classifier.js';
-export type { FaultClassification } from './fault-classifier.js';
 export { runScenario } from './run-scenario.js';
 export type { RunScenarioOptions, ScenarioResult } from './run-scenario.js';
 export { formatReport } from './format-report.js';
 export type { ScenarioReport, Violation, LatencySummary } from './scenario-report.js';
-export { SIMULATED_SERVER } from './simulated-environment.js';
-export { runChaosCommand, runIfMain } from './chaos-command.js';
-export type { ChaosCommandIo } from './chaos-command.js';
+export { runIfMain } from './chaos-command.js';
 export type {
-  ScenarioDefinition, Scenario, ScenarioSettings, ScenarioContext, ScenarioServer, ScenarioLink, ScenarioObservations, Invariant, InvariantPhase,
-  TimelineStep, WorkloadOptions, RunMode, FaultOptions, FaultRecord, DeathRecord, DetectionSample, RecoveryEpisode,
-  RequestCounts, ConnectionObservation,
+  ScenarioDefinition, Scenario, ScenarioContext, ScenarioServer, ScenarioLink, ScenarioObservations, Invariant,
+  InvariantPhase, TimelineStep, WorkloadOptions, RunMode, FaultOptions, FaultRecord, DeathRecord, DetectionSample,
+  RecoveryEpisode, RequestCounts, ConnectionObservation,
 } from './scenario-types.js';
+
+// The simulated network
+export { createSimulatedNetwork } from './simulated-network.js';
+export type { SimulatedNetwork, SimulatedNetworkOptions, SimulatedListener } from './simulated-network.js';
+export { VirtualDriver, type VirtualDriverOptions } from './virtual-driver.js';
+export { seededRandom } from './seeded-random.js';

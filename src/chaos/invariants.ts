@@ -142,7 +142,7 @@ export function noFalseDeath(): Invariant {
  * `detectionBoundMs(heartbeat)`, or a tighter figure.
  *
  * @example
- * invariants: [detectedWithin(detectionBoundMs(parseHeartbeat(heartbeat)))]
+ * invariants: [detectedWithin(detectionBoundMs(heartbeat))]
  */
 export function detectedWithin(ms: number): Invariant {
   if (!Number.isInteger(ms) || ms < 1) throw new RangeError(`detectedWithin(ms): ms must be an integer >= 1, got ${String(ms)}`);
