@@ -1,7 +1,7 @@
 /**
- * Framing offload's public surface (re-exported by the transport barrel): the worker
- * pool that decodes big PACKED wire messages off the main thread, and the reply marker
- * that sends a handler's reply as PACKED. See docs/transport.md, "Framing offload".
+ * Framing offload gathered for the (internal) transport barrel: the worker pool that
+ * decodes big PACKED wire messages off the main thread, and the reply marker that sends a
+ * handler's reply as PACKED. See docs/transport.md, "Framing offload".
  */
 export {
   createFramingPool, FRAMING_POOL_DEFAULTS,

@@ -1,6 +1,7 @@
 /**
- * The transport layer's public surface: dialers, the frame codec, protocols (wire,
- * custom) and the wire server. The lead re-exports it from `src/index.ts`.
+ * The transport layer gathered in one place, for modules inside the package (the
+ * connection actor loads its default dialers from here). Internal: the package's public
+ * names are chosen one by one in src/index.ts.
  */
 export type {
   Endpoint, DialOptions, Transport, Protocol, ProtocolContext, ProbeListener, SessionOf,

@@ -1,6 +1,6 @@
 /**
- * The public surface of the Redis protocol adapter, gathered for the transport barrel:
- * `export * from './resp-index.js'` in src/transport/index.ts exposes exactly this.
+ * The Redis protocol adapter gathered for the (internal) transport barrel; the package's
+ * public names are chosen in src/index.ts.
  */
 export { resp, RESP_DEFAULTS, type RespOptions } from './resp.js';
 export { RespSession, type CommandOptions, type RespMessage, type RespSessionState } from './resp-session.js';
