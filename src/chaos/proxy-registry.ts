@@ -3,12 +3,18 @@
  * create, look up, remove, populate, reset, close.
  *
  * `populate` is all-or-nothing, like Toxiproxy's current one: every entry is validated
- * before anything changes; an entry whose `listen` and `upstream` match an existing proxy
+ * before anything changes, and a name given twice in one call is refused (Toxiproxy:
+ * "duplicate proxy name"); an entry whose `listen` and `upstream` match an existing proxy
  * leaves it untouched (toxics and connections included); any other existing proxy of
  * that name is replaced. If a listener cannot be bound, the proxies started by this call
  * are closed and the replaced ones are restored.
+ *
+ * Invariant: every proxy this registry starts is in the map, so `close()` stops it. Changes
+ * (create, remove, populate, reset, close) therefore run one at a time: two overlapping
+ * populates of one name would each start a listener and register only one of them — an
+ * orphan that keeps accepting after `close()` and keeps the process alive.
  */
-import { ProxyExistsError, ProxyNotFoundError } from '../errors.js';
+import { InvalidOptionError, ProxyExistsError, ProxyNotFoundError } from '../errors.js';
 import { ChaosProxy, type ChaosProxyOptions } from './chaos-proxy.js';
 
 /** What creating a proxy takes (Toxiproxy's proxy fields). */
@@ -35,6 +41,8 @@ export class ProxyRegistry {
   readonly #proxies = new Map<string, ChaosProxy>();
   /** The listen address each proxy was asked for (its `listen` shows the bound one). */
   readonly #requestedListen = new Map<ChaosProxy, string>();
+  /** The change running now; the next one starts after it settles. */
+  #changes: Promise<unknown> = Promise.resolve();
 
   constructor(defaults: ProxyDefaults = {}) {
     this.#defaults = defaults;
@@ -53,30 +61,44 @@ export class ProxyRegistry {
   }
 
   /** Creates and (if enabled) starts a proxy. Throws `ProxyExistsError`, `InvalidOptionError`, `ListenFailedError`. */
-  async create(input: ProxyInput): Promise<ChaosProxy> {
-    if (this.#proxies.has(input.name)) throw new ProxyExistsError(`proxy ${JSON.stringify(input.name)} already exists`);
-    const proxy = this.#build(input);
-    await proxy.start();
-    // Another create of the same name may have finished while this one was binding.
-    if (this.#proxies.has(input.name)) {
-      await proxy.close();
-      throw new ProxyExistsError(`proxy ${JSON.stringify(input.name)} already exists`);
-    }
-    this.#proxies.set(proxy.name, proxy);
-    this.#requestedListen.set(proxy, input.listen ?? proxy.listen);
-    return proxy;
+  create(input: ProxyInput): Promise<ChaosProxy> {
+    return this.#change(async () => {
+      if (this.#proxies.has(input.name)) throw new ProxyExistsError(`proxy ${JSON.stringify(input.name)} already exists`);
+      const proxy = this.#build(input);
+      await proxy.start();
+      this.#proxies.set(proxy.name, proxy);
+      this.#requestedListen.set(proxy, input.listen ?? proxy.listen);
+      return proxy;
+    });
   }
 
   /** Closes and forgets a proxy. Throws `ProxyNotFoundError`. */
-  async remove(name: string): Promise<void> {
-    const proxy = this.get(name);
-    this.#proxies.delete(name);
-    this.#requestedListen.delete(proxy);
-    await proxy.close();
+  remove(name: string): Promise<void> {
+    return this.#change(async () => {
+      const proxy = this.get(name);
+      this.#proxies.delete(name);
+      this.#requestedListen.delete(proxy);
+      await proxy.close();
+    });
   }
 
-  /** Creates or replaces proxies in bulk (see the module comment); returns them in input order. */
-  async populate(inputs: readonly ProxyInput[]): Promise<ChaosProxy[]> {
+  /**
+   * Creates or replaces proxies in bulk (see the module comment); returns them in input
+   * order. Throws `InvalidOptionError` for a name given twice, `ListenFailedError`.
+   */
+  populate(inputs: readonly ProxyInput[]): Promise<ChaosProxy[]> {
+    return this.#change(() => this.#populate(inputs));
+  }
+
+  async #populate(inputs: readonly ProxyInput[]): Promise<ChaosProxy[]> {
+    const firstAt = new Map<string, number>();
+    inputs.forEach((input, i) => {
+      const first = firstAt.get(input.name);
+      if (first !== undefined) {
+        throw new InvalidOptionError(`duplicate proxy name ${JSON.stringify(input.name)} at proxy ${i + 1} (first at proxy ${first + 1})`);
+      }
+      firstAt.set(input.name, i);
+    });
     const plan = inputs.map((input) => {
       const existing = this.#proxies.get(input.name);
       const keep = existing !== undefined && this.#matches(existing, input);
@@ -111,19 +133,33 @@ export class ProxyRegistry {
   }
 
   /** Toxiproxy's reset: every proxy enabled again, every toxic removed. */
-  async reset(): Promise<void> {
-    for (const proxy of this.#proxies.values()) {
-      if (!proxy.enabled) await proxy.enable();
-      proxy.resetToxics();
-    }
+  reset(): Promise<void> {
+    return this.#change(async () => {
+      for (const proxy of this.#proxies.values()) {
+        if (!proxy.enabled) await proxy.enable();
+        proxy.resetToxics();
+      }
+    });
   }
 
-  /** Closes every proxy; the registry is empty afterwards. */
-  async close(): Promise<void> {
-    const proxies = this.list();
-    this.#proxies.clear();
-    this.#requestedListen.clear();
-    await Promise.all(proxies.map((p) => p.close()));
+  /**
+   * Closes every proxy, after the changes already asked for (a populate still binding
+   * registers its proxies first, so they are closed too); the registry is empty afterwards.
+   */
+  close(): Promise<void> {
+    return this.#change(async () => {
+      const proxies = this.list();
+      this.#proxies.clear();
+      this.#requestedListen.clear();
+      await Promise.all(proxies.map((p) => p.close()));
+    });
+  }
+
+  /** Runs `change` after every change asked for before it (see the module comment). */
+  #change<T>(change: () => Promise<T>): Promise<T> {
+    const run = this.#changes.then(change);
+    this.#changes = run.catch(() => undefined);
+    return run;
   }
 
   #build(input: ProxyInput): ChaosProxy {

@@ -9,8 +9,9 @@
  * messages ("proxy not found", "toxic already exists", "missing required field: name",
  * "bad request body: …"), unknown top-level JSON fields ignored. Deliberate differences:
  * unknown toxic attributes and out-of-range values are a 400 (Toxiproxy ignores or
- * accepts them), a missing `listen` means 127.0.0.1:0 (not all interfaces), and unknown
- * routes answer with a JSON 404/405 instead of Go's plain text.
+ * accepts them), a name given twice in one populate is a 400 (Toxiproxy's error carries no
+ * status, so Go answers 500), a missing `listen` means 127.0.0.1:0 (not all interfaces),
+ * and unknown routes answer with a JSON 404/405 instead of Go's plain text.
  */
 import { hasCode } from '../errors.js';
 import type { ChaosProxy, ProxyJson } from './chaos-proxy.js';

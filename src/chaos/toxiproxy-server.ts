@@ -6,7 +6,10 @@
  * - binds 127.0.0.1:8474 unless told otherwise;
  * - refuses browsers (a `User-Agent` starting with `Mozilla/` gets 403), as Toxiproxy
  *   does, so a web page cannot drive it through DNS rebinding or a cross-site POST;
- * - request bodies are capped (`maxBodyBytes`, 413 beyond) and requests time out;
+ * - request bodies are capped (`maxBodyBytes`, 413 beyond, refused on its Content-Length
+ *   before any byte is read) and requests time out;
+ * - the request line and headers are capped together (`MAX_HEAD_BYTES`): a longer URL
+ *   gets 414, longer headers 431 (`toxiproxy-client-errors.ts`), not a reset;
  * - every failure is a JSON error; nothing a client sends can crash the server.
  *
  * Node's own HTTP timeouts (`requestTimeout`, `headersTimeout`) are socket timers the
@@ -21,6 +24,7 @@ import { isScheduler } from '../scheduler.js';
 import type { ProxyJson } from './chaos-proxy.js';
 import { formatHostPort } from './host-port.js';
 import { ProxyRegistry, type ProxyInput } from './proxy-registry.js';
+import { answerClientError } from './toxiproxy-client-errors.js';
 import { apiError, handleApiRequest, type ApiResponse } from './toxiproxy-routes.js';
 import type { FrameInspector } from './toxic-types.js';
 
@@ -59,6 +63,12 @@ export interface ToxiproxyServer {
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
+
+/**
+ * Bound on a request's line and headers together (Node's `maxHeaderSize`), fixed here so
+ * that `--max-http-header-size` cannot widen it. The API's URLs and headers are short.
+ */
+export const MAX_HEAD_BYTES = 16 * 1024;
 
 const isInspector = (v: unknown) => typeof v === 'object' && v !== null && typeof (v as FrameInspector).classify === 'function';
 
@@ -120,13 +130,18 @@ export function createToxiproxyServer(options?: ToxiproxyServerOptions): Toxipro
     const chunks: Buffer[] = [];
     let size = 0;
     let refused = false;
+    const refuse = () => {
+      refused = true;
+      res.setHeader('Connection', 'close');
+      send(res, apiError(413, `bad request body: larger than ${maxBodyBytes} bytes`), () => req.destroy());
+    };
+    // A declared length over the cap is refused before any of the body is read.
+    if (Number(req.headers['content-length']) > maxBodyBytes) refuse();
     req.on('data', (chunk: Buffer) => {
       if (refused) return;
       size += chunk.length;
       if (size > maxBodyBytes) {
-        refused = true;
-        res.setHeader('Connection', 'close');
-        send(res, apiError(413, `bad request body: larger than ${maxBodyBytes} bytes`), () => req.destroy());
+        refuse();
         return;
       }
       chunks.push(chunk);
@@ -151,7 +166,7 @@ export function createToxiproxyServer(options?: ToxiproxyServerOptions): Toxipro
     },
     async start() {
       if (server) return;
-      const s = createServer(handle);
+      const s = createServer({ maxHeaderSize: MAX_HEAD_BYTES }, handle);
       s.requestTimeout = requestTimeoutMs;
       s.headersTimeout = Math.min(requestTimeoutMs, 60_000);
       await new Promise<void>((resolve, reject) => {
@@ -164,7 +179,7 @@ export function createToxiproxyServer(options?: ToxiproxyServerOptions): Toxipro
         });
       });
       s.on('error', () => undefined);
-      s.on('clientError', (_err, socket) => socket.destroy());
+      s.on('clientError', (err, socket) => answerClientError(err, socket, MAX_HEAD_BYTES));
       const bound = s.address();
       server = s;
       address = bound !== null && typeof bound === 'object' ? { host: bound.address, port: bound.port } : { host, port };
