@@ -102,7 +102,7 @@ export interface WireServerOptions {
   readonly clientIdleTimeoutMs?: number;
   /** Time a client has to answer that PING. Default 5000. */
   readonly clientProbeTimeoutMs?: number;
-  /** Time a new connection has to send HELLO. Default 10000. */
+  /** Time a new connection has to send HELLO, from connect: bytes arriving meanwhile do not extend it. Default 10000. */
   readonly handshakeTimeoutMs?: number;
   /** Bound on a graceful close. Default 5000. */
   readonly closeTimeoutMs?: number;
