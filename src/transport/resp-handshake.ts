@@ -18,6 +18,7 @@
  *   but a proxy or a module might.
  * - `HELLO` with AUTH needs a username: `default` when none is given, as redis-cli does.
  */
+import { redactSecret } from './redact.js';
 import type { RespArg } from './resp-encoder.js';
 import type { RespReply } from './resp-parser.js';
 
@@ -43,8 +44,6 @@ export interface RespServerInfo {
   /** The protocol the server now speaks on this connection. */
   readonly protocolVersion?: number;
 }
-
-const REDACTED = '<redacted>';
 
 /** The step `reset` sends before the handshake again (answered `+RESET`). */
 export const RESET_STEP: HandshakeStep = Object.freeze({ label: 'RESET', args: Object.freeze(['RESET']) });
@@ -96,10 +95,9 @@ export class RespHandshake {
     return steps;
   }
 
-  /** `text` with every occurrence of the password replaced. */
+  /** `text` with every occurrence of the password replaced by `<redacted>`. */
   redact(text: string): string {
-    const pass = this.#password;
-    return pass === undefined || !text.includes(pass) ? text : text.split(pass).join(REDACTED);
+    return redactSecret(text, this.#password);
   }
 
   /**

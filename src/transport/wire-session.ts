@@ -31,6 +31,7 @@ import {
 } from '../errors.js';
 import { invalidDuration, isDurationMs } from '../options.js';
 import { FifoDeadlines } from './fifo-deadlines.js';
+import { redactSecret } from './redact.js';
 import type { FramingPool } from './framing-pool.js';
 import { ListenerPing, PingTable, type PendingPing } from './ping-table.js';
 import type { ProbeListener } from './types.js';
@@ -95,6 +96,8 @@ export class WireSession {
   #closeListeners: Set<(error: Error | undefined) => void> | undefined;
   #state: WireSessionState = 'handshake';
   #handshake: Call | undefined;
+  /** Kept (private: no inspect, JSON or spread shows it) only to redact it from the server's error texts. */
+  #token: string | undefined;
   #lastId = 0;
   #lastPingId = 0;
   #clientId = -1;
@@ -144,8 +147,9 @@ export class WireSession {
       : new Promise<void>((resolve) => (this.#resolveClosed = resolve)));
   }
 
-  /** @internal performs the HELLO handshake; the token is used here and not kept. */
+  /** @internal performs the HELLO handshake; the token is sent, and kept only to redact it. */
   hello(token: string | undefined, signal: AbortSignal): Promise<this> {
+    this.#token = token;
     const aborted = (): HandshakeFailedError =>
       new HandshakeFailedError(`handshake with ${this.#where} aborted`, {
         cause: new AbortedError('handshake aborted', { cause: signal.reason }),
@@ -348,7 +352,7 @@ export class WireSession {
       case MessageType.ERR:
         if (msg.id > this.#lastId || this.#state === 'handshake') throw new ProtocolError(`reply to request ${msg.id}, which was never sent`);
         if (msg.type === MessageType.RES) this.#settle(msg.id, undefined, msg.payload);
-        else this.#settle(msg.id, remoteError(msg.id, msg.error, this.#where));
+        else this.#settle(msg.id, remoteError(msg.id, msg.error, this.#where, this.#token));
         return;
       case MessageType.PUSH:
         if (this.#pushListeners) for (const listener of this.#pushListeners) {
@@ -385,7 +389,7 @@ export class WireSession {
       case MessageType.HELLO_ERR:
         if (this.#state !== 'handshake') throw new ProtocolError('unexpected HELLO_ERR after the handshake');
         // Our server refuses only what a retry cannot fix: a bad token, an unsupported version.
-        this.#failHandshake(new HandshakeRefusedError(`handshake with ${this.#where} refused: ${msg.error.message}`));
+        this.#failHandshake(new HandshakeRefusedError(`handshake with ${this.#where} refused: ${redactSecret(msg.error.message, this.#token)}`));
         this.#channel.destroy();
         return;
       default:
@@ -461,8 +465,10 @@ export class WireSession {
   }
 }
 
-function remoteError(id: number, info: RemoteErrorInfo, where: string): WirewardenError {
+/** The error of an ERR reply; the server's text and code are redacted of the token. */
+function remoteError(id: number, info: RemoteErrorInfo, where: string, token: string | undefined): WirewardenError {
   if (info.code === 'WW_GOAWAY') return new GoawayError(`request ${id} refused: ${where} is going away`);
-  const cause = Object.assign(new Error(info.message), info.code === undefined ? {} : { code: info.code });
-  return new RemoteError(`request ${id} failed on ${where}: ${info.message}`, { cause });
+  const message = redactSecret(info.message, token);
+  const cause = Object.assign(new Error(message), info.code === undefined ? {} : { code: redactSecret(info.code, token) });
+  return new RemoteError(`request ${id} failed on ${where}: ${message}`, { cause });
 }

@@ -6,7 +6,9 @@
  *
  * Options are validated once, here, and frozen. The token lives only in this factory's
  * closure: the returned protocol object has no property that holds it, so logging or
- * inspecting the protocol, a session or an error never shows it.
+ * inspecting the protocol, a session or an error never shows it. A session keeps it in a
+ * private field only to redact it from the server's error texts (a server echoing it
+ * cannot put it in an error), and a token of the wrong type is reported by type only.
  */
 import type { Duplex } from 'node:stream';
 import { custom, duration, parseOptions, secret, shape, integer, string, optional } from '../options.js';
