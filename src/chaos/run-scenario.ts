@@ -14,7 +14,7 @@
  */
 import type { SchedulerAction } from 'rxjs';
 import { InvariantBrokenError } from '../errors.js';
-import { invalidDuration, isDurationMs } from '../options.js';
+import { clampDurationMs, invalidDuration, isDurationMs } from '../options.js';
 import type { Pool } from '../pool/pool.js';
 import { wire } from '../transport/wire.js';
 import type { WireSession } from '../transport/wire-session.js';
@@ -215,7 +215,8 @@ export async function runScenario<D>(scenario: Scenario<D>, options: RunScenario
     stage = 'final';
     enter('draining');
     workload?.stop();
-    const drainLimitMs = 2 * timeoutMs + 1000;
+    // A sum of valid durations: kept within what a timer can wait.
+    const drainLimitMs = clampDurationMs(2 * timeoutMs + 1000);
     if (!(await env.settle(Promise.all([workload?.drained, ...steps]), drainLimitMs))) {
       violate('runner', 'final', `requests or timeline steps still running ${drainLimitMs} ms after the timeline ended`);
     }
