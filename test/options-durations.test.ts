@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConnectionInput, parseHeartbeat } from '../src/actors/connection-input.js';
 import { createChaosProxy } from '../src/chaos/chaos-proxy.js';
 import { defineScenario } from '../src/chaos/define-scenario.js';
+import { runScenario } from '../src/chaos/run-scenario.js';
 import { createSimulatedNetwork } from '../src/chaos/simulated-network.js';
 import { createToxiproxyServer, type ToxiproxyServer } from '../src/chaos/toxiproxy-server.js';
 import { hasCode } from '../src/errors.js';
@@ -177,6 +178,41 @@ describe('per-call durations', () => {
       socket.destroy();
     }, 1, 'dial.connectTimeoutMs');
     await new Promise<void>((resolve) => listener.close(() => resolve()));
+  });
+});
+
+describe('scenario context durations', () => {
+  it('ctx.sleep(ms), ctx.server.restart(downMs) and ctx.server.responseDelayMs', async () => {
+    const refusals: string[] = [];
+    const refusal = async (fn: () => unknown) => {
+      try {
+        await fn();
+        refusals.push('accepted');
+      } catch (err) {
+        refusals.push(hasCode(err, 'WW_INVALID_OPTION') ? (err as Error).message : String(err));
+      }
+    };
+    const scenario = defineScenario({
+      name: 'durations', durationMs: 500, connections: 1, workload: false,
+      timeline: [{
+        atMs: 100,
+        label: 'too long',
+        action: async (ctx) => {
+          await refusal(() => ctx.sleep(TOO_LONG));
+          await refusal(() => ctx.server.restart(TOO_LONG));
+          await refusal(() => (ctx.server.responseDelayMs = TOO_LONG));
+          await refusal(() => (ctx.server.responseDelayMs = 0));
+        },
+      }],
+    });
+    const result = await runScenario(scenario, { mode: 'simulated', seed: 1 });
+    expect(result.report.violations).toEqual([]);
+    expect(refusals).toEqual([
+      `ctx.sleep(ms) must be an integer in [0, ${MAX_DURATION_MS}] (ms), got ${TOO_LONG}`,
+      `server.restart(downMs) must be an integer in [0, ${MAX_DURATION_MS}] (ms), got ${TOO_LONG}`,
+      `server.responseDelayMs must be an integer in [0, ${MAX_DURATION_MS}] (ms), got ${TOO_LONG}`,
+      'accepted',
+    ]);
   });
 });
 
