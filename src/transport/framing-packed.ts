@@ -25,9 +25,14 @@
  *   worker — equals what the same message sent unpacked would have decoded to.
  * - Errors are `ProtocolError`s whose text never quotes the value (msgpackr's message for
  *   trailing bytes does, and a payload may hold a token).
+ * - A peer's `inner` passes the same plain-data gate as every other frame
+ *   (msgpack-plain.ts), here or on the worker, before msgpackr decodes it. The slices a
+ *   worker sends back are our own encoding of a value that passed it, so the main thread
+ *   rebuilds them without walking them again (`unpackOwnInner`).
  */
 import { Packr, Unpackr } from 'msgpackr';
 import { ProtocolError } from '../errors.js';
+import { assertPlainMsgpack, PLAIN_ENCODER_OPTIONS } from './msgpack-plain.js';
 import { MessageType, parseWireMessage, type WireMessage } from './wire-messages.js';
 
 /** The wire message type of PACKED (12, the next free number after GOAWAY). */
@@ -43,6 +48,7 @@ const BIN32 = 0xc6;
 
 // Not `sequential`, and no shared structures: every `pack` defines the records it uses.
 const INNER_OPTIONS = { useRecords: true } as const;
+const INNER_ENCODER_OPTIONS = { ...INNER_OPTIONS, ...PLAIN_ENCODER_OPTIONS } as const;
 
 let innerPackr: Packr | undefined;
 let innerUnpackr: Unpackr | undefined;
@@ -104,7 +110,7 @@ export function parsePackedFrame(frame: Uint8Array): Uint8Array | undefined {
  */
 export function packInner(value: unknown): Buffer {
   try {
-    return (innerPackr ??= new Packr({ ...INNER_OPTIONS })).pack(value);
+    return (innerPackr ??= new Packr({ ...INNER_ENCODER_OPTIONS })).pack(value);
   } catch (err) {
     // Records are per message here, so no peer table is out of step; a fresh encoder just
     // drops whatever state the half-written value left behind.
@@ -123,8 +129,20 @@ export function packPacked(value: unknown): Buffer {
   return out;
 }
 
-/** Decodes one `inner`; throws `ProtocolError` on malformed input (truncated, trailing bytes, …). */
+/**
+ * Decodes one `inner` a peer sent; throws `ProtocolError` on malformed input (truncated,
+ * trailing bytes, …) and on anything but plain msgpack data (msgpack-plain.ts).
+ */
 export function unpackInner(inner: Uint8Array): unknown {
+  assertPlainMsgpack(inner, 'PACKED inner');
+  return unpackOwnInner(inner);
+}
+
+/**
+ * Decodes bytes this process's own `packInner` wrote from a value that passed the gate
+ * (a framing worker's slices): no second walk. Throws `ProtocolError` if they are malformed.
+ */
+export function unpackOwnInner(inner: Uint8Array): unknown {
   const unpackr = (innerUnpackr ??= new Unpackr({ ...INNER_OPTIONS }));
   try {
     return unpackr.unpack(inner);

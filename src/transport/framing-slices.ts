@@ -33,7 +33,7 @@
  *   (its position in iteration order, which msgpack keeps), so `Map` keys of any type work.
  */
 import { ProtocolError } from '../errors.js';
-import { packInner, unpackInner } from './framing-packed.js';
+import { packInner, unpackOwnInner } from './framing-packed.js';
 
 /** Arrays with at least this many elements are sent in slices. */
 export const SPLIT_MIN_ELEMENTS = 64;
@@ -126,12 +126,12 @@ function slices(array: unknown[]): Buffer[] {
 export async function assembleSlices(sliced: SlicedValue): Promise<unknown> {
   const view = Buffer.from(sliced.bytes.buffer, sliced.bytes.byteOffset, sliced.bytes.byteLength);
   let started = performance.now();
-  const root = unpackInner(view.subarray(0, sliced.skeletonEnd));
+  const root = unpackOwnInner(view.subarray(0, sliced.skeletonEnd));
   let start = sliced.skeletonEnd;
   for (const hole of sliced.holes) {
     const target = locate(root, hole.path);
     for (const end of hole.ends) {
-      const part = unpackInner(view.subarray(start, end)) as unknown[];
+      const part = unpackOwnInner(view.subarray(start, end)) as unknown[];
       start = end;
       for (let i = 0; i < part.length; i++) target.push(part[i]);
       if (performance.now() - started >= YIELD_AFTER_MS) {

@@ -20,6 +20,12 @@
  *   buffer an "incomplete" value across frames.
  * - Decode failures become `ProtocolError`. msgpackr's own message for trailing bytes
  *   quotes the decoded value, which could hold a token, so causes carry a sanitised text.
+ * - Peer bytes pass `assertPlainMsgpack` (msgpack-plain.ts) before msgpackr sees them:
+ *   plain msgpack data and our records only, no structured-clone references, so a frame
+ *   decodes to a tree of at most one value per byte. The encoder matches it: it never
+ *   writes an extension for plain JS data (`undefined` and an invalid `Date` become nil;
+ *   msgpackr already writes a Set as an array, an Error as `[name, message, cause]`, a
+ *   RegExp as `[source, flags]`, typed arrays as bin). Dates keep the spec's timestamp.
  * - The `Packr` is created at the first `encode`: it costs ~1.2 KB, ~2 KB once it has
  *   defined a record, for as long as the connection lives, and an idle connection may
  *   never need it (heartbeats bypass the codec, see ping-frames.ts; the handshake uses
@@ -35,8 +41,10 @@
  */
 import { Packr, Unpackr } from 'msgpackr';
 import { ProtocolError } from '../errors.js';
+import { assertPlainMsgpack, PLAIN_ENCODER_OPTIONS } from './msgpack-plain.js';
 
-const OPTIONS = { useRecords: true, sequential: true } as const;
+const DECODER_OPTIONS = { useRecords: true, sequential: true } as const;
+const ENCODER_OPTIONS = { ...DECODER_OPTIONS, ...PLAIN_ENCODER_OPTIONS } as const;
 
 /**
  * Encoder/decoder pair bound to one connection.
@@ -52,7 +60,7 @@ export class MsgpackCodec {
 
   /** Encodes one value. The returned buffer is owned by the caller. */
   encode(value: unknown): Buffer {
-    return (this.#packr ??= new Packr({ ...OPTIONS })).pack(value);
+    return (this.#packr ??= new Packr({ ...ENCODER_OPTIONS })).pack(value);
   }
 
   /**
@@ -62,14 +70,17 @@ export class MsgpackCodec {
    * (the next shape it sends is defined inline again, as after `resetEncoder`).
    */
   encodeOneOff(value: unknown): Buffer {
-    const frame = new Packr({ ...OPTIONS }).pack(value);
+    const frame = new Packr({ ...ENCODER_OPTIONS }).pack(value);
     this.#packr = undefined;
     return frame;
   }
 
-  /** Decodes one complete frame; throws `ProtocolError` on malformed input. */
+  /**
+   * Decodes one complete frame; throws `ProtocolError` on malformed input and on anything
+   * but plain msgpack data (msgpack-plain.ts).
+   */
   decode(frame: Buffer): unknown {
-    return unpack(this.#unpackr ??= new Unpackr({ ...OPTIONS }), frame);
+    return unpack(this.#unpackr ??= new Unpackr({ ...DECODER_OPTIONS }), frame);
   }
 
   /**
@@ -78,7 +89,7 @@ export class MsgpackCodec {
    * again, so this codec's own decoder neither needs nor keeps them.
    */
   decodeOneOff(frame: Buffer): unknown {
-    return unpack(new Unpackr({ ...OPTIONS }), frame);
+    return unpack(new Unpackr({ ...DECODER_OPTIONS }), frame);
   }
 
   /** Starts a fresh record table after an encoded frame was not sent. */
@@ -88,6 +99,7 @@ export class MsgpackCodec {
 }
 
 function unpack(unpackr: Unpackr, frame: Buffer): unknown {
+  assertPlainMsgpack(frame, 'msgpack frame');
   try {
     return unpackr.unpack(frame);
   } catch (err) {
