@@ -19,6 +19,9 @@
  * - Errors cannot cross as themselves: a structured clone keeps an Error's message but not
  *   its `code` or class. A failure is thrown as a plain `{ code, message, cause }` record,
  *   which framing-pool.ts rebuilds with `errorFromCode`.
+ * - `unpackInner` checks that the inner is plain msgpack data (msgpack-plain.ts) here, on
+ *   the worker, before msgpackr decodes it: a hostile inner costs the main thread only the
+ *   rejection, never a graph to rebuild.
  * - Nothing here keeps a timer, socket or handle: Piscina parks idle threads in
  *   `Atomics.wait`, and `close()` terminates them.
  */

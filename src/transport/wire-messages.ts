@@ -14,8 +14,10 @@
  *   [PACKED, inner: bin]                either direction: a self-contained REQ, RES, ERR,
  *                                       MSG or PUSH, decodable off-thread (framing-packed.ts)
  *
- * `parseWireMessage` is the single gate for inbound frames: anything that is not one of
+ * `parseWireMessage` is the single gate for inbound messages: anything that is not one of
  * these shapes is a `ProtocolError`, so handlers downstream never see malformed input.
+ * (The bytes before it passed msgpack-plain.ts: plain msgpack data only, so a payload is
+ * a tree of nulls, booleans, numbers, strings, Buffers, arrays, Maps, objects and Dates.)
  */
 import { ProtocolError } from '../errors.js';
 
