@@ -7,12 +7,14 @@
  * recognises scenarios even when the file imported wirewarden from another copy of the
  * module (a scenario importing `src/` run by the compiled CLI).
  */
-import { parseHeartbeat } from '../actors/connection-input.js';
+import { parseHeartbeat, type ResolvedHeartbeat } from '../actors/connection-input.js';
 import type { HeartbeatInput } from '../actors/connection-types.js';
 import { InvalidOptionError } from '../errors.js';
 import { arrayOf, custom, duration, fail, func, integer, isObject, optional, parseOptions, shape, string, boolean } from '../options.js';
 import { exponentialBackoff, isBackoffPolicy, type BackoffPolicy } from '../supervisor/backoff.js';
+import type { WireSession } from '../transport/wire-session.js';
 import type { Invariant, Scenario, ScenarioDefinition, TimelineStep, WorkloadOptions } from './scenario-types.js';
+import { parseTarget } from './scenario-target.js';
 
 const SCENARIO = Symbol.for('wirewarden.chaos.scenario');
 
@@ -37,7 +39,11 @@ export const workloadDefaults = Object.freeze({ concurrency: 2, intervalMs: 50, 
  * detectionBoundMs({ intervalMs: 200, maxTimeoutMs: 400, suspectProbes: 3 }, 1000); // 1000 + 2400 = 3400
  */
 export function detectionBoundMs(heartbeat: HeartbeatInput = {}, requestTimeoutMs = 0): number {
-  const h = parseHeartbeat({ ...scenarioHeartbeat, ...heartbeat }, 'detectionBoundMs.heartbeat');
+  return resolvedBoundMs(parseHeartbeat({ ...scenarioHeartbeat, ...heartbeat }, 'detectionBoundMs.heartbeat'), requestTimeoutMs);
+}
+
+/** @internal `detectionBoundMs` of a heartbeat already resolved (a scenario's, or a user pool's). */
+export function resolvedBoundMs(h: ResolvedHeartbeat, requestTimeoutMs = 0): number {
   return Math.max(2 * h.intervalMs, requestTimeoutMs) + Math.ceil(h.suspicionWindowMs * (1 + h.eluWeight));
 }
 
@@ -68,6 +74,7 @@ const definitionSchema = shape({
   heartbeat: custom<object>('an object', isObject, { default: () => scenarioHeartbeat }),
   backoff: custom<object>('exponentialBackoff options or a backoff policy', isObject, { default: () => scenarioBackoff }),
   workload: custom<WorkloadOptions | false>('workload options or false', (v) => v === false || isObject(v), { default: () => ({}) }),
+  target: optional(custom<object>('an object (see ScenarioTarget)', isObject)),
   setup: optional(func<NonNullable<ScenarioDefinition['setup']>>()),
   timeline: arrayOf(stepSchema, { default: () => [] }),
   invariants: arrayOf(invariantSchema, { default: () => [] }),
@@ -92,7 +99,7 @@ const definitionSchema = shape({
  *   invariants: [noLostOrDuplicatedRequests(), allReadyWithin(1000), nothingLeftRunning()],
  * });
  */
-export function defineScenario<D = undefined>(definition: ScenarioDefinition<D>): Scenario<D> {
+export function defineScenario<D = undefined, S = WireSession>(definition: ScenarioDefinition<D, S>): Scenario<D, S> {
   const d = parseOptions('scenario', definitionSchema, definition);
   const heartbeat = parseHeartbeat({ ...scenarioHeartbeat, ...d.heartbeat }, 'scenario.heartbeat');
   const backoff: BackoffPolicy = isBackoffPolicy(d.backoff) ? d.backoff : exponentialBackoffAt('scenario.backoff', d.backoff);
@@ -100,12 +107,14 @@ export function defineScenario<D = undefined>(definition: ScenarioDefinition<D>)
   d.timeline.forEach((step, i) => {
     if (step.atMs > d.durationMs) fail(`scenario.timeline[${i}].atMs`, `an integer in [0, ${d.durationMs}] (scenario.durationMs)`, step.atMs);
   });
+  const target = parseTarget<S>(d.target, workload !== false);
   const names = new Set<string>();
   d.invariants.forEach((inv, i) => {
     if (names.has(inv.name)) throw new InvalidOptionError(`scenario.invariants[${i}].name ${JSON.stringify(inv.name)} is used twice`);
     names.add(inv.name);
   });
-  const scenario: Scenario<D> = {
+  const boundMs = resolvedBoundMs(heartbeat, workload === false ? 0 : workload.timeoutMs);
+  const scenario: Scenario<D, S> = {
     name: d.name,
     description: d.description,
     durationMs: d.durationMs,
@@ -113,13 +122,15 @@ export function defineScenario<D = undefined>(definition: ScenarioDefinition<D>)
     heartbeat,
     backoff,
     workload: workload === false ? false : Object.freeze({ ...workload }),
-    setup: d.setup as Scenario<D>['setup'],
+    target,
+    setup: d.setup as Scenario<D, S>['setup'],
     // Stable order: steps at the same instant run in the order written.
-    timeline: Object.freeze(d.timeline.map((s, i) => ({ s, i })).sort((a, b) => a.s.atMs - b.s.atMs || a.i - b.i).map((x) => x.s)) as readonly TimelineStep<D>[],
-    invariants: d.invariants as readonly Invariant<D>[],
+    timeline: Object.freeze(d.timeline.map((s, i) => ({ s, i })).sort((a, b) => a.s.atMs - b.s.atMs || a.i - b.i).map((x) => x.s)) as unknown as readonly TimelineStep<D, S>[],
+    invariants: d.invariants as readonly Scenario<D, S>['invariants'][number][],
     warmupTimeoutMs: d.warmupTimeoutMs,
     checkEveryMs: d.checkEveryMs,
-    faultGraceMs: d.faultGraceMs ?? detectionBoundMs(heartbeat, workload === false ? 0 : workload.timeoutMs),
+    faultGraceMs: d.faultGraceMs ?? boundMs,
+    detectionBoundMs: boundMs,
   };
   Object.defineProperty(scenario, SCENARIO, { value: true });
   return Object.freeze(scenario);

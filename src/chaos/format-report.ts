@@ -25,6 +25,13 @@ function speed(report: ScenarioReport): string {
   return report.mode === 'simulated' ? `${wall} (${speedup}× real time)` : wall;
 }
 
+function phaseLine(p: ScenarioReport['phases'][number]): string {
+  const span = `${p.startedAt}–${p.endedAt ?? ''} ms`.padEnd(14);
+  const codes = Object.entries(p.failuresByCode).map(([code, n]) => `${code} ${n}`).join(', ');
+  const latency = p.latency.samples === 0 ? '' : ` · p99 ${ms(p.latency.p99Ms)}`;
+  return `${span} ${p.label}: ok ${p.ok}/${p.issued}${p.failed > 0 ? ` · failed ${p.failed} (${codes})` : ''}${latency}`;
+}
+
 /**
  * @example
  * process.stdout.write(formatReport(result.report, result.replay));
@@ -45,6 +52,8 @@ export function formatReport(report: ScenarioReport, replay?: string): string {
   const codes = Object.entries(r.failuresByCode);
   if (codes.length > 0) requests.push(`failures: ${codes.map(([code, n]) => `${code} ${n}`).join(', ')}`);
   out.push(row('requests', requests));
+  // Per phase only when the timeline has steps: one phase is the totals again.
+  if (report.phases.length > 1) out.push(row('by phase', report.phases.map(phaseLine)));
   out.push(row('connections', [`deaths ${report.deaths} · false deaths ${report.falseDeaths} · false suspicions ${report.falseSuspicions} · restarts ${report.restarts}`]));
   const broken = new Map(report.violations.map((v) => [v.invariant, v]));
   const checks = report.invariants.map((name) => {

@@ -8,9 +8,10 @@
  * | `noLostOrDuplicatedRequests()` | continuous, final | every acknowledged id was executed exactly once; no id executed twice; no reply for another id |
  * | `allReadyWithin(ms)` | continuous, final | after each harmful fault episode, every connection is up again within `ms` |
  * | `noFalseDeath()` | continuous, final | no connection died while no harmful fault was active (benign faults included) |
- * | `detectedWithin(ms)` | continuous, final | every connection reached by a harmful fault died within `ms` |
+ * | `detectedWithin(ms)` | continuous, final | every connection reached by a harmful fault died within `ms`; a harmful fault that outlasted the detection bound killed at least one |
  * | `nothingLeftRunning()` | teardown | no scheduled action, socket, listener or timer left |
  */
+import type { WireSession } from '../transport/wire-session.js';
 import type { Invariant, InvariantPhase, ScenarioContext, ScenarioObservations } from './scenario-types.js';
 
 /**
@@ -20,10 +21,10 @@ import type { Invariant, InvariantPhase, ScenarioContext, ScenarioObservations }
  * invariant('some requests succeed', (ctx, phase) =>
  *   phase === 'final' && ctx.observed.requests().ok === 0 ? 'no request succeeded' : undefined);
  */
-export function invariant<D = unknown>(
+export function invariant<D = unknown, S = WireSession>(
   name: string,
-  check: (ctx: ScenarioContext<D>, phase: InvariantPhase) => string | undefined | Promise<string | undefined>,
-): Invariant<D> {
+  check: (ctx: ScenarioContext<D, S>, phase: InvariantPhase) => string | undefined | Promise<string | undefined>,
+): Invariant<D, S> {
   return Object.freeze({ name, check });
 }
 
@@ -33,6 +34,9 @@ const faultList = (labels: readonly string[]) => labels.join(' + ');
 /**
  * Every acknowledged request was executed by the server exactly once, no request ran
  * twice, and every reply carried its own request's id. Failed requests are allowed.
+ * It needs the server to report executions (the runner's wire server does; a
+ * `target.server` calls `executed(id)`): when none were reported by the end, it fails
+ * saying it could not check, rather than passing on no evidence.
  *
  * @example
  * invariants: [noLostOrDuplicatedRequests()]
@@ -41,6 +45,11 @@ export function noLostOrDuplicatedRequests(): Invariant {
   return invariant('noLostOrDuplicatedRequests', (ctx, phase) => {
     if (phase === 'teardown') return undefined;
     const counts = ctx.observed.requests();
+    if (!counts.executionsObserved) {
+      if (phase !== 'final' || counts.ok === 0) return undefined;
+      return `cannot check: the server reported no execution for ${counts.ok} acknowledged request(s) ` +
+        '(a target.server must call executed(id) before replying; a target.endpoints system cannot report them, so leave this invariant out)';
+    }
     if (counts.lost > 0) {
       return `${counts.lost} acknowledged request(s) never executed by the server (ids ${list(ctx.observed.lostIds(5))})`;
     }
@@ -141,6 +150,12 @@ export function noFalseDeath(): Invariant {
  * the detector notices a dead peer in time. Use the heartbeat's bound,
  * `detectionBoundMs(heartbeat)`, or a tighter figure.
  *
+ * A fault shorter than `ms` cannot break the first rule, so a second one makes the check
+ * able to fail: an episode of harmful faults that lasted at least the detection bound
+ * (`ctx.observed.detectionBoundMs`, or `ms` if smaller) while a connection was up must
+ * have killed at least one connection while it lasted. A harmful fault that should
+ * leave connections alive (a slow link, say) is better classified `harmful: false`.
+ *
  * @example
  * invariants: [detectedWithin(detectionBoundMs(heartbeat))]
  */
@@ -148,11 +163,23 @@ export function detectedWithin(ms: number): Invariant {
   if (!Number.isInteger(ms) || ms < 1) throw new RangeError(`detectedWithin(ms): ms must be an integer >= 1, got ${String(ms)}`);
   return invariant(`detectedWithin(${ms} ms)`, (ctx, phase) => {
     if (phase === 'teardown') return undefined;
-    const slow = ctx.observed.detections().find((s) => s.latencyMs > ms);
+    const { observed } = ctx;
+    const slow = observed.detections().find((s) => s.latencyMs > ms);
     if (slow) return `${slow.connection} took ${slow.latencyMs} ms to die after ${slow.fault} reached it`;
-    const missed = ctx.observed.undetected(ms)[0];
+    const missed = observed.undetected(ms)[0];
     if (missed) {
-      return `${missed.connection} still up ${ctx.observed.now() - missed.sinceMs} ms after ${missed.fault} reached it at ${missed.sinceMs} ms`;
+      return `${missed.connection} still up ${observed.now() - missed.sinceMs} ms after ${missed.fault} reached it at ${missed.sinceMs} ms`;
+    }
+    const requiredMs = Math.min(ms, observed.detectionBoundMs);
+    const now = observed.now();
+    for (const e of observed.episodes()) {
+      if (e.reachedAt === undefined || e.detections > 0) continue;
+      const exposedMs = (e.endedAt ?? now) - e.reachedAt;
+      if (exposedMs < requiredMs) continue;
+      const span = e.endedAt === undefined ? `since ${e.startedAt} ms` : `${e.startedAt}–${e.endedAt} ms`;
+      const bound = requiredMs === ms ? `${ms} ms` : `the heartbeat's detection bound of ${requiredMs} ms`;
+      return `no connection died during ${faultList(e.faults)} (${span}): up connections were exposed to it for ${exposedMs} ms, ` +
+        `longer than ${bound}, and the failure went undetected`;
     }
     return undefined;
   });

@@ -1,17 +1,20 @@
 /**
- * The real-socket run mode: the wire server listens on 127.0.0.1 (an ephemeral port,
- * kept across restarts), a `ChaosProxy` on 127.0.0.1 sits between it and the pool, and
- * time is the wall clock (`asyncScheduler`). Randomness is still seeded, but the kernel
+ * The real-socket run mode: the hosted server listens on 127.0.0.1 (an ephemeral port,
+ * kept across restarts; each accepted socket goes to the server's `accept`), a
+ * `ChaosProxy` on 127.0.0.1 sits between each upstream — that server, or a target's own
+ * endpoints — and the pool, and time is the wall clock (`asyncScheduler`). Randomness is still seeded, but the kernel
  * and the machine's load decide the exact interleaving: a real run is not replayable,
  * only comparable.
  *
  * "Nothing left running" compares this process's sockets, listeners and timers with the
  * counts taken before the run, after letting closing handles go (up to `settleMs`).
  */
+import { createServer, type Server } from 'node:net';
 import { asyncScheduler } from 'rxjs';
+import { ListenFailedError } from '../errors.js';
 import { createRuntime } from '../runtime.js';
-import { createWireServer } from '../transport/wire-server.js';
-import { proxyLink } from './chaos-link.js';
+import { describeEndpoint } from '../transport/dial-socket.js';
+import { proxyLink, type ChaosLink } from './chaos-link.js';
 import { createChaosProxy, type ChaosProxy } from './chaos-proxy.js';
 import { resourceCounts, resourcesAbove, type ScenarioEnvironment } from './scenario-environment.js';
 import type { ServerBinding } from './scenario-server.js';
@@ -30,19 +33,34 @@ export function createRealEnvironment(seed: number, name: string, settleMs = 100
   const scheduler = asyncScheduler;
   const runtime = createRuntime({ random: seededRandom(deriveSeed(seed, 'runtime')) });
   let port = 0;
-  let proxy: ChaosProxy | undefined;
+  let listener: Server | undefined;
+  const proxies: ChaosProxy[] = [];
 
   const binding: ServerBinding = {
     get address() {
       return `${HOST}:${port}`;
     },
-    create: (options) => createWireServer({ ...options, host: HOST, port }),
-    bind: async (server) => {
-      const address = await server.listen();
-      if ('port' in address) port = address.port;
-    },
-    // The wire server's close() closes its listener.
-    unbind: () => undefined,
+    bind: (accept) => new Promise<void>((resolve, reject) => {
+      const server = createServer({ noDelay: true }, accept);
+      server.once('error', (err: NodeJS.ErrnoException) => {
+        reject(new ListenFailedError(`scenario server could not listen on ${HOST}:${port}: ${err.code ?? err.message}`, { cause: err }));
+      });
+      server.listen(port, HOST, () => {
+        // Accept errors after listening (EMFILE…) are transient: never an uncaught exception.
+        server.removeAllListeners('error');
+        server.on('error', () => {});
+        port = (server.address() as { port: number }).port;
+        listener = server;
+        resolve();
+      });
+    }),
+    // Resolves once the listening socket is gone, so that a restart can listen on the same port.
+    unbind: () => new Promise<void>((resolve) => {
+      const server = listener;
+      listener = undefined;
+      if (!server) return resolve();
+      server.close(() => resolve());
+    }),
   };
 
   return {
@@ -51,15 +69,22 @@ export function createRealEnvironment(seed: number, name: string, settleMs = 100
     runtime,
     binding,
     transport: undefined,
-    async connect() {
-      proxy = createChaosProxy({
-        name,
-        upstream: `${HOST}:${port}`,
-        random: seededRandom(deriveSeed(seed, 'network')),
-        connectTimeoutMs: 1000,
-      });
-      await proxy.start();
-      return { link: proxyLink(proxy), endpoint: { host: HOST, port: proxy.address!.port } };
+    async connect(upstreams) {
+      const links: ChaosLink[] = [];
+      const endpoints = [];
+      for (const [i, upstream] of upstreams.entries()) {
+        const proxy = createChaosProxy({
+          name: upstreams.length === 1 ? name : `${name}-${i + 1}`,
+          upstream: describeEndpoint(upstream),
+          random: seededRandom(deriveSeed(seed, upstreams.length === 1 ? 'network' : `network-${i}`)),
+          connectTimeoutMs: 1000,
+        });
+        proxies.push(proxy);
+        await proxy.start();
+        links.push(proxyLink(proxy));
+        endpoints.push({ ...upstream, host: HOST, port: proxy.address!.port });
+      }
+      return { links, endpoints };
     },
     advanceTo: (t) => sleep(t - scheduler.now()),
     async settle(promise, limitMs) {
@@ -71,7 +96,8 @@ export function createRealEnvironment(seed: number, name: string, settleMs = 100
       return settled;
     },
     close: async () => {
-      await proxy?.close();
+      for (const proxy of proxies) await proxy.close();
+      await binding.unbind();
     },
     async leftovers() {
       const deadline = performance.now() + settleMs;

@@ -8,15 +8,24 @@
  *   mismatched  = acknowledged with a reply meant for another request
  *
  * A failed request (timeout, lost connection) proves nothing either way and is allowed
- * under faults: the server may or may not have executed it.
+ * under faults: the server may or may not have executed it. A server that never reports
+ * executions (a target running elsewhere) leaves `lost` and `duplicated` unknowable:
+ * `executionsObserved` says so, rather than every acknowledged request counting as lost.
+ * A request of the user's (`target.request`) is acknowledged when it resolves: only the
+ * default wire request carries its id back to be compared.
  *
  * Ids are dense integers from 1, so the executed counts live in a growable typed array
  * rather than a Map: a long run records a few hundred thousand ids cheaply.
  */
 import { WirewardenError } from '../errors.js';
-import type { RequestCounts } from './scenario-types.js';
+import { PhaseOutcomes } from './phase-outcomes.js';
+import type { PhaseOutcome, RequestCounts } from './scenario-types.js';
+
+/** `ack`'s reply id when the reply carries none to compare (a user's request). */
+export const UNCHECKED = Symbol('unchecked reply');
 
 export class RequestLedger {
+  readonly #phases: PhaseOutcomes;
   #lastId = 0;
   #executed = new Uint8Array(1024);
   #acked = new Uint8Array(1024);
@@ -27,6 +36,27 @@ export class RequestLedger {
   #duplicated = 0;
   #mismatched = 0;
   readonly #failuresByCode = new Map<string, number>();
+  #executionsObserved = false;
+
+  /** `now` is scheduler time; phase times are reported relative to `origin()`. */
+  constructor(now: () => number, origin: () => number) {
+    this.#phases = new PhaseOutcomes(now, origin);
+  }
+
+  /** Requests issued from now on count in a new phase (the timeline started, or a step ran). */
+  startPhase(label: string): void {
+    this.#phases.start(label);
+  }
+
+  /** The timeline ended. */
+  endPhases(): void {
+    this.#phases.end();
+  }
+
+  /** The server side reports executions (the runner's wire server does from the start). */
+  observeExecutions(): void {
+    this.#executionsObserved = true;
+  }
 
   /** A new request id, counted as in flight. */
   issue(): number {
@@ -36,35 +66,45 @@ export class RequestLedger {
       this.#executed = grow(this.#executed, id);
       this.#acked = grow(this.#acked, id);
     }
+    this.#phases.issued(id);
     return id;
   }
 
   /** The server ran request `id` (called before it replies). */
   execute(id: number): void {
+    this.#executionsObserved = true;
     if (!Number.isInteger(id) || id < 1 || id > this.#lastId) return;
     const n = this.#executed[id]!;
     if (n === 1) this.#duplicated++;
     if (n < 255) this.#executed[id] = n + 1;
   }
 
-  /** The reply for `id` arrived; `replyId` is the id it carried. */
+  /** The reply for `id` arrived; `replyId` is the id it carried, or `UNCHECKED`. */
   ack(id: number, replyId: unknown): void {
     this.#inFlight--;
-    if (replyId !== id) {
+    if (replyId !== id && replyId !== UNCHECKED) {
       this.#mismatched++;
+      this.#phases.mismatched(id);
       return;
     }
     this.#ok++;
     this.#acked[id] = 1;
-    if (this.#executed[id] === 0) this.#lost++;
+    this.#phases.ok(id);
+    // Judged once the run is over when no execution was reported yet (see counts()).
+    if (this.#executed[id] === 0 && this.#executionsObserved) this.#lost++;
   }
 
-  fail(error: unknown): void {
+  fail(id: number, error: unknown): void {
     this.#inFlight--;
     this.#failed++;
     const code = error instanceof WirewardenError ? error.code : ((error as { code?: unknown } | undefined)?.code ?? 'unknown');
     const key = typeof code === 'string' ? code : 'unknown';
     this.#failuresByCode.set(key, (this.#failuresByCode.get(key) ?? 0) + 1);
+    this.#phases.failed(id, key);
+  }
+
+  phases(): PhaseOutcome[] {
+    return this.#phases.snapshot();
   }
 
   get inFlight(): number {
@@ -83,12 +123,14 @@ export class RequestLedger {
       mismatched: this.#mismatched,
       inFlight: this.#inFlight,
       failuresByCode,
+      executionsObserved: this.#executionsObserved,
     };
   }
 
   /** Acknowledged ids the server never executed (the first `limit`). */
   lostIds(limit = 10): number[] {
     const out: number[] = [];
+    if (!this.#executionsObserved) return out;
     for (let id = 1; id <= this.#lastId && out.length < limit; id++) {
       if (this.#acked[id] === 1 && this.#executed[id] === 0) out.push(id);
     }

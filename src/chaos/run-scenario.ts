@@ -16,17 +16,20 @@ import type { SchedulerAction } from 'rxjs';
 import { InvariantBrokenError } from '../errors.js';
 import { clampDurationMs, invalidDuration, isDurationMs } from '../options.js';
 import type { Pool } from '../pool/pool.js';
-import { wire } from '../transport/wire.js';
+import type { Endpoint } from '../transport/types.js';
 import type { WireSession } from '../transport/wire-session.js';
 import type { ChaosLink } from './chaos-link.js';
+import { FIRST_PHASE } from './phase-outcomes.js';
 import { createRealEnvironment } from './real-environment.js';
 import { RequestLedger } from './request-ledger.js';
-import { createScenarioLink } from './scenario-link.js';
+import { createScenarioLink, fanOutLink } from './scenario-link.js';
+import { createScenarioPool } from './scenario-pool.js';
 import { ScenarioRecorder } from './scenario-recorder.js';
 import { buildReport, type ScenarioReport, type Violation } from './scenario-report.js';
 import type { ScenarioEnvironment } from './scenario-environment.js';
-import { ScenarioWireServer } from './scenario-server.js';
-import type { InvariantPhase, RunMode, Scenario, ScenarioContext, TimelineStep } from './scenario-types.js';
+import { ExternalServer, ScenarioServerHost } from './scenario-server.js';
+import { targetRequest } from './scenario-target.js';
+import type { InvariantPhase, RunMode, Scenario, ScenarioContext, ScenarioLink, ScenarioServer, TimelineStep } from './scenario-types.js';
 import { startWorkload, type RunningWorkload } from './scenario-workload.js';
 import { deriveSeed, randomSeed, seededRandom } from './seeded-random.js';
 import { createSimulatedEnvironment } from './simulated-environment.js';
@@ -82,27 +85,31 @@ function replayCommand(scenario: { readonly name: string }, seed: number, option
  * process.stdout.write(formatReport(result.report, result.replay));
  * if (!result.passed) process.exitCode = 1;
  */
-export async function runScenario<D>(scenario: Scenario<D>, options: RunScenarioOptions = {}): Promise<ScenarioResult> {
+export async function runScenario<D, S = WireSession>(scenario: Scenario<D, S>, options: RunScenarioOptions = {}): Promise<ScenarioResult> {
   const wallStart = performance.now();
   const mode = options.mode ?? 'simulated';
   const seed = (options.seed ?? randomSeed()) >>> 0;
   const env: ScenarioEnvironment = mode === 'simulated' ? createSimulatedEnvironment(seed) : createRealEnvironment(seed, scenario.name);
   const { scheduler, runtime } = env;
-  const ledger = new RequestLedger();
-  const recorder = new ScenarioRecorder({
-    scheduler, events$: runtime.events$, poolPath: 'root/scenario', expectedConnections: scenario.connections,
-    graceMs: scenario.faultGraceMs, ledger,
-  });
+  let origin = scheduler.now();
+  const ledger = new RequestLedger(() => scheduler.now(), () => origin);
+  const recorder = new ScenarioRecorder({ scheduler, events$: runtime.events$, graceMs: scenario.faultGraceMs, ledger });
   const violations: Violation[] = [];
   const log: { atMs: number; message: string }[] = [];
   let stepOverride: boolean | undefined;
-  const server = new ScenarioWireServer({ binding: env.binding, scheduler, ledger, recorder, stepOverride: () => stepOverride });
-  let pool: Pool<WireSession> | undefined;
+  const target = scenario.target;
+  const external = target?.endpoints;
+  const host = external ? undefined : new ScenarioServerHost({
+    binding: env.binding, scheduler, ledger, recorder, stepOverride: () => stepOverride, target,
+  });
+  const server: ScenarioServer = host ?? new ExternalServer(external!);
+  let pool: Pool<S> | undefined;
+  let expectedConnections = scenario.connections;
   let workload: RunningWorkload | undefined;
-  let ctx!: ScenarioContext<D>;
+  let ctx!: ScenarioContext<D, S>;
   let timelineMs = 0;
   let stage: 'setup' | 'timeline' | 'final' = 'setup';
-  let rawLink: ChaosLink | undefined;
+  let rawLinks: ChaosLink[] = [];
   const broken = new Set<string>();
   const violate = (invariant: string, phase: InvariantPhase, text: string) => {
     if (broken.has(invariant)) return;
@@ -134,8 +141,9 @@ export async function runScenario<D>(scenario: Scenario<D>, options: RunScenario
   };
 
   const steps: Promise<void>[] = [];
-  const runStep = (step: TimelineStep<D>): void => {
+  const runStep = (step: TimelineStep<D, S>): void => {
     note(`▶ ${step.label}`);
+    ledger.startPhase(step.label);
     stepOverride = step.harmful;
     const done = (async () => step.action(ctx))().then(
       () => undefined,
@@ -148,29 +156,21 @@ export async function runScenario<D>(scenario: Scenario<D>, options: RunScenario
 
   try {
     enter('starting');
-    await server.start();
-    const connected = await env.connect();
-    rawLink = connected.link;
-    const endpoint = connected.endpoint;
-    const link = createScenarioLink({ link: rawLink, recorder, thresholdMs: scenario.heartbeat.maxTimeoutMs, stepOverride: () => stepOverride });
+    await host?.start();
+    const connected = await env.connect(external ?? [hostEndpoint(env.binding.address)]);
+    rawLinks = connected.links;
+    const linkOf = (raw: ChaosLink) =>
+      createScenarioLink({ link: raw, recorder, thresholdMs: scenario.heartbeat.maxTimeoutMs, stepOverride: () => stepOverride });
+    const links: ScenarioLink[] = rawLinks.map(linkOf);
+    const link = links.length === 1 ? links[0]! : linkOf(fanOutLink(rawLinks));
     const timeoutMs = scenario.workload === false ? 1000 : scenario.workload.timeoutMs;
-    pool = runtime.createPool<WireSession>({
-      id: 'scenario',
-      endpoints: [endpoint],
-      protocol: wire({ requestTimeoutMs: timeoutMs, closeTimeoutMs: 500 }),
-      ...(env.transport ? { transport: env.transport } : {}),
-      min: scenario.connections,
-      max: scenario.connections,
-      heartbeat: scenario.heartbeat,
-      backoff: scenario.backoff,
-      acquireTimeoutMs: timeoutMs,
-      connectTimeoutMs: 1000,
-      handshakeTimeoutMs: 1000,
-      closeTimeoutMs: 1000,
-    });
-    const activePool = pool;
+    const made = createScenarioPool(scenario, runtime, connected.endpoints, env.transport, timeoutMs);
+    pool = made.pool;
+    expectedConnections = made.expected;
+    recorder.watch(made.pool.path, made.expected, made.detectionBoundMs);
+    const activePool = made.pool;
     ctx = {
-      scenario, mode, seed, runtime, scheduler, server, link, pool: activePool,
+      scenario, mode, seed, runtime, scheduler, server, link, links, pool: activePool,
       random: seededRandom(deriveSeed(seed, 'scenario')),
       log: note,
       now: () => recorder.now(),
@@ -182,7 +182,7 @@ export async function runScenario<D>(scenario: Scenario<D>, options: RunScenario
       leftovers: async () => {
         const left = await env.leftovers();
         if (runtime.state !== 'stopped') left.push(`the runtime (${runtime.state})`);
-        if (server.running) left.push(`the wire server (${server.connections} connections)`);
+        if (host?.running) left.push(`the scenario's server (${host.connections} connections)`);
         return left;
       },
     };
@@ -190,10 +190,11 @@ export async function runScenario<D>(scenario: Scenario<D>, options: RunScenario
     enter('setup');
     if (!(await env.settle(recorder.whenAllUp(), scenario.warmupTimeoutMs))) {
       const up = recorder.connections().filter((c) => c.state === 'ready').length;
-      throw new Error(`only ${up}/${scenario.connections} connections ready after ${scenario.warmupTimeoutMs} ms of warm-up`);
+      const health = activePool.health();
+      throw new Error(`only ${up}/${expectedConnections} connections ready after ${scenario.warmupTimeoutMs} ms of warm-up (${health.message})`);
     }
     if (scenario.setup) {
-      const setup = Promise.resolve().then(() => scenario.setup!(ctx as unknown as ScenarioContext<undefined>));
+      const setup = Promise.resolve().then(() => scenario.setup!(ctx as unknown as ScenarioContext<undefined, S>));
       if (!(await env.settle(setup, scenario.warmupTimeoutMs))) throw new Error(`setup did not finish within ${scenario.warmupTimeoutMs} ms`);
       ctx = { ...ctx, data: await setup };
     }
@@ -201,17 +202,20 @@ export async function runScenario<D>(scenario: Scenario<D>, options: RunScenario
     stage = 'timeline';
     enter('timeline');
     recorder.startTimeline();
+    origin = scheduler.now();
+    ledger.startPhase(FIRST_PHASE);
     const t0 = scheduler.now();
     for (const step of scenario.timeline) scheduler.schedule(() => runStep(step), step.atMs);
     const checker = scheduler.schedule(function (this: SchedulerAction<undefined>) {
       void check('continuous');
       this.schedule(undefined, scenario.checkEveryMs);
     }, scenario.checkEveryMs);
-    if (scenario.workload !== false) workload = startWorkload(activePool, scheduler, ledger, scenario.workload);
+    if (scenario.workload !== false) workload = startWorkload(activePool, targetRequest(target), scheduler, ledger, scenario.workload);
     const timelineStart = performance.now();
     await env.advanceTo(t0 + scenario.durationMs);
     timelineMs = performance.now() - timelineStart;
     checker.unsubscribe();
+    ledger.endPhases();
     stage = 'final';
     enter('draining');
     workload?.stop();
@@ -230,12 +234,14 @@ export async function runScenario<D>(scenario: Scenario<D>, options: RunScenario
     enter('teardown');
     const teardown = (async () => {
       // Heal every fault first so that graceful closes do not wait on a blackhole.
-      rawLink?.resetToxics();
-      await rawLink?.enable();
-      server.thaw();
+      for (const raw of rawLinks) {
+        raw.resetToxics();
+        await raw.enable();
+      }
+      host?.thaw();
       await pool?.close();
       await runtime.shutdown();
-      await server.close();
+      await host?.close();
       await env.close();
     })();
     const failed = teardown.then(() => undefined, (err: unknown) => violate('teardown', 'teardown', message(err)));
@@ -248,7 +254,7 @@ export async function runScenario<D>(scenario: Scenario<D>, options: RunScenario
   const totalMs = performance.now() - wallStart;
   const speedup = timelineMs > 0 ? Math.round((scenario.durationMs / timelineMs) * 10) / 10 : 0;
   const report = buildReport({
-    scenario, mode, seed, observed: recorder, invariants: scenario.invariants.map((i) => i.name), violations, log,
+    scenario: { ...scenario, connections: expectedConnections }, mode, seed, observed: recorder, invariants: scenario.invariants.map((i) => i.name), violations, log,
     wall: { totalMs: Math.round(totalMs), timelineMs: Math.round(timelineMs * 10) / 10, speedup },
   });
   const replay = mode === 'simulated' ? replayCommand(scenario, seed, options) : undefined;
@@ -257,4 +263,10 @@ export async function runScenario<D>(scenario: Scenario<D>, options: RunScenario
     `chaos scenario ${JSON.stringify(scenario.name)}: ${first.invariant} broke at ${first.atMs} ms (${first.phase}): ${first.message} (seed=${seed}${replay ? `; replay: ${replay}` : ''})`,
   );
   return { passed: violations.length === 0, report, violations, seed, replay, error };
+}
+
+/** The hosted server's `host:port` as an endpoint (the link's upstream). */
+function hostEndpoint(address: string): Endpoint {
+  const colon = address.lastIndexOf(':');
+  return { host: address.slice(0, colon), port: Number(address.slice(colon + 1)) };
 }

@@ -6,8 +6,9 @@
  * | | real sockets | simulated network |
  * | --- | --- | --- |
  * | clock | `asyncScheduler` (wall time) | `VirtualTimeScheduler`, driven step by step |
- * | server | wire server on 127.0.0.1:<port> | the same wire server, `accept`ing in-memory streams |
- * | link | `ChaosProxy` on 127.0.0.1 | `SimulatedLink` of the network |
+ * | server | 127.0.0.1:<port>, each socket handed to the server's `accept` | the same server, `accept`ing in-memory streams |
+ * | link | a `ChaosProxy` on 127.0.0.1 per upstream | `SimulatedLink` of the network |
+ * | external target | proxies in front of `target.endpoints` | refused: nothing real is reachable |
  * | random | seeded (jitter, toxicity, backoff) | seeded, and with virtual time the run is exact |
  * | leftovers | sockets, servers, timers above the baseline | scheduled actions, links, listeners, and the same |
  */
@@ -26,8 +27,11 @@ export interface ScenarioEnvironment {
   readonly binding: ServerBinding;
   /** The transport the pool dials with; undefined means `tcp()`. */
   readonly transport: Transport | undefined;
-  /** Puts the link in front of the (bound) server; returns it and where clients connect. */
-  connect(): Promise<{ link: ChaosLink; endpoint: Endpoint }>;
+  /**
+   * Puts a link in front of each upstream (`host:port`: the bound server's address, or a
+   * target's endpoints); returns them and where clients connect, in the same order.
+   */
+  connect(upstreams: readonly Endpoint[]): Promise<{ links: ChaosLink[]; endpoints: Endpoint[] }>;
   /** Waits until scheduler time `t` (simulated: runs everything due until then). */
   advanceTo(t: number): Promise<void>;
   /** Waits for `promise` at most `limitMs` of scheduler time; false when it did not settle. */

@@ -109,3 +109,44 @@ export function createScenarioLink(options: ScenarioLinkOptions): ScenarioLink {
     },
   };
 }
+
+/**
+ * @internal Several links as one (`ctx.link` when the target has several endpoints): every
+ * change goes to each; reads come from the first, which mirrors the others as long as
+ * changes go through this link (`ctx.links[i]` changes one endpoint alone).
+ */
+export function fanOutLink(links: readonly ChaosLink[]): ChaosLink {
+  const first = links[0]!;
+  return {
+    name: links.map((l) => l.name).join('+'),
+    addToxic: (spec) => {
+      const [json] = links.map((l) => l.addToxic(spec));
+      return json!;
+    },
+    updateToxic: (name, patch) => {
+      const [json] = links.map((l) => l.updateToxic(name, patch));
+      return json!;
+    },
+    removeToxic: (name) => {
+      for (const l of links) l.removeToxic(name);
+    },
+    resetToxics: () => {
+      for (const l of links) l.resetToxics();
+    },
+    toxic: (name) => first.toxic(name),
+    toxics: () => first.toxics(),
+    get enabled() {
+      return links.every((l) => l.enabled);
+    },
+    enable: async () => {
+      for (const l of links) await l.enable();
+    },
+    disable: async () => {
+      for (const l of links) await l.disable();
+    },
+    cut: () => links.reduce((n, l) => n + l.cut(), 0),
+    get connections() {
+      return links.reduce((n, l) => n + l.connections, 0);
+    },
+  };
+}

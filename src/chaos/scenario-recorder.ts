@@ -15,13 +15,19 @@
  *   (healing a blackhole closes its connections). Any other death is a false death.
  * - "Up" for recovery means `ready` or `probing` (a routine probe is not an outage).
  * - Every time is scheduler time minus the origin set when the timeline starts.
+ * - An episode is "reached" from the first moment a connection was alive during it;
+ *   its detections are the deaths while one of its faults was active.
+ *
+ * The pool is known only once it exists (a scenario may build its own, with its own id):
+ * events that arrive before `watch(poolPath)` are kept and replayed then, so a pool's
+ * first dials are never missed.
  */
 import type { Observable, SchedulerLike, Subscription } from 'rxjs';
 import type { RuntimeEvent } from '../observe/events.js';
 import type { FaultClassification } from './fault-classifier.js';
 import type { RequestLedger } from './request-ledger.js';
 import type {
-  ConnectionObservation, DeathRecord, DetectionSample, FaultRecord, RecoveryEpisode, RequestCounts, ScenarioObservations,
+  ConnectionObservation, DeathRecord, DetectionSample, FaultRecord, PhaseOutcome, RecoveryEpisode, RequestCounts, ScenarioObservations,
 } from './scenario-types.js';
 
 const ALIVE = new Set(['ready', 'probing', 'suspect']);
@@ -51,23 +57,25 @@ interface Episode {
   endedAt: number | undefined;
   recoveredAt: number | undefined;
   interrupted: boolean;
+  reachedAt: number | undefined;
+  detections: number;
 }
 
 export interface RecorderOptions {
   readonly scheduler: SchedulerLike;
   readonly events$: Observable<RuntimeEvent>;
-  /** The pool's path (`root/pool-1`): its connections are `root/pool-1/<id>`. */
-  readonly poolPath: string;
-  readonly expectedConnections: number;
   readonly graceMs: number;
   readonly ledger: RequestLedger;
 }
 
 /** @internal */
 export class ScenarioRecorder implements ScenarioObservations {
-  readonly expectedConnections: number;
+  #expected = 0;
+  #boundMs = 0;
   readonly #scheduler: SchedulerLike;
-  readonly #prefix: string;
+  /** Undefined until `watch()`: events are buffered meanwhile. */
+  #prefix: string | undefined;
+  #early: RuntimeEvent[] | undefined = [];
   readonly #graceMs: number;
   readonly #ledger: RequestLedger;
   readonly #sub: Subscription;
@@ -86,12 +94,31 @@ export class ScenarioRecorder implements ScenarioObservations {
 
   constructor(options: RecorderOptions) {
     this.#scheduler = options.scheduler;
-    this.#prefix = `${options.poolPath}/`;
-    this.expectedConnections = options.expectedConnections;
     this.#graceMs = options.graceMs;
     this.#ledger = options.ledger;
     this.#origin = options.scheduler.now();
     this.#sub = options.events$.subscribe((e) => this.#onEvent(e));
+  }
+
+  /**
+   * Watches the pool at `poolPath` (`root/scenario`): its connections are
+   * `root/scenario/<id>`; `expectedConnections` of them make the pool "all up".
+   */
+  watch(poolPath: string, expectedConnections: number, detectionBoundMs: number): void {
+    this.#prefix = `${poolPath}/`;
+    this.#expected = expectedConnections;
+    this.#boundMs = detectionBoundMs;
+    const early = this.#early ?? [];
+    this.#early = undefined;
+    for (const e of early) this.#onEvent(e);
+  }
+
+  get expectedConnections(): number {
+    return this.#expected;
+  }
+
+  get detectionBoundMs(): number {
+    return this.#boundMs;
   }
 
   /** Scenario time starts now. */
@@ -129,7 +156,8 @@ export class ScenarioRecorder implements ScenarioObservations {
         episode = undefined;
       }
       if (!episode) {
-        episode = { faults: [], startedAt: at, endedAt: undefined, recoveredAt: undefined, interrupted: false };
+        const reachedAt = [...this.#conns.values()].some((c) => ALIVE.has(c.state)) ? at : undefined;
+        episode = { faults: [], startedAt: at, endedAt: undefined, recoveredAt: undefined, interrupted: false, reachedAt, detections: 0 };
         this.#episodes.push(episode);
       }
       episode.faults.push(label);
@@ -161,7 +189,7 @@ export class ScenarioRecorder implements ScenarioObservations {
   allUp(): boolean {
     let up = 0;
     for (const c of this.#conns.values()) if (UP.has(c.state)) up++;
-    return up >= this.expectedConnections;
+    return this.#prefix !== undefined && up >= this.#expected;
   }
 
   faults(): readonly FaultRecord[] {
@@ -196,11 +224,16 @@ export class ScenarioRecorder implements ScenarioObservations {
     const t = (x: number | undefined) => (x === undefined ? undefined : x - this.#origin);
     return this.#episodes.map((e) => ({
       faults: [...e.faults], startedAt: e.startedAt - this.#origin, endedAt: t(e.endedAt), recoveredAt: t(e.recoveredAt), interrupted: e.interrupted,
+      reachedAt: t(e.reachedAt), detections: e.detections,
     }));
   }
 
   requests(): RequestCounts {
     return this.#ledger.counts();
+  }
+
+  phases(): readonly PhaseOutcome[] {
+    return this.#ledger.phases();
   }
 
   lostIds(limit?: number): number[] {
@@ -240,11 +273,16 @@ export class ScenarioRecorder implements ScenarioObservations {
   }
 
   #onEvent(e: RuntimeEvent): void {
-    if (e.type === 'restart') {
-      if (e.path.startsWith(this.#prefix)) this.#restarts++;
+    if (this.#early !== undefined) {
+      if (e.type === 'restart' || e.type === 'state') this.#early.push(e);
       return;
     }
-    if (e.type !== 'state' || !e.path.startsWith(this.#prefix)) return;
+    const prefix = this.#prefix!;
+    if (e.type === 'restart') {
+      if (e.path.startsWith(prefix)) this.#restarts++;
+      return;
+    }
+    if (e.type !== 'state' || !e.path.startsWith(prefix)) return;
     let c = this.#conns.get(e.id);
     if (!c) {
       c = { id: e.id, state: e.from, since: e.at, incarnation: 0, upSince: undefined };
@@ -255,6 +293,10 @@ export class ScenarioRecorder implements ScenarioObservations {
       c.upSince = undefined;
     }
     if (e.to === 'ready' && c.upSince === undefined) c.upSince = e.at;
+    if (e.to === 'ready') {
+      const episode = this.#episodes.at(-1);
+      if (episode && episode.endedAt === undefined && episode.reachedAt === undefined) episode.reachedAt = e.at;
+    }
     if (e.from === 'suspect' && e.to === 'ready') this.#falseSuspicions++;
     if (e.to === 'dead' && ALIVE.has(e.from)) this.#onDeath(c, e.from, e.reason ?? 'unknown', e.at);
     c.state = e.to;
@@ -269,6 +311,7 @@ export class ScenarioRecorder implements ScenarioObservations {
       fault = active.label;
       const exposed = Math.max(active.startedAt, c.upSince ?? active.startedAt);
       this.#detections.push({ connection: c.id, fault: active.label, latencyMs: at - exposed });
+      this.#episodes.at(-1)!.detections++;
     } else if (this.#lastHarmfulEnd && at - this.#lastHarmfulEnd.endedAt! <= this.#graceMs) {
       fault = this.#lastHarmfulEnd.label;
       // The fault's effects outlived it (a cut closes connections just after it happened):

@@ -6,7 +6,7 @@
  * Percentiles are nearest-rank (`p99` of 4 samples is the largest), computed over
  * whole milliseconds: a report is read by people, and exact ranks keep it reproducible.
  */
-import type { FaultRecord, RecoveryEpisode, RequestCounts, RunMode, ScenarioObservations, InvariantPhase } from './scenario-types.js';
+import type { FaultRecord, PhaseOutcome, RecoveryEpisode, RequestCounts, RunMode, ScenarioObservations, InvariantPhase } from './scenario-types.js';
 
 /** An invariant that broke: the first time it did. */
 export interface Violation {
@@ -39,6 +39,8 @@ export interface ScenarioReport {
   /** Time from the end of each harmful fault episode to every connection up again. */
   readonly recovery: LatencySummary & { readonly episodes: readonly RecoveryEpisode[] };
   readonly requests: RequestCounts;
+  /** The workload's outcomes per phase of the timeline (the requests each phase issued). */
+  readonly phases: readonly PhaseOutcome[];
   readonly deaths: number;
   readonly falseDeaths: number;
   readonly falseSuspicions: number;
@@ -91,6 +93,7 @@ export function buildReport(input: ReportInput): ScenarioReport {
     detection: summarize(observed.detections().map((s) => s.latencyMs)),
     recovery: { ...summarize(recoveries), episodes },
     requests: observed.requests(),
+    phases: observed.phases(),
     deaths: observed.deaths().length,
     falseDeaths: observed.falseDeaths().length,
     falseSuspicions: observed.falseSuspicions(),

@@ -1,7 +1,8 @@
 /**
  * The built-in request workload: `concurrency` loops, each leasing a connection from the
- * pool, sending one request with a fresh id (`{ id }`), waiting for its outcome, pausing
- * `intervalMs` on the scheduler, and going again until stopped.
+ * pool, sending one request with a fresh id (`{ id }`, or the scenario's own
+ * `target.request`), waiting for its outcome, pausing `intervalMs` on the scheduler, and
+ * going again until stopped.
  *
  * Closed-loop on purpose: a loop never has more than one request in flight, so an outage
  * does not pile up thousands of doomed requests (which would make a simulated run cost
@@ -10,8 +11,8 @@
  */
 import type { SchedulerLike, Subscription } from 'rxjs';
 import type { Pool } from '../pool/pool.js';
-import type { WireSession } from '../transport/wire-session.js';
-import type { RequestLedger } from './request-ledger.js';
+import { UNCHECKED, type RequestLedger } from './request-ledger.js';
+import type { TargetRequest } from './scenario-target.js';
 import type { WorkloadOptions } from './scenario-types.js';
 
 export interface RunningWorkload {
@@ -22,12 +23,14 @@ export interface RunningWorkload {
 }
 
 /** @internal */
-export function startWorkload(
-  pool: Pool<WireSession>,
+export function startWorkload<S>(
+  pool: Pool<S>,
+  request: TargetRequest<S>,
   scheduler: SchedulerLike,
   ledger: RequestLedger,
   options: Required<WorkloadOptions>,
 ): RunningWorkload {
+  const { send, checksReplyId } = request;
   const { concurrency, intervalMs } = options;
   const timers = new Set<Subscription>();
   let stopped = false;
@@ -53,9 +56,9 @@ export function startWorkload(
     inFlight++;
     // The pool's acquireTimeoutMs and the session's requestTimeoutMs are both `timeoutMs`
     // (run-scenario.ts): the defaults share one timer per pool and per session.
-    pool.use((conn) => conn.request({ id })).then(
-      (reply) => ledger.ack(id, (reply as { id?: unknown } | null)?.id),
-      (err: unknown) => ledger.fail(err),
+    pool.use((conn, signal) => send(conn, { id, signal })).then(
+      (reply) => ledger.ack(id, checksReplyId ? (reply as { id?: unknown } | null)?.id : UNCHECKED),
+      (err: unknown) => ledger.fail(id, err),
     ).finally(() => {
       inFlight--;
       checkDrained();

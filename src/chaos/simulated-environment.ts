@@ -8,7 +8,7 @@
  */
 import { VirtualTimeScheduler } from 'rxjs';
 import { createRuntime } from '../runtime.js';
-import { createWireServer, type WireServer } from '../transport/wire-server.js';
+import { describeEndpoint } from '../transport/dial-socket.js';
 import { resourceCounts, resourcesAbove, type ScenarioEnvironment } from './scenario-environment.js';
 import type { ServerBinding } from './scenario-server.js';
 import { deriveSeed, seededRandom } from './seeded-random.js';
@@ -30,14 +30,14 @@ export function createSimulatedEnvironment(seed: number): ScenarioEnvironment & 
 
   const binding: ServerBinding = {
     address,
-    create: (options) => createWireServer(options),
-    bind: (server: WireServer) => {
-      listener = net.listen(address, (stream) => server.accept(stream));
+    bind: (accept) => {
+      listener = net.listen(address, accept);
       return Promise.resolve();
     },
     unbind: () => {
       listener?.close();
       listener = undefined;
+      return Promise.resolve();
     },
   };
 
@@ -48,7 +48,16 @@ export function createSimulatedEnvironment(seed: number): ScenarioEnvironment & 
     binding,
     driver,
     transport: net.transport,
-    connect: () => Promise.resolve({ link: net.link(address), endpoint: { ...SIMULATED_SERVER } }),
+    connect: (upstreams) => {
+      const elsewhere = upstreams.map((e) => describeEndpoint(e)).filter((where) => where !== address);
+      if (elsewhere.length > 0) {
+        return Promise.reject(new Error(
+          `the simulated network reaches only the server the runner hosts, not ${elsewhere.join(', ')}: ` +
+            'run a target.endpoints scenario on real sockets (mode \'real\', the CLI\'s default), or host it with target.server',
+        ));
+      }
+      return Promise.resolve({ links: [net.link(address)], endpoints: [{ ...SIMULATED_SERVER }] });
+    },
     advanceTo: (t) => driver.advanceTo(t),
     settle: async (promise, limitMs) => (await driver.settle(promise, limitMs)).settled,
     close: () => {
