@@ -11,7 +11,11 @@
  *   pre-auth limit existed;
  * - `after`: the defaults (8 KiB before HELLO: refused from the length header).
  *
- * Run: `npx tsx bench/preauth-flood.ts [--sockets 40] [--settle-ms 3000]`
+ * Last, the worst case within the new limits: `--held` sockets (default 2000, with
+ * `maxHandshakingClients` raised to match) each hold all but one byte of an 8 KiB HELLO;
+ * reported per socket, it is what each handshaking slot can cost.
+ *
+ * Run: `npx tsx bench/preauth-flood.ts [--sockets 40] [--held 2000] [--settle-ms 3000]`
  * Peak memory of the `before` server is about sockets × 16 MiB; the client side writes
  * one shared buffer, so it stays small.
  */
@@ -38,8 +42,10 @@ else await main();
 /** Child: a wire server that reports its memory above baseline when asked. */
 function serve(): void {
   const limit = Number(process.argv[process.argv.indexOf('--serve') + 1]);
+  const handshaking = Number(process.argv[process.argv.indexOf('--serve') + 2] ?? 0);
   const server = createWireServer({
     maxHandshakeFrameBytes: limit > 0 ? limit : undefined,
+    maxHandshakingClients: handshaking > 0 ? handshaking : undefined,
     handshakeTimeoutMs: 60_000,
     frameTimeoutMs: 60_000,
   });
@@ -120,7 +126,7 @@ async function run(sockets: number, settleMs: number, limit: number | undefined)
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { sockets: { type: 'string', default: '40' }, 'settle-ms': { type: 'string', default: '3000' } },
+    options: { sockets: { type: 'string', default: '40' }, held: { type: 'string', default: '2000' }, 'settle-ms': { type: 'string', default: '3000' } },
     strict: true,
   });
   const sockets = Number(values.sockets);
@@ -132,6 +138,34 @@ async function main(): Promise<void> {
     console.log(
       `${name.padEnd(7)} | ${mib(r.rssMiB).padStart(10)} MiB | ${mib(r.arrayBuffersMiB).padStart(8)} MiB | ${String(r.connections).padStart(16)} | ${r.stallMaxMs.toFixed(0).padStart(6)} ms`,
     );
+  }
+  const held = Number(values.held);
+  const r = await runHeld(held, settleMs);
+  console.log(
+    `\nworst case within the limits: ${held} sockets, each holding all but 1 byte of a maxHandshakeFrameBytes (8 KiB) HELLO:\n`
+      + `  RSS ${mib(r.rssMiB)} MiB above idle (${((r.rssMiB * 1024) / held).toFixed(1)} KiB per socket), arrayBuffers ${mib(r.arrayBuffersMiB)} MiB, ${r.connections} connections held`,
+  );
+}
+
+/** `n` sockets each send a header announcing 8 KiB and 8 KiB − 1 bytes: the most a handshaking peer can make the server hold. */
+async function runHeld(n: number, settleMs: number): Promise<Report> {
+  const child = fork(fileURLToPath(import.meta.url), ['--serve', '0', String(n)], { execArgv: ['--import', 'tsx', '--expose-gc'] });
+  try {
+    const { port } = await request<{ port: number }>(child, '', 'listening');
+    await request(child, 'baseline', 'ok');
+    const header = Buffer.alloc(4);
+    header.writeUInt32BE(8 * 1024);
+    const body = Buffer.alloc(8 * 1024 - 1, 0x61);
+    const sockets: Socket[] = [];
+    for (let i = 0; i < n; i += 100) {
+      sockets.push(...(await Promise.all(Array.from({ length: Math.min(100, n - i) }, () => flood(port, header, body)))));
+    }
+    await new Promise((r) => setTimeout(r, settleMs));
+    const { report } = await request<{ report: Report }>(child, 'measure', 'report');
+    for (const s of sockets) s.destroy();
+    return report;
+  } finally {
+    child.kill();
   }
 }
 

@@ -19,6 +19,14 @@ export type { WireRequestContext, WireDropReason } from './wire-server-connectio
 /** 8 KiB: a HELLO with a token of up to ~8.1 KB (a large JWT), and nothing bigger. */
 export const DEFAULT_MAX_HANDSHAKE_FRAME_BYTES = 8 * 1024;
 
+/**
+ * 8192: twice the peak seen in bench/reconnect-storm.ts (10k clients of one saturated
+ * process reconnecting: ~3 700 accepted sockets waiting for their HELLO), while the most
+ * that many handshaking peers can hold is ~130 MiB (14–16 KiB each at the 8 KiB frame
+ * limit, bench/preauth-flood.ts), for at most `handshakeTimeoutMs`.
+ */
+export const DEFAULT_MAX_HANDSHAKING_CLIENTS = 8192;
+
 export const serverSchema = shape({
   host: string({ nonEmpty: true, default: '127.0.0.1' }),
   port: integer({ min: 0, max: 65535, default: 0 }),
@@ -29,7 +37,7 @@ export const serverSchema = shape({
   onClientDropped: optional(func<(info: WireClientDropped) => void>()),
   maxFrameBytes: integer({ min: 1, max: 0xffffffff, default: DEFAULT_MAX_FRAME_BYTES }),
   maxHandshakeFrameBytes: integer({ min: 1, max: 0xffffffff, default: DEFAULT_MAX_HANDSHAKE_FRAME_BYTES }),
-  maxHandshakingClients: integer({ min: 1, default: 1024 }),
+  maxHandshakingClients: integer({ min: 1, default: DEFAULT_MAX_HANDSHAKING_CLIENTS }),
   frameTimeoutMs: duration({ min: 1, default: 10_000 }),
   frameMinBytesPerSecond: integer({ min: 1, default: 1024 }),
   maxQueuedBytes: integer({ min: 0, default: DEFAULT_MAX_QUEUED_BYTES }),
@@ -77,7 +85,8 @@ export interface WireServerOptions {
   /**
    * Connections still in their handshake (no HELLO accepted yet) at once. A socket
    * accepted beyond it is destroyed at once, unread, and reported as dropped with
-   * `'handshake-limit'`; its client retries like after any failed dial. Default 1024.
+   * `'handshake-limit'`; its client retries like after any failed dial. Each slot can
+   * hold ~16 KiB at most (a socket and a HELLO-sized partial frame). Default 8192.
    */
   readonly maxHandshakingClients?: number;
   /**
