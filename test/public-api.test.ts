@@ -71,6 +71,8 @@ const CHAOS_TYPES = [
   'Invariant', 'InvariantPhase', 'TimelineStep', 'WorkloadOptions', 'RunMode', 'FaultOptions', 'FaultRecord',
   'DeathRecord', 'DetectionSample', 'RecoveryEpisode', 'RequestCounts', 'ConnectionObservation',
   'SimulatedNetwork', 'SimulatedNetworkOptions', 'SimulatedListener', 'VirtualDriverOptions',
+  'ScenarioTarget', 'ScenarioTargetServer', 'ScenarioServerEnv', 'ScenarioPoolEnv', 'ScenarioPoolOptions', 'WorkloadRequest',
+  'PhaseOutcome',
 ];
 
 const read = (path: string) => readFileSync(new URL(path, import.meta.url), 'utf8');

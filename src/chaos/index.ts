@@ -42,3 +42,8 @@ export { createSimulatedNetwork } from './simulated-network.js';
 export type { SimulatedNetwork, SimulatedNetworkOptions, SimulatedListener } from './simulated-network.js';
 export { VirtualDriver, type VirtualDriverOptions } from './virtual-driver.js';
 export { seededRandom } from './seeded-random.js';
+
+// Scenarios against your own system (docs/chaos-scenarios.md, "Testing your own system")
+export type {
+  ScenarioTarget, ScenarioTargetServer, ScenarioServerEnv, ScenarioPoolEnv, ScenarioPoolOptions, WorkloadRequest, PhaseOutcome,
+} from './scenario-types.js';
