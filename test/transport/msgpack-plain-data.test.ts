@@ -142,6 +142,12 @@ describe('plain msgpack only: what msgpackr alone decodes into non-plain values 
     expect(new MsgpackCodec().decode(Buffer.from([0xdc, 0x00, 0x02, 0x01, 0x02]))).toEqual([1, 2]);
   });
 
+  it('nesting deeper than the decoder\'s stack is a ProtocolError, not a crash', () => {
+    const deep = Buffer.concat([Buffer.alloc(200_000, 0x91), Buffer.from([0x01])]);
+    expect(refusal(() => new MsgpackCodec().decode(deep)).message).toBe('undecodable msgpack frame of 200001 bytes');
+    expect(refusal(() => unpackInner(deep)).message).toBe('undecodable PACKED inner of 200001 bytes');
+  });
+
   it('reports a value cut short as truncated, whichever header or payload runs past the end', () => {
     const cut = [[0xd9, 0x05, 0x61], [0xc6, 0x00, 0x00], [0xcb, 0x00], [0xdd, 0x00], [0xd4, 0x72], [0xd4], [0xc7, 0x0c], [0x92, 0x01]];
     for (const bytes of cut) {
