@@ -1,0 +1,58 @@
+/**
+ * The shape every fuzz target has, and the loop the in-process ones share.
+ *
+ * A target runs cases until it has fed `inputs` inputs. A case is the unit of replay
+ * (one byte stream, one connection's script, one HTTP request): its randomness comes
+ * from `Rng.forCase(seed, target, index)`, so `--case N` reruns exactly case N. What an
+ * input is depends on the target (a chunked stream, a frame, a request) and is stated in
+ * its docblock.
+ */
+import type { TargetMonitor } from './monitor.js';
+import type { TargetReport } from './report.js';
+
+export interface TargetContext {
+  readonly seed: number;
+  /** Stop once this many inputs were fed. */
+  readonly inputs: number;
+  /** Run only this case (a replay); `inputs` is then ignored. */
+  readonly onlyCase: number | undefined;
+  readonly report: TargetReport;
+  readonly monitor: TargetMonitor;
+  /** Progress lines (stderr). */
+  readonly log: (line: string) => void;
+}
+
+export interface FuzzTarget {
+  readonly name: string;
+  /** One line: what is fed to what. */
+  readonly summary: string;
+  run(context: TargetContext): Promise<void>;
+}
+
+/**
+ * Runs `runCase(index)` for cases 0, 1, … until `inputs` inputs were fed (or only
+ * `onlyCase`), yielding to the event loop between slices and logging progress.
+ * `runCase` feeds its inputs synchronously, counts them in the report and times the
+ * code under test (`report.timedInput`), not its own oracles.
+ */
+export async function runCases(context: TargetContext, runCase: (index: number) => void): Promise<void> {
+  const { report, monitor } = context;
+  if (context.onlyCase !== undefined) {
+    monitor.currentCase = context.onlyCase;
+    report.cases++;
+    runCase(context.onlyCase);
+    return;
+  }
+  let nextLog = Math.max(1, Math.floor(context.inputs / 10));
+  for (let index = 0; report.inputs < context.inputs; index++) {
+    monitor.currentCase = index;
+    report.cases++;
+    runCase(index);
+    const pause = monitor.maybeYield();
+    if (pause !== undefined) await pause;
+    if (report.inputs >= nextLog) {
+      context.log(`${report.target}: ${report.inputs.toLocaleString('en-US')} inputs, ${report.findings} findings`);
+      nextLog += Math.max(1, Math.floor(context.inputs / 10));
+    }
+  }
+}

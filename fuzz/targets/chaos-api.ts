@@ -1,0 +1,145 @@
+/**
+ * Target `chaos-api`: the Toxiproxy-compatible HTTP API (src/chaos/toxiproxy-server.ts)
+ * on 127.0.0.1, fed over real sockets by a bounded set of concurrent clients.
+ *
+ * A case is one request (the input): nine in ten are well-formed HTTP/1.1 — random
+ * methods and paths over the API's routes, JSON bodies shaped like proxies, toxics and
+ * populate lists with wrong types, bad values, deep nesting, oversized bodies, 100 KB
+ * URLs, thousands of headers, a browser's User-Agent — sent on the client's keep-alive
+ * connection; one in ten is request bytes mutated until they are not HTTP, sent on a
+ * fresh connection that the client then ends. Proxies really start and stop (names from
+ * a small set, listeners on loopback only).
+ *
+ * Contract checked:
+ * - the process survives (no uncaught exception or unhandled rejection);
+ * - every well-formed request is answered with a status; an error status carries the
+ *   Toxiproxy body `{ error, status }` with the same status; a 5xx never carries a JS
+ *   engine's message (a bug answered as a 500 is still a bug: `uncoded`);
+ * - garbage gets a status or a close, within 10 s (never a hang);
+ * - after `close()`, neither the API's port nor any proxy's port accepts a connection,
+ *   and no TCP handle is left.
+ */
+import { createToxiproxyServer } from '../../src/chaos/toxiproxy-server.js';
+import { apiRequest, garbageRequest, type GeneratedRequest } from '../generators/http-requests.js';
+import { RawHttpConnection, type ResponseOutcome } from '../raw-http.js';
+import { describeError } from '../oracles.js';
+import { Rng } from '../random.js';
+import type { FuzzTarget, TargetContext } from '../target.js';
+import { checkClosed, tcpHandles } from './wire-server.js';
+
+const CLIENTS = 8;
+const ANSWER_DEADLINE_MS = 10_000;
+
+/** Messages of errors a JS engine throws: a 5xx that quotes one leaked a bug. */
+const ENGINE_ERROR = /TypeError|ReferenceError|RangeError|SyntaxError|Cannot read prop|is not a function|is not iterable|Maximum call stack|undefined \(reading/;
+
+interface Checked {
+  readonly ports: Set<number>;
+}
+
+function checkResponse(response: ResponseOutcome, request: GeneratedRequest, served: number, index: number, context: TargetContext, seen: Checked): void {
+  const { report } = context;
+  if (typeof response === 'string') {
+    report.note(`unanswered after ${served === 0 ? 'no' : 'earlier'} requests on the connection`);
+    report.record('unanswered', `${request.method} got no status (${response}) on a connection that had served ${served} requests`, index, request.bytes);
+    return;
+  }
+  report.note(`status ${response.status}`);
+  if (response.status < 200 || response.status > 599) {
+    report.record('mismatch', `status ${response.status} out of range`, index, request.bytes);
+    return;
+  }
+  if (request.method === 'HEAD' || response.status === 204) return;
+  let body: unknown;
+  try {
+    body = JSON.parse(response.body.toString('utf8'));
+  } catch {
+    report.record('mismatch', `status ${response.status} with a body that is not JSON: ${JSON.stringify(response.body.toString('latin1', 0, 80))}`, index, request.bytes);
+    return;
+  }
+  if (response.status >= 400) {
+    const e = body as { error?: unknown; status?: unknown };
+    if (typeof e?.error !== 'string' || e.status !== response.status) {
+      report.record('mismatch', `error status ${response.status} with body ${JSON.stringify(body).slice(0, 120)}`, index, request.bytes);
+    } else if (response.status >= 500 && ENGINE_ERROR.test(e.error)) {
+      report.record('uncoded', `${response.status} quoting an engine error: ${e.error}`, index, request.bytes);
+    } else if (response.status >= 500) {
+      // Listen failures are 500s in Toxiproxy too; the notes show which (ports masked).
+      report.note(`${response.status}: ${e.error.replace(/\d+/g, 'N').slice(0, 80)}`);
+    }
+    return;
+  }
+  // Remember every proxy port the API reported, to check it is closed at the end.
+  const texts = JSON.stringify(body).match(/"listen":"[^"]*:(\d+)"/g) ?? [];
+  for (const t of texts) seen.ports.add(Number(/:(\d+)"$/.exec(t)![1]));
+}
+
+export const chaosApiTarget: FuzzTarget = {
+  name: 'chaos-api',
+  summary: `the Toxiproxy-compatible API on 127.0.0.1 fed random, mutated and garbage HTTP requests by ${CLIENTS} clients`,
+  async run(context: TargetContext) {
+    const { report, seed } = context;
+    const tcpBaseline = tcpHandles();
+    const api = createToxiproxyServer({ port: 0 });
+    await api.start();
+    const port = api.address!.port;
+    const seen: Checked = { ports: new Set() };
+    let nextCase = context.onlyCase ?? 0;
+    let nextLog = Math.max(1, Math.floor(context.inputs / 10));
+
+    const worker = async (): Promise<void> => {
+      let conn: RawHttpConnection | undefined;
+      let served = 0;
+      try {
+        while (context.onlyCase === undefined ? report.inputs < context.inputs : nextCase === context.onlyCase) {
+          const index = nextCase++;
+          context.monitor.currentCase = index;
+          report.cases++;
+          report.inputs++;
+          const rng = Rng.forCase(seed, 'chaos-api', index);
+          if (rng.chance(0.1)) {
+            const request = garbageRequest(rng, port);
+            const raw = await RawHttpConnection.open(port);
+            raw.write(request.bytes);
+            raw.socket.end();
+            const response = await raw.next(ANSWER_DEADLINE_MS);
+            if (response === 'timeout') report.record('stuck', 'garbage neither answered nor closed', index, request.bytes);
+            else report.note(typeof response === 'string' ? `garbage ${response}` : 'garbage answered');
+            raw.destroy();
+          } else {
+            const request = apiRequest(rng, port);
+            if (conn === undefined || conn.closed) {
+              conn = await RawHttpConnection.open(port);
+              served = 0;
+            }
+            conn.write(request.bytes);
+            const response = await conn.next(ANSWER_DEADLINE_MS, request.method === 'HEAD');
+            checkResponse(response, request, served++, index, context, seen);
+            if (typeof response === 'string' || response.headers.get('connection') === 'close') {
+              conn.destroy();
+              conn = undefined;
+            }
+          }
+          if (report.inputs >= nextLog) {
+            context.log(`chaos-api: ${report.inputs.toLocaleString('en-US')} inputs, ${report.findings} findings, ${api.registry.list().length} proxies`);
+            nextLog += Math.max(1, Math.floor(context.inputs / 10));
+          }
+        }
+      } catch (err) {
+        report.record('unserved', `client failed: ${describeError(err)}`, nextCase - 1);
+      } finally {
+        conn?.destroy();
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: context.onlyCase === undefined ? CLIENTS : 1 }, worker));
+    } finally {
+      for (const p of api.registry.list()) if (p.address !== undefined) seen.ports.add(p.address.port);
+      await api.close();
+    }
+    for (const p of seen.ports) {
+      if (p !== 0) await checkClosed(p, `proxy port ${p}`, tcpBaseline, context);
+    }
+    await checkClosed(port, 'chaos API', tcpBaseline, context);
+  },
+};
