@@ -175,9 +175,17 @@ export class WireServerConnection {
    * server itself stops reading (frozen, too many handlers running, workers behind) the
    * peer cannot finish a frame, so the clock restarts when reading does.
    */
+  /**
+   * The server is not reading this client (handlers saturated, paused, frozen): a PONG
+   * could not be read, so its silence says nothing about the client.
+   */
+  get readingHeld(): boolean {
+    return this.#channel.stream.isPaused();
+  }
+
   stalledFrameMs(now: number): number {
     const decoder = this.#channel.decoder;
-    if (decoder.partialFrameBytes === 0 || this.#channel.stream.isPaused()) {
+    if (decoder.partialFrameBytes === 0 || this.readingHeld) {
       this.#frameSeenAt = -1;
       return 0;
     }

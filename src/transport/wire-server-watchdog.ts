@@ -7,6 +7,7 @@
  *   one frame incomplete past its allowance        ──▶ drop 'frame-timeout'
  *   silent ≥ clientIdleTimeoutMs                   ──▶ send PING
  *   PING unanswered ≥ clientProbeTimeoutMs         ──▶ drop 'heartbeat-timeout'
+ *   (while the server itself holds reading, neither heartbeat rule runs: a PONG could not be read)
  *
  * Slow frames. Any inbound byte proves the peer alive, so the heartbeat alone lets a
  * client that trickles a frame (1 byte per 100 ms, slowloris) hold its connection and the
@@ -67,6 +68,13 @@ export function watchClient(conn: WireServerConnection, now: number, limits: Wat
     return;
   }
   if (conn.state === 'hello') return;
+  if (conn.readingHeld) {
+    // The server stopped reading, not the client: a PING's PONG would sit unread, so the
+    // heartbeat restarts once reading resumes.
+    conn.probe = undefined;
+    conn.lastActiveAt = now;
+    return;
+  }
   if (conn.probe) {
     if (now - conn.probe.sentAt >= limits.clientProbeTimeoutMs) conn.drop('heartbeat-timeout');
   } else if (now - conn.lastActiveAt >= limits.clientIdleTimeoutMs) {

@@ -135,6 +135,31 @@ describe('wire server: slow frames (slowloris)', () => {
     expect(h.dropped).toEqual([]);
   });
 
+  it('sends no heartbeat the client could not answer while the server holds its reading', async () => {
+    let release!: () => void;
+    const h = harness({
+      clientIdleTimeoutMs: 1000,
+      clientProbeTimeoutMs: 500,
+      maxInFlightPerClient: 1,
+      handler: (p) => (p === 'slow' ? new Promise<string>((r) => (release = () => r('done'))) : p),
+    });
+    await handshake(h);
+    const slow = encodeFrame(h.peer.codec.encode([T.REQ, 1, 'slow']));
+    const queued = encodeFrame(h.peer.codec.encode([T.REQ, 2, 'queued']));
+    h.peer.socket.write(Buffer.concat([slow, queued])); // the second request stops reading
+    await turn();
+    for (let i = 0; i < 100; i++) advance(h.vts, 100); // 10 s: ten idle bounds, twenty probe bounds
+    expect(h.dropped).toEqual([]);
+    release();
+    expect([await h.peer.next(T.RES), await h.peer.next(T.RES)]).toEqual(expect.arrayContaining([[T.RES, 1, 'done'], [T.RES, 2, 'queued']]));
+    // Reading resumed: a silent client is probed and, unanswered, dropped as before.
+    for (let i = 0; i < 30 && h.dropped.length === 0; i++) {
+      advance(h.vts, 100);
+      await turn();
+    }
+    expect(h.dropped.map((d) => d.reason)).toEqual(['heartbeat-timeout']);
+  });
+
   it('forgives a stall caused by freeze(); the frame still has to finish after thaw()', async () => {
     const h = harness({ frameTimeoutMs: 1000, handler: (p) => p });
     await handshake(h);
