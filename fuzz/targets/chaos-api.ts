@@ -25,7 +25,7 @@ import { RawHttpConnection, type ResponseOutcome } from '../raw-http.js';
 import { describeError } from '../oracles.js';
 import { Rng } from '../random.js';
 import type { FuzzTarget, TargetContext } from '../target.js';
-import { checkClosed, tcpHandles } from './wire-server.js';
+import { checkClosed, tcpHandles } from '../net-checks.js';
 
 const CLIENTS = 8;
 const ANSWER_DEADLINE_MS = 10_000;

@@ -24,23 +24,22 @@
  * - after `close()`, nothing listens on the port and no socket is left.
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { asyncScheduler } from 'rxjs';
-import { classifyWireFrame } from '../../src/chaos/wire-frames.js';
-import { FrameDecoder } from '../../src/transport/frame-decoder.js';
 import { MsgpackCodec } from '../../src/transport/msgpack-codec.js';
-import { encodePingPayload, parsePingPayload } from '../../src/transport/ping-frames.js';
+import { encodePingPayload } from '../../src/transport/ping-frames.js';
 import { tcp } from '../../src/transport/tcp.js';
-import { MessageType as T, parseWireMessage, WIRE_VERSION } from '../../src/transport/wire-messages.js';
+import { MessageType as T, parseWireMessage } from '../../src/transport/wire-messages.js';
 import { createWireServer, type WireClientDropped } from '../../src/transport/wire-server.js';
 import type { WireSession } from '../../src/transport/wire-session.js';
 import { wire } from '../../src/transport/wire.js';
-import { hostileMessage } from '../generators/hostile-msgpack.js';
+import { hostileFrame, opening } from '../generators/wire-client-frames.js';
 import { frame, randomMessage, WirePeer } from '../generators/wire-messages.js';
-import { mutate, tamperFrameLength } from '../mutators.js';
+import { checkClosed, tcpHandles } from '../net-checks.js';
 import { describeError, isCoded, sameValue } from '../oracles.js';
 import { Rng } from '../random.js';
 import type { FuzzTarget, TargetContext } from '../target.js';
+import { FuzzConnection } from '../wire-client.js';
 
 const TOKEN = 'fuzz-token';
 /** Fuzz clients at once: enough to keep both cores busy, far below `maxHandshakingClients`. */
@@ -61,143 +60,6 @@ function handler(payload: unknown): unknown {
   if (typeof payload === 'number') return Promise.resolve(payload);
   if (typeof payload === 'string') throw new Error('handler refuses strings');
   return payload;
-}
-
-/** One fuzz client's connection, seen from the client side. */
-class FuzzConnection {
-  readonly socket: Socket;
-  readonly #decoder: FrameDecoder;
-  firstFrame: Buffer | undefined;
-  responses = 0;
-  closed = false;
-  #waiting: { id: number; resolve: (answered: boolean) => void } | undefined;
-  #onClosed: Array<() => void> = [];
-
-  constructor(socket: Socket) {
-    this.socket = socket;
-    this.#decoder = new FrameDecoder((payload) => this.#onFrame(payload), { maxFrameBytes: 0xffffffff });
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        this.#decoder.push(chunk);
-      } catch {
-        socket.destroy();
-      }
-    });
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      this.closed = true;
-      this.#waiting?.resolve(false);
-      this.#waiting = undefined;
-      for (const f of this.#onClosed.splice(0)) f();
-    });
-  }
-
-  static open(port: number): Promise<FuzzConnection> {
-    return new Promise((resolve, reject) => {
-      const socket = connect({ host: '127.0.0.1', port, noDelay: true });
-      socket.once('connect', () => {
-        socket.off('error', reject);
-        resolve(new FuzzConnection(socket));
-      });
-      socket.once('error', reject);
-    });
-  }
-
-  #onFrame(payload: Buffer): void {
-    if (this.firstFrame === undefined) {
-      this.firstFrame = Buffer.from(payload);
-      return;
-    }
-    const ping = parsePingPayload(payload);
-    if (ping !== undefined) {
-      if (ping.type === T.PONG && this.#waiting?.id === ping.id) {
-        this.#waiting.resolve(true);
-        this.#waiting = undefined;
-      }
-      return;
-    }
-    if (classifyWireFrame(payload) === 'response') this.responses++;
-  }
-
-  /** Resolves true when the PONG for `id` arrives, false when the connection closes first. */
-  answered(id: number, deadlineMs: number): Promise<boolean | 'timeout'> {
-    if (this.closed) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#waiting = undefined;
-        resolve('timeout');
-      }, deadlineMs);
-      this.#waiting = {
-        id,
-        resolve: (answered) => {
-          clearTimeout(timer);
-          resolve(answered);
-        },
-      };
-    });
-  }
-
-  /** Resolves true once the socket closed, false after `deadlineMs`. */
-  whenClosed(deadlineMs: number): Promise<boolean> {
-    if (this.closed) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), deadlineMs);
-      this.#onClosed.push(() => {
-        clearTimeout(timer);
-        resolve(true);
-      });
-    });
-  }
-}
-
-/** What the opening of a case is, and its bytes. */
-function opening(rng: Rng, peer: WirePeer): { bytes: Buffer; validHello: boolean } {
-  const hello = (token: string | undefined, version = WIRE_VERSION) => frame(peer.encode({ type: T.HELLO, version, token }).payload);
-  switch (rng.weighted([80, 3, 2, 3, 2, 2, 2, 2, 2, 2])) {
-    case 0:
-      return { bytes: hello(TOKEN), validHello: true };
-    case 1:
-      return { bytes: hello(rng.chance(0.5) ? undefined : rng.string(40)), validHello: false };
-    case 2:
-      return { bytes: hello(TOKEN, rng.int(2, 1000)), validHello: false };
-    case 3:
-      return { bytes: rng.bytes(rng.size(4096) + 1), validHello: false };
-    case 4: {
-      // A length no HELLO needs, then a trickle of its body.
-      const header = Buffer.allocUnsafe(4);
-      header.writeUInt32BE(rng.pick([4096, 65_536, 1 << 20, 16 << 20, 0xffffffff]));
-      return { bytes: Buffer.concat([header, rng.bytes(rng.size(1024))]), validHello: false };
-    }
-    case 5:
-      return { bytes: frame(hostileMessage(rng)), validHello: false };
-    case 6:
-      return { bytes: frame(new WirePeer().encode(randomMessage(rng, 'client'), rng.chance(0.5)).payload), validHello: false };
-    case 7:
-      // A HELLO padded far past any token's size.
-      return { bytes: frame(new MsgpackCodec().encodeOneOff([T.HELLO, { version: WIRE_VERSION, token: TOKEN, pad: 'x'.repeat(rng.pick([5000, 70_000, 1 << 20])) }])), validHello: false };
-    case 8:
-      return { bytes: mutate(rng, hello(TOKEN)), validHello: false };
-    default:
-      return { bytes: tamperFrameLength(rng, hello(TOKEN), [0], 1 << 20), validHello: false };
-  }
-}
-
-/** A hostile last frame for a batch, given a well-formed one to spoil. */
-function hostileFrame(rng: Rng, wellFormed: Buffer, donors: readonly Buffer[]): Buffer {
-  switch (rng.weighted([4, 3, 3, 1, 1, 1])) {
-    case 0:
-      return mutate(rng, wellFormed, { donors });
-    case 1:
-      return tamperFrameLength(rng, wellFormed, [0], 16 << 20);
-    case 2:
-      return frame(hostileMessage(rng));
-    case 3:
-      return frame(new MsgpackCodec().encodeOneOff([T.HELLO, { version: WIRE_VERSION, token: TOKEN }]));
-    case 4:
-      return Buffer.concat([wellFormed.subarray(0, 4), rng.bytes(rng.size(256))]);
-    default:
-      return rng.bytes(rng.size(512) + 1);
-  }
 }
 
 interface ServerWatch {
@@ -227,7 +89,7 @@ async function runConnection(index: number, port: number, context: TargetContext
   const localPort = conn.socket.localPort!;
   watch.cases.set(localPort, index);
   try {
-    const open = opening(rng, peer);
+    const open = opening(rng, peer, TOKEN);
     report.inputs++;
     conn.socket.write(open.bytes);
     let cleanRequests = 0;
@@ -370,23 +232,3 @@ export const wireServerTarget: FuzzTarget = {
   },
 };
 
-/** TCP sockets and listeners this process holds. */
-export function tcpHandles(): number {
-  return process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'TCPServerWrap').length;
-}
-
-/** After close(): the port refuses connections and no TCP handle is left beyond `baseline` (bounded wait). */
-export async function checkClosed(port: number, what: string, baseline: number, context: TargetContext): Promise<void> {
-  const refused = await new Promise<boolean>((resolve) => {
-    const s = connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(false);
-    });
-    s.once('error', () => resolve(true));
-  });
-  if (!refused) context.report.record('leak', `${what}: port ${port} still accepts connections after close()`);
-  const deadline = Date.now() + 2000;
-  while (tcpHandles() > baseline && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-  if (tcpHandles() > baseline) context.report.record('leak', `${what}: ${tcpHandles() - baseline} TCP handles left 2 s after close()`);
-}
