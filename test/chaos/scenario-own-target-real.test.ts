@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { allReadyWithin, defineScenario, noLostOrDuplicatedRequests, nothingLeftRunning, runScenario } from '../../src/chaos/index.js';
-import { resp } from '../../src/index.js';
+import { createWireServer, resp, type WireServer } from '../../src/index.js';
 import { FakeRedis } from '../transport/resp-helpers/fake-redis.js';
 import { lineProtocol, lineServer } from './line-protocol.js';
 import { expectPassed, handleCounts } from './scenario-helpers.js';
@@ -96,5 +96,43 @@ describe('target.server on real sockets', () => {
     expect(result.report.deaths).toBeGreaterThanOrEqual(2);
     expect(result.report.falseDeaths).toBe(0);
     expect(result.report.faults.map((f) => f.label)).toEqual(['server killed']);
+  });
+});
+
+describe('several target.endpoints', () => {
+  it('puts a proxy in front of each: ctx.links[i] faults one endpoint (the pool fails over), ctx.link all of them', async () => {
+    const servers: WireServer[] = [];
+    try {
+      const ports: number[] = [];
+      for (let i = 0; i < 2; i++) {
+        const server = createWireServer({ handler: (p) => p });
+        servers.push(server);
+        ports.push((await server.listen()).port);
+      }
+      let cutByLink = -1;
+      const scenario = defineScenario({
+        name: 'two-endpoints',
+        durationMs: 1500,
+        connections: 2,
+        target: { endpoints: ports.map((port) => ({ host: '127.0.0.1', port })) },
+        timeline: [
+          { atMs: 300, label: 'partition the first endpoint', action: (ctx) => ctx.links[0]!.disable() },
+          { atMs: 700, label: 'heal it', action: (ctx) => ctx.links[0]!.enable() },
+          { atMs: 1000, label: 'cut everything', action: (ctx) => void (cutByLink = ctx.link.cut()) },
+        ],
+        invariants: [allReadyWithin(800), nothingLeftRunning()],
+      });
+      const result = await runScenario(scenario, { mode: 'real', seed: 1 });
+      expectPassed(result);
+      // The default request still checks every reply carries its own id.
+      expect(result.report.requests).toMatchObject({ mismatched: 0, lost: 0 });
+      expect(result.report.requests.ok).toBeGreaterThan(20);
+      const labels = result.report.faults.map((f) => f.label);
+      expect(labels).toEqual(['link two-endpoints-1 disabled', 'link two-endpoints-1+two-endpoints-2 cut']);
+      expect(cutByLink).toBe(2); // the fan-out link cut both connections, wherever they were
+      expect(result.report.requests.executionsObserved).toBe(false);
+    } finally {
+      for (const server of servers) await server.close({ graceful: false });
+    }
   });
 });
