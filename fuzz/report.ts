@@ -14,6 +14,8 @@
  *                RegExp, a typed array, an object with a foreign prototype);
  * - `unanswered` a well-formed request got no answer (no HTTP status, a REQ without RES/ERR);
  * - `unserved`   a good client was refused or not answered after a hostile batch;
+ * - `unbounded`  hostile input was held past a bound the contract sets (a big frame
+ *                waited for before authentication);
  * - `stuck`      a connection the fuzzer ended was not closed by the server in time;
  * - `leak`       a listener or handle left behind after close().
  *
@@ -21,9 +23,9 @@
  * first bytes in hex.
  */
 
-export type FindingKind = 'crash' | 'uncoded' | 'mismatch' | 'non-plain' | 'unanswered' | 'unserved' | 'stuck' | 'leak';
+export type FindingKind = 'crash' | 'uncoded' | 'mismatch' | 'non-plain' | 'unanswered' | 'unserved' | 'unbounded' | 'stuck' | 'leak';
 
-export const FINDING_KINDS: readonly FindingKind[] = ['crash', 'uncoded', 'mismatch', 'non-plain', 'unanswered', 'unserved', 'stuck', 'leak'];
+export const FINDING_KINDS: readonly FindingKind[] = ['crash', 'uncoded', 'mismatch', 'non-plain', 'unanswered', 'unserved', 'unbounded', 'stuck', 'leak'];
 
 export interface FindingSample {
   readonly kind: FindingKind;

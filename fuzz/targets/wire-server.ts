@@ -20,6 +20,9 @@
  * - a valid HELLO gets HELLO_OK; a clean batch gets its sentinel PONG without the server
  *   closing; every REQ of a clean batch gets a RES or ERR;
  * - after a fuzz client ends, the server closes the connection (within 10 s);
+ * - a first frame declaring 64 KiB or more before HELLO is refused by the server on its
+ *   own, within 2 s (nothing big is accepted before authentication);
+ * - requests whose handler misbehaves (hostile-handler.ts) are answered all the same;
  * - the good client is answered after every case;
  * - after `close()`, nothing listens on the port and no socket is left.
  */
@@ -35,6 +38,7 @@ import type { WireSession } from '../../src/transport/wire-session.js';
 import { wire } from '../../src/transport/wire.js';
 import { hostileFrame, opening } from '../generators/wire-client-frames.js';
 import { frame, randomMessage, WirePeer } from '../generators/wire-messages.js';
+import { hostileHandler } from '../hostile-handler.js';
 import { checkClosed, tcpHandles } from '../net-checks.js';
 import { describeError, isCoded, sameValue } from '../oracles.js';
 import { Rng } from '../random.js';
@@ -46,6 +50,10 @@ const TOKEN = 'fuzz-token';
 const CLIENTS = 16;
 /** How long the server may take to close a connection the fuzz client ended. */
 const CLOSE_DEADLINE_MS = 10_000;
+/** A HELLO needs a few hundred bytes; a server waiting for this many before one holds too much. */
+const PRE_AUTH_BOUND_BYTES = 64 * 1024;
+/** How long the server may take to refuse such a frame on its own. */
+const PRE_AUTH_DEADLINE_MS = 2000;
 /** How long a clean batch may take to be answered. */
 const ANSWER_DEADLINE_MS = 10_000;
 
@@ -53,13 +61,6 @@ const ANSWER_DEADLINE_MS = 10_000;
 function isPeerSocketError(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^E[A-Z]+$/.test(code);
-}
-
-/** The handler: echoes, asynchronously for numbers, and throws for strings (an ERR reply). */
-function handler(payload: unknown): unknown {
-  if (typeof payload === 'number') return Promise.resolve(payload);
-  if (typeof payload === 'string') throw new Error('handler refuses strings');
-  return payload;
 }
 
 interface ServerWatch {
@@ -94,8 +95,13 @@ async function runConnection(index: number, port: number, context: TargetContext
     conn.socket.write(open.bytes);
     let cleanRequests = 0;
     let sentinel = 0;
-    // Pre-auth garbage: the client ends its side at once and the server must close.
+    // Pre-auth garbage: nothing big is accepted before HELLO, so a first frame declaring
+    // PRE_AUTH_BOUND_BYTES or more must be refused without the client's help; then the
+    // client ends its side and the server must close.
     let ended = !open.validHello;
+    if (ended && open.bytes.length >= 4 && open.bytes.readUInt32BE(0) >= PRE_AUTH_BOUND_BYTES && !(await conn.whenClosed(PRE_AUTH_DEADLINE_MS))) {
+      report.record('unbounded', `a first frame declaring ${open.bytes.readUInt32BE(0)} bytes before HELLO kept the connection open ${PRE_AUTH_DEADLINE_MS} ms`, index, open.bytes);
+    }
     if (ended) conn.socket.end();
     const batches = rng.int(1, 24);
     for (let b = 0; b < batches && !ended; b++) {
@@ -171,7 +177,7 @@ export const wireServerTarget: FuzzTarget = {
       if (d.error !== undefined && !isCoded(d.error)) report.record('uncoded', `onClientDropped(${d.reason}) with ${describeError(d.error)}`);
     };
     const tcpBaseline = tcpHandles();
-    const server = createWireServer({ token: TOKEN, handler, onMessage: () => {}, onClientDropped: dropped });
+    const server = createWireServer({ token: TOKEN, handler: hostileHandler, onMessage: () => {}, onClientDropped: dropped });
     const { port } = (await server.listen()) as { port: number };
     const watch: ServerWatch = { cases: new Map() };
     const onServerSocket = (message: unknown): void => {
