@@ -22,7 +22,8 @@
 import { addAbortListener } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { SchedulerLike } from 'rxjs';
-import { ConnectionClosedError } from '../errors.js';
+import { ConnectionClosedError, InvalidOptionError } from '../errors.js';
+import { invalidDuration, isDurationMs } from '../options.js';
 import { describeEndpoint } from '../transport/dial-socket.js';
 import type { Endpoint } from '../transport/types.js';
 import { createWireServer } from '../transport/wire-server.js';
@@ -94,10 +95,12 @@ export class ScenarioServerHost implements ScenarioServer {
     return this.#delayMs;
   }
 
+  /** Checked when set: a delay a timer cannot wait would answer at once. */
   set responseDelayMs(ms: number) {
     if (this.#options.target?.server !== undefined) {
-      throw new Error('ctx.server.responseDelayMs needs the runner\'s wire server; with target.server, add a latency toxic to ctx.link');
+      throw new InvalidOptionError('ctx.server.responseDelayMs needs the runner\'s wire server; with target.server, add a latency toxic to ctx.link');
     }
+    if (!isDurationMs(ms)) throw invalidDuration('server.responseDelayMs', ms);
     this.#delayMs = ms;
   }
 
@@ -128,6 +131,7 @@ export class ScenarioServerHost implements ScenarioServer {
   }
 
   async restart(downMs = 0): Promise<void> {
+    if (!isDurationMs(downMs)) throw invalidDuration('server.restart(downMs)', downMs);
     await this.kill();
     if (downMs > 0) await new Promise<void>((resolve) => this.#options.scheduler.schedule(() => resolve(), downMs));
     await this.start();
@@ -293,7 +297,7 @@ export class ExternalServer implements ScenarioServer {
   }
 
   #refusal(what: string): Error {
-    return new Error(
+    return new InvalidOptionError(
       `ctx.server.${what} controls an in-process server, but this scenario targets ${this.address} (target.endpoints): ` +
         'fault the link instead (ctx.link.disable() refuses and cuts, a timeout toxic blackholes, ctx.link.cut() drops connections)',
     );
