@@ -133,7 +133,8 @@ describe('real timers', () => {
     expect(timers()).toBeGreaterThan(baseline);
     for (const a of actors) a.stop();
     await settle();
-    expect(timers()).toBe(baseline);
+    // At most the baseline: a timer another test left at the start may have fired since.
+    expect(timers()).toBeLessThanOrEqual(baseline);
     expect(transport.dials.every((d) => d.client!.destroyed)).toBe(true);
   });
 });
