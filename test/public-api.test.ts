@@ -159,6 +159,13 @@ describe('public API', () => {
     expect(offenders).toEqual([]);
   });
 
+  it('supports exactly the Node versions that require() the ESM build unflagged, and says so', () => {
+    // require(esm) is unflagged from 20.19 and 22.12; 22.0–22.11 still need a flag.
+    const manifest = JSON.parse(read('../package.json')) as { engines: { node: string } };
+    expect(manifest.engines.node).toBe('^20.19.0 || >=22.12.0');
+    expect(read('../README.md')).toContain('`^20.19.0 || >=22.12.0`');
+  });
+
   it('the runtime creates pools and subscribers', async () => {
     const rt = api.createRuntime();
     expect(typeof rt.createPool).toBe('function');

@@ -10,7 +10,7 @@
  */
 import type { ConnectionContext } from './connection-types.js';
 
-/** @internal A context being built: mutable until it goes into a snapshot. */
+/** A context being built: mutable until it goes into a snapshot. */
 export type ContextDraft = { -readonly [K in keyof ConnectionContext]: ConnectionContext[K] };
 
 /** A fresh copy of `c` with `since` set, to change before it goes into a snapshot. */

@@ -129,7 +129,7 @@ class ConnectionProtocolContext implements ProtocolContext {
 }
 
 /**
- * @internal One connection's resources. Created by the machine; see the module doc.
+ * One connection's resources. Created by the machine; see the module doc.
  * It is also its actor's observer (`complete`/`error` → `dispose`), which spares two
  * closures per connection. Fields are few and fixed: 10k of these must stay small.
  */

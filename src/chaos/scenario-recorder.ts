@@ -68,7 +68,7 @@ export interface RecorderOptions {
   readonly ledger: RequestLedger;
 }
 
-/** @internal */
+/** Records a run's observations: what `ctx.observed` reads. */
 export class ScenarioRecorder implements ScenarioObservations {
   #expected = 0;
   #boundMs = 0;

@@ -37,7 +37,7 @@ export interface SimulatedEndpoints {
   readonly server: { host: string; port: number };
 }
 
-/** @internal */
+/** One connection through the simulated network: a client socket, a server socket and the link between. */
 export class SimulatedConnection {
   readonly client: SimulatedSocket;
   readonly server: SimulatedSocket;

@@ -19,7 +19,7 @@ export interface SimulatedSocketHooks {
   destroyed(): void;
 }
 
-/** @internal created by the simulated network, one per end of a connection. */
+/** Created by the simulated network, one per end of a connection. */
 export class SimulatedSocket extends Duplex {
   /** The peer's address, as `net.Socket` shows it (the server side sees the client's). */
   readonly remoteAddress: string;

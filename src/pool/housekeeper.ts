@@ -32,7 +32,7 @@ import type { PoolClock } from './pool-clock.js';
 import type { PoolOptions } from './pool-options.js';
 import type { Slot } from './slot.js';
 
-/** What the sweep needs from the core. @internal */
+/** What the sweep needs from the core. */
 export interface HousekeepingHost<C> {
   /** Every live slot (not closing), in creation order. */
   slots(): readonly Slot<C>[];

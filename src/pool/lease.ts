@@ -20,7 +20,7 @@
 import { LeaseLostError, LeaseReleasedError } from '../errors.js';
 import type { Slot } from './slot.js';
 
-/** The pool side of a lease. @internal */
+/** The pool side of a lease. */
 export interface LeaseOwner<C> {
   releaseLease(lease: Lease<C>, slot: Slot<C>): void;
   destroyLease(lease: Lease<C>, slot: Slot<C>, reason: unknown): void;

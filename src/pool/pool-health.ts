@@ -64,7 +64,7 @@ export interface PoolHealth {
   readonly endpoints: readonly EndpointHealth[];
 }
 
-/** What the core hands `poolHealth`: plain counts and records. @internal */
+/** What the core hands `poolHealth`: plain counts and records. */
 export interface PoolHealthInput {
   readonly closed: boolean;
   readonly open: number;

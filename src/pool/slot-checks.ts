@@ -26,7 +26,7 @@ import type { SlotLifecycle } from './slot-lifecycle.js';
 import type { Waiter } from './waiter-queue.js';
 import type { Waitlist } from './waitlist.js';
 
-/** What the checks need from the leasing side. @internal */
+/** What the checks need from the leasing side. */
 export interface CheckHooks<C> {
   source(): ConnectionSource<C>;
   /** Leases a ready slot in no sub-count. */

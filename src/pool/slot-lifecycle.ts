@@ -25,7 +25,7 @@ import type { Slot } from './slot.js';
 import type { SlotTable } from './slot-table.js';
 import type { Waiter } from './waiter-queue.js';
 
-/** What the lifecycle needs from the leasing side. @internal */
+/** What the lifecycle needs from the leasing side. */
 export interface LifecycleHooks<C> {
   /** A ready slot in no sub-count: lease it to the oldest waiter or make it idle. */
   makeAvailable(slot: Slot<C>, now: number): void;

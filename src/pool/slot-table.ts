@@ -18,7 +18,7 @@ import { endpointKey, type PoolEndpoint } from './pool-options.js';
 import type { EndpointStats, PoolGauges } from './pool-stats.js';
 import { Slot } from './slot.js';
 
-/** An endpoint with its live counts; what `ChooseEndpoint` policies see. @internal */
+/** An endpoint with its live counts; what `ChooseEndpoint` policies see. */
 export class EndpointRecord implements EndpointView {
   open = 0;
   pending = 0;

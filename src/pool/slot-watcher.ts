@@ -20,7 +20,7 @@ import type { HeartbeatInput } from '../actors/connection-types.js';
 import type { Endpoint, Protocol, Transport } from '../transport/types.js';
 import type { Slot } from './slot.js';
 
-/** The connection actor's input for one slot; shared by all its incarnations. @internal */
+/** The connection actor's input for one slot; shared by all its incarnations. */
 export interface SlotInput {
   endpoint: Endpoint;
   readonly protocol: Protocol;
@@ -32,7 +32,7 @@ export interface SlotInput {
   readonly leased?: () => boolean;
 }
 
-/** What a watcher reports to. @internal */
+/** What a watcher reports to. */
 export interface WatcherOwner<S> {
   incarnationReady(w: SlotWatcher<S>, ref: AnyActorRef): void;
   incarnationEnded(w: SlotWatcher<S>, reason: string, error: unknown): void;
@@ -46,7 +46,7 @@ interface ConnectionSnapshotLike {
   readonly output?: { readonly reason?: unknown; readonly error?: unknown };
 }
 
-/** @internal */
+/** Watches one slot's supervised connection across its incarnations. */
 export class SlotWatcher<S> {
   readonly slot: Slot<S>;
   readonly input: SlotInput;

@@ -49,12 +49,12 @@ const subscriberSchema = shape({
   id: optional(custom<string>('a non-empty string without "/"', (v) => typeof v === 'string' && v.length > 0 && !v.includes('/'))),
 });
 
-/** The connection actor's input, shared by every incarnation. @internal */
+/** The connection actor's input, shared by every incarnation. */
 export type SubscriberConnectionInput = Pick<
   ConnectionInput, 'endpoint' | 'protocol' | 'transport' | 'heartbeat' | 'connectTimeoutMs' | 'handshakeTimeoutMs'
 >;
 
-/** Validated options: the child input, the backoff (defaulted) and the id if given. @internal */
+/** Validated options: the child input, the backoff (defaulted) and the id if given. */
 export interface ParsedSubscriberOptions {
   readonly id: string | undefined;
   readonly backoff: BackoffPolicy;

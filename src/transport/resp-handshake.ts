@@ -48,7 +48,7 @@ export interface RespServerInfo {
 /** The step `reset` sends before the handshake again (answered `+RESET`). */
 export const RESET_STEP: HandshakeStep = Object.freeze({ label: 'RESET', args: Object.freeze(['RESET']) });
 
-/** @internal Builds the handshake; the only holder of the password. */
+/** Builds the handshake; the only holder of the password. */
 export class RespHandshake {
   readonly #options: RespHandshakeOptions;
   readonly #username: string | undefined;

@@ -44,7 +44,7 @@ import { callListeners } from './resp-listeners.js';
 import { ReplyKind, RespParser, type RespReply } from './resp-parser.js';
 import { commandName, RespPipeline, unorderedRefusal } from './resp-pipeline.js';
 import { encodePubSubCall, RespPubSub, type PubSubCommand, type RespMessage } from './resp-pubsub.js';
-import { attachStreamEvents, detachStreamEvents, type StreamEventSink } from './resp-stream-events.js';
+import { attachStreamEvents, detachStreamEvents } from './resp-stream-events.js';
 import { RespWriter } from './resp-writer.js';
 
 export type { RespMessage } from './resp-pubsub.js';
@@ -74,6 +74,9 @@ export type RespSessionState = 'handshake' | 'open' | 'closing' | 'closed';
 
 const PING = encodeCommand(['PING'], 4);
 
+// Not `implements StreamEventSink`: its four methods are tagged internal, so stripped from
+// the public .d.ts, where the clause would then be false. `attachStreamEvents(stream, this)`
+// in the constructor checks the shape all the same.
 /**
  * A Redis session: pipelined commands, pushes, probes, reset, close.
  *
@@ -83,7 +86,7 @@ const PING = encodeCommand(['PING'], 4);
  * const [a, b] = await Promise.all([session.command(['GET', 'k']), session.command(['INCR', 'n'])]);
  * await session.close();
  */
-export class RespSession implements StreamEventSink {
+export class RespSession {
   readonly #stream: Duplex;
   readonly #scheduler: SchedulerLike;
   readonly #where: string;

@@ -52,7 +52,7 @@ export type WireDropReason =
   | 'protocol-error'
   | 'write-queue-full';
 
-/** @internal what a connection needs from its server. */
+/** What a connection needs from its server. */
 export interface ConnectionHooks {
   readonly scheduler: SchedulerLike;
   readonly maxFrameBytes: number;
@@ -88,7 +88,7 @@ function isThenable(value: unknown): boolean {
   return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
 }
 
-/** @internal one accepted client. */
+/** One accepted client. */
 export class WireServerConnection {
   readonly id: number;
   readonly remote: string;
