@@ -65,8 +65,8 @@ export const frameDecoderTarget: FuzzTarget = {
   name: 'frame-decoder',
   summary: 'FrameDecoder fed generated and mutated u32-length-prefixed streams, whole and in random chunks',
   async run(context: TargetContext) {
-    const { report, seed } = context;
-    await runCases(context, (index) => {
+    const { seed } = context;
+    await runCases(context, (index, report) => {
       const rng = Rng.forCase(seed, 'frame-decoder', index);
       const maxFrameBytes = rng.pick([0, 1, 64, 1024, 65_536, 16 * 1024 * 1024]);
       const { stream, starts, payloads } = generate(rng, maxFrameBytes);
@@ -80,7 +80,7 @@ export const frameDecoderTarget: FuzzTarget = {
 
       const started = performance.now();
       const whole = feed([input], maxFrameBytes);
-      report.timedInput(performance.now() - started, index);
+      report.timedInput(performance.now() - started);
       const split = feed(randomChunks(rng, input, 1024), maxFrameBytes);
       for (const outcome of [whole, split]) {
         if (outcome.error !== undefined && !isCoded(outcome.error)) {

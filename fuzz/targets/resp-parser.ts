@@ -49,8 +49,8 @@ export const respParserTarget: FuzzTarget = {
   name: 'resp-parser',
   summary: 'RespParser fed generated, hostile and mutated RESP2/RESP3 replies, whole and in random chunks',
   async run(context: TargetContext) {
-    const { report, seed } = context;
-    await runCases(context, (index) => {
+    const { seed } = context;
+    await runCases(context, (index, report) => {
       const rng = Rng.forCase(seed, 'resp-parser', index);
       const returnBuffers = rng.chance(0.5);
       const options = {
@@ -69,7 +69,7 @@ export const respParserTarget: FuzzTarget = {
 
       const started = performance.now();
       const whole = parse([input], options);
-      report.timedInput(performance.now() - started, index);
+      report.timedInput(performance.now() - started);
       const split = parse(randomChunks(rng, input, 512), options);
       for (const outcome of [whole, split]) {
         if (outcome.error !== undefined && !isCoded(outcome.error)) {

@@ -38,8 +38,8 @@ export const wireCodecTarget: FuzzTarget = {
   name: 'wire-codec',
   summary: 'wire frame payloads through the channel decode path (ping, PACKED, sequential msgpack, parseWireMessage)',
   async run(context: TargetContext) {
-    const { report, seed } = context;
-    await runCases(context, (index) => {
+    const { seed } = context;
+    await runCases(context, (index, report) => {
       const rng = Rng.forCase(seed, 'wire-codec', index);
       // Clients and servers decode the other side's messages.
       const side: WireSide = rng.chance(0.5) ? 'client' : 'server';
@@ -64,9 +64,9 @@ export const wireCodecTarget: FuzzTarget = {
         const started = performance.now();
         try {
           msg = receiver.receive(frame);
-          report.timedInput(performance.now() - started, index);
+          report.timedInput(performance.now() - started);
         } catch (err) {
-          report.timedInput(performance.now() - started, index);
+          report.timedInput(performance.now() - started);
           if (!isCoded(err)) report.record('uncoded', `frame ${n} threw ${describeError(err)}`, index, frame);
           else if (clean) report.record('mismatch', `well-formed frame ${n} (type ${wellFormed.type}) refused: ${describeError(err)}`, index, frame);
           return;
