@@ -51,8 +51,10 @@ export interface WirewardenErrorOptions {
  * conditions (a peer down or slow, a connection lost, a pool saturated), false when the
  * same call fails the same way (bad input or credentials, a closed pool, a programming
  * error). It is fixed per code, so a handler can map errors to HTTP statuses (503 with
- * `Retry-After` vs 4xx/500) without listing codes. A retryable request timeout may still
- * have run on the server: retry only what is idempotent.
+ * `Retry-After` vs 4xx/500) without listing codes. One exception: a `RemoteError` is
+ * permanent by default but says per reply when the server is only transiently unable
+ * (Redis `LOADING`, `BUSY`, `TRYAGAIN`…; see `RemoteErrorOptions`). A retryable request
+ * timeout may still have run on the server: retry only what is idempotent.
  */
 export class WirewardenError extends Error {
   readonly code: ErrorCode;
@@ -61,7 +63,8 @@ export class WirewardenError extends Error {
   constructor(code: ErrorCode, message: string, options?: WirewardenErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
-    this.retryable = retryableCodes.has(code);
+    const told = (options as RemoteErrorOptions | undefined)?.retryable;
+    this.retryable = perInstanceCodes.has(code) && typeof told === 'boolean' ? told : retryableCodes.has(code);
     this.name = new.target.name;
   }
 }
@@ -71,22 +74,33 @@ const RETRYABLE = true;
 /** The same call fails the same way again: fix the input, the credentials or the program. */
 const PERMANENT = false;
 const retryableCodes = new Set<ErrorCode>();
+/** Codes whose errors may override their class's `retryable` through their options. */
+const perInstanceCodes = new Set<ErrorCode>();
 
-/** One class per code; `retryable` is decided here, where the failure is defined. */
-function defineError<C extends ErrorCode>(code: C, name: string, retryable: boolean) {
+/**
+ * One class per code; `retryable` is decided here, where the failure is defined. With
+ * `perInstance`, the constructor's options may say otherwise for one error (`O` declares
+ * that option).
+ */
+function defineError<C extends ErrorCode, O extends WirewardenErrorOptions = WirewardenErrorOptions>(
+  code: C, name: string, retryable: boolean, perInstance = false,
+) {
   if (retryable) retryableCodes.add(code);
+  if (perInstance) perInstanceCodes.add(code);
   const cls = class extends WirewardenError {
     declare readonly code: C;
-    constructor(message: string, options?: WirewardenErrorOptions) {
+    constructor(message: string, options?: O) {
       super(code, message, options);
     }
   };
   Object.defineProperty(cls, 'name', { value: name });
-  registry.set(code, cls);
+  // `O` only adds optional fields, so the base options are enough to rebuild one.
+  registry.set(code, cls as unknown as ErrorClass);
   return cls;
 }
 
-const registry = new Map<ErrorCode, new (message: string, options?: WirewardenErrorOptions) => WirewardenError>();
+type ErrorClass = new (message: string, options?: WirewardenErrorOptions) => WirewardenError;
+const registry = new Map<ErrorCode, ErrorClass>();
 
 /** An option failed validation; the message names its path and expected shape. */
 export const InvalidOptionError = defineError('WW_INVALID_OPTION', 'InvalidOptionError', PERMANENT);
@@ -128,8 +142,20 @@ export type HandshakeRefusedError = InstanceType<typeof HandshakeRefusedError>;
 /** A request got no reply within its timeout. */
 export const RequestTimeoutError = defineError('WW_REQUEST_TIMEOUT', 'RequestTimeoutError', RETRYABLE);
 export type RequestTimeoutError = InstanceType<typeof RequestTimeoutError>;
-/** The peer answered a request with an error. */
-export const RemoteError = defineError('WW_REMOTE_ERROR', 'RemoteError', PERMANENT);
+export interface RemoteErrorOptions extends WirewardenErrorOptions {
+  /**
+   * The reply says the server is transiently unable, so the same request can succeed
+   * later (Redis `LOADING`, `BUSY`, `TRYAGAIN`, `MASTERDOWN`, `CLUSTERDOWN`). Default
+   * `false`: an error reply usually means the request itself is wrong.
+   */
+  retryable?: boolean;
+}
+
+/**
+ * The peer answered a request with an error. Not retryable, unless the reply says the
+ * server is only transiently unable (`RemoteErrorOptions.retryable`).
+ */
+export const RemoteError = defineError<'WW_REMOTE_ERROR', RemoteErrorOptions>('WW_REMOTE_ERROR', 'RemoteError', PERMANENT, true);
 export type RemoteError = InstanceType<typeof RemoteError>;
 /** The connection closed (or died) while a call was pending or was made on it. */
 export const ConnectionClosedError = defineError('WW_CONNECTION_CLOSED', 'ConnectionClosedError', RETRYABLE);

@@ -92,7 +92,7 @@ export type {
 
 // Errors (docs/errors.md): one class per code, each also a type of the same name.
 export { WirewardenError, hasCode, errorFromCode } from './errors.js';
-export type { ErrorCode } from './errors.js';
+export type { ErrorCode, WirewardenErrorOptions, RemoteErrorOptions } from './errors.js';
 export {
   InvalidOptionError, AbortedError,
   DialRefusedError, DialTimeoutError, DialFailedError, TlsError,

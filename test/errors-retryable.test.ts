@@ -6,9 +6,10 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   DialRefusedError, EndpointRefusedError, errorFromCode, HandshakeRefusedError, InvalidOptionError, PoolClosedError,
-  PoolTimeoutError, RequestTimeoutError, WirewardenError,
+  PoolTimeoutError, RemoteError, RequestTimeoutError, WirewardenError,
 } from '../src/index.js';
 import { errorCodes } from '../src/errors.js';
+import { RespParser } from '../src/transport/resp-parser.js';
 
 const table = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8');
 const documented = new Map(
@@ -37,5 +38,32 @@ describe('WirewardenError.retryable', () => {
     const err: WirewardenError = new PoolTimeoutError('acquire timed out');
     expect(Object.keys(err)).toContain('retryable');
     expect({ ...err }).toMatchObject({ code: 'WW_POOL_TIMEOUT', retryable: true });
+  });
+
+  it('a RemoteError is permanent by default and says per error when the server is only transiently unable', () => {
+    expect(new RemoteError('ERR unknown command').retryable).toBe(false);
+    expect(new RemoteError('server busy', { retryable: true }).retryable).toBe(true);
+    // Only RemoteError decides per error: another class keeps its code's answer.
+    expect(new PoolClosedError('x', { retryable: true } as never).retryable).toBe(false);
+    expect(new PoolTimeoutError('x', { retryable: false } as never).retryable).toBe(true);
+  });
+
+  it("resp(): Redis's transient error replies are retryable RemoteErrors, the others are not", () => {
+    const replies: unknown[] = [];
+    const parser = new RespParser((value) => replies.push(value), {});
+    const lines = [
+      'LOADING Redis is loading the dataset in memory', 'BUSY Redis is busy running a script.',
+      'TRYAGAIN Multiple keys request during rehashing of slot', 'MASTERDOWN Link with MASTER is down',
+      'CLUSTERDOWN The cluster is down',
+      'ERR unknown command', 'WRONGTYPE Operation against a key holding the wrong kind of value',
+      'BUSYGROUP Consumer Group name already exists', 'BUSYKEY Target key name already exists.', 'NOSCRIPT No matching script.',
+    ];
+    parser.push(Buffer.from(lines.map((l) => `-${l}\r\n`).join('') + '!11\r\nLOADING now\r\n'));
+    expect(replies.map((r) => [(r as RemoteError).message.split(' ')[0], (r as RemoteError).retryable])).toEqual([
+      ['LOADING', true], ['BUSY', true], ['TRYAGAIN', true], ['MASTERDOWN', true], ['CLUSTERDOWN', true],
+      ['ERR', false], ['WRONGTYPE', false], ['BUSYGROUP', false], ['BUSYKEY', false], ['NOSCRIPT', false],
+      ['LOADING', true],
+    ]);
+    expect(replies.every((r) => r instanceof RemoteError)).toBe(true);
   });
 });

@@ -51,7 +51,7 @@ const ROOT_TYPES = [
   'PoolAcquireTimeoutEvent', 'PoolLogger',
   'Subscriber', 'CreateSubscriberOptions', 'SubscriberState', 'SubscriberEvent', 'SubscriberSubscribedEvent',
   'SubscriberGapEvent', 'SubscriberDialFailedEvent', 'SubscriberSubscribeFailedEvent',
-  'ErrorCode',
+  'ErrorCode', 'WirewardenErrorOptions', 'RemoteErrorOptions',
 ];
 
 const CHAOS_VALUES = [

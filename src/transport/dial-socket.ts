@@ -13,9 +13,12 @@
  *   socket's own `setTimeout`, so tests drive it in virtual time and it covers the whole
  *   dial (TCP connect and, for TLS, the handshake).
  * - Errors map to stable codes: refused (`ECONNREFUSED`, a missing unix path) →
- *   `WW_DIAL_REFUSED`; anything that fails once a TLS dial's TCP leg is up, or carries a
- *   TLS/certificate code → `WW_TLS`; everything else → `WW_DIAL_FAILED`. `cause` is the
- *   original error; the message names the endpoint.
+ *   `WW_DIAL_REFUSED`; a TLS dial that fails once its TCP leg is up → `WW_TLS` (a
+ *   certificate or protocol failure, which a retry does not fix), except for a reset or
+ *   an end of stream during the handshake (a backend restarting, a load balancer
+ *   dropping the connection), which is `WW_DIAL_FAILED` like any other transient
+ *   network failure and so retryable. `cause` is the original error; the message names
+ *   the endpoint.
  * - The signal covers the dial only. Once resolved, the caller owns the socket (and must
  *   listen for its 'error'); the dial keeps no listener on it or on the signal.
  * - A failed socket keeps a no-op 'error' listener: a destroyed TLS socket can still
@@ -63,6 +66,15 @@ function isTlsCode(code: string | undefined): boolean {
   return code !== undefined && (TLS_CODES.has(code) || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_'));
 }
 
+/**
+ * Network failures that can cut a TLS handshake short without saying anything about
+ * TLS: the peer reset or closed (Node reports "disconnected before secure TLS
+ * connection was established" as ECONNRESET), or the path went away.
+ */
+const TRANSIENT_CODES = new Set([
+  'ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ETIMEDOUT', 'ENETUNREACH', 'EHOSTUNREACH', 'ENETDOWN', 'EHOSTDOWN',
+]);
+
 export interface SocketDialSpec {
   readonly kind: 'tcp' | 'tls' | 'unix';
   readonly where: string;
@@ -78,10 +90,11 @@ function classify(spec: SocketDialSpec, err: unknown, tcpUp: boolean): Wirewarde
   if (code === 'ECONNREFUSED' || code === 'ENOENT') {
     return new DialRefusedError(`dial ${spec.kind} ${spec.where} refused (${code})`, { cause: err });
   }
-  if (spec.kind === 'tls' && (tcpUp || isTlsCode(code))) {
+  if (spec.kind === 'tls' && (isTlsCode(code) || (tcpUp && (code === undefined || !TRANSIENT_CODES.has(code))))) {
     return new TlsError(`TLS handshake with ${spec.where} failed: ${text}`, { cause: err });
   }
-  return new DialFailedError(`dial ${spec.kind} ${spec.where} failed (${code ?? text})`, { cause: err });
+  const during = spec.kind === 'tls' && tcpUp ? ' during the TLS handshake' : '';
+  return new DialFailedError(`dial ${spec.kind} ${spec.where} failed${during} (${code ?? text})`, { cause: err });
 }
 
 function noop(): void {}

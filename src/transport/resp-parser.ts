@@ -160,16 +160,26 @@ const DOUBLE = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 const BIG = /^-?\d+$/;
 
 /**
+ * Error prefixes by which Redis says "not now" rather than "not this": the dataset is
+ * still loading, a script or function is running too long, a cluster slot is migrating
+ * or its master is down. The same command can succeed later. Exact prefixes: `BUSYKEY`
+ * and `BUSYGROUP` say the request itself is wrong.
+ */
+const TRANSIENT_PREFIXES = new Set(['LOADING', 'BUSY', 'TRYAGAIN', 'MASTERDOWN', 'CLUSTERDOWN']);
+
+/**
  * Builds the `RemoteError` of an error reply: the message is Redis's text verbatim and
  * `cause.code` its prefix (`ERR`, `WRONGTYPE`, `MOVED`…), as ioredis's `ReplyError`.
+ * `retryable` is true for the transient prefixes above.
  *
  * @example
  * respRemoteError('WRONGTYPE Operation against a key').cause   // Error { code: 'WRONGTYPE' }
+ * respRemoteError('LOADING Redis is loading the dataset in memory').retryable   // true
  */
 export function respRemoteError(text: string): RemoteError {
   const space = text.indexOf(' ');
   const code = space < 0 ? text : text.slice(0, space);
-  return new RemoteError(text, { cause: Object.assign(new Error(text), { code }) });
+  return new RemoteError(text, { cause: Object.assign(new Error(text), { code }), retryable: TRANSIENT_PREFIXES.has(code) });
 }
 
 /**

@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
 import { asyncScheduler, VirtualTimeScheduler } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { hasCode } from '../../src/errors.js';
+import { hasCode, type WirewardenError } from '../../src/errors.js';
 import { tcp } from '../../src/transport/tcp.js';
 import { tls } from '../../src/transport/tls.js';
 import { unix } from '../../src/transport/unix.js';
@@ -176,6 +176,45 @@ describe('tls()', () => {
     expect(hasCode(err, 'WW_DIAL_TIMEOUT')).toBe(true);
     expect(err.message).toBe(`dial tls 127.0.0.1:${port} timed out after 3000 ms`);
     await waitFor(() => sockets.size === 0, 'server to see the socket closed');
+  });
+
+  it('a server that accepts TCP and then resets or closes is a retryable WW_DIAL_FAILED, not WW_TLS', async () => {
+    // A TLS backend restarting, or a load balancer with no healthy target: a retry can help.
+    const resetting = createServer((s) => {
+      s.on('error', () => {});
+      s.once('data', () => s.resetAndDestroy()); // after the ClientHello: mid-handshake
+    });
+    const port = await listen(resetting);
+    const reset = (await rejection(tls({ ca: cert }).dial({ port }, { connectTimeoutMs: 2000 }))) as WirewardenError;
+    expect(reset.code).toBe('WW_DIAL_FAILED');
+    expect(reset.retryable).toBe(true);
+    expect(reset.message).toBe(`dial tls 127.0.0.1:${port} failed during the TLS handshake (ECONNRESET)`);
+
+    const closing = createServer((s) => {
+      s.on('error', () => {});
+      s.resume(); // read (and drop) the ClientHello, so the client's FIN is noticed
+      s.end(); // a clean FIN, no handshake byte
+    });
+    const closingPort = await listen(closing);
+    const eof = (await rejection(tls({ ca: cert }).dial({ port: closingPort }, { connectTimeoutMs: 2000 }))) as WirewardenError;
+    expect(eof.code).toBe('WW_DIAL_FAILED');
+    expect(eof.retryable).toBe(true);
+    expect(eof.message).toBe(`dial tls 127.0.0.1:${closingPort} failed during the TLS handshake (ECONNRESET)`);
+    expect((eof.cause as Error).message).toContain('disconnected before secure TLS connection');
+  });
+
+  it('a server that answers in plain text (no TLS) is WW_TLS: a retry cannot fix it', async () => {
+    const server = createServer((s) => {
+      s.on('error', () => {});
+      s.resume();
+      s.end('HTTP/1.1 400 Bad Request\r\n\r\n');
+    });
+    const port = await listen(server);
+    const err = (await rejection(tls({ ca: cert }).dial({ port }, { connectTimeoutMs: 2000 }))) as WirewardenError;
+    expect(err.code).toBe('WW_TLS');
+    expect(err.retryable).toBe(false);
+    expect((err.cause as NodeJS.ErrnoException).code).toMatch(/^ERR_SSL_/);
+    await expectHandlesBackTo(baseline);
   });
 
   it('keeps key material out of the transport object', () => {
