@@ -10,7 +10,7 @@
 import { parseHeartbeat, type ResolvedHeartbeat } from '../actors/connection-input.js';
 import type { HeartbeatInput } from '../actors/connection-types.js';
 import { InvalidOptionError } from '../errors.js';
-import { arrayOf, custom, duration, fail, func, integer, isObject, optional, parseOptions, shape, string, boolean } from '../options.js';
+import { arrayOf, clampDurationMs, custom, duration, fail, func, integer, isObject, optional, parseOptions, shape, string, boolean } from '../options.js';
 import { exponentialBackoff, isBackoffPolicy, type BackoffPolicy } from '../supervisor/backoff.js';
 import type { WireSession } from '../transport/wire-session.js';
 import type { Invariant, Scenario, ScenarioDefinition, TimelineStep, WorkloadOptions } from './scenario-types.js';
@@ -26,6 +26,8 @@ export const scenarioBackoff = Object.freeze({ initialMs: 50, maxMs: 500 });
 
 export const workloadDefaults = Object.freeze({ concurrency: 2, intervalMs: 50, timeoutMs: 1000 });
 
+const requestTimeoutBound = duration({ min: 0 });
+
 /**
  * The longest a heartbeat takes to declare a silent peer dead. An idle connection: up to
  * two intervals before a tick finds no inbound traffic and probes; a connection in use
@@ -34,18 +36,24 @@ export const workloadDefaults = Object.freeze({ concurrency: 2, intervalMs: 50, 
  * the event-loop load factor (`1 + eluWeight`). `heartbeat` is a scenario's heartbeat
  * option: merged over the scenario defaults, as `defineScenario` does.
  *
+ * The result is at most 2^31 − 1 ms, so it is always a valid `detectedWithin(ms)`: a
+ * larger bound would change nothing, since no scenario lasts longer (`durationMs` has
+ * the same limit), and a detection can take no longer than the run.
+ *
  * @example
  * detectionBoundMs({ intervalMs: 200, maxTimeoutMs: 400, suspectProbes: 3 }); // 400 + 1600 × 1.5 = 2800
  * detectionBoundMs({ intervalMs: 200, maxTimeoutMs: 400, suspectProbes: 3 }, 1000); // 1000 + 2400 = 3400
  */
 export function detectionBoundMs(heartbeat: HeartbeatInput = {}, requestTimeoutMs = 0): number {
+  requestTimeoutBound.check(requestTimeoutMs, 'detectionBoundMs.requestTimeoutMs');
   return resolvedBoundMs(parseHeartbeat({ ...scenarioHeartbeat, ...heartbeat }, 'detectionBoundMs.heartbeat'), requestTimeoutMs);
 }
 
 /** @internal `detectionBoundMs` of a heartbeat already resolved (a scenario's, or a user pool's). */
 export function resolvedBoundMs(h: ResolvedHeartbeat, requestTimeoutMs = 0): number {
-  return Math.max(2 * h.intervalMs, requestTimeoutMs) + Math.ceil(h.suspicionWindowMs * (1 + h.eluWeight));
+  return clampDurationMs(Math.max(2 * h.intervalMs, requestTimeoutMs) + Math.ceil(h.suspicionWindowMs * (1 + h.eluWeight)));
 }
+
 
 
 const stepSchema = shape({

@@ -11,8 +11,17 @@
  * | `detectedWithin(ms)` | continuous, final | every connection reached by a harmful fault died within `ms`; a harmful fault that outlasted the detection bound killed at least one |
  * | `nothingLeftRunning()` | teardown | no scheduled action, socket, listener or timer left |
  */
+import { duration } from '../options.js';
 import type { WireSession } from '../transport/wire-session.js';
 import type { Invariant, InvariantPhase, ScenarioContext, ScenarioObservations } from './scenario-types.js';
+
+/**
+ * The bound an invariant factory takes: a duration by the one rule every `…Ms` option
+ * follows (an integer in [1, 2^31 − 1] ms), refused with `InvalidOptionError`. A bound
+ * of 0 could only be met by a recovery or a detection taking no time at all.
+ * `detectionBoundMs()` stays within it.
+ */
+const boundMs = duration({ min: 1 });
 
 /**
  * A custom invariant.
@@ -93,7 +102,7 @@ function describeConnections(observed: ScenarioObservations): string {
  * invariants: [allReadyWithin(1500)]
  */
 export function allReadyWithin(ms: number): Invariant {
-  if (!Number.isInteger(ms) || ms < 0) throw new RangeError(`allReadyWithin(ms): ms must be an integer >= 0, got ${String(ms)}`);
+  boundMs.check(ms, 'allReadyWithin(ms)');
   return invariant(`allReadyWithin(${ms} ms)`, (ctx, phase) => {
     if (phase === 'teardown') return undefined;
     const { observed } = ctx;
@@ -161,7 +170,7 @@ export function noFalseDeath(): Invariant {
  * invariants: [detectedWithin(detectionBoundMs(heartbeat))]
  */
 export function detectedWithin(ms: number): Invariant {
-  if (!Number.isInteger(ms) || ms < 1) throw new RangeError(`detectedWithin(ms): ms must be an integer >= 1, got ${String(ms)}`);
+  boundMs.check(ms, 'detectedWithin(ms)');
   return invariant(`detectedWithin(${ms} ms)`, (ctx, phase) => {
     if (phase === 'teardown') return undefined;
     const { observed } = ctx;

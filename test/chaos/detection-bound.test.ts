@@ -3,7 +3,8 @@
  * resolved heartbeat that only internal parsers can build.
  */
 import { describe, expect, it } from 'vitest';
-import { defineScenario, detectionBoundMs } from '../../src/chaos/index.js';
+import { allReadyWithin, defineScenario, detectedWithin, detectionBoundMs } from '../../src/chaos/index.js';
+import { MAX_DURATION_MS } from '../../src/options.js';
 import { InvalidOptionError } from '../../src/errors.js';
 
 describe('detectionBoundMs', () => {
@@ -23,5 +24,37 @@ describe('detectionBoundMs', () => {
   it('refuses a bad heartbeat with the option path', () => {
     expect(() => detectionBoundMs({ intervalMs: -5 })).toThrow(InvalidOptionError);
     expect(() => detectionBoundMs({ intervalMs: -5 })).toThrow(/detectionBoundMs\.heartbeat\.intervalMs/);
+  });
+
+  it('refuses a bad requestTimeoutMs with the option path', () => {
+    expect(() => detectionBoundMs({}, -1)).toThrow(InvalidOptionError);
+    expect(() => detectionBoundMs({}, Number.NaN)).toThrow('detectionBoundMs.requestTimeoutMs must be an integer in [0, 2147483647] (ms), got NaN');
+  });
+
+  it('stays a valid detectedWithin(ms) bound for the longest heartbeat: at most 2^31 − 1 ms', () => {
+    const longest = { intervalMs: MAX_DURATION_MS, minTimeoutMs: 1, maxTimeoutMs: MAX_DURATION_MS, suspectProbes: 100, eluWeight: 100 };
+    expect(detectionBoundMs(longest, MAX_DURATION_MS)).toBe(MAX_DURATION_MS);
+    expect(detectedWithin(detectionBoundMs(longest)).name).toBe(`detectedWithin(${MAX_DURATION_MS} ms)`);
+  });
+});
+
+describe('the bounds invariant factories take', () => {
+  it.each([
+    ['detectedWithin', detectedWithin],
+    ['allReadyWithin', allReadyWithin],
+  ] as const)('%s(ms) takes a duration by the one rule and refuses anything else with WW_INVALID_OPTION', (name, factory) => {
+    for (const bad of [0, 1.5, -1, 2 ** 31, Number.NaN, Number.POSITIVE_INFINITY, '100' as unknown as number]) {
+      let thrown: unknown;
+      try {
+        factory(bad);
+      } catch (err) {
+        thrown = err;
+      }
+      expect(thrown, String(bad)).toBeInstanceOf(InvalidOptionError);
+      expect((thrown as InvalidOptionError).code).toBe('WW_INVALID_OPTION');
+      expect((thrown as Error).message).toMatch(new RegExp(`^${name}\\(ms\\) must be an integer in \\[1, 2147483647\\] \\(ms\\), got `));
+    }
+    expect(factory(1).name).toBe(`${name}(1 ms)`);
+    expect(factory(MAX_DURATION_MS).name).toBe(`${name}(${MAX_DURATION_MS} ms)`);
   });
 });

@@ -49,7 +49,7 @@ describe('defineScenario', () => {
   });
 
   it('checks the arguments of built-in invariants', () => {
-    expect(() => allReadyWithin(-1)).toThrow('allReadyWithin(ms): ms must be an integer >= 0, got -1');
+    expect(() => allReadyWithin(-1)).toThrow('allReadyWithin(ms) must be an integer in [1, 2147483647] (ms), got -1');
     expect(invariant('mine', () => undefined).name).toBe('mine');
   });
 
