@@ -7,8 +7,9 @@
  * populate lists with wrong types, bad values, deep nesting, oversized bodies, 100 KB
  * URLs, thousands of headers, a browser's User-Agent — sent on the client's keep-alive
  * connection; one in ten is request bytes mutated until they are not HTTP, sent on a
- * fresh connection that the client then ends. Proxies really start and stop (names from
- * a small set, listeners on loopback only).
+ * fresh connection that the client then ends. Proxies really start and stop (listeners
+ * on loopback only); every 1000 cases those a mutated body named outside the small set of
+ * names are removed, so the registry stays small.
  *
  * Contract checked:
  * - the process survives (no uncaught exception or unhandled rejection);
@@ -20,7 +21,7 @@
  *   and no TCP handle is left.
  */
 import { createToxiproxyServer } from '../../src/chaos/toxiproxy-server.js';
-import { apiRequest, garbageRequest, type GeneratedRequest } from '../generators/http-requests.js';
+import { apiRequest, garbageRequest, PROXY_NAMES, type GeneratedRequest } from '../generators/http-requests.js';
 import { RawHttpConnection, type ResponseOutcome } from '../raw-http.js';
 import { describeError } from '../oracles.js';
 import { Rng } from '../random.js';
@@ -28,6 +29,8 @@ import type { FuzzTarget, TargetContext } from '../target.js';
 import { checkClosed, tcpHandles } from '../net-checks.js';
 
 const CLIENTS = 8;
+/** Every this many cases, proxies whose names are not in `PROXY_NAMES` are removed. */
+const SWEEP_EVERY_CASES = 1000;
 const ANSWER_DEADLINE_MS = 10_000;
 
 /** Messages of errors a JS engine throws: a 5xx that quotes one leaked a bug. */
@@ -64,8 +67,8 @@ function checkResponse(response: ResponseOutcome, request: GeneratedRequest, ser
     } else if (response.status >= 500 && ENGINE_ERROR.test(e.error)) {
       report.record('uncoded', `${response.status} quoting an engine error: ${e.error}`, index, request.bytes);
     } else if (response.status >= 500) {
-      // Listen failures are 500s in Toxiproxy too; the notes show which (ports masked).
-      report.note(`${response.status}: ${e.error.replace(/\d+/g, 'N').slice(0, 80)}`);
+      // Listen failures are 500s in Toxiproxy too; the notes show which (names, ports masked).
+      report.note(`${response.status}: ${e.error.replace(/chaos proxy ".*" (cannot)/s, 'chaos proxy <name> $1').replace(/\d+/g, 'N').slice(0, 80)}`);
     }
     return;
   }
@@ -87,6 +90,15 @@ export const chaosApiTarget: FuzzTarget = {
     let nextCase = context.onlyCase ?? 0;
     let nextLog = Math.max(1, Math.floor(context.inputs / 10));
 
+    // A mutated body can name a proxy anything; the sweep keeps the registry (and the
+    // listeners it holds) to a handful however long the run.
+    const sweep = async (): Promise<void> => {
+      for (const p of api.registry.list()) {
+        if (PROXY_NAMES.includes(p.name)) continue;
+        if (p.address !== undefined) seen.ports.add(p.address.port);
+        await api.registry.remove(p.name).catch(() => {});
+      }
+    };
     const worker = async (): Promise<void> => {
       let conn: RawHttpConnection | undefined;
       let served = 0;
@@ -97,6 +109,7 @@ export const chaosApiTarget: FuzzTarget = {
           report.cases++;
           report.inputs++;
           const rng = Rng.forCase(seed, 'chaos-api', index);
+          if (index % SWEEP_EVERY_CASES === SWEEP_EVERY_CASES - 1) await sweep();
           if (rng.chance(0.1)) {
             const request = garbageRequest(rng, port);
             const raw = await RawHttpConnection.open(port);
