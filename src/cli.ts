@@ -8,6 +8,7 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { benchmarksAvailable } from './bench-command.js';
+import { exitWhenDone, resourcesOpenAtStart } from './exit-when-done.js';
 
 function usage(): string {
   const bench = benchmarksAvailable()
@@ -19,7 +20,7 @@ commands:
   demo [--duration <seconds>]               supervised connections through freezes and crashes (default 30 s)
   proxy [--host 127.0.0.1] [--port 8474] [--config file.json]
                                             Toxiproxy-compatible chaos proxy server
-  chaos run <file|name...> [--seed n] [--simulated]
+  chaos run <file|name...> [--simulated] [--seed n] [--seeds k] [--quiet]
                                             run chaos scenarios and print a report
 ${bench}
   wirewarden <command> --help               options of a command
@@ -101,23 +102,25 @@ function isUsageError(err: unknown): err is Error {
 }
 
 /**
- * Runs the CLI with `argv` and sets the process's exit code. `bin/wirewarden.js` calls it
- * explicitly: how the bin was reached (a `node_modules/.bin` symlink, `npx`, a shell shim)
- * must not decide whether anything runs.
+ * Runs the CLI with `argv` and ends the process with its exit status: at once when
+ * nothing is left open, after a short grace and a warning naming what is when something
+ * a command loaded holds the process (see exit-when-done.ts). `bin/wirewarden.js` calls
+ * it explicitly: how the bin was reached (a `node_modules/.bin` symlink, `npx`, a shell
+ * shim) must not decide whether anything runs.
  */
 export function runCli(argv: string[]): Promise<void> {
+  const warn = (text: string) => void process.stderr.write(text);
+  const baseline = resourcesOpenAtStart();
   return main(argv).then(
-    (code) => {
-      process.exitCode = code;
-    },
+    (code) => exitWhenDone(code, warn, baseline),
     (err: unknown) => {
       if (isUsageError(err)) {
         process.stderr.write(`wirewarden: ${err.message}\n(see wirewarden ${argv[0] ?? ''} --help)\n`);
-        process.exitCode = 2;
+        exitWhenDone(2, warn, baseline);
         return;
       }
       process.stderr.write(`wirewarden: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exitCode = 1;
+      exitWhenDone(1, warn, baseline);
     },
   );
 }

@@ -9,12 +9,15 @@
  * real-socket run takes seconds: its phases and steps are printed to stderr as they
  * happen (`--quiet` turns that off); stdout carries only the reports.
  *
- * Exit status: 0 when every invariant held, 1 when one broke, 2 for bad arguments or a
- * file that cannot be loaded.
+ * Exit status: 0 when every invariant held, 1 when one broke, 2 for bad arguments, a
+ * file that cannot be loaded, or a `target.endpoints` scenario asked to run
+ * `--simulated` (the simulated network cannot reach a system already running).
  */
 import { realpathSync } from 'node:fs';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { exitWhenDone, resourcesOpenAtStart } from '../exit-when-done.js';
+import { describeEndpoint } from '../transport/dial-socket.js';
 import { formatReport } from './format-report.js';
 import { loadScenarios, shippedScenarios } from './load-scenarios.js';
 import { runScenario, type ScenarioPhase, type ScenarioResult } from './run-scenario.js';
@@ -40,7 +43,8 @@ and prints a report for each. .js and .mjs files load as they are; .ts files nee
   --seeds k        run k seeds in a row: n, n+1, … (default 1)
   --scenario name  only the scenario with this name
   --quiet          no progress on stderr during real-socket runs
-Exit status: 0 when every invariant held, 1 when one broke, 2 for bad arguments or files.
+Exit status: 0 when every invariant held, 1 when one broke, 2 for bad arguments or files
+(including a target.endpoints scenario with --simulated: those run on real sockets only).
 Example: wirewarden chaos run slow-server --simulated --seeds 20
 `;
 }
@@ -97,8 +101,19 @@ function parseFlags(argv: readonly string[]): Flags | string {
   return flags;
 }
 
-const PHASES: Record<ScenarioPhase, string> = {
-  starting: 'starting the wire server and the chaos proxy on 127.0.0.1',
+/** What a real-socket run starts first: it depends on where the system under test is. */
+function starting(scenario: Scenario): string {
+  const target = scenario.target;
+  if (target?.endpoints !== undefined) {
+    const proxies = target.endpoints.length === 1 ? 'a chaos proxy' : `${target.endpoints.length} chaos proxies`;
+    return `starting ${proxies} on 127.0.0.1 in front of ${target.endpoints.map(describeEndpoint).join(', ')}`;
+  }
+  if (target?.server !== undefined) return 'starting your server (target.server) and the chaos proxy on 127.0.0.1';
+  if (target?.handler !== undefined) return 'starting a wire server running your handler (target.handler) and the chaos proxy on 127.0.0.1';
+  return 'starting the echo wire server and the chaos proxy on 127.0.0.1';
+}
+
+const PHASES: Record<Exclude<ScenarioPhase, 'starting'>, string> = {
   setup: 'warming up the pool',
   timeline: 'timeline running',
   draining: 'draining in-flight requests, final checks',
@@ -115,7 +130,7 @@ function progress(write: (text: string) => void, scenario: Scenario, seed: numbe
   const line = (text: string) => write(`  ${`+${((performance.now() - startedAt) / 1000).toFixed(1)} s`.padStart(8)}  ${text}\n`);
   write(`${scenario.name} · real sockets · seed ${seed} · ${scenario.durationMs} ms timeline, ${scenario.connections} connections\n`);
   return {
-    onPhase: (phase: ScenarioPhase) => line(PHASES[phase]),
+    onPhase: (phase: ScenarioPhase) => line(phase === 'starting' ? starting(scenario) : PHASES[phase]),
     onLog: (text: string) => line(`  ${text}`),
   };
 }
@@ -151,6 +166,16 @@ export async function runChaosCommand(argv: string[], io: ChaosCommandIo = {}): 
   }
   if (runs.length === 0) {
     stderr(`wirewarden chaos: no scenario named ${JSON.stringify(flags.scenario)} in ${flags.files.join(', ')}\n`);
+    return 2;
+  }
+  // Refused before anything runs: not a broken invariant, and no seed would replay it.
+  const external = flags.mode === 'simulated' ? runs.find((r) => r.scenario.target?.endpoints !== undefined) : undefined;
+  if (external !== undefined) {
+    stderr(
+      `wirewarden chaos: ${external.scenario.name} (${external.file}) tests a system already running (target.endpoints), ` +
+        'which the simulated network cannot reach: run it without --simulated (real sockets), ' +
+        'or host the system in the scenario with target.server or target.handler\n',
+    );
     return 2;
   }
 
@@ -196,11 +221,16 @@ export function runIfMain(moduleUrl: string): void {
   } catch {
     return;
   }
+  // The file itself may hold the process open (a server it starts): end it anyway.
+  // The baseline is taken after the file's own top level ran, so what it opened there is
+  // not named (the warning says "something opened before the command started").
+  const warn = (text: string) => void process.stderr.write(text);
+  const baseline = resourcesOpenAtStart();
   runChaosCommand(['run', relative(process.cwd(), file), ...process.argv.slice(2)]).then(
-    (code) => void (process.exitCode = code),
+    (code) => exitWhenDone(code, warn, baseline),
     (err: unknown) => {
       process.stderr.write(`wirewarden chaos: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exitCode = 1;
+      exitWhenDone(1, warn, baseline);
     },
   );
 }

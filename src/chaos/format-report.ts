@@ -14,9 +14,45 @@ function row(label: string, lines: readonly string[]): string {
 
 const ms = (x: number | undefined) => (x === undefined ? '—' : `${x} ms`);
 
-function latency(s: LatencySummary, unit: string): string {
-  if (s.samples === 0) return `none (no ${unit})`;
-  return `p50 ${ms(s.p50Ms)} · p99 ${ms(s.p99Ms)} · max ${ms(s.maxMs)} (${s.samples} ${unit}${s.samples === 1 ? '' : 's'})`;
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+function latency(s: LatencySummary, counted: string): string {
+  return `p50 ${ms(s.p50Ms)} · p99 ${ms(s.p99Ms)} · max ${ms(s.maxMs)} (${counted})`;
+}
+
+/**
+ * Detection samples are only the deaths while a harmful fault was active. A death just
+ * after one ended (healing a blackhole closes its connections) is put down to the fault
+ * but measures no detection, and a false death none either: "none" must not read as "no
+ * death" beside a non-zero `deaths`.
+ */
+function detection(report: ScenarioReport): string {
+  const { detection: d, deaths, falseDeaths } = report;
+  const afterFault = deaths - falseDeaths - d.samples;
+  const other = [
+    afterFault > 0 ? `${plural(afterFault, 'death')} just after a harmful fault ended, put down to it` : '',
+    falseDeaths > 0 ? plural(falseDeaths, 'false death') : '',
+  ].filter((text) => text !== '');
+  if (d.samples > 0) return latency(d, `${plural(d.samples, 'death')} during a harmful fault${other.length > 0 ? `; ${other.join(', ')}` : ''}`);
+  if (deaths === 0) return 'none (no death)';
+  return `none: no death during a harmful fault (${other.join(', ')})`;
+}
+
+/**
+ * An episode cut short by the next fault, or not recovered when the run ended, has no
+ * sample; it happened all the same.
+ */
+function recovery(report: ScenarioReport): string {
+  const { recovery: r } = report;
+  const unsampled = r.episodes.filter((e) => e.endedAt === undefined || e.recoveredAt === undefined);
+  const interrupted = unsampled.filter((e) => e.interrupted).length;
+  const open = unsampled.length - interrupted;
+  const other = [
+    interrupted > 0 ? `${plural(interrupted, 'episode')} cut short by the next fault` : '',
+    open > 0 ? `${plural(open, 'episode')} not recovered by the end` : '',
+  ].filter((text) => text !== '');
+  if (r.samples > 0) return latency(r, `${plural(r.samples, 'episode')}${other.length > 0 ? `; ${other.join(', ')}` : ''}`);
+  return r.episodes.length === 0 ? 'none (no episode)' : `none: ${other.join(', ')}`;
 }
 
 function speed(report: ScenarioReport): string {
@@ -45,8 +81,8 @@ export function formatReport(report: ScenarioReport, replay?: string): string {
     const span = f.endedAt === undefined ? `${f.startedAt}– ms` : f.endedAt === f.startedAt ? `${f.startedAt} ms` : `${f.startedAt}–${f.endedAt} ms`;
     return `${span.padEnd(14)} ${f.label} · ${f.harmful ? 'harmful' : 'benign'}`;
   })));
-  out.push(row('detection', [latency(report.detection, 'death')]));
-  out.push(row('recovery', [latency(report.recovery, 'episode')]));
+  out.push(row('detection', [detection(report)]));
+  out.push(row('recovery', [recovery(report)]));
   const r = report.requests;
   const requests = [`issued ${r.issued} · ok ${r.ok} · failed ${r.failed} · lost ${r.lost} · duplicated ${r.duplicated}${r.mismatched ? ` · mismatched ${r.mismatched}` : ''}`];
   const codes = Object.entries(r.failuresByCode);

@@ -59,16 +59,57 @@ describe('wirewarden chaos', () => {
   });
 });
 
+/** Runs src/cli.ts in a child process; `timedOut` when it had to be killed. */
+async function cli(args: readonly string[], timeoutMs = 15_000) {
+  const { execFile } = await import('node:child_process');
+  return new Promise<{ code: number | null; stdout: string; stderr: string; timedOut: boolean }>((resolve) => {
+    const child = execFile(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { timeout: timeoutMs }, (_err, stdout, stderr) =>
+      resolve({ code: child.exitCode, stdout, stderr, timedOut: child.signalCode !== null }));
+  });
+}
+
 describe('the wirewarden binary', () => {
   it('runs `chaos run` through src/cli.ts and exits 1 with the replay command when an invariant breaks', async () => {
-    const { execFile } = await import('node:child_process');
     const file = `${FIXTURES}/always-broken.ts`;
-    const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = execFile(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'chaos', 'run', file, '--simulated', '--seed', '12'],
-        { timeout: 15_000 }, (_err, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }));
-    });
+    const run = await cli(['chaos', 'run', file, '--simulated', '--seed', '12']);
     expect(run.code).toBe(1);
     expect(run.stdout).toContain('━━ always-broken · simulated network · seed 12 ━━');
     expect(run.stderr).toContain(`replay: npx wirewarden chaos run ${file} --simulated --seed 12`);
+  });
+
+  it("exits with the run's status when the scenario file leaves a server open, naming what is open", async () => {
+    const file = `${FIXTURES}/own-server-left-open.ts`;
+    const run = await cli(['chaos', 'run', file, '--seed', '3'], 20_000);
+    expect(run.timedOut, run.stderr).toBe(false);
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stdout).toContain('━━ own-server-left-open · real sockets · seed 3 ━━');
+    // The progress says what this run starts: a proxy in front of the user's server, not our wire server.
+    expect(run.stderr).toMatch(/\+0\.\d s {2}starting a chaos proxy on 127\.0\.0\.1 in front of 127\.0\.0\.1:\d+\n/);
+    expect(run.stderr).not.toContain('echo wire server');
+    expect(run.stderr).toContain('wirewarden: finished, but the process is still held open by a TCP server listening (TCPServerWrap)');
+    expect(run.stderr).toContain('Exiting with status 1');
+    // The warning comes after the verdict, once the grace has passed.
+    expect(run.stderr.indexOf('FAILED own-server-left-open')).toBeLessThan(run.stderr.indexOf('still held open'));
+  });
+
+  it('refuses a target.endpoints scenario with --simulated as a usage error (2), before running anything', async () => {
+    const file = `${FIXTURES}/own-server-left-open.ts`;
+    const run = await cli(['chaos', 'run', file, '--simulated', '--seed', '3'], 20_000);
+    expect(run.timedOut, run.stderr).toBe(false);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain(
+      `wirewarden chaos: own-server-left-open (${file}) tests a system already running (target.endpoints), ` +
+        'which the simulated network cannot reach: run it without --simulated (real sockets)',
+    );
+    expect(run.stderr).not.toContain('replay');
+  });
+
+  it('a clean run exits at once, without the warning', async () => {
+    const started = performance.now();
+    const run = await cli(['chaos', 'run', 'examples/chaos/slow-server.ts', '--simulated', '--seed', '1', '--quiet']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toBe('');
+    expect(performance.now() - started).toBeLessThan(10_000);
   });
 });
