@@ -66,6 +66,9 @@ export type { RespServerInfo } from './transport/resp-handshake.js';
 export type { RespReply } from './transport/resp-parser.js';
 export type { RespArg } from './transport/resp-encoder.js';
 export { custom, type CustomProtocolOptions } from './transport/custom.js';
+// Connect mode, for libraries that dial by themselves (docs/custom-clients.md)
+export type { AnyProtocol, ConnectProtocol, ConnectContext, SessionProtocol } from './transport/types.js';
+export type { CustomStreamOptions, CustomConnectOptions, CustomSessionOptions } from './transport/custom.js';
 
 // The pool (docs/pool.md)
 export type { Pool } from './pool/pool.js';

@@ -44,6 +44,7 @@ const ROOT_TYPES = [
   'WireDropReason', 'FramingPool', 'FramingPoolOptions', 'ResolvedFramingPoolOptions', 'OffloadedReply',
   'RespOptions', 'RespSession', 'RespSessionState', 'CommandOptions', 'RespMessage', 'RespServerInfo', 'RespReply', 'RespArg',
   'CustomProtocolOptions',
+  'AnyProtocol', 'ConnectProtocol', 'ConnectContext', 'SessionProtocol', 'CustomStreamOptions', 'CustomConnectOptions', 'CustomSessionOptions',
   'Pool', 'Lease', 'CreatePoolOptions', 'AcquireOptions', 'PoolOptions', 'PoolEndpoint', 'PoolConnectionInfo',
   'PoolStats', 'EndpointStats', 'ClosedReason', 'PoolHealth', 'EndpointHealth', 'EndpointHealthState', 'PoolUnreadyReason',
   'PoolEvent', 'PoolConnectionReadyEvent', 'PoolDialFailedEvent', 'PoolFailoverEvent', 'PoolConnectionClosedEvent',

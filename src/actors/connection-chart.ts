@@ -50,7 +50,11 @@ export const connectionChart: ConnectionChart = deepFreeze({
       initial: 'connecting',
       on: { KILL: '#connection.dead', CLOSE: '#connection.closed' },
       states: {
-        connecting: { entry: ['startDial'], on: { 'ww.dial.done': '#connection.dialing.handshaking', 'ww.dial.failed': '#connection.dead' } },
+        connecting: {
+          entry: ['startDial'],
+          // A connect protocol (custom({ connect })) dials and handshakes in this one step.
+          on: { 'ww.dial.done': '#connection.dialing.handshaking', 'ww.connect.done': '#connection.ready', 'ww.dial.failed': '#connection.dead' },
+        },
         handshaking: {
           entry: ['startHandshake'],
           // The stream exists from here on; losing it now is a failed handshake.

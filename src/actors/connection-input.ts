@@ -12,7 +12,7 @@
  */
 import { isScheduler, type SchedulerLike } from '../scheduler.js';
 import { boolean, clampDurationMs, custom, duration, fail, func, integer, number, optional, parseOptions, shape, string, type Checker } from '../options.js';
-import type { Endpoint, Protocol, Transport } from '../transport/types.js';
+import type { AnyProtocol, Endpoint, Transport } from '../transport/types.js';
 import type { ConnectionInput, HeartbeatInput, HeartbeatOptions } from './connection-types.js';
 
 /** A heartbeat with every bound resolved (the adaptive range included). */
@@ -134,7 +134,7 @@ export function parseHeartbeat(value: unknown, path = 'heartbeat'): ResolvedHear
 /** The connection input after validation: defaults filled, frozen. */
 export interface ResolvedConnectionInput {
   readonly endpoint: Endpoint;
-  readonly protocol: Protocol;
+  readonly protocol: AnyProtocol;
   readonly transport: Transport | undefined;
   readonly connectTimeoutMs: number;
   readonly handshakeTimeoutMs: number;
@@ -155,9 +155,10 @@ const endpointSchema = shape({
   servername: optional(string()),
 });
 
+/** A stream protocol (`open`) or a connect protocol (`connect`): exactly one of the two. */
 function isProtocol(v: unknown): boolean {
-  const p = v as Protocol | null | undefined;
-  return typeof p === 'object' && p !== null && typeof p.open === 'function' &&
+  const p = v as AnyProtocol | null | undefined;
+  return typeof p === 'object' && p !== null && (typeof p.open === 'function') !== (typeof p.connect === 'function') &&
     typeof p.probe === 'function' && typeof p.close === 'function';
 }
 
@@ -167,7 +168,7 @@ function isTransport(v: unknown): boolean {
 
 const connectionSchema = shape({
   endpoint: endpointSchema,
-  protocol: custom<Protocol>('a Protocol (an object with open, probe and close functions)', isProtocol),
+  protocol: custom<AnyProtocol>('a Protocol (an object with probe, close and exactly one of open and connect)', isProtocol),
   transport: optional(custom<Transport>('a Transport (an object with a dial function)', isTransport)),
   connectTimeoutMs: duration({ min: 1, default: defaultConnectionTimeouts.connectTimeoutMs }),
   handshakeTimeoutMs: duration({ min: 1, default: defaultConnectionTimeouts.handshakeTimeoutMs }),
@@ -191,7 +192,7 @@ export interface ConnectionOptionsLike {
 /** The connection actor's input without the endpoint, from a component's options; absent options stay absent. */
 export function connectionChildInput(o: ConnectionOptionsLike): Omit<ConnectionInput, 'endpoint'> {
   return {
-    protocol: o.protocol as Protocol,
+    protocol: o.protocol as AnyProtocol,
     ...(o.transport === undefined ? {} : { transport: o.transport as Transport }),
     ...(o.heartbeat === undefined ? {} : { heartbeat: o.heartbeat as HeartbeatInput }),
     ...(o.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: o.connectTimeoutMs }),

@@ -12,6 +12,8 @@
  *
  *   CLOSE: dialing → closed;  ready | probing | suspect → closing → closed (final)
  *   KILL { reason }: any non-final state → dead
+ *   A connect protocol (a library that dials by itself) connects and handshakes in one
+ *   step: connecting → ready, never handshaking; its client's lost() is the stream close.
  *
  * The machine never retries: dying is its error handling, the supervisor restarts it.
  * Final output: `{ reason, error?, uptimeMs }` (`closed` is a normal exit).
@@ -253,8 +255,10 @@ function transition(snapshot: ConnectionSnapshot, event: Event, scope: Scope): C
       return activeSnapshot(HANDSHAKING, c);
     case 'ww.dial.failed':
       return state === 'connecting' ? die(live, c, 'dial-failed', e) : snapshot;
+    case 'ww.connect.done':
     case 'ww.handshake.done': {
-      if (state !== 'handshaking') return snapshot;
+      // A connect protocol's one step (dial and handshake) ends in `connecting`.
+      if (state !== (e.type === 'ww.connect.done' ? 'connecting' : 'handshaking')) return snapshot;
       const next = copyContext(c, live.scheduler.now());
       next.readyAt ??= next.since;
       return enterReady(live, next);

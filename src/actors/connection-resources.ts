@@ -2,6 +2,11 @@
  * `ConnectionResources`, the live half of a connection actor: stream, session, protocol,
  * scheduler, the heartbeat ticker and the probe in flight, kept *outside* the context.
  *
+ * Two ways a session exists: over a stream the transport dialed (`Protocol.open`; death
+ * is the stream's `close`), or as a client a library dialed by itself
+ * (`ConnectProtocol.connect`; no stream, death is the client's `lost()` call, and the
+ * client is closed with `protocol.close` on every end, since nothing else would free it).
+ *
  * Why outside: the Stately inspector, the dashboard and persistence serialise snapshots,
  * and a snapshot must be plain data (no socket, no buffer, no protocol object holding a
  * token). One instance per actor is registered in a module-level `WeakMap` keyed by the
@@ -33,7 +38,7 @@ import type { Duplex } from 'node:stream';
 import type { SchedulerAction, SchedulerLike, Subscription } from 'rxjs';
 import type { AnyActorRef } from 'xstate';
 import { AbortedError, ConnectionClosedError, RequestTimeoutError, type WirewardenError } from '../errors.js';
-import type { Endpoint, ProbeListener, Protocol, ProtocolContext, Transport } from '../transport/types.js';
+import type { AnyProtocol, ConnectContext, Endpoint, ProbeListener, ProtocolContext, Transport } from '../transport/types.js';
 import type { ResolvedConnectionInput, ResolvedHeartbeat } from './connection-input.js';
 import type { ConnectionContext } from './connection-types.js';
 import { classifyStreamEnd, deathError, describePlainEndpoint } from './death-error.js';
@@ -112,6 +117,18 @@ function onStreamClose(this: Duplex): void {
   live.owner.send({ type: 'ww.stream.closed', reason: classifyStreamEnd(err) });
 }
 
+/**
+ * Connect mode: closes a client `protocol.close(client, signal)`, the signal aborting after
+ * `closeTimeoutMs` (the library should then destroy it). Never rejects; the timer goes
+ * when the close settles, so nothing outlives it.
+ */
+export function closeClient(protocol: AnyProtocol, client: unknown, scheduler: SchedulerLike, closeTimeoutMs: number,
+  controller = new AbortController()): { done: Promise<void>; timer: Subscription } {
+  const timer = scheduler.schedule(() => controller.abort(new RequestTimeoutError(`close did not finish within ${closeTimeoutMs} ms`)), closeTimeoutMs);
+  const settled = (): void => timer.unsubscribe();
+  return { done: attempt(() => protocol.close(client, controller.signal)).then(settled, settled), timer };
+}
+
 /** What a protocol's `open` gets; a class so every connection's context shares one shape. */
 class ConnectionProtocolContext implements ProtocolContext {
   readonly signal: AbortSignal;
@@ -128,6 +145,16 @@ class ConnectionProtocolContext implements ProtocolContext {
   }
 }
 
+/** What a connect protocol's `connect` gets: the same, plus `lost` (only connect mode pays for its closure). */
+class ConnectionConnectContext extends ConnectionProtocolContext implements ConnectContext {
+  readonly lost: (error?: unknown) => void;
+  constructor(signal: AbortSignal, endpoint: Endpoint, scheduler: SchedulerLike, markAlive: () => void, requestTimedOut: () => void,
+    lost: (error?: unknown) => void) {
+    super(signal, endpoint, scheduler, markAlive, requestTimedOut);
+    this.lost = lost;
+  }
+}
+
 /**
  * One connection's resources. Created by the machine; see the module doc.
  * It is also its actor's observer (`complete`/`error` → `dispose`), which spares two
@@ -136,7 +163,7 @@ class ConnectionProtocolContext implements ProtocolContext {
 export class ConnectionResources implements ProbeOwner, ProbeListener {
   readonly owner: AnyActorRef;
   readonly endpoint: Endpoint;
-  readonly protocol: Protocol;
+  readonly protocol: AnyProtocol;
   readonly transport: Transport | undefined;
   readonly connectTimeoutMs: number;
   readonly handshakeTimeoutMs: number;
@@ -184,6 +211,13 @@ export class ConnectionResources implements ProbeOwner, ProbeListener {
   /** Identifies the one-shot step running (dial, handshake, close); see connection-steps.ts. */
   stepGen = 0;
   stepTimer: Subscription | undefined = undefined;
+  /** Connect mode: the client reported its death (`lost`); later reports are ignored. */
+  lostReported = false;
+  /** The signal of the `protocol.close` in flight: aborted at `closeTimeoutMs` or by a kill. */
+  closer: AbortController | undefined = undefined;
+  closeTimer: Subscription | undefined = undefined;
+  /** Connect mode: the connect step failed because the client was lost (connection-steps.ts). */
+  onLostWhileConnecting: ((error: unknown) => void) | undefined = undefined;
 
   /**
    * `endpoint` is the caller's own (validated) object, handed to the transport and the
@@ -231,8 +265,35 @@ export class ConnectionResources implements ProbeOwner, ProbeListener {
 
   /** The context handed to `protocol.open`, created once per connection. */
   protocolContext(): ProtocolContext {
-    if (this.ctx) return this.ctx;
-    this.ctx = new ConnectionProtocolContext(this.signal(), this.endpoint, this.scheduler, () => {
+    this.ctx ??= new ConnectionProtocolContext(this.signal(), this.endpoint, this.scheduler, this.#markAlive(), this.#requestTimedOut());
+    return this.ctx;
+  }
+
+  /** The context handed to `protocol.connect`, created once per connection. */
+  connectContext(): ConnectContext {
+    this.ctx ??= new ConnectionConnectContext(this.signal(), this.endpoint, this.scheduler, this.#markAlive(), this.#requestTimedOut(),
+      (error?: unknown) => this.lost(error));
+    return this.ctx as ConnectionConnectContext;
+  }
+
+  /**
+   * Connect mode: the client died. Before the connect resolved it fails the connect;
+   * after, it is handled as a stream's close (the error, if any, is the death's cause).
+   * Once only, and never after the end.
+   */
+  lost(error: unknown): void {
+    if (this.disposed || this.lostReported) return;
+    this.lostReported = true;
+    if (this.session === undefined) {
+      this.onLostWhileConnecting?.(error);
+      return;
+    }
+    if (error !== undefined && error !== null) this.streamError ??= error;
+    this.owner.send({ type: 'ww.stream.closed', reason: classifyStreamEnd(error) });
+  }
+
+  #markAlive(): () => void {
+    return () => {
       // The chunk that carried a `probeWith` reply: already accounted for by the probe.
       if (this.replyInChunk) {
         this.replyInChunk = false;
@@ -248,11 +309,25 @@ export class ConnectionResources implements ProbeOwner, ProbeListener {
         // would each carry the closure for nothing.
         queueMicrotask(() => this.#checkAlive());
       }
-    }, () => {
+    };
+  }
+
+  #requestTimedOut(): () => void {
+    return () => {
       // Rare (a request went unanswered): one event; a probe or watch already out decides alone.
       if (!this.disposed && this.probeDeadline === undefined) this.owner.send(REQUEST_TIMED_OUT);
-    });
-    return this.ctx;
+    };
+  }
+
+  /**
+   * `protocol.close` of the session, its signal aborting at `closeTimeoutMs` (or at a
+   * kill, see `dispose`). Resolves either way.
+   */
+  closeSession(session: unknown): Promise<void> {
+    const controller = (this.closer = new AbortController());
+    const { done, timer } = closeClient(this.protocol, session, this.scheduler, this.closeTimeoutMs, controller);
+    this.closeTimer = timer;
+    return done;
   }
 
   /** Starts a one-shot step: returns its generation (a later outcome checks it). */
@@ -481,16 +556,31 @@ export class ConnectionResources implements ProbeOwner, ProbeListener {
     this.finalError = deathError(context, event, this.streamError, this.where, silence);
   }
 
-  /** Releases everything; idempotent. Runs when the actor completes, errors or is stopped. */
+  /**
+   * Releases everything; idempotent. Runs when the actor completes, errors or is stopped.
+   * A stream is destroyed; a connect-mode client, which has no stream wirewarden could
+   * destroy, is closed (`protocol.close` within `closeTimeoutMs`) unless a graceful close
+   * already ran, whose signal aborts now (the end came first: a kill, or the client lost).
+   */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     this.quiesce();
     this.cancelStep();
-    this.abortSession(new AbortedError(`connection to ${this.where} ended`));
+    const ended = new AbortedError(`connection to ${this.where} ended`);
+    this.abortSession(ended);
     const stream = this.stream;
+    const session = this.session;
     this.stream = undefined;
     this.session = undefined;
+    this.onLostWhileConnecting = undefined;
+    if (this.closer !== undefined) {
+      // The end came first: the close is cut short, and its bound goes with it.
+      this.closeTimer?.unsubscribe();
+      if (!this.closer.signal.aborted) this.closer.abort(ended);
+    } else if (stream === undefined && session !== undefined) {
+      void closeClient(this.protocol, session, this.scheduler, this.closeTimeoutMs);
+    }
     if (stream && !stream.destroyed) stream.destroy();
   }
 }

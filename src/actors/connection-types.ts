@@ -6,7 +6,7 @@
  *      └──────────┴─── CLOSE ──▶ closing ──▶ closed (final, normal)
  */
 import type { SchedulerLike } from 'rxjs';
-import type { Endpoint, Protocol, Transport } from '../transport/types.js';
+import type { AnyProtocol, Endpoint, Transport } from '../transport/types.js';
 import type { WirewardenError } from '../errors.js';
 
 export type ConnectionState = 'dialing' | 'ready' | 'probing' | 'suspect' | 'dead' | 'closing' | 'closed';
@@ -75,10 +75,14 @@ export type HeartbeatInput = Partial<HeartbeatOptions>;
 /** What `connectionMachine` takes as input (validated at construction). */
 export interface ConnectionInput<S = unknown> {
   readonly endpoint: Endpoint;
-  readonly protocol: Protocol<S>;
-  /** Default: `tcp()` (or `unix()` when the endpoint has a `path`). */
+  /** `wire()`, `resp()`, `custom({ open | connect, … })`: a stream protocol or a connect protocol. */
+  readonly protocol: AnyProtocol<S>;
+  /**
+   * Default: `tcp()` (or `unix()` when the endpoint has a `path`). Unused with a connect
+   * protocol (`custom({ connect })`): the library dials by itself.
+   */
   readonly transport?: Transport;
-  /** Default 10000. */
+  /** Default 10000. A connect protocol's `connect` gets `connectTimeoutMs + handshakeTimeoutMs`. */
   readonly connectTimeoutMs?: number;
   /** Default 10000. */
   readonly handshakeTimeoutMs?: number;
@@ -163,7 +167,7 @@ export interface LiveConnectionView<S = unknown> {
   readonly state: ConnectionState;
   /** The protocol session; undefined until the handshake succeeded and after the end. */
   readonly session: S | undefined;
-  readonly protocol: Protocol<S>;
+  readonly protocol: AnyProtocol<S>;
   readonly rttMs: number | undefined;
   /** Scheduler time of the last state change. */
   readonly since: number;

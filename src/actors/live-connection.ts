@@ -4,7 +4,7 @@
  * snapshot, which stays plain data).
  */
 import type { AnyActorRef } from 'xstate';
-import type { Protocol } from '../transport/types.js';
+import type { AnyProtocol } from '../transport/types.js';
 import type { ConnectionContext, ConnectionState, LiveConnectionView } from './connection-types.js';
 import { resourcesOf } from './connection-resources.js';
 
@@ -38,7 +38,7 @@ export function liveConnection<S = unknown>(ref: AnyActorRef): LiveConnectionVie
     endpoint: context.endpoint,
     state: connectionState(snapshot),
     session: live.session as S | undefined,
-    protocol: live.protocol as Protocol<S>,
+    protocol: live.protocol as AnyProtocol<S>,
     rttMs: context.rttMs,
     since: context.since,
   };

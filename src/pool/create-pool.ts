@@ -22,7 +22,7 @@ import { eventSinkOf } from '../observe/events.js';
 import type { Runtime } from '../runtime.js';
 import { isBackoffPolicy, reconnectBackoff, type BackoffPolicy } from '../supervisor/backoff.js';
 import { spawnOwnedSupervisor } from '../supervisor/owned-supervisor.js';
-import type { Protocol, Transport } from '../transport/types.js';
+import type { AnyProtocol, Transport } from '../transport/types.js';
 import { createPoolCore, type PoolCore } from './pool-core.js';
 import { parsePoolOptions, type PoolOptions, type PoolOptionsInput } from './pool-options.js';
 import { Pool } from './pool.js';
@@ -31,9 +31,12 @@ import { SupervisorSource } from './supervisor-source.js';
 /** The options of `rt.createPool()`: the pool's (docs/pool.md) plus what its connections need. */
 export interface CreatePoolOptions<S = unknown>
   extends Omit<PoolOptionsInput, 'protocol' | 'transport' | 'heartbeat' | 'backoff'> {
-  /** `wire({ token })`, `custom({...})`…; its session type is what leases hand out. */
-  readonly protocol: Protocol<S>;
-  /** Default `tcp()` (`unix()` for endpoints with a `path`). */
+  /**
+   * `wire({ token })`, `resp()`, `custom({ open | connect, … })`; its session type is what
+   * leases hand out (with `custom({ connect })`, the library's client).
+   */
+  readonly protocol: AnyProtocol<S>;
+  /** Default `tcp()` (`unix()` for endpoints with a `path`); unused with `custom({ connect })`. */
   readonly transport?: Transport;
   /** The connection actor's heartbeat (docs/connection-actor.md); default interval 5 s. */
   readonly heartbeat?: HeartbeatInput;

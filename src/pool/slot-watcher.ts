@@ -17,13 +17,13 @@
  */
 import type { AnyActorRef } from 'xstate';
 import type { HeartbeatInput } from '../actors/connection-types.js';
-import type { Endpoint, Protocol, Transport } from '../transport/types.js';
+import type { AnyProtocol, Endpoint, Transport } from '../transport/types.js';
 import type { Slot } from './slot.js';
 
 /** The connection actor's input for one slot; shared by all its incarnations. */
 export interface SlotInput {
   endpoint: Endpoint;
-  readonly protocol: Protocol;
+  readonly protocol: AnyProtocol;
   readonly transport?: Transport;
   readonly heartbeat?: HeartbeatInput;
   readonly connectTimeoutMs?: number;

@@ -36,7 +36,7 @@ import type { SchedulerLike } from '../scheduler.js';
 import type { BackoffPolicy } from '../supervisor/backoff.js';
 import type { SupervisorHandle } from '../supervisor/supervisor-handle.js';
 import type { SupervisorSnapshot } from '../supervisor/supervisor-types.js';
-import type { Protocol } from '../transport/types.js';
+import type { AnyProtocol } from '../transport/types.js';
 import { boundedCheck } from './bounded-check.js';
 import type { ConnectionSource, PoolCloseReason, PoolKillReason, PoolSink, SlotInspection } from './connection-source.js';
 import type { Slot } from './slot.js';
@@ -62,7 +62,7 @@ const warn = (err: unknown): void =>
 /** @internal Built by `rt.createPool` through the core's source factory. */
 export class SupervisorSource<S> implements ConnectionSource<S>, WatcherOwner<S> {
   readonly #c: SupervisorSourceConfig<S>;
-  readonly #protocol: Protocol<S>;
+  readonly #protocol: AnyProtocol<S>;
   readonly #watchers = new Map<Slot<S>, SlotWatcher<S>>();
   /** Watchers between incarnations, looked up after each supervisor event. */
   readonly #awaiting = new Set<SlotWatcher<S>>();
@@ -74,7 +74,7 @@ export class SupervisorSource<S> implements ConnectionSource<S>, WatcherOwner<S>
 
   constructor(config: SupervisorSourceConfig<S>) {
     this.#c = config;
-    const protocol = (this.#protocol = config.input.protocol as Protocol<S>);
+    const protocol = (this.#protocol = config.input.protocol as AnyProtocol<S>);
     this.needsReset = protocol.needsReset === undefined ? undefined
       : (slot) => slot.conn !== undefined && protocol.needsReset!(slot.conn) === true;
     const ref = config.supervisor.ref;

@@ -5,6 +5,13 @@
  *
  *   endpoint ──Transport.dial──▶ Duplex ──Protocol.open──▶ session ──probe/reset/close
  *
+ * A library that dials by itself (node-postgres, mysql2, undici, database drivers) is a
+ * `ConnectProtocol` instead: no transport, no stream; its `connect` creates and connects
+ * the client and resolves with it (the session), and the client reports its own death
+ * through `lost()`. A protocol has exactly one of `open` and `connect` (`AnyProtocol`).
+ *
+ *   endpoint ──ConnectProtocol.connect({ endpoint, signal, lost, markAlive })──▶ client ──probe/reset/close
+ *
  * How a session reports its own death: the protocol destroys the stream
  * (`stream.destroy(err)`). The connection actor watches the stream's `close` and maps
  * the error's `code`: `WW_PROTOCOL_ERROR` / `WW_FRAME_TOO_LARGE` → `protocol-error`,
@@ -69,9 +76,24 @@ export interface ProtocolContext {
 }
 
 /**
- * A protocol adapter. `open` performs the handshake and resolves with a session;
- * `probe` resolves when the peer answered (the actor applies the timeout through
- * `signal`); `reset` restores a session for the next lease; `close` ends it gracefully.
+ * What a `ConnectProtocol`'s `connect` receives: the stream mode's context plus `lost`.
+ * `signal` aborts when the connect times out (`connectTimeoutMs + handshakeTimeoutMs`)
+ * or the connection is closed or killed meanwhile: stop connecting and destroy the
+ * client. A client that `connect` resolves with after that is closed by the actor.
+ */
+export interface ConnectContext extends ProtocolContext {
+  /**
+   * Call when the client died (wire it to the library's `'error'` and `'end'`/`'close'`
+   * events); the error, if any, becomes the death's `cause`. The connection goes `dead`
+   * (`socket-error`, or `peer-closed` without an error) and its supervisor restarts it
+   * with backoff, as for a stream that closed. Before `connect` resolved it fails the
+   * connect instead. Calls after the first, and after the connection ended, are ignored.
+   */
+  readonly lost: (error?: unknown) => void;
+}
+
+/**
+ * The session side every protocol has, whichever way it opens its sessions.
  *
  * The connection actor recycles the signal of an answered probe for a later probe
  * (creating an AbortController is the costliest part of a heartbeat): remove any listener
@@ -79,9 +101,8 @@ export interface ProtocolContext {
  * signal that still has a listener (other than `wire()`'s shared one, see
  * ping-table.ts) is not recycled, so forgetting costs only speed.
  */
-export interface Protocol<S = unknown> {
+export interface SessionProtocol<S = unknown> {
   readonly name: string;
-  open(stream: Duplex, ctx: ProtocolContext): Promise<S>;
   probe(session: S, signal: AbortSignal): Promise<void>;
   /**
    * Optional callback form of `probe` for the heartbeat path: the same probe, reported by
@@ -107,8 +128,47 @@ export interface Protocol<S = unknown> {
    */
   needsReset?(session: S): boolean;
   reset?(session: S): Promise<void>;
-  close(session: S): Promise<void>;
+  /**
+   * Optional: true when a failed `open`/`connect` (its rejection, or the error given to
+   * `lost` before it resolved) is one a retry cannot fix — bad credentials, an unknown
+   * database. The connection then fails with `HandshakeRefusedError` (the library's
+   * error as `cause`): the pool fails callers at once and redials at the slowest pace.
+   * Throwing a `HandshakeRefusedError` yourself does the same.
+   */
+  refused?(error: unknown): boolean;
+  /**
+   * Graceful close. `signal` (may be absent outside a connection actor) aborts once
+   * `closeTimeoutMs` passed, or when the connection is killed meanwhile: then destroy.
+   */
+  close(session: S, signal?: AbortSignal): Promise<void>;
 }
+
+/**
+ * A protocol adapter. `open` performs the handshake and resolves with a session;
+ * `probe` resolves when the peer answered (the actor applies the timeout through
+ * `signal`); `reset` restores a session for the next lease; `close` ends it gracefully.
+ */
+export interface Protocol<S = unknown> extends SessionProtocol<S> {
+  open(stream: Duplex, ctx: ProtocolContext): Promise<S>;
+  /** A stream protocol has no `connect` (see `ConnectProtocol`). */
+  readonly connect?: undefined;
+}
+
+/**
+ * A protocol for a library that dials by itself (`custom({ connect, … })`): the
+ * connection actor calls `connect` instead of a transport's `dial` and `open`, within
+ * `connectTimeoutMs + handshakeTimeoutMs`, and everything after it is unchanged:
+ * heartbeats (never into a leased or busy session), backoff, pools, leases, stats.
+ * A rejection is a `dial-failed` death with the library's error as `cause`.
+ */
+export interface ConnectProtocol<S = unknown> extends SessionProtocol<S> {
+  connect(ctx: ConnectContext): Promise<S>;
+  /** A connect protocol has no `open` (see `Protocol`). */
+  readonly open?: undefined;
+}
+
+/** Either kind of protocol: what the connection actor, pools and scenarios accept. */
+export type AnyProtocol<S = unknown> = Protocol<S> | ConnectProtocol<S>;
 
 /** Who hears the outcome of a `probeWith`: the token it was given, and whether the peer answered. */
 export interface ProbeListener {
@@ -116,4 +176,4 @@ export interface ProbeListener {
 }
 
 /** A session type carried by a protocol. */
-export type SessionOf<P> = P extends Protocol<infer S> ? S : never;
+export type SessionOf<P> = P extends Protocol<infer S> ? S : P extends ConnectProtocol<infer S> ? S : never;

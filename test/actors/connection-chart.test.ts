@@ -9,7 +9,9 @@ import { createActor, type InspectionEvent } from 'xstate';
 import { connectionChart, type ChartState } from '../../src/actors/connection-chart.js';
 import { connectionMachine } from '../../src/actors/connection-machine.js';
 import { DialRefusedError } from '../../src/errors.js';
-import { virtualConnection, type VirtualConnectionOptions } from './helpers/virtual-connection.js';
+import { VirtualTimeScheduler } from 'rxjs';
+import { FakeDbServer, fakeDbProtocol } from './helpers/fake-db-client.js';
+import { advanceTo, virtualConnection, type VirtualConnectionOptions } from './helpers/virtual-connection.js';
 
 type Edge = `${string} --${string}--> ${string}`;
 
@@ -144,6 +146,18 @@ describe('connectionChart', () => {
       c.actor.send({ type: 'CLOSE' });
       await c.runUntil('closed');
     });
+
+    // A connect protocol (a library that dials by itself): connecting → ready in one step.
+    {
+      const vts = new VirtualTimeScheduler();
+      const server = new FakeDbServer({ scheduler: vts });
+      await run({ input: { protocol: fakeDbProtocol(server).protocol as never, scheduler: vts } }, async (c) => {
+        await advanceTo(vts, 1);
+        expect(c.state()).toBe('ready');
+        c.actor.send({ type: 'CLOSE' });
+        await advanceTo(vts, 2);
+      });
+    }
 
     const chart = chartEdges();
     const off = [...new Set(seen)].filter((e) => !chart.has(e));
