@@ -21,6 +21,16 @@
  * - Nesting deeper than `maxNestingDepth` (default 128; Redis's own replies nest a handful
  *   of levels) is a `ProtocolError`. An unfinished aggregate costs one small frame, so the
  *   frames a server can make us hold are bounded by the limit, not by what it sends.
+ * - What a reply being assembled holds is bounded by the bytes received for it: its
+ *   estimated heap (`ReplyHeap`) may not exceed `maxReplyAmplification` (default 16) times
+ *   those bytes plus `REPLY_HEAP_ALLOWANCE_BYTES` (32 MiB), else `FrameTooLargeError`.
+ *   Without it, 4 bytes of `%0\r\n` inside a long array cost a 200-byte Map: 24 MiB of
+ *   them took 1.1 GiB. See `DEFAULT_MAX_REPLY_AMPLIFICATION` for why 16. For comparison,
+ *   ioredis 6's decoder (node-redis's) has no such bound: it preallocates `new Array(n)`
+ *   from the header (92 MiB for `*12000000\r\n`) and held 1.1 GiB on the same input;
+ *   hiredis bounds only each aggregate's count (2^32 − 1) and preallocates it too.
+ * - Big numbers (`(`) longer than `MAX_RESP_BIG_NUMBER_DIGITS` (4096) are a `ProtocolError`:
+ *   parsing decimal into a BigInt is superlinear (a 1 MiB line took 150 ms).
  * - Every text taken from the peer into an error (error replies, the preview of a bad line)
  *   goes through the `redact` option first: the session passes one that replaces its
  *   password, so a server that reflects the password cannot put it in any error or cause.
@@ -55,6 +65,55 @@ export type ReplyKind = (typeof ReplyKind)[keyof typeof ReplyKind];
 /** Longest line (simple string, error, number, length) accepted without its CRLF. */
 export const MAX_RESP_LINE_BYTES = 1024 * 1024;
 
+/**
+ * Most digits of a RESP3 big number (`(`). Redis sends them only from modules and Lua; a
+ * 4096-digit number (≈ 13 600 bits) parses in microseconds, where 1 MiB of digits took
+ * 150 ms (BigInt's decimal parsing is superlinear). `:` integers are already bounded by
+ * their 64-bit range (64 characters).
+ */
+export const MAX_RESP_BIG_NUMBER_DIGITS = 4096;
+
+/**
+ * Heap a reply may hold whatever its bytes (see `maxReplyAmplification`): replies that
+ * cost more than 16× their bytes, up to this much, are never refused.
+ */
+export const REPLY_HEAP_ALLOWANCE_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Default of `maxReplyAmplification`. Data replies cost at most ~16× their bytes in the
+ * estimate below: integers, nulls and booleans 2–3×, strings 4–6×, arrays of small arrays
+ * up to 10×, `returnBuffers` bulks of 0–2 bytes 13–17× (a Buffer is a ~96-byte object).
+ * Only empty maps and sets (40–48×) and short error replies (~30×) cost more, and no
+ * command sends millions of those; the allowance covers the few a reply really holds.
+ */
+export const DEFAULT_MAX_REPLY_AMPLIFICATION = 16;
+
+/**
+ * Estimated heap bytes of what a pending reply holds (V8 on 64-bit Node 20, measured).
+ * Rounded; the estimate only has to be within a small factor for the bound to hold.
+ */
+const ReplyHeap = {
+  /** An element's pointer in its array, map or set. */
+  slot: 8,
+  /** A JSArray (its elements are slots). */
+  array: 32,
+  /** A Map with its initial 4-entry table. */
+  map: 184,
+  /** A Set with its initial 4-entry table. */
+  set: 152,
+  /** A string header (plus one byte per character). */
+  string: 16,
+  /** A Buffer view, sharing Node's pool (plus its bytes). */
+  buffer: 96,
+  /** A `RemoteError` and its cause, built without stack traces (plus the text). */
+  error: 160,
+  /** A heap number, or a bigint header (plus ~0.42 bytes per digit). */
+  boxed: 16,
+} as const;
+
+/** What an empty aggregate of each kind costs (an attribute's values are dropped). */
+const AGGREGATE_HEAP = [ReplyHeap.array, ReplyHeap.map, ReplyHeap.set, ReplyHeap.array, 0] as const;
+
 /** 512 MiB, Redis's own `proto-max-bulk-len` default. */
 export const DEFAULT_MAX_BULK_BYTES = 512 * 1024 * 1024;
 
@@ -84,6 +143,14 @@ export interface RespParserOptions {
   readonly returnBuffers?: boolean;
   /** Most aggregates one reply may nest (attributes and pushes included). Default 128. */
   readonly maxNestingDepth?: number;
+  /**
+   * Most estimated heap a reply being assembled may hold per byte received for it, beyond
+   * `REPLY_HEAP_ALLOWANCE_BYTES` (32 MiB); above it, `FrameTooLargeError`. Default 16
+   * (see `DEFAULT_MAX_REPLY_AMPLIFICATION`); `Infinity` turns the bound off.
+   */
+  readonly maxReplyAmplification?: number;
+  /** Heap a reply may hold whatever its bytes. Default `REPLY_HEAP_ALLOWANCE_BYTES` (32 MiB); tests lower it. */
+  readonly replyHeapAllowanceBytes?: number;
   /**
    * Applied to every text the peer sent that goes into an error: error replies (message,
    * `cause`, `cause.code`) and the preview of a bad line. Default: none. The session
@@ -179,7 +246,16 @@ const TRANSIENT_PREFIXES = new Set(['LOADING', 'BUSY', 'TRYAGAIN', 'MASTERDOWN',
 export function respRemoteError(text: string): RemoteError {
   const space = text.indexOf(' ');
   const code = space < 0 ? text : text.slice(0, space);
-  return new RemoteError(text, { cause: Object.assign(new Error(text), { code }), retryable: TRANSIENT_PREFIXES.has(code) });
+  // No stack traces: built in a socket's data handler, they would show only parser frames,
+  // and capturing them cost ~1.2 KB and microseconds per error reply (300× the 4 bytes of
+  // `-E\r\n` in an array). An error reply is a value, like a string.
+  const stackTraceLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new RemoteError(text, { cause: Object.assign(new Error(text), { code }), retryable: TRANSIENT_PREFIXES.has(code) });
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit;
+  }
 }
 
 /**
@@ -195,6 +271,8 @@ export class RespParser {
   readonly maxBulkBytes: number;
   readonly maxAggregateLength: number;
   readonly maxNestingDepth: number;
+  readonly maxReplyAmplification: number;
+  readonly replyHeapAllowanceBytes: number;
   readonly returnBuffers: boolean;
   readonly #emit: (value: RespReply, kind: ReplyKind) => void;
   readonly #redact: ((text: string) => string) | undefined;
@@ -208,12 +286,18 @@ export class RespParser {
   #bulkBytes = 0;
   /** Unfinished aggregates, outermost first; never longer than `maxNestingDepth`. */
   readonly #stack: Frame[] = [];
+  /** Bytes received for the reply being assembled (lines and bulk bodies). */
+  #replyBytes = 0;
+  /** Its estimated heap (see `ReplyHeap`). */
+  #replyHeap = 0;
 
   constructor(emit: (value: RespReply, kind: ReplyKind) => void, options?: RespParserOptions) {
     this.#emit = emit;
     this.maxBulkBytes = options?.maxBulkBytes ?? DEFAULT_MAX_BULK_BYTES;
     this.maxAggregateLength = options?.maxAggregateLength ?? DEFAULT_MAX_AGGREGATE_LENGTH;
     this.maxNestingDepth = options?.maxNestingDepth ?? DEFAULT_MAX_NESTING_DEPTH;
+    this.maxReplyAmplification = options?.maxReplyAmplification ?? DEFAULT_MAX_REPLY_AMPLIFICATION;
+    this.replyHeapAllowanceBytes = options?.replyHeapAllowanceBytes ?? REPLY_HEAP_ALLOWANCE_BYTES;
     this.returnBuffers = options?.returnBuffers ?? false;
     this.#redact = options?.redact;
   }
@@ -265,6 +349,8 @@ export class RespParser {
     this.#bulkParts = undefined;
     this.#bulkBytes = 0;
     this.#stack.length = 0;
+    this.#replyBytes = 0;
+    this.#replyHeap = 0;
   }
 
   #keepLine(piece: Buffer): void {
@@ -278,15 +364,17 @@ export class RespParser {
   #onLine(line: Buffer): void {
     const type = line[0]!;
     const stop = line.length - 2;
+    this.#replyBytes += line.length;
     switch (type) {
       case 0x2b: // + simple string
-        return this.#value(line.toString('utf8', 1, stop), ReplyKind.Reply);
+        return this.#value(line.toString('utf8', 1, stop), ReplyKind.Reply, ReplyHeap.string + stop);
       case 0x2d: // - error
-        return this.#value(this.#remoteError(line.toString('utf8', 1, stop)), ReplyKind.Error);
+        return this.#value(this.#remoteError(line.toString('utf8', 1, stop)), ReplyKind.Error, ReplyHeap.error + stop);
       case 0x3a: { // : integer
         const n = parseInteger(line, stop);
         if (n === undefined) throw this.#bad('bad RESP integer', line);
-        return this.#value(n, ReplyKind.Reply);
+        // A small integer lives in its slot; a larger one, or a bigint, is a boxed value.
+        return this.#value(n, ReplyKind.Reply, typeof n === 'number' && (n | 0) === n ? 0 : ReplyHeap.boxed + (stop >> 1));
       }
       case 0x24: // $ bulk string
         return this.#startBulk(line, stop, Bulk.String);
@@ -306,20 +394,25 @@ export class RespParser {
         return this.#startAggregate(line, stop, Agg.Attribute);
       case 0x5f: // _ null
         if (stop !== 1) throw this.#bad('RESP null with a payload', line);
-        return this.#value(null, ReplyKind.Reply);
+        return this.#value(null, ReplyKind.Reply, 0);
       case 0x23: // # boolean
-        if (stop === 2 && line[1] === 0x74) return this.#value(true, ReplyKind.Reply);
-        if (stop === 2 && line[1] === 0x66) return this.#value(false, ReplyKind.Reply);
+        if (stop === 2 && line[1] === 0x74) return this.#value(true, ReplyKind.Reply, 0);
+        if (stop === 2 && line[1] === 0x66) return this.#value(false, ReplyKind.Reply, 0);
         throw this.#bad('bad RESP boolean', line);
       case 0x2c: { // , double
         const n = parseDouble(line, stop);
         if (n === undefined) throw this.#bad('bad RESP double', line);
-        return this.#value(n, ReplyKind.Reply);
+        return this.#value(n, ReplyKind.Reply, ReplyHeap.boxed);
       }
       case 0x28: { // ( big number
+        // Checked on the length alone, before the text is decoded or parsed.
+        const digits = stop - (line[1] === 0x2d ? 2 : 1);
+        if (digits > MAX_RESP_BIG_NUMBER_DIGITS) {
+          throw new ProtocolError(`RESP big number of ${digits} digits exceeds ${MAX_RESP_BIG_NUMBER_DIGITS} digits`);
+        }
         const text = line.toString('latin1', 1, stop);
         if (!BIG.test(text)) throw this.#bad('bad RESP big number', line);
-        return this.#value(BigInt(text), ReplyKind.Reply);
+        return this.#value(BigInt(text), ReplyKind.Reply, ReplyHeap.boxed + (stop >> 1));
       }
       default:
         throw this.#bad(`unexpected RESP type byte 0x${type.toString(16).padStart(2, '0')}`, line);
@@ -329,7 +422,7 @@ export class RespParser {
   #startBulk(line: Buffer, stop: number, kind: Bulk): void {
     const length = parseLength(line, stop);
     if (length === BAD_LENGTH) throw this.#bad('bad RESP length', line);
-    if (length < 0) return this.#value(null, ReplyKind.Reply);
+    if (length < 0) return this.#value(null, ReplyKind.Reply, 0);
     // Error texts always become strings; other bodies only without returnBuffers.
     const asString = kind === Bulk.Error || !this.returnBuffers;
     const limit = asString ? Math.min(this.maxBulkBytes, constants.MAX_STRING_LENGTH) : this.maxBulkBytes;
@@ -365,18 +458,20 @@ export class RespParser {
       this.#bulkBytes = 0;
     }
     this.#bulkLeft = -1;
+    this.#replyBytes += whole.length;
     const n = whole.length - 2;
     if (whole[n] !== CR || whole[n + 1] !== LF) throw new ProtocolError(`RESP bulk reply of ${n} bytes not followed by CRLF`);
+    const heap = (this.returnBuffers ? ReplyHeap.buffer : ReplyHeap.string) + n;
     switch (this.#bulkKind) {
       case Bulk.Error:
-        this.#value(this.#remoteError(whole.toString('utf8', 0, n)), ReplyKind.Error);
+        this.#value(this.#remoteError(whole.toString('utf8', 0, n)), ReplyKind.Error, ReplyHeap.error + n);
         break;
       case Bulk.Verbatim:
         if (whole[3] !== 0x3a) throw new ProtocolError('RESP verbatim string without its "fmt:" prefix');
-        this.#value(this.#bytes(whole, 4, n, owned), ReplyKind.Reply);
+        this.#value(this.#bytes(whole, 4, n, owned), ReplyKind.Reply, heap);
         break;
       default:
-        this.#value(this.#bytes(whole, 0, n, owned), ReplyKind.Reply);
+        this.#value(this.#bytes(whole, 0, n, owned), ReplyKind.Reply, heap);
     }
     return offset;
   }
@@ -384,6 +479,8 @@ export class RespParser {
   /** A body as a string, or as a Buffer that does not pin the socket's chunk. */
   #bytes(whole: Buffer, start: number, stop: number, owned: boolean): string | Buffer {
     if (!this.returnBuffers) return whole.toString('utf8', start, stop);
+    // An empty body shares one empty pool (a copy of nothing would allocate its own, ~90 bytes more).
+    if (start === stop) return EMPTY.subarray();
     return owned ? whole.subarray(start, stop) : Buffer.from(whole.subarray(start, stop));
   }
 
@@ -392,7 +489,7 @@ export class RespParser {
     if (length === BAD_LENGTH) throw this.#bad('bad RESP length', line);
     if (length < 0) {
       if (kind !== Agg.Array) throw this.#bad('RESP null aggregate of type', line);
-      return this.#value(null, ReplyKind.Reply);
+      return this.#value(null, ReplyKind.Reply, 0);
     }
     if (length > this.maxAggregateLength) {
       throw new FrameTooLargeError(`RESP aggregate of ${length} elements exceeds maxAggregateLength ${this.maxAggregateLength}`);
@@ -402,28 +499,49 @@ export class RespParser {
       throw new ProtocolError(`RESP reply nests aggregates ${depth} levels deep, above maxNestingDepth ${this.maxNestingDepth}`);
     }
     if (length > 0) {
+      // Charged now: an unfinished aggregate is held as much as a finished one.
+      this.#charge(AGGREGATE_HEAP[kind]);
       this.#stack.push(new Frame(kind, length));
       return;
     }
     if (kind === Agg.Attribute) return; // an empty attribute describes nothing
-    this.#value(emptyAggregate(kind, 0)!, kind === Agg.Push && depth === 1 ? ReplyKind.Push : ReplyKind.Reply);
+    this.#value(emptyAggregate(kind, 0)!, kind === Agg.Push && depth === 1 ? ReplyKind.Push : ReplyKind.Reply, AGGREGATE_HEAP[kind]);
   }
 
   /**
    * Hands a finished value to the aggregate on top of the stack, or out at top level.
    * A value that finishes its aggregate finishes it here, and so on outwards: a loop, so
-   * a deep reply completing at once cannot overflow the call stack.
+   * a deep reply completing at once cannot overflow the call stack. `heap` is the value's
+   * estimated cost beyond its slot, charged when an aggregate keeps it.
    */
-  #value(value: RespReply, kind: ReplyKind): void {
+  #value(value: RespReply, kind: ReplyKind, heap: number): void {
     const stack = this.#stack;
     for (;;) {
       const top = stack[stack.length - 1];
-      if (top === undefined) return this.#emit(value, kind);
+      if (top === undefined) {
+        this.#replyBytes = 0;
+        this.#replyHeap = 0;
+        return this.#emit(value, kind);
+      }
+      this.#charge(ReplyHeap.slot + heap);
       if (!top.add(value)) return;
       stack.pop();
       if (top.kind === Agg.Attribute) return; // dropped: the next value is the one it describes
       value = top.value!;
       kind = top.kind === Agg.Push && stack.length === 0 ? ReplyKind.Push : ReplyKind.Reply;
+      heap = 0; // charged when it started
+    }
+  }
+
+  /** Adds to the pending reply's estimated heap; throws past its bound (see `maxReplyAmplification`). */
+  #charge(heap: number): void {
+    this.#replyHeap += heap;
+    // NaN (Infinity × 0) compares false: with the bound off nothing throws.
+    if (this.#replyHeap > this.#replyBytes * this.maxReplyAmplification + this.replyHeapAllowanceBytes) {
+      throw new FrameTooLargeError(
+        `RESP reply would hold ~${this.#replyHeap} bytes of heap for ${this.#replyBytes} bytes received, above ` +
+          `maxReplyAmplification ${this.maxReplyAmplification} (${this.maxReplyAmplification} × ${this.#replyBytes} + ${this.replyHeapAllowanceBytes} bytes)`,
+      );
     }
   }
 
@@ -442,6 +560,9 @@ export class RespParser {
     return new ProtocolError(`${what}: ${JSON.stringify(text.length > PREVIEW_CHARS ? text.slice(0, PREVIEW_CHARS) : text)}`);
   }
 }
+
+/** The pool every empty `returnBuffers` body is a view of: it has no bytes to share. */
+const EMPTY = Buffer.alloc(0);
 
 /** Characters of a bad line quoted in its error. */
 const PREVIEW_CHARS = 32;

@@ -53,6 +53,7 @@ export interface RespSessionOptions {
   readonly maxBulkBytes: number;
   readonly maxAggregateLength: number;
   readonly maxNestingDepth: number;
+  readonly maxReplyAmplification: number;
   readonly returnBuffers: boolean;
   readonly maxQueuedBytes: number;
   /** Default timeout of `command`; 0 disables it. */

@@ -15,7 +15,9 @@ import { boolean, custom, duration, integer, optional, parseOptions, secret, sha
 import { describeEndpoint } from './dial-socket.js';
 import { DEFAULT_MAX_QUEUED_BYTES } from './frame-writer.js';
 import { RespHandshake } from './resp-handshake.js';
-import { DEFAULT_MAX_AGGREGATE_LENGTH, DEFAULT_MAX_BULK_BYTES, DEFAULT_MAX_NESTING_DEPTH } from './resp-parser.js';
+import {
+  DEFAULT_MAX_AGGREGATE_LENGTH, DEFAULT_MAX_BULK_BYTES, DEFAULT_MAX_NESTING_DEPTH, DEFAULT_MAX_REPLY_AMPLIFICATION,
+} from './resp-parser.js';
 import { RespSession } from './resp-session.js';
 import type { Protocol, ProtocolContext } from './types.js';
 
@@ -51,6 +53,14 @@ export interface RespOptions {
    */
   readonly maxNestingDepth?: number;
   /**
+   * Most estimated heap a reply being assembled may hold per byte received for it, beyond
+   * a 32 MiB allowance; above it the reply is a `FrameTooLargeError` and closes the
+   * connection. Data replies (strings, numbers, arrays and maps of them) stay under 16×;
+   * only millions of empty maps, sets or error replies — or of empty bulks with
+   * `returnBuffers` — cost more. Default 16; `Infinity` turns the bound off.
+   */
+  readonly maxReplyAmplification?: number;
+  /**
    * How many bytes of commands are handed to the socket ahead of a slow server (at least
    * the socket's high-water mark). Commands past it wait in the session, in order, until
    * the socket drains; they are never refused for it, and their timeouts keep running.
@@ -68,6 +78,7 @@ export const RESP_DEFAULTS = Object.freeze({
   maxBulkBytes: DEFAULT_MAX_BULK_BYTES,
   maxAggregateLength: DEFAULT_MAX_AGGREGATE_LENGTH,
   maxNestingDepth: DEFAULT_MAX_NESTING_DEPTH,
+  maxReplyAmplification: DEFAULT_MAX_REPLY_AMPLIFICATION,
   maxQueuedBytes: DEFAULT_MAX_QUEUED_BYTES,
 });
 
@@ -85,6 +96,9 @@ const respSchema = shape({
   maxAggregateLength: integer({ min: 1, max: 2 ** 32 - 1, default: RESP_DEFAULTS.maxAggregateLength }),
   // Iterative parsing allows any depth; the bound keeps unfinished levels (~128 bytes each) at a few MiB.
   maxNestingDepth: integer({ min: 1, max: 65_536, default: RESP_DEFAULTS.maxNestingDepth }),
+  maxReplyAmplification: custom<number>('a number >= 1 or Infinity', (v) => typeof v === 'number' && v >= 1, {
+    default: RESP_DEFAULTS.maxReplyAmplification,
+  }),
   maxQueuedBytes: integer({ min: 0, default: RESP_DEFAULTS.maxQueuedBytes }),
 });
 

@@ -21,6 +21,7 @@ describe('resp options', () => {
     expect(RESP_DEFAULTS).toEqual({
       protocolVersion: 2, returnBuffers: false, requestTimeoutMs: 10_000, closeTimeoutMs: 5_000,
       maxBulkBytes: 512 * 1024 * 1024, maxAggregateLength: 2 ** 32 - 1, maxNestingDepth: 128, maxQueuedBytes: 8 * 1024 * 1024,
+      maxReplyAmplification: 16,
     });
     const p = resp();
     expect(p.name).toBe('resp');
@@ -38,9 +39,11 @@ describe('resp options', () => {
     [{ username: '' }, 'resp.username must be a non-empty string, got ""'],
     [{ returnBuffers: 'yes' }, 'resp.returnBuffers must be a boolean, got "yes"'],
     [{ username: 'app' }, 'resp.username requires resp.password (AUTH needs both)'],
-    [{ passwd: 'x' }, 'resp.passwd is not a known option (known: username, password, db, protocolVersion, clientName, returnBuffers, requestTimeoutMs, closeTimeoutMs, maxBulkBytes, maxAggregateLength, maxNestingDepth, maxQueuedBytes)'],
+    [{ passwd: 'x' }, 'resp.passwd is not a known option (known: username, password, db, protocolVersion, clientName, returnBuffers, requestTimeoutMs, closeTimeoutMs, maxBulkBytes, maxAggregateLength, maxNestingDepth, maxReplyAmplification, maxQueuedBytes)'],
     [{ maxNestingDepth: 0 }, 'resp.maxNestingDepth must be an integer in [1, 65536], got 0'],
     [{ maxNestingDepth: 65_537 }, 'resp.maxNestingDepth must be an integer in [1, 65536], got 65537'],
+    [{ maxReplyAmplification: 0.5 }, 'resp.maxReplyAmplification must be a number >= 1 or Infinity, got 0.5'],
+    [{ maxReplyAmplification: Number.NaN }, 'resp.maxReplyAmplification must be a number >= 1 or Infinity, got NaN'],
   ])('rejects %j', (options, message) => {
     expect(failure(options).message).toBe(message);
   });
