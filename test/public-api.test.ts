@@ -167,6 +167,20 @@ describe('public API', () => {
     expect(read('../README.md')).toContain('`^20.19.0 || >=22.12.0`');
   });
 
+  it('docs show what an installed user can run: no checkout-only CLI entry or example import in their code blocks', () => {
+    const offenders: string[] = [];
+    for (const page of pages) {
+      const text = read(`../${page}`);
+      for (const [, block] of text.matchAll(/```(?:sh|bash)\n([\s\S]*?)```/g)) {
+        if (/\bsrc\/cli\.ts\b/.test(block!)) offenders.push(`${page}: a shell block runs src/cli.ts (use npx wirewarden)`);
+      }
+      for (const [, block] of text.matchAll(/```ts\n([\s\S]*?)```/g)) {
+        if (/from\s+'(?:\.{1,2}\/)+examples\//.test(block!)) offenders.push(`${page}: a ts block imports from examples/`);
+      }
+    }
+    expect(offenders).toEqual([]);
+  });
+
   it('the runtime creates pools and subscribers', async () => {
     const rt = api.createRuntime();
     expect(typeof rt.createPool).toBe('function');
