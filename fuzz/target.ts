@@ -56,7 +56,8 @@ export async function runCases(context: TargetContext, runCase: (index: number, 
     report.caseMs = 0;
     runCase(index, report);
     let ms = report.caseMs;
-    for (let n = 0; n < RETIMES && ms > RETIME_OVER_MS; n++) {
+    // Only a case that could raise the worst needs re-timing (the result is the same).
+    for (let n = 0; n < RETIMES && ms > RETIME_OVER_MS && ms > report.worstInputMs; n++) {
       const scratch = new TargetReport(report.target, report.seed);
       runCase(index, scratch);
       ms = Math.min(ms, scratch.caseMs);
