@@ -1,0 +1,187 @@
+/**
+ * node-postgres under supervision: a pool of `pg.Client`s whose connections wirewarden
+ * heartbeats, replaces when they die, and resets between leases.
+ *
+ *   DATABASE_URL=postgres://user:password@127.0.0.1:5432/db npx tsx examples/postgres-pool.ts
+ *
+ * `pg.Client` dials by itself (given a stream, it would still call `stream.connect()`), so
+ * this is `custom()`'s connect mode: `connect` creates and connects the client, the
+ * client's `'error'`/`'end'` events report its death through `lost`, and every inbound
+ * chunk counts as liveness (`markAlive`). Recipe and what pg-pool does on its own versus
+ * what this adds: docs/custom-clients.md, "node-postgres".
+ *
+ * The module also exports the protocol (`postgres(settings)`): the tests pool it against
+ * a real PostgreSQL (test/integration/postgres-*.test.ts).
+ */
+import { pathToFileURL } from 'node:url';
+import pg from 'pg';
+import { createRuntime, custom, type ConnectProtocol } from 'wirewarden';
+
+/** The client settings besides where to connect (the pool's endpoint says that). */
+export type PostgresClientSettings = Omit<pg.ClientConfig, 'host' | 'port' | 'connectionString' | 'stream'>;
+
+/**
+ * SQLSTATEs a reconnect cannot fix: a wrong password (28P01), an unknown role or a refused
+ * login (28000), an unknown database (3D000). The pool then fails callers at once
+ * (`WW_ENDPOINT_REFUSED`) and redials only at its slowest pace.
+ */
+const REFUSED_SQLSTATES = new Set(['28P01', '28000', '3D000']);
+
+/** Per client: probes in flight, so a probe's own reply is not counted as other traffic. */
+interface ProbeCount {
+  inFlight: number;
+}
+const probeCounts = new WeakMap<pg.Client, ProbeCount>();
+
+/**
+ * False between a query's send and the ReadyForQuery that ends it. `Client#readyForQuery`
+ * is not in pg's typings (pg-pool reads `_queryable` the same way); absent, assume ready.
+ */
+const readyForQuery = (client: pg.Client): boolean => (client as { readyForQuery?: boolean }).readyForQuery !== false;
+
+/** A `custom()` connect-mode protocol whose sessions are connected `pg.Client`s. */
+export function postgres(settings: PostgresClientSettings): ConnectProtocol<pg.Client> {
+  return custom<pg.Client>({
+    async connect({ endpoint, signal, lost, markAlive }) {
+      const client = new pg.Client({ ...settings, host: endpoint.host, port: endpoint.port });
+      // pg emits 'error' for a connection that broke (an unhandled 'error' would crash the
+      // process), twice for a terminated backend (its FATAL, then the socket's end), then 'end'.
+      client.on('error', lost);
+      client.on('end', () => lost());
+      // Timed out or closed while connecting: the socket goes, so connect() rejects at once.
+      const abort = (): void => void client.connection.stream.destroy();
+      signal.addEventListener('abort', abort, { once: true });
+      try {
+        await client.connect();
+      } catch (err) {
+        throw signal.aborted ? signal.reason : err;
+      } finally {
+        signal.removeEventListener('abort', abort);
+      }
+      // After connect(): the stream is final (a TLS socket replaces the plain one during it).
+      // Our listener runs after pg's parser, so the chunk has been handled; a probe's reply
+      // settles the probe through a few promise hops, later, so it is left to the probe.
+      const probes: ProbeCount = { inFlight: 0 };
+      probeCounts.set(client, probes);
+      client.connection.stream.on('data', () => {
+        if (probes.inFlight === 0) markAlive();
+      });
+      return client;
+    },
+
+    // Never sent into a leased connection (the holder may be inside a failed transaction,
+    // where SELECT 1 fails): the pool's hold stops the heartbeat for as long as it lasts.
+    probe: (client, signal) =>
+      new Promise<void>((resolve, reject) => {
+        const probes = probeCounts.get(client)!;
+        probes.inFlight++;
+        let settled = false;
+        const settle = (): boolean => {
+          if (settled) return false;
+          settled = true;
+          probes.inFlight--;
+          signal.removeEventListener('abort', onAbort);
+          return true;
+        };
+        // pg cannot cancel a query; a timed-out probe's SELECT stays queued on the client,
+        // and its late reply is ordinary traffic (the peer is alive after all).
+        const onAbort = (): void => {
+          if (settle()) reject(signal.reason);
+        };
+        signal.addEventListener('abort', onAbort);
+        client.query('SELECT 1').then(
+          () => settle() && resolve(),
+          (err: unknown) => settle() && reject(err),
+        );
+      }),
+
+    // A transaction left open (or failed: 'E') must not reach the next holder: the pool
+    // resets such a session on release even without `resetOnRelease`. pg rejects a query
+    // at its ErrorResponse, before the ReadyForQuery that carries the new status: a client
+    // still waiting for it (`readyForQuery` false; also a query still running) is reset
+    // too, its ROLLBACK queued behind.
+    needsReset: (client) => client.getTransactionStatus() !== 'I' || !readyForQuery(client),
+
+    // DISCARD ALL refuses to run inside a transaction block, hence the ROLLBACK first (a
+    // ROLLBACK outside one is only a warning). It drops temp tables, prepared statements,
+    // LISTENs, advisory locks and SET values.
+    async reset(client) {
+      if (client.getTransactionStatus() !== 'I' || !readyForQuery(client)) await client.query('ROLLBACK');
+      await client.query('DISCARD ALL');
+    },
+
+    // Terminate politely; if the server does not answer within closeTimeoutMs, drop the socket.
+    async close(client, signal) {
+      const destroy = (): void => void client.connection.stream.destroy();
+      signal?.addEventListener('abort', destroy, { once: true });
+      try {
+        await client.end();
+      } finally {
+        signal?.removeEventListener('abort', destroy);
+      }
+    },
+
+    refused: (err) => REFUSED_SQLSTATES.has((err as { code?: unknown } | null)?.code as string),
+  });
+}
+
+/** `postgres://user:password@host:port/db` → the endpoint and the client's settings. */
+export function parseDatabaseUrl(url: string): { endpoint: { host: string; port: number }; settings: PostgresClientSettings } {
+  const u = new URL(url);
+  return {
+    endpoint: { host: u.hostname, port: Number(u.port || 5432) },
+    settings: {
+      user: decodeURIComponent(u.username),
+      password: decodeURIComponent(u.password),
+      database: decodeURIComponent(u.pathname.slice(1)) || undefined,
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const url = process.env.DATABASE_URL;
+  if (url === undefined) {
+    console.error('set DATABASE_URL=postgres://user:password@127.0.0.1:5432/db (the examples test starts a throwaway cluster)');
+    process.exitCode = 2;
+    return;
+  }
+  const { endpoint, settings } = parseDatabaseUrl(url);
+  const rt = createRuntime();
+  const pool = rt.createPool({
+    endpoints: [endpoint],
+    protocol: postgres({ ...settings, application_name: 'wirewarden-example' }),
+    min: 2,
+    max: 4,
+    resetOnRelease: true, // ROLLBACK if needed, then DISCARD ALL, before every next lease
+    heartbeat: { intervalMs: 1000 }, // an idle connection is probed after 1 s without traffic
+    acquireTimeoutMs: 5000,
+  });
+  try {
+    const { rows } = await pool.use((client) => client.query<{ version: string }>('SELECT version()'));
+    console.log('connected:', rows[0]!.version.split(',')[0]);
+
+    // A lease changes its session and forgets to clean up…
+    await pool.use(async (client) => {
+      await client.query("SET statement_timeout = '1s'");
+      await client.query('CREATE TEMP TABLE scratch (n int)');
+      await client.query('BEGIN');
+      await client.query('INSERT INTO scratch VALUES (1)');
+    });
+    // …and the next holder of the same connection sees none of it.
+    const after = await pool.use(async (client) => ({
+      tx: client.getTransactionStatus(),
+      statementTimeout: (await client.query<{ statement_timeout: string }>('SHOW statement_timeout')).rows[0]!.statement_timeout,
+      scratch: (await client.query<{ t: string | null }>("SELECT to_regclass('pg_temp.scratch') AS t")).rows[0]!.t,
+    }));
+    console.log('next lease:', after); // { tx: 'I', statementTimeout: '0', scratch: null }
+
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) =>
+      pool.use((client) => client.query<{ n: number }>('SELECT $1::int * 2 AS n', [i])).then((r) => r.rows[0]!.n)));
+    console.log('8 concurrent queries:', results.join(' '));
+    console.log('stats:', JSON.stringify({ acquired: pool.stats().acquired, closed: pool.stats().closed }));
+  } finally {
+    await rt.shutdown(); // closes every client (client.end()), no socket or timer left
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
