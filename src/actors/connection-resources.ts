@@ -307,7 +307,12 @@ export class ConnectionResources implements ProbeOwner, ProbeListener {
         // A closure per check, not one kept per connection: this path is rare (traffic
         // other than a probe's reply while the probe is out), and 10k idle connections
         // would each carry the closure for nothing.
-        queueMicrotask(() => this.#checkAlive());
+        if (this.stream !== undefined) queueMicrotask(() => this.#checkAlive());
+        // Connect mode: the library's reply reaches the probe through promise hops of its
+        // own and the user's `async` probe, so a microtask would decide before the probe
+        // settled and drop its RTT. The check waits for the event loop's next turn, after
+        // every continuation of the chunk (one immediate per probe, only when traffic came).
+        else setImmediate(() => this.#checkAlive());
       }
     };
   }

@@ -243,6 +243,8 @@ describe('connect mode: heartbeats', () => {
     await c.advanceTo(1200);
     expect(selects(c.server)).toEqual([500]); // phase 0.5 × 1000
     expect(c.state()).toBe('ready');
+    // The reply's 'traffic' (markAlive) comes before the async probe settles: the RTT is kept.
+    expect(c.actor.getSnapshot().context.rttMs).toBe(1);
     c.server.frozen = true;
     await c.advanceTo(1500);
     expect(c.state()).toBe('probing');
@@ -251,6 +253,19 @@ describe('connect mode: heartbeats', () => {
     expect(out.reason).toBe('heartbeat-timeout');
     expect(out.error).toBeInstanceOf(RequestTimeoutError);
     expect(c.client().ended).toBe(true); // closed on the way out
+  });
+
+  it('traffic while a probe is out (markAlive) ends probing at once', async () => {
+    const c = connectActor();
+    await c.advanceTo(1);
+    c.server.frozen = true; // the probe gets no reply…
+    await c.advanceTo(500);
+    expect(c.state()).toBe('probing');
+    c.client().emit('traffic'); // …but the library read something else
+    await settle();
+    expect(c.state()).toBe('ready');
+    expect(c.actor.getSnapshot().context.rttMs).toBeUndefined(); // no sample from a probe that did not answer
+    c.actor.stop();
   });
 
   it('never probes a leased connection, nor a busy one', async () => {
