@@ -23,6 +23,8 @@
  * - `clear()` forgets everything; a pending item that settles afterwards is ignored, and
  *   every settlement is observed, so no rejection goes unhandled.
  */
+import { safeInstanceOf } from './safe-instanceof.js';
+import { describeFailure } from './wire-server-failure.js';
 
 export interface FramingOrderOptions<T> {
   /** Receives items in push order. May throw: the error goes to `onError` and the queue stops. */
@@ -122,7 +124,7 @@ export class FramingOrder<T> {
       (reason: unknown) => {
         if (slot.state !== 0) return;
         slot.state = 2;
-        slot.error = reason instanceof Error ? reason : new Error(String(reason));
+        slot.error = safeInstanceOf(reason, Error) ? reason : new Error(describeFailure(reason).message, { cause: reason });
         this.#drain();
       },
     );
@@ -162,7 +164,8 @@ export class FramingOrder<T> {
         try {
           this.#deliver(value);
         } catch (err) {
-          return this.#fail(err instanceof Error ? err : new Error(String(err)));
+          // `deliver` runs a listener's code, which may throw a value no check can trust.
+          return this.#fail(safeInstanceOf(err, Error) ? err : new Error(describeFailure(err).message, { cause: err }));
         }
         if (this.#stopped) return;
       }

@@ -34,6 +34,7 @@ import { Packr, Unpackr } from 'msgpackr';
 import { ProtocolError } from '../errors.js';
 import { assertPlainMsgpack, PLAIN_ENCODER_OPTIONS } from './msgpack-plain.js';
 import { MessageType, parseWireMessage, type WireMessage } from './wire-messages.js';
+import { describeFailure } from './wire-server-failure.js';
 
 /** The wire message type of PACKED (12, the next free number after GOAWAY). */
 export const PACKED_TYPE = MessageType.PACKED;
@@ -115,7 +116,7 @@ export function packInner(value: unknown): Buffer {
     // Records are per message here, so no peer table is out of step; a fresh encoder just
     // drops whatever state the half-written value left behind.
     innerPackr = undefined;
-    const text = err instanceof Error ? err.message : String(err);
+    const text = describeFailure(err).message; // the payload's own getters may have thrown anything
     throw new ProtocolError(`payload cannot be encoded as msgpack: ${text.slice(0, 120)}`);
   }
 }

@@ -38,6 +38,8 @@ import { MsgpackCodec } from './msgpack-codec.js';
 import { encodePingPayload, parsePingPayload, type PingType } from './ping-frames.js';
 import { MessageType, parseWireMessage, toWire, type WireMessage } from './wire-messages.js';
 import { ProtocolError } from '../errors.js';
+import { safeInstanceOf } from './safe-instanceof.js';
+import { describeFailure } from './wire-server-failure.js';
 
 const channels = new WeakMap<Duplex, WireChannel>();
 
@@ -119,7 +121,9 @@ export class WireChannel {
       // connection sees "traffic while probing" only for other bytes.
       this.#onChunk?.();
     } catch (err) {
-      this.destroy(err instanceof Error ? err : new ProtocolError('inbound handler failed', { cause: err }));
+      // `err` may come from a listener's code: a Proxy whose `instanceof` check throws
+      // would escape this listener as an uncaught exception.
+      this.destroy(safeInstanceOf(err, Error) ? err : new ProtocolError('inbound handler failed', { cause: err }));
     }
   }
 
@@ -171,7 +175,8 @@ export class WireChannel {
       } catch (err) {
         // A half-encoded value may have registered record shapes the peer will never see.
         this.#codec.resetEncoder();
-        const text = err instanceof Error ? err.message : String(err);
+        // What the payload's own getters threw: described without trusting it.
+        const text = describeFailure(err).message;
         throw new ProtocolError(`payload cannot be encoded as msgpack: ${text.slice(0, 120)}`, { cause: err });
       }
     }

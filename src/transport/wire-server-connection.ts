@@ -31,6 +31,7 @@ import type { Duplex } from 'node:stream';
 import type { SchedulerLike } from 'rxjs';
 import { ConnectionClosedError, FrameTooLargeError, HandshakeFailedError, ProtocolError, WriteQueueFullError } from '../errors.js';
 import { OffloadedReply } from './framing-offloaded.js';
+import { safeInstanceOf } from './safe-instanceof.js';
 import type { FramingPool } from './framing-pool.js';
 import { WireChannel } from './wire-channel.js';
 import { MessageType, WIRE_VERSION, type WireMessage } from './wire-messages.js';
@@ -227,7 +228,7 @@ export class WireServerConnection {
     try {
       this.#channel.send(msg);
     } catch (err) {
-      if (err instanceof WriteQueueFullError) this.drop('write-queue-full', err);
+      if (safeInstanceOf(err, WriteQueueFullError)) this.drop('write-queue-full', err);
       // ConnectionClosedError: the close path already runs.
     }
   }
@@ -339,21 +340,36 @@ export class WireServerConnection {
     );
   }
 
-  /** Sends the answer to request `id`. Never throws: it may run in a promise callback. */
+  /**
+   * Sends the answer to request `id`. Never throws: it may run in a promise callback,
+   * where a throw is an unhandled rejection (the process exits). `value` is the
+   * handler's, so nothing here inspects it unguarded: `instanceof` runs a Proxy's
+   * `getPrototypeOf` trap, which may throw, and so may whatever encoding it threw.
+   */
   #reply(id: number, value: unknown, failed: boolean): void {
     this.inFlight--;
-    if (this.state === 'closed') return;
-    if (this.#backlogHead < this.#backlog.length && !this.#draining) this.#startBacklog();
-    if (failed) {
-      this.#sendError(id, describeFailure(value));
-      return;
-    }
     try {
-      if (value instanceof OffloadedReply) this.#channel.send({ type: MessageType.RES, id, payload: value.value }, true);
+      if (this.state === 'closed') return;
+      if (this.#backlogHead < this.#backlog.length && !this.#draining) this.#startBacklog();
+      if (failed) {
+        this.#sendError(id, describeFailure(value));
+        return;
+      }
+      this.#sendReply(id, value);
+    } catch {
+      // Unreachable by design (each step above guards itself); a fixed text, since the
+      // value that got here cannot be trusted to describe itself.
+      this.#sendError(id, { code: 'WW_PROTOCOL_ERROR', message: 'reply not sent: the reply could not be handled' });
+    }
+  }
+
+  #sendReply(id: number, value: unknown): void {
+    try {
+      if (safeInstanceOf(value, OffloadedReply)) this.#channel.send({ type: MessageType.RES, id, payload: value.value }, true);
       else this.#channel.send({ type: MessageType.RES, id, payload: value });
     } catch (err) {
-      if (err instanceof WriteQueueFullError) this.drop('write-queue-full', err);
-      else if (!(err instanceof ConnectionClosedError)) {
+      if (safeInstanceOf(err, WriteQueueFullError)) this.drop('write-queue-full', err);
+      else if (!safeInstanceOf(err, ConnectionClosedError)) {
         // Too big, not encodable, or a value whose inspection throws (a Proxy): the
         // client still gets an answer.
         const { code, message } = describeFailure(err);
@@ -381,7 +397,7 @@ export class WireServerConnection {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.probe = undefined;
-    if (error && !this.#dropReason && (error instanceof ProtocolError || error instanceof FrameTooLargeError)) {
+    if (error && !this.#dropReason && (safeInstanceOf(error, ProtocolError) || safeInstanceOf(error, FrameTooLargeError))) {
       this.#dropReason = 'protocol-error';
       this.#hooks.onDropped(this, 'protocol-error', error);
     }

@@ -37,6 +37,7 @@ import { ListenerPing, PingTable, type PendingPing } from './ping-table.js';
 import type { ProbeListener } from './types.js';
 import { WireChannel } from './wire-channel.js';
 import { MessageType, WIRE_VERSION, type RemoteErrorInfo, type WireMessage } from './wire-messages.js';
+import { warnFailure } from './wire-server-failure.js';
 
 export interface WireSessionOptions {
   readonly maxFrameBytes: number;
@@ -359,7 +360,7 @@ export class WireSession {
           try {
             listener(msg.payload);
           } catch (err) {
-            process.emitWarning(err instanceof Error ? err : new Error(String(err)), 'WirewardenPushListenerWarning');
+            warnFailure(err, 'WirewardenPushListenerWarning'); // never throws, whatever the listener threw
           }
         }
         return;
@@ -458,7 +459,7 @@ export class WireSession {
       try {
         listener(error);
       } catch (err) {
-        process.emitWarning(err instanceof Error ? err : new Error(String(err)), 'WirewardenCloseListenerWarning');
+        warnFailure(err, 'WirewardenCloseListenerWarning');
       }
     }
     this.#resolveClosed?.();

@@ -8,6 +8,7 @@
 import { asyncScheduler } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RemoteError } from '../../src/errors.js';
+import { offloaded } from '../../src/transport/framing-offloaded.js';
 import { tcp } from '../../src/transport/tcp.js';
 import { createWireServer, type WireServer, type WireServerOptions } from '../../src/transport/wire-server.js';
 import { MAX_FAILURE_MESSAGE_CHARS } from '../../src/transport/wire-server-failure.js';
@@ -141,6 +142,54 @@ describe('wire server: any handler outcome becomes an ERR reply', () => {
     expect((err.cause as Error).message).toMatch(/^reply not sent: /);
     expect(await session.request('after')).toBe('after');
     expect(server.connections).toBe(1);
+    expect(escaped).toEqual([]);
+  });
+
+  it('a reply whose encoding throws a self-throwing Proxy gets ERR: sync, async, offloaded, or the Proxy itself', async () => {
+    // Every check of P (its prototype for `instanceof`, any property) throws P again, so
+    // a catch block that asks `err instanceof Error` rethrows it (review of issue 10).
+    const P: object = new Proxy({}, { getPrototypeOf() { throw P; }, get() { throw P; } });
+    // Q has no `then` (not a thenable), but asking `Q instanceof X` throws Q.
+    const Q: object = new Proxy({}, { getPrototypeOf() { throw Q; } });
+    const getter = (): object => ({ get a() { throw P; } });
+    const outcomes: Record<string, () => unknown> = {
+      sync: getter,
+      async: () => Promise.resolve(getter()),
+      offloaded: () => offloaded(getter()),
+      'offloaded async': () => Promise.resolve(offloaded(getter())),
+      'P itself': () => P,
+      'Q itself': () => Q,
+      'Q async': () => Promise.resolve(Q),
+    };
+    const { server, session } = await serve({ handler: (p) => (typeof p === 'string' && p in outcomes ? outcomes[p]!() : p) });
+    for (const name of Object.keys(outcomes)) {
+      const err = await rejection(session.request(name, { timeoutMs: 2000 }));
+      expect(err, name).toBeInstanceOf(RemoteError);
+      expect((err.cause as Error).message, name).toMatch(/^(reply not sent: .*|a thrown value that cannot be converted to a string)$/);
+      expect(await session.request('after'), `${name}: the same connection still serves`).toBe('after');
+    }
+    await turn(3);
+    expect(escaped).toEqual([]);
+    expect(server.connections).toBe(1);
+    expect(server.clients()[0]!.inFlight).toBe(0);
+  });
+
+  it('client side: a push or close listener that throws a self-throwing Proxy becomes a warning, not a crash', async () => {
+    const P: object = new Proxy({}, { getPrototypeOf() { throw P; }, get() { throw P; } });
+    const { server, session } = await serve({ handler: (p) => p });
+    session.onPush(() => {
+      throw P;
+    });
+    session.onClose(() => {
+      throw P;
+    });
+    expect(server.push('all', 'hello')).toBe(1);
+    await waitFor(() => warnings.some((w) => w.name === 'WirewardenPushListenerWarning'), 'push listener warning');
+    expect(await session.request('still open')).toBe('still open');
+    expect(session.state).toBe('open');
+    session.destroy();
+    await waitFor(() => warnings.some((w) => w.name === 'WirewardenCloseListenerWarning'), 'close listener warning');
+    await turn(3);
     expect(escaped).toEqual([]);
   });
 
