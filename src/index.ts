@@ -40,7 +40,7 @@ export type { BackoffPolicy, Jitter, ExponentialBackoffOptions, ConstantBackoffO
 // The connection actor (docs/connection-actor.md)
 export { connectionMachine } from './actors/connection-machine.js';
 export { connectionState, liveConnection } from './actors/live-connection.js';
-export type { ConnectionSnapshot } from './actors/connection-snapshot.js';
+export type { ConnectionSnapshot, ConnectionStatePath, ConnectionStateValue } from './actors/connection-snapshot.js';
 export type {
   ConnectionInput, ConnectionState, ConnectionOutput, ConnectionCommand, ConnectionHealth, DeadReason, KillReason,
   HeartbeatOptions, HeartbeatInput, LiveConnectionView,
@@ -49,7 +49,7 @@ export type {
 // Transports and protocols (docs/transport.md, docs/wire-protocol.md, docs/resp-protocol.md)
 export type { Endpoint, DialOptions, Transport, Protocol, ProtocolContext, ProbeListener } from './transport/types.js';
 export { tcp, type TcpOptions } from './transport/tcp.js';
-export { tls, type TlsOptions } from './transport/tls.js';
+export { tls, type TlsOptions, type Pem } from './transport/tls.js';
 export { unix, type UnixOptions } from './transport/unix.js';
 export { wire, type WireOptions } from './transport/wire.js';
 export type { WireSession, WireSessionState, RequestOptions, SendOptions } from './transport/wire-session.js';
@@ -57,6 +57,7 @@ export { createWireServer } from './transport/wire-server.js';
 export type {
   WireServer, WireServerOptions, WireServerAddress, WireClientInfo, WireClientDropped, WireRequestContext, WireDropReason,
 } from './transport/wire-server.js';
+export type { WireServerConnectionState } from './transport/wire-server-connection.js';
 export { createFramingPool } from './transport/framing-pool.js';
 export type { FramingPool, FramingPoolOptions, ResolvedFramingPoolOptions } from './transport/framing-pool.js';
 export { offloaded, type OffloadedReply } from './transport/framing-offloaded.js';

@@ -12,8 +12,9 @@
  */
 
 // The proxy and the Toxiproxy-compatible API
-export { ChaosProxy, createChaosProxy } from './chaos-proxy.js';
-export type { ChaosProxyOptions, ChaosProxyStats, ProxyJson, ProxyUpdate } from './chaos-proxy.js';
+// `ChaosProxy` is a type: proxies are made by `createChaosProxy` (or the registry).
+export { createChaosProxy } from './chaos-proxy.js';
+export type { ChaosProxy, ChaosProxyOptions, ChaosProxyStats, ProxyJson, ProxyUpdate } from './chaos-proxy.js';
 export { createToxiproxyServer } from './toxiproxy-server.js';
 export type { ToxiproxyServer, ToxiproxyServerOptions } from './toxiproxy-server.js';
 export type { ProxyRegistry, ProxyInput } from './proxy-registry.js';
@@ -27,7 +28,7 @@ export {
   nothingLeftRunning,
 } from './invariants.js';
 export { runScenario } from './run-scenario.js';
-export type { RunScenarioOptions, ScenarioResult } from './run-scenario.js';
+export type { RunScenarioOptions, ScenarioResult, ScenarioPhase } from './run-scenario.js';
 export { formatReport } from './format-report.js';
 export type { ScenarioReport, Violation, LatencySummary } from './scenario-report.js';
 export { runIfMain } from './chaos-command.js';

@@ -28,6 +28,7 @@ import { AbortedError, DialRefusedError, DialTimeoutError, ListenFailedError } f
 import { custom, duration, func, invalidDuration, isDurationMs, optional, parseOptions, shape } from '../options.js';
 import { isScheduler } from '../scheduler.js';
 import type { DialOptions, Endpoint, Transport } from '../transport/types.js';
+import type { ChaosLink } from './chaos-link.js';
 import { formatHostPort, parseHostPort } from './host-port.js';
 import { SimulatedConnection } from './simulated-connection.js';
 import { SimulatedLink } from './simulated-link.js';
@@ -127,8 +128,11 @@ export class SimulatedNetwork {
   }
 
   /** The faults on the path to `address` (created on first use; kept across listeners). */
-  link(address: string): SimulatedLink {
-    const key = keyOf(address, 'simulatedNetwork.link');
+  link(address: string): ChaosLink {
+    return this.#link(keyOf(address, 'simulatedNetwork.link'));
+  }
+
+  #link(key: string): SimulatedLink {
     let link = this.#links.get(key);
     if (!link) {
       link = new SimulatedLink(key, { connections: () => this.#connections.get(key) ?? [] });
@@ -184,7 +188,7 @@ export class SimulatedNetwork {
   }
 
   #connect(key: string, accept: (stream: Duplex) => void): Duplex {
-    const link = this.link(key);
+    const link = this.#link(key);
     let set = this.#connections.get(key);
     if (!set) this.#connections.set(key, (set = new Set()));
     const live = set;

@@ -17,7 +17,8 @@ import { checkHostPort, describeEndpoint, dialSocket } from './dial-socket.js';
 import { socketOptionsSchema, type TcpOptions } from './tcp.js';
 import type { DialOptions, Endpoint, Transport } from './types.js';
 
-type Pem = string | Buffer | Array<string | Buffer>;
+/** PEM text or DER bytes, one or several (as `node:tls` takes them). */
+export type Pem = string | Buffer | Array<string | Buffer>;
 
 const isPemPart = (v: unknown): boolean => typeof v === 'string' || Buffer.isBuffer(v);
 const pemChecker = custom<Pem>('a string, a Buffer or an array of them', (v) => isPemPart(v) || (Array.isArray(v) && v.every(isPemPart)));

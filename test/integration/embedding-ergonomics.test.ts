@@ -2,7 +2,9 @@
  * What embedding code needs without casts (issue 11, item 8), on real loopback sockets:
  * `listen()` resolves with the address shape its options imply, `request<T>()` types its
  * reply, and `pool.use((conn, signal) => …)` hands the caller's signal to the work.
- * The `expectTypeOf` lines are checked by `tsc`; the runtime lines by vitest.
+ * The `expectTypeOf` lines are checked by `tsc`, not by vitest (which runs them as no-ops):
+ * tsconfig.json includes test/, so `npm run typecheck` (run by .ci/run) fails on a wrong
+ * type here. The runtime lines are checked by vitest.
  */
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
 import { createRuntime, createWireServer, wire, type WireSession } from '../../src/index.js';

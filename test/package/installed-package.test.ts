@@ -80,6 +80,10 @@ describe('the installed package', { timeout: 60_000 }, () => {
     expect(existsSync(join(root, 'dist/cli.js'))).toBe(true);
     expect(existsSync(join(root, 'dist/examples/chaos/slow-server.js'))).toBe(true);
     expect(existsSync(join(root, 'bench'))).toBe(false);
+    // TypeScript 5/6 under moduleResolution node10 reads no "exports": typesVersions maps the subpath.
+    const { typesVersions } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { typesVersions: Record<string, Record<string, string[]>> };
+    expect(typesVersions['*']!.chaos).toEqual(['dist/chaos/index.d.ts']);
+    expect(existsSync(join(root, 'dist/chaos/index.d.ts'))).toBe(true);
   });
 
   it('runs its bin through node_modules/.bin, npx and npm exec, with help and exit codes', async () => {
