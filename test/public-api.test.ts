@@ -36,12 +36,12 @@ const ROOT_TYPES = [
   'SupervisorChildOptions', 'ChildSpec', 'SupervisorSpec', 'RestartType', 'Strategy', 'ShutdownOrder',
   'SupervisorHandle', 'WhenChildStateOptions', 'ChildInfo', 'SupervisorRef', 'SupervisorSnapshot', 'SupervisorOutput',
   'BackoffPolicy', 'Jitter', 'ExponentialBackoffOptions', 'ConstantBackoffOptions',
-  'ConnectionSnapshot', 'ConnectionInput', 'ConnectionState', 'ConnectionOutput', 'ConnectionCommand', 'ConnectionHealth',
+  'ConnectionSnapshot', 'ConnectionStatePath', 'ConnectionStateValue', 'ConnectionInput', 'ConnectionState', 'ConnectionOutput', 'ConnectionCommand', 'ConnectionHealth',
   'DeadReason', 'KillReason', 'HeartbeatOptions', 'HeartbeatInput', 'LiveConnectionView',
   'Endpoint', 'DialOptions', 'Transport', 'Protocol', 'ProtocolContext', 'ProbeListener',
-  'TcpOptions', 'TlsOptions', 'UnixOptions', 'WireOptions', 'WireSession', 'WireSessionState', 'RequestOptions', 'SendOptions',
+  'TcpOptions', 'TlsOptions', 'Pem', 'UnixOptions', 'WireOptions', 'WireSession', 'WireSessionState', 'RequestOptions', 'SendOptions',
   'WireServer', 'WireServerOptions', 'WireServerAddress', 'WireClientInfo', 'WireClientDropped', 'WireRequestContext',
-  'WireDropReason', 'FramingPool', 'FramingPoolOptions', 'ResolvedFramingPoolOptions', 'OffloadedReply',
+  'WireDropReason', 'WireServerConnectionState', 'FramingPool', 'FramingPoolOptions', 'ResolvedFramingPoolOptions', 'OffloadedReply',
   'RespOptions', 'RespSession', 'RespSessionState', 'CommandOptions', 'RespMessage', 'RespServerInfo', 'RespReply', 'RespArg',
   'CustomProtocolOptions',
   'AnyProtocol', 'ConnectProtocol', 'ConnectContext', 'SessionProtocol', 'CustomStreamOptions', 'CustomConnectOptions', 'CustomSessionOptions',
@@ -56,7 +56,7 @@ const ROOT_TYPES = [
 ];
 
 const CHAOS_VALUES = [
-  'ChaosProxy', 'createChaosProxy', 'createToxiproxyServer',
+  'createChaosProxy', 'createToxiproxyServer',
   'defineScenario', 'detectionBoundMs', 'runScenario', 'formatReport', 'runIfMain',
   'invariant', 'noLostOrDuplicatedRequests', 'everyRequestSucceeds', 'allReadyWithin', 'noFalseDeath', 'detectedWithin',
   'nothingLeftRunning',
@@ -64,10 +64,10 @@ const CHAOS_VALUES = [
 ];
 
 const CHAOS_TYPES = [
-  'ChaosProxyOptions', 'ChaosProxyStats', 'ProxyJson', 'ProxyUpdate', 'ToxiproxyServer', 'ToxiproxyServerOptions',
+  'ChaosProxy', 'ChaosProxyOptions', 'ChaosProxyStats', 'ProxyJson', 'ProxyUpdate', 'ToxiproxyServer', 'ToxiproxyServerOptions',
   'ProxyRegistry', 'ProxyInput', 'ToxicSpec', 'ToxicPatch', 'ToxicJson', 'ToxicStream', 'FrameInspector', 'FrameKind',
   'ChaosLink',
-  'RunScenarioOptions', 'ScenarioResult', 'ScenarioReport', 'Violation', 'LatencySummary',
+  'RunScenarioOptions', 'ScenarioResult', 'ScenarioPhase', 'ScenarioReport', 'Violation', 'LatencySummary',
   'ScenarioDefinition', 'Scenario', 'ScenarioContext', 'ScenarioServer', 'ScenarioLink', 'ScenarioObservations',
   'Invariant', 'InvariantPhase', 'TimelineStep', 'WorkloadOptions', 'RunMode', 'FaultOptions', 'FaultRecord',
   'DeathRecord', 'DetectionSample', 'RecoveryEpisode', 'RequestCounts', 'ConnectionObservation',
