@@ -36,6 +36,7 @@ export type ErrorCode =
   | 'WW_LEASE_LOST'
   | 'WW_PROXY_NOT_FOUND'
   | 'WW_PROXY_EXISTS'
+  | 'WW_PROXY_REGISTRY_CLOSED'
   | 'WW_TOXIC_NOT_FOUND'
   | 'WW_TOXIC_EXISTS'
   | 'WW_INVARIANT_BROKEN';
@@ -202,6 +203,9 @@ export type ProxyNotFoundError = InstanceType<typeof ProxyNotFoundError>;
 /** A chaos proxy with that name already exists in the registry. */
 export const ProxyExistsError = defineError('WW_PROXY_EXISTS', 'ProxyExistsError', PERMANENT);
 export type ProxyExistsError = InstanceType<typeof ProxyExistsError>;
+/** The chaos proxy registry (or the Toxiproxy API server that owns it) is closed: it starts no more proxies. */
+export const ProxyRegistryClosedError = defineError('WW_PROXY_REGISTRY_CLOSED', 'ProxyRegistryClosedError', PERMANENT);
+export type ProxyRegistryClosedError = InstanceType<typeof ProxyRegistryClosedError>;
 /** No toxic with that name on this chaos proxy. */
 export const ToxicNotFoundError = defineError('WW_TOXIC_NOT_FOUND', 'ToxicNotFoundError', PERMANENT);
 export type ToxicNotFoundError = InstanceType<typeof ToxicNotFoundError>;

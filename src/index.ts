@@ -104,5 +104,5 @@ export {
   RequestTimeoutError, RemoteError, ConnectionClosedError, GoawayError, ListenFailedError,
   ChildNotFoundError, ChildExistsError, RestartIntensityError, RuntimeShutDownError,
   PoolTimeoutError, PoolQueueFullError, PoolClosedError, EndpointRefusedError, LeaseReleasedError, LeaseLostError,
-  ProxyNotFoundError, ProxyExistsError, ToxicNotFoundError, ToxicExistsError, InvariantBrokenError,
+  ProxyNotFoundError, ProxyExistsError, ProxyRegistryClosedError, ToxicNotFoundError, ToxicExistsError, InvariantBrokenError,
 } from './errors.js';

@@ -12,9 +12,12 @@
  * Invariant: every proxy this registry starts is in the map, so `close()` stops it. Changes
  * (create, remove, populate, reset, close) therefore run one at a time: two overlapping
  * populates of one name would each start a listener and register only one of them — an
- * orphan that keeps accepting after `close()` and keeps the process alive.
+ * orphan that keeps accepting after `close()` and keeps the process alive. For the same
+ * reason `close()` is final: a change asked for after it is refused with
+ * `ProxyRegistryClosedError` (nothing would ever close what it started); changes asked
+ * for before it still run first, and their proxies are closed with the rest.
  */
-import { InvalidOptionError, ProxyExistsError, ProxyNotFoundError } from '../errors.js';
+import { InvalidOptionError, ProxyExistsError, ProxyNotFoundError, ProxyRegistryClosedError } from '../errors.js';
 import { ChaosProxy, type ChaosProxyOptions } from './chaos-proxy.js';
 
 /** What creating a proxy takes (Toxiproxy's proxy fields). */
@@ -43,6 +46,8 @@ export class ProxyRegistry {
   readonly #requestedListen = new Map<ChaosProxy, string>();
   /** The change running now; the next one starts after it settles. */
   #changes: Promise<unknown> = Promise.resolve();
+  /** Set by the first `close()`; every later change is refused. */
+  #closing: Promise<void> | undefined;
 
   constructor(defaults: ProxyDefaults = {}) {
     this.#defaults = defaults;
@@ -60,9 +65,17 @@ export class ProxyRegistry {
     return proxy;
   }
 
-  /** Creates and (if enabled) starts a proxy. Throws `ProxyExistsError`, `InvalidOptionError`, `ListenFailedError`. */
+  /** True once `close()` was called: changes are refused from then on. */
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /**
+   * Creates and (if enabled) starts a proxy. Throws `ProxyExistsError`, `InvalidOptionError`,
+   * `ListenFailedError`, `ProxyRegistryClosedError`.
+   */
   create(input: ProxyInput): Promise<ChaosProxy> {
-    return this.#change(async () => {
+    return this.#change(`create proxy ${JSON.stringify(input.name)}`, async () => {
       if (this.#proxies.has(input.name)) throw new ProxyExistsError(`proxy ${JSON.stringify(input.name)} already exists`);
       const proxy = this.#build(input);
       await proxy.start();
@@ -72,9 +85,9 @@ export class ProxyRegistry {
     });
   }
 
-  /** Closes and forgets a proxy. Throws `ProxyNotFoundError`. */
+  /** Closes and forgets a proxy. Throws `ProxyNotFoundError`, `ProxyRegistryClosedError`. */
   remove(name: string): Promise<void> {
-    return this.#change(async () => {
+    return this.#change(`remove proxy ${JSON.stringify(name)}`, async () => {
       const proxy = this.get(name);
       this.#proxies.delete(name);
       this.#requestedListen.delete(proxy);
@@ -84,10 +97,11 @@ export class ProxyRegistry {
 
   /**
    * Creates or replaces proxies in bulk (see the module comment); returns them in input
-   * order. Throws `InvalidOptionError` for a name given twice, `ListenFailedError`.
+   * order. Throws `InvalidOptionError` for a name given twice, `ListenFailedError`,
+   * `ProxyRegistryClosedError`.
    */
   populate(inputs: readonly ProxyInput[]): Promise<ChaosProxy[]> {
-    return this.#change(() => this.#populate(inputs));
+    return this.#change(`populate ${inputs.length} ${inputs.length === 1 ? 'proxy' : 'proxies'}`, () => this.#populate(inputs));
   }
 
   async #populate(inputs: readonly ProxyInput[]): Promise<ChaosProxy[]> {
@@ -132,9 +146,9 @@ export class ProxyRegistry {
     return plan.map((item) => item.proxy);
   }
 
-  /** Toxiproxy's reset: every proxy enabled again, every toxic removed. */
+  /** Toxiproxy's reset: every proxy enabled again, every toxic removed. Throws `ProxyRegistryClosedError`. */
   reset(): Promise<void> {
-    return this.#change(async () => {
+    return this.#change('reset', async () => {
       for (const proxy of this.#proxies.values()) {
         if (!proxy.enabled) await proxy.enable();
         proxy.resetToxics();
@@ -144,19 +158,29 @@ export class ProxyRegistry {
 
   /**
    * Closes every proxy, after the changes already asked for (a populate still binding
-   * registers its proxies first, so they are closed too); the registry is empty afterwards.
+   * registers its proxies first, so they are closed too); the registry is empty afterwards
+   * and refuses every later change. Calling it again returns the same promise.
    */
   close(): Promise<void> {
-    return this.#change(async () => {
+    this.#closing ??= this.#enqueue(async () => {
       const proxies = this.list();
       this.#proxies.clear();
       this.#requestedListen.clear();
       await Promise.all(proxies.map((p) => p.close()));
     });
+    return this.#closing;
+  }
+
+  /** Queues a change, or refuses it once `close()` was called (`what` names it in the error). */
+  #change<T>(what: string, change: () => Promise<T>): Promise<T> {
+    if (this.#closing !== undefined) {
+      return Promise.reject(new ProxyRegistryClosedError(`cannot ${what}: the proxy registry is closed`));
+    }
+    return this.#enqueue(change);
   }
 
   /** Runs `change` after every change asked for before it (see the module comment). */
-  #change<T>(change: () => Promise<T>): Promise<T> {
+  #enqueue<T>(change: () => Promise<T>): Promise<T> {
     const run = this.#changes.then(change);
     this.#changes = run.catch(() => undefined);
     return run;

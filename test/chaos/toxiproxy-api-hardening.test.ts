@@ -3,15 +3,19 @@
  * - every proxy a populate starts is registered, so `close()` stops it and nothing keeps
  *   listening or keeps the process alive (a duplicate name used to leave an orphan);
  * - oversized URLs, headers and bodies get 414 / 431 / 413 JSON answers, not a reset;
- * - a duration attribute past the timer range is a 400, not a toxic that fires at once.
+ * - a duration attribute past the timer range is a 400, not a toxic that fires at once;
+ * - `close()` is final: a create or populate asked after it (through the registry, the
+ *   server or HTTP) is refused and binds nothing, since nothing would ever close it.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runProxyCommand } from '../../src/chaos/proxy-command.js';
+import { ProxyRegistry } from '../../src/chaos/proxy-registry.js';
+import { hasCode, ProxyRegistryClosedError } from '../../src/errors.js';
 import { createToxiproxyServer, type ToxiproxyServer } from '../../src/chaos/toxiproxy-server.js';
 import { startEchoServer, tcpHandles, within, type TestServer } from './helpers.js';
 
@@ -135,6 +139,79 @@ describe('populate: every started proxy is registered and closed', () => {
       await rm(dir, { recursive: true, force: true });
     }
     expect(err.join('')).toBe('wirewarden proxy: duplicate proxy name "redis" at proxy 2 (first at proxy 1)\n');
+    expect(await handlesAbove(ECHO_HANDLES)).toBe(0);
+  });
+});
+
+/** A loopback address nothing listens on (bound once, then released). */
+async function freeListen(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return `127.0.0.1:${port}`;
+}
+
+/** The error a promise rejects with; fails when it resolves. */
+async function refusal(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('close() is final: nothing asked after it starts a listener', () => {
+  it('the registry refuses create, populate, reset and remove after close() with WW_PROXY_REGISTRY_CLOSED', async () => {
+    const registry = new ProxyRegistry();
+    const first = await registry.create({ name: 'first', upstream: echo.address });
+    const closing = registry.close();
+    expect(registry.closed).toBe(true);
+    expect(registry.close()).toBe(closing);
+    const listen = await freeListen();
+    const refusals = await Promise.all([
+      refusal(registry.create({ name: 'after', listen, upstream: echo.address })),
+      refusal(registry.populate([{ name: 'after', listen, upstream: echo.address }])),
+      refusal(registry.reset()),
+      refusal(registry.remove('first')),
+    ]);
+    await closing;
+    for (const err of refusals) {
+      expect(err).toBeInstanceOf(ProxyRegistryClosedError);
+      expect(hasCode(err, 'WW_PROXY_REGISTRY_CLOSED')).toBe(true);
+    }
+    expect(refusals.map((e) => e.message)).toEqual([
+      'cannot create proxy "after": the proxy registry is closed',
+      'cannot populate 1 proxy: the proxy registry is closed',
+      'cannot reset: the proxy registry is closed',
+      'cannot remove proxy "first": the proxy registry is closed',
+    ]);
+    expect(await accepts(listen)).toBe(false);
+    expect(await accepts(first.listen)).toBe(false);
+    expect(registry.list()).toEqual([]);
+    expect(await handlesAbove(ECHO_HANDLES)).toBe(0);
+  });
+
+  it('HTTP answers 500 once the registry is closed, and server.populate after close() is refused; nothing listens', async () => {
+    const api = await started();
+    await api.registry.close();
+    const before = listeners();
+    const listen = await freeListen();
+    expect(await call(api, 'POST', '/proxies', { name: 'x', listen, upstream: echo.address })).toEqual({
+      status: 500,
+      json: { error: 'cannot create proxy "x": the proxy registry is closed', status: 500 },
+    });
+    expect(await call(api, 'POST', '/populate', [{ name: 'x', listen, upstream: echo.address }, { name: 'y', upstream: echo.address }])).toEqual({
+      status: 500,
+      json: { error: 'cannot populate 2 proxies: the proxy registry is closed', status: 500, proxies: [] },
+    });
+    expect(listeners()).toBe(before);
+    expect(await accepts(listen)).toBe(false);
+    await api.close();
+    const err = await refusal(api.populate([{ name: 'x', listen, upstream: echo.address }]));
+    expect(hasCode(err, 'WW_PROXY_REGISTRY_CLOSED')).toBe(true);
+    expect(await accepts(listen)).toBe(false);
     expect(await handlesAbove(ECHO_HANDLES)).toBe(0);
   });
 });
