@@ -27,11 +27,14 @@ export type PostgresClientSettings = Omit<pg.ClientConfig, 'host' | 'port' | 'co
  */
 const REFUSED_SQLSTATES = new Set(['28P01', '28000', '3D000']);
 
-/** Per client: probes in flight, so a probe's own reply is not counted as other traffic. */
-interface ProbeCount {
-  inFlight: number;
+/** What the recipe keeps per client beside pg's own state. */
+interface ClientWatch {
+  /** Probes waiting for a reply: their SELECT's own reply is not "other traffic". */
+  probesWaiting: number;
+  /** The probe query on the wire, if any: pg cannot cancel a query, so a later probe waits for it instead of queueing another. */
+  pending: Promise<unknown> | undefined;
 }
-const probeCounts = new WeakMap<pg.Client, ProbeCount>();
+const watches = new WeakMap<pg.Client, ClientWatch>();
 
 /**
  * False between a query's send and the ReadyForQuery that ends it. `Client#readyForQuery`
@@ -45,9 +48,15 @@ export function postgres(settings: PostgresClientSettings): ConnectProtocol<pg.C
     async connect({ endpoint, signal, lost, markAlive }) {
       const client = new pg.Client({ ...settings, host: endpoint.host, port: endpoint.port });
       // pg emits 'error' for a connection that broke (an unhandled 'error' would crash the
-      // process), twice for a terminated backend (its FATAL, then the socket's end), then 'end'.
-      client.on('error', lost);
-      client.on('end', () => lost());
+      // process), then 'end'. A FATAL the server sends while a query runs (a terminated
+      // backend: 57P01) goes to that query, and 'error' says only "Connection terminated
+      // unexpectedly": kept here, it becomes the death's cause instead.
+      let fatal: unknown;
+      client.connection.on('errorMessage', (msg: { severity?: string }) => {
+        if (msg.severity === 'FATAL' || msg.severity === 'PANIC') fatal ??= msg;
+      });
+      client.on('error', (err) => lost(fatal ?? err));
+      client.on('end', () => lost(fatal));
       // Timed out or closed while connecting: the socket goes, so connect() rejects at once.
       const abort = (): void => void client.connection.stream.destroy();
       signal.addEventListener('abort', abort, { once: true });
@@ -59,12 +68,12 @@ export function postgres(settings: PostgresClientSettings): ConnectProtocol<pg.C
         signal.removeEventListener('abort', abort);
       }
       // After connect(): the stream is final (a TLS socket replaces the plain one during it).
-      // Our listener runs after pg's parser, so the chunk has been handled; a probe's reply
-      // settles the probe through a few promise hops, later, so it is left to the probe.
-      const probes: ProbeCount = { inFlight: 0 };
-      probeCounts.set(client, probes);
+      // This listener runs after pg's parser, so the chunk has been handled; a probe's reply
+      // settles the probe a few promise hops later, so that chunk is left to the probe.
+      const watch: ClientWatch = { probesWaiting: 0, pending: undefined };
+      watches.set(client, watch);
       client.connection.stream.on('data', () => {
-        if (probes.inFlight === 0) markAlive();
+        if (watch.probesWaiting === 0) markAlive();
       });
       return client;
     },
@@ -73,23 +82,23 @@ export function postgres(settings: PostgresClientSettings): ConnectProtocol<pg.C
     // where SELECT 1 fails): the pool's hold stops the heartbeat for as long as it lasts.
     probe: (client, signal) =>
       new Promise<void>((resolve, reject) => {
-        const probes = probeCounts.get(client)!;
-        probes.inFlight++;
+        const watch = watches.get(client)!;
+        // A timed-out probe's SELECT may still be on the wire (a frozen backend): wait for it.
+        const reply = (watch.pending ??= client.query('SELECT 1').finally(() => (watch.pending = undefined)));
+        watch.probesWaiting++;
         let settled = false;
         const settle = (): boolean => {
           if (settled) return false;
           settled = true;
-          probes.inFlight--;
+          watch.probesWaiting--;
           signal.removeEventListener('abort', onAbort);
           return true;
         };
-        // pg cannot cancel a query; a timed-out probe's SELECT stays queued on the client,
-        // and its late reply is ordinary traffic (the peer is alive after all).
         const onAbort = (): void => {
           if (settle()) reject(signal.reason);
         };
         signal.addEventListener('abort', onAbort);
-        client.query('SELECT 1').then(
+        reply.then(
           () => settle() && resolve(),
           (err: unknown) => settle() && reject(err),
         );
