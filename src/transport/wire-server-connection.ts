@@ -36,6 +36,7 @@ import type { FramingPool } from './framing-pool.js';
 import { WireChannel } from './wire-channel.js';
 import { MessageType, WIRE_VERSION, type WireMessage } from './wire-messages.js';
 import { describeFailure, warnFailure, type FailureBody } from './wire-server-failure.js';
+import { FrameWatch } from './wire-server-watchdog.js';
 
 export interface WireRequestContext {
   /** The server-assigned id of the client connection (also sent in HELLO_OK). */
@@ -108,9 +109,8 @@ export class WireServerConnection {
   lastActiveAt: number;
   /** The server's outstanding PING, if any. */
   probe: { id: number; sentAt: number } | undefined;
-  /** When a sweep first saw the incomplete inbound frame, and `framesDecoded` then; -1: none seen. */
-  #frameSeenAt = -1;
-  #frameSeenSeq = 0;
+  /** The watchdog's clocks for the inbound frame in progress (wire-server-watchdog.ts). */
+  readonly frameWatch = new FrameWatch();
   /** Until HELLO is accepted or the connection closes (the server counts these). */
   #handshaking = true;
   readonly #channel: WireChannel;
@@ -171,12 +171,6 @@ export class WireServerConnection {
   }
 
   /**
-   * Watchdog: how long the inbound frame in progress has been seen incomplete, from the
-   * first sweep that saw it (so up to one sweep short); 0 when there is none. While this
-   * server itself stops reading (frozen, too many handlers running, workers behind) the
-   * peer cannot finish a frame, so the clock restarts when reading does.
-   */
-  /**
    * The server is not reading this client (handlers saturated, paused, frozen): a PONG
    * could not be read, so its silence says nothing about the client.
    */
@@ -184,18 +178,9 @@ export class WireServerConnection {
     return this.#channel.stream.isPaused();
   }
 
-  stalledFrameMs(now: number): number {
-    const decoder = this.#channel.decoder;
-    if (decoder.partialFrameBytes === 0 || this.readingHeld) {
-      this.#frameSeenAt = -1;
-      return 0;
-    }
-    if (this.#frameSeenAt < 0 || this.#frameSeenSeq !== decoder.framesDecoded) {
-      this.#frameSeenAt = now;
-      this.#frameSeenSeq = decoder.framesDecoded;
-      return 0;
-    }
-    return now - this.#frameSeenAt;
+  /** Frames fully received so far: a change tells the watchdog a new frame is in progress. */
+  get framesDecoded(): number {
+    return this.#channel.decoder.framesDecoded;
   }
 
   /** After a freeze: the silence and stalls it caused are not the client's. */
@@ -203,7 +188,7 @@ export class WireServerConnection {
     this.seenChunks = this.chunks;
     this.lastActiveAt = now;
     this.probe = undefined;
-    this.#frameSeenAt = -1;
+    this.frameWatch.restart();
   }
 
   resume(): void {

@@ -40,6 +40,7 @@ export const serverSchema = shape({
   maxHandshakingClients: integer({ min: 1, default: DEFAULT_MAX_HANDSHAKING_CLIENTS }),
   frameTimeoutMs: duration({ min: 1, default: 10_000 }),
   frameMinBytesPerSecond: integer({ min: 1, default: 1024 }),
+  frameMaxTimeoutMs: optional(duration({ min: 1 })),
   maxQueuedBytes: integer({ min: 0, default: DEFAULT_MAX_QUEUED_BYTES }),
   maxInFlightPerClient: integer({ min: 1, default: 256 }),
   clientIdleTimeoutMs: duration({ min: 1, default: 15_000 }),
@@ -90,14 +91,20 @@ export interface WireServerOptions {
    */
   readonly maxHandshakingClients?: number;
   /**
-   * A frame that has begun arriving must be complete within this long, extended by one
-   * second for every `frameMinBytesPerSecond` bytes of it received, or the client is
-   * dropped (`'frame-timeout'`): a trickle (slowloris) is cut, a slow but steady big
-   * frame is not. Default 10000.
+   * A frame that has begun arriving must bring at least `frameMinBytesPerSecond` in each
+   * window of this long, or the client is dropped (`'frame-timeout'`): a trickle
+   * (slowloris) is cut after about this long, a slow but steady big frame is not. Bytes
+   * beyond one window's due do not count for the next (no credit is banked). Default 10000.
    */
   readonly frameTimeoutMs?: number;
-  /** The rate that keeps a frame in progress alive past `frameTimeoutMs`. Default 1024 (1 KiB/s). */
+  /** The rate a frame in progress must keep, per `frameTimeoutMs` window. Default 1024 (1 KiB/s). */
   readonly frameMinBytesPerSecond?: number;
+  /**
+   * The longest any one frame may take, whatever its rate (at least `frameTimeoutMs`):
+   * what a peer can hold is `maxFrameBytes` for this long. Default 300000 (5 min: a
+   * 16 MiB frame needs ≥ 56 KB/s), or `frameTimeoutMs` when that is longer.
+   */
+  readonly frameMaxTimeoutMs?: number;
   /** Per-client bound on queued outbound bytes. Default 8 MiB. */
   readonly maxQueuedBytes?: number;
   /**
@@ -171,6 +178,22 @@ export interface WireServer<A extends WireServerAddress = WireServerAddress> {
   /** Graceful by default: GOAWAY, wait (bounded) for clients to leave, then destroy. */
   close(options?: { graceful?: boolean }): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Default of `frameMaxTimeoutMs` (when `frameTimeoutMs` is not longer). */
+export const DEFAULT_FRAME_MAX_TIMEOUT_MS = 300_000;
+
+/**
+ * The slow-frame ceiling: the option, or its default raised to `frameTimeoutMs`. Throws
+ * `InvalidOptionError` for a ceiling given shorter than its window.
+ */
+export function frameMaxTimeoutMs(opts: { readonly frameTimeoutMs: number; readonly frameMaxTimeoutMs?: number | undefined }): number {
+  const given = opts.frameMaxTimeoutMs;
+  if (given === undefined) return Math.max(DEFAULT_FRAME_MAX_TIMEOUT_MS, opts.frameTimeoutMs);
+  if (given < opts.frameTimeoutMs) {
+    throw new InvalidOptionError(`wireServer.frameMaxTimeoutMs must be at least frameTimeoutMs (${opts.frameTimeoutMs}), got ${given}`);
+  }
+  return given;
 }
 
 /** Bytes of the HELLO a client sends with `token` (what `maxHandshakeFrameBytes` must admit). */

@@ -4,7 +4,7 @@
  * data path keeps without reading a clock (a chunk counter, the decoder's partial frame).
  *
  *   no HELLO ≥ handshakeTimeoutMs after connect   ──▶ drop 'handshake-timeout' (bytes do not extend it)
- *   one frame incomplete past its allowance        ──▶ drop 'frame-timeout'
+ *   one frame too slow (see Slow frames below)     ──▶ drop 'frame-timeout'
  *   silent ≥ clientIdleTimeoutMs                   ──▶ send PING
  *   PING unanswered ≥ clientProbeTimeoutMs         ──▶ drop 'heartbeat-timeout'
  *   (while the server itself holds reading, neither heartbeat rule runs: a PONG could not be read)
@@ -12,15 +12,25 @@
  * Slow frames. Any inbound byte proves the peer alive, so the heartbeat alone lets a
  * client that trickles a frame (1 byte per 100 ms, slowloris) hold its connection and the
  * frame's buffer forever. A fixed bound on a frame would cut big frames on slow links
- * instead, so the rule is Apache mod_reqtimeout's (`body=20,MinRate=500`): a frame that
- * has begun arriving must complete within `frameTimeoutMs`, extended by one second for
- * every `frameMinBytesPerSecond` bytes of it received so far. A peer sending at least that
- * rate is never cut, whatever the frame's size (its cost is then bounded by
- * `maxFrameBytes`); a trickle is dropped after about `frameTimeoutMs`. Before HELLO the
+ * instead, so the rule is close to Apache mod_reqtimeout's `body=10-300,MinRate=1024`
+ * (which credits every byte, though; see below):
+ *
+ *   each window of frameTimeoutMs brings < frameMinBytesPerSecond × window ──▶ drop 'frame-timeout'
+ *   the frame still incomplete frameMaxTimeoutMs after it was first seen     ──▶ drop 'frame-timeout'
+ *
+ * The rate is measured per window, from the first sweep that saw the frame: bytes that
+ * came before (a burst of almost the whole frame) and bytes beyond a window's due do not
+ * buy time later. Crediting every byte received, as a single allowance of
+ * `frameTimeoutMs + received / rate` did, let a peer send 16 MiB at once, then one byte
+ * every 10 s, and hold the 16 MiB for ~4.5 h. A peer sending at least the rate is cut only
+ * by the ceiling, which bounds what any one frame can hold to `maxFrameBytes` for
+ * `frameMaxTimeoutMs`; a trickle is cut after about `frameTimeoutMs`. Before HELLO the
  * handshake bound also holds from connect, trickle or not.
  *
- * Precision: a stalled frame is timed from the first sweep that saw it, so a drop comes
- * between the allowance and the allowance plus two sweeps, like the heartbeat's.
+ * Precision: a frame is timed from the first sweep that saw it, and a window closes at the
+ * first sweep past its end, so a drop comes up to two sweeps after its bound, like the
+ * heartbeat's. While the server itself holds reading (frozen, handlers saturated, workers
+ * behind) the peer cannot progress, so the clocks restart when reading does.
  */
 import type { WireServerConnection } from './wire-server-connection.js';
 
@@ -31,24 +41,71 @@ export interface WatchdogLimits {
   readonly handshakeTimeoutMs: number;
   readonly frameTimeoutMs: number;
   readonly frameMinBytesPerSecond: number;
+  readonly frameMaxTimeoutMs: number;
 }
 
 /** A quarter of the shortest bound: every rule fires within two sweeps of its deadline. */
-export function sweepIntervalMs(limits: WatchdogLimits): number {
+export function sweepIntervalMs(limits: Omit<WatchdogLimits, 'frameMinBytesPerSecond' | 'frameMaxTimeoutMs'>): number {
   const shortest = Math.min(limits.clientIdleTimeoutMs, limits.clientProbeTimeoutMs, limits.handshakeTimeoutMs, limits.frameTimeoutMs);
   return Math.max(1, Math.floor(shortest / 4));
 }
 
 /**
- * How long a frame of which `receivedBytes` arrived may stay incomplete:
- * `frameTimeoutMs + receivedBytes / frameMinBytesPerSecond` seconds.
+ * Watchdog bookkeeping of the inbound frame in progress, one per connection, changed only
+ * at sweeps (the data path keeps no clock).
+ */
+export class FrameWatch {
+  /** When a sweep first saw the frame; -1: none seen (or the clock restarted). */
+  seenAt = -1;
+  /** The decoder's `framesDecoded` then: a change means another frame is in progress. */
+  seenSeq = 0;
+  /** The current window: when it began, and the frame's received bytes then. */
+  windowAt = 0;
+  windowBytes = 0;
+
+  /** Forgets the frame: the next sweep that sees one starts its clocks afresh. */
+  restart(): void {
+    this.seenAt = -1;
+  }
+}
+
+/** What `frameTooSlow` reads of a connection. */
+export interface FrameProgress {
+  /** Bytes received so far of an inbound frame not yet complete (0 between frames). */
+  readonly partialFrameBytes: number;
+  readonly framesDecoded: number;
+  /** The server is not reading this peer: it cannot progress. */
+  readonly readingHeld: boolean;
+  readonly frameWatch: FrameWatch;
+}
+
+/**
+ * Whether the frame `conn` is receiving breaks the slow-frame rule at sweep time `now`
+ * (see the module comment); advances its window when it does not.
  *
  * @example
- * frameAllowanceMs(5, { frameTimeoutMs: 10_000, frameMinBytesPerSecond: 1024 }); // ≈ 10 005 (a trickle)
- * frameAllowanceMs(1 << 20, { frameTimeoutMs: 10_000, frameMinBytesPerSecond: 1024 }); // 1 034 000 (1 MiB received)
+ * if (frameTooSlow(conn, scheduler.now(), limits)) conn.drop('frame-timeout');
  */
-export function frameAllowanceMs(receivedBytes: number, limits: Pick<WatchdogLimits, 'frameTimeoutMs' | 'frameMinBytesPerSecond'>): number {
-  return limits.frameTimeoutMs + (receivedBytes * 1000) / limits.frameMinBytesPerSecond;
+export function frameTooSlow(conn: FrameProgress, now: number, limits: Pick<WatchdogLimits, 'frameTimeoutMs' | 'frameMinBytesPerSecond' | 'frameMaxTimeoutMs'>): boolean {
+  const watch = conn.frameWatch;
+  const received = conn.partialFrameBytes;
+  if (received === 0 || conn.readingHeld) {
+    watch.seenAt = -1;
+    return false;
+  }
+  if (watch.seenAt < 0 || watch.seenSeq !== conn.framesDecoded) {
+    watch.seenAt = watch.windowAt = now;
+    watch.seenSeq = conn.framesDecoded;
+    watch.windowBytes = received;
+    return false;
+  }
+  if (now - watch.seenAt >= limits.frameMaxTimeoutMs) return true;
+  const windowMs = now - watch.windowAt;
+  if (windowMs < limits.frameTimeoutMs) return false;
+  if ((received - watch.windowBytes) * 1000 < limits.frameMinBytesPerSecond * windowMs) return true;
+  watch.windowAt = now;
+  watch.windowBytes = received;
+  return false;
 }
 
 /** Applies the rules to one client at sweep time `now`: drops it, probes it, or leaves it. */
@@ -62,8 +119,7 @@ export function watchClient(conn: WireServerConnection, now: number, limits: Wat
     conn.drop('handshake-timeout');
     return;
   }
-  const stalledMs = conn.stalledFrameMs(now);
-  if (stalledMs > 0 && stalledMs >= frameAllowanceMs(conn.partialFrameBytes, limits)) {
+  if (frameTooSlow(conn, now, limits)) {
     conn.drop('frame-timeout');
     return;
   }

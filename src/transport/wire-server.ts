@@ -27,7 +27,7 @@ import { ListenFailedError } from '../errors.js';
 import { parseOptions } from '../options.js';
 import { remoteOf, WireServerConnection, type ConnectionHooks, type WireDropReason } from './wire-server-connection.js';
 import { warnFailure } from './wire-server-failure.js';
-import { checkHandshakeFits, serverSchema, type WireServer, type WireServerAddress, type WireServerOptions } from './wire-server-options.js';
+import { checkHandshakeFits, frameMaxTimeoutMs, serverSchema, type WireServer, type WireServerAddress, type WireServerOptions } from './wire-server-options.js';
 import { sweepIntervalMs, watchClient } from './wire-server-watchdog.js';
 
 export type {
@@ -53,6 +53,7 @@ export function createWireServer(options?: WireServerOptions): WireServer;
 export function createWireServer(options?: WireServerOptions): WireServer {
   const opts = parseOptions('wireServer', serverSchema, options);
   checkHandshakeFits(opts);
+  const limits = { ...opts, frameMaxTimeoutMs: frameMaxTimeoutMs(opts) };
   const scheduler = opts.scheduler;
   const tokenDigest = opts.token === undefined ? undefined : digest(opts.token);
   const conns = new Map<number, WireServerConnection>();
@@ -98,7 +99,7 @@ export function createWireServer(options?: WireServerOptions): WireServer {
   function sweep(): void {
     if (frozen) return;
     const now = scheduler.now();
-    for (const conn of conns.values()) watchClient(conn, now, opts);
+    for (const conn of conns.values()) watchClient(conn, now, limits);
   }
 
   function startWatchdog(): void {

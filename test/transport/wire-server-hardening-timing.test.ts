@@ -1,9 +1,11 @@
 /**
  * The slow-frame and handshake bounds of the wire server in virtual time (issue 10, item
  * 4): a client that trickles a frame (slowloris) is dropped once the frame stays
- * incomplete past `frameTimeoutMs` (+ its received bytes at `frameMinBytesPerSecond`),
- * before and after HELLO; a steady slow frame is not; the server's own pauses are not
- * blamed on the client; and trickled bytes do not extend the handshake bound.
+ * short of `frameMinBytesPerSecond` over a `frameTimeoutMs` window, before and after HELLO;
+ * a burst does not buy time for a trickle after it, and no frame outlives
+ * `frameMaxTimeoutMs` (review of issue 10, item 5); a steady slow frame is not cut; the
+ * server's own pauses are not blamed on the client; and trickled bytes do not extend the
+ * handshake bound.
  *
  * The server runs on a VirtualTimeScheduler and serves an in-memory stream
  * (`server.accept`), so every byte lands at a known virtual instant.
@@ -13,7 +15,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { encodeFrame } from '../../src/transport/frame-writer.js';
 import { MessageType as T } from '../../src/transport/wire-messages.js';
 import { createWireServer, type WireClientDropped, type WireServer, type WireServerOptions } from '../../src/transport/wire-server.js';
-import { frameAllowanceMs, sweepIntervalMs } from '../../src/transport/wire-server-watchdog.js';
+import { FrameWatch, frameTooSlow, sweepIntervalMs, type FrameProgress } from '../../src/transport/wire-server-watchdog.js';
 import { advance, duplexPair, RawPeer, turn } from './helpers.js';
 
 const cleanups: Array<() => unknown> = [];
@@ -76,7 +78,7 @@ describe('wire server: slow frames (slowloris)', () => {
   it('drops a client that trickles a frame after HELLO once it stays incomplete past frameTimeoutMs', async () => {
     const h = harness({ frameTimeoutMs: 1000, handler: (p) => p });
     await handshake(h);
-    const sweep = sweepIntervalMs({ clientIdleTimeoutMs: 600_000, clientProbeTimeoutMs: 600_000, handshakeTimeoutMs: 600_000, frameTimeoutMs: 1000, frameMinBytesPerSecond: 1024 });
+    const sweep = sweepIntervalMs({ clientIdleTimeoutMs: 600_000, clientProbeTimeoutMs: 600_000, handshakeTimeoutMs: 600_000, frameTimeoutMs: 1000 });
     const droppedAt = await trickle(h, requestFrame(h, 1, 200), 100, 10_000); // 1 byte per 100 ms: 10 B/s
     expect(h.dropped.map((d) => d.reason)).toEqual(['frame-timeout']);
     expect(droppedAt).toBeGreaterThanOrEqual(1000);
@@ -160,6 +162,41 @@ describe('wire server: slow frames (slowloris)', () => {
     expect(h.dropped.map((d) => d.reason)).toEqual(['heartbeat-timeout']);
   });
 
+  it('a front-loaded burst buys no time: almost all of a 1 MiB frame at once, then a trickle, is cut after one window', async () => {
+    const h = harness({ frameTimeoutMs: 1000, frameMinBytesPerSecond: 1024, handler: (p) => p });
+    await handshake(h);
+    const frame = requestFrame(h, 1, 1 << 20);
+    h.peer.socket.write(frame.subarray(0, frame.length - 100));
+    await turn();
+    // Before: the allowance counted the burst (1 s per KiB received), ~17 minutes here.
+    const droppedAt = await trickle(h, frame.subarray(frame.length - 100), 500, 60_000);
+    expect(h.dropped.map((d) => d.reason)).toEqual(['frame-timeout']);
+    expect(droppedAt).toBeLessThanOrEqual(1000 + 2 * 250 + 500);
+    await turn(3);
+    expect(h.server.connections).toBe(0);
+  });
+
+  it('no frame outlives frameMaxTimeoutMs, however steadily it arrives', async () => {
+    const h = harness({ frameTimeoutMs: 1000, frameMinBytesPerSecond: 1024, frameMaxTimeoutMs: 3000, handler: (p) => (p as string).length });
+    await handshake(h);
+    const frame = requestFrame(h, 7, 20_000); // 100 bytes per 50 ms = 2000 B/s: 10 s for the frame
+    const start = h.vts.now();
+    for (let at = 0; at < frame.length && h.dropped.length === 0; at += 100) {
+      h.peer.socket.write(frame.subarray(at, at + 100));
+      await turn();
+      advance(h.vts, 50);
+    }
+    expect(h.dropped.map((d) => d.reason)).toEqual(['frame-timeout']);
+    expect(h.vts.now() - start).toBeGreaterThanOrEqual(3000);
+    expect(h.vts.now() - start).toBeLessThanOrEqual(3000 + 2 * 250 + 50);
+  });
+
+  it('refuses a ceiling shorter than the window', () => {
+    expect(() => createWireServer({ frameTimeoutMs: 10_000, frameMaxTimeoutMs: 5000 })).toThrow(
+      'wireServer.frameMaxTimeoutMs must be at least frameTimeoutMs (10000), got 5000',
+    );
+  });
+
   it('forgives a stall caused by freeze(); the frame still has to finish after thaw()', async () => {
     const h = harness({ frameTimeoutMs: 1000, handler: (p) => p });
     await handshake(h);
@@ -188,23 +225,58 @@ describe('wire server: the handshake bound holds against trickled bytes', () => 
   });
 });
 
-describe('frameAllowanceMs', () => {
-  it('adds one second per frameMinBytesPerSecond bytes received to frameTimeoutMs', () => {
-    const limits = { frameTimeoutMs: 10_000, frameMinBytesPerSecond: 1024 };
-    expect(frameAllowanceMs(0, limits)).toBe(10_000);
-    expect(frameAllowanceMs(1024, limits)).toBe(11_000);
-    expect(frameAllowanceMs(1 << 20, limits)).toBe(10_000 + 1024 * 1000);
+describe('frameTooSlow', () => {
+  const limits = { frameTimeoutMs: 1000, frameMinBytesPerSecond: 1000, frameMaxTimeoutMs: 5000 };
+  /** A frame in progress whose received bytes the test sets. */
+  const progress = (): FrameProgress & { partialFrameBytes: number } => ({ partialFrameBytes: 0, framesDecoded: 0, readingHeld: false, frameWatch: new FrameWatch() });
+
+  it('a sender at the minimum rate keeps going until the ceiling; a trickle is cut after one window', () => {
+    const steady = progress();
+    let droppedAt: number | undefined;
+    for (let now = 0; now <= 10_000 && droppedAt === undefined; now += 250) {
+      steady.partialFrameBytes = 1 + now; // 1000 B/s
+      if (frameTooSlow(steady, now, limits)) droppedAt = now;
+    }
+    expect(droppedAt).toBe(5000); // the ceiling, from the first sweep that saw the frame
+    const trickle = progress();
+    droppedAt = undefined;
+    for (let now = 0; now <= 10_000 && droppedAt === undefined; now += 250) {
+      trickle.partialFrameBytes = 1 + Math.floor(now / 100); // 10 B/s
+      if (frameTooSlow(trickle, now, limits)) droppedAt = now;
+    }
+    expect(droppedAt).toBe(1000);
   });
 
-  it('a sender at the minimum rate never runs out of allowance; a trickle does at about frameTimeoutMs', () => {
-    const limits = { frameTimeoutMs: 1000, frameMinBytesPerSecond: 1000 };
-    for (const t of [500, 5000, 50_000]) expect(frameAllowanceMs(t, limits)).toBeGreaterThan(t); // 1000 B/s for t ms
-    expect(frameAllowanceMs(10 * 1.01, limits)).toBeLessThan(1011); // 10 B/s for 1.01 s
+  it('bytes that came before the frame was first seen, or beyond a window due, buy no time later', () => {
+    const burst = progress();
+    burst.partialFrameBytes = 1 << 20; // a megabyte at once
+    expect(frameTooSlow(burst, 0, limits)).toBe(false);
+    burst.partialFrameBytes += 1;
+    expect(frameTooSlow(burst, 1000, limits)).toBe(true); // 1 byte in the first window
+    const ahead = progress();
+    ahead.partialFrameBytes = 1;
+    expect(frameTooSlow(ahead, 0, limits)).toBe(false);
+    ahead.partialFrameBytes += 100_000; // 100 windows' worth in the first
+    expect(frameTooSlow(ahead, 1000, limits)).toBe(false);
+    expect(frameTooSlow(ahead, 2000, limits)).toBe(true); // nothing in the second
+  });
+
+  it('restarts its clocks for a new frame and while the server holds reading', () => {
+    const conn = progress();
+    conn.partialFrameBytes = 10;
+    expect(frameTooSlow(conn, 0, limits)).toBe(false);
+    (conn as { framesDecoded: number }).framesDecoded = 1; // that frame completed; another one is in progress
+    expect(frameTooSlow(conn, 1500, limits)).toBe(false);
+    expect(frameTooSlow(conn, 2500, limits)).toBe(true);
+    const held = { ...progress(), partialFrameBytes: 10, readingHeld: true };
+    expect(frameTooSlow(held, 0, limits)).toBe(false);
+    expect(frameTooSlow(held, 10_000, limits)).toBe(false);
+    expect(held.frameWatch.seenAt).toBe(-1);
   });
 
   it('sweeps every quarter of the shortest bound', () => {
-    expect(sweepIntervalMs({ clientIdleTimeoutMs: 15_000, clientProbeTimeoutMs: 5000, handshakeTimeoutMs: 10_000, frameTimeoutMs: 10_000, frameMinBytesPerSecond: 1 })).toBe(1250);
-    expect(sweepIntervalMs({ clientIdleTimeoutMs: 15_000, clientProbeTimeoutMs: 5000, handshakeTimeoutMs: 10_000, frameTimeoutMs: 400, frameMinBytesPerSecond: 1 })).toBe(100);
-    expect(sweepIntervalMs({ clientIdleTimeoutMs: 1, clientProbeTimeoutMs: 1, handshakeTimeoutMs: 1, frameTimeoutMs: 1, frameMinBytesPerSecond: 1 })).toBe(1);
+    expect(sweepIntervalMs({ clientIdleTimeoutMs: 15_000, clientProbeTimeoutMs: 5000, handshakeTimeoutMs: 10_000, frameTimeoutMs: 10_000 })).toBe(1250);
+    expect(sweepIntervalMs({ clientIdleTimeoutMs: 15_000, clientProbeTimeoutMs: 5000, handshakeTimeoutMs: 10_000, frameTimeoutMs: 400 })).toBe(100);
+    expect(sweepIntervalMs({ clientIdleTimeoutMs: 1, clientProbeTimeoutMs: 1, handshakeTimeoutMs: 1, frameTimeoutMs: 1 })).toBe(1);
   });
 });
