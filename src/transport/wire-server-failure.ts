@@ -10,7 +10,9 @@
  * conversion here is guarded, and a value that cannot be described gets a fixed text.
  *
  *   value ──▶ string? as is ──▶ object with a string `message`? that ──▶ String(value) ──▶ fixed text
- *   `code`: a string property of at most MAX_FAILURE_CODE_CHARS, else none
+ *   `code`: a string property of at most MAX_FAILURE_CODE_CHARS, else none; a code the
+ *           wire client acts on (WW_GOAWAY: "never run, retry elsewhere") becomes
+ *           WW_REMOTE_ERROR, since this handler did run
  *   message: cut to MAX_FAILURE_MESSAGE_CHARS (a code point is never split)
  */
 
@@ -18,6 +20,16 @@
 export const MAX_FAILURE_MESSAGE_CHARS = 1024;
 /** Longest `code` passed on; a longer one is an identifier no client matches, so it is left out. */
 export const MAX_FAILURE_CODE_CHARS = 128;
+
+/**
+ * ERR codes the wire client interprets instead of passing them on (wire-session.ts):
+ * `WW_GOAWAY` means the request was never run and is safe to retry elsewhere. A handler
+ * that rethrows a downstream `GoawayError` (a gateway) did run, so its code is replaced
+ * by `REPLACED_CODE`, or the client would run the request twice.
+ */
+export const CLIENT_INTERPRETED_CODES: ReadonlySet<string> = new Set(['WW_GOAWAY']);
+/** What a handler's code from `CLIENT_INTERPRETED_CODES` is sent as: RemoteError's own. */
+export const REPLACED_CODE = 'WW_REMOTE_ERROR';
 
 /** The body of an ERR reply: `{ code?, message }`. */
 export interface FailureBody {
@@ -80,7 +92,8 @@ function failureMessage(value: unknown): string {
 function failureCode(value: unknown): string | undefined {
   if ((typeof value !== 'object' || value === null) && typeof value !== 'function') return undefined;
   const code = read(value, 'code');
-  return typeof code === 'string' && code.length <= MAX_FAILURE_CODE_CHARS ? code : undefined;
+  if (typeof code !== 'string' || code.length > MAX_FAILURE_CODE_CHARS) return undefined;
+  return CLIENT_INTERPRETED_CODES.has(code) ? REPLACED_CODE : code;
 }
 
 /** `value[key]`, or undefined when the read throws (a getter, a Proxy trap, a revoked Proxy). */

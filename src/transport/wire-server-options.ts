@@ -63,7 +63,8 @@ export interface WireServerOptions {
   /**
    * Answers requests. Any thrown or rejected value becomes an ERR frame: its `message`
    * (or `String(value)`, or a fixed text when that throws), cut to 1024 chars, and its
-   * `code` when a string. The connection lives on.
+   * `code` when a string (except `WW_GOAWAY`, which the client would take as "never run,
+   * retry elsewhere": it is sent as `WW_REMOTE_ERROR`). The connection lives on.
    */
   readonly handler?: (payload: unknown, ctx: WireRequestContext) => unknown;
   /** Receives one-way messages. */

@@ -3,6 +3,7 @@
  * `failureAsWarning` into an Error Node can print later without touching the original.
  */
 import { describe, expect, it } from 'vitest';
+import { GoawayError } from '../../src/errors.js';
 import { MAX_FAILURE_CODE_CHARS, MAX_FAILURE_MESSAGE_CHARS, describeFailure, failureAsWarning } from '../../src/transport/wire-server-failure.js';
 
 const UNPRINTABLE = 'a thrown value that cannot be converted to a string';
@@ -24,6 +25,8 @@ describe('describeFailure', () => {
     ['a throwing message getter', Object.defineProperty({}, 'message', { get: () => { throw new Error('x'); } }), { message: '[object Object]' }],
     ['a revoked Proxy', (() => { const p = Proxy.revocable({}, {}); p.revoke(); return p.proxy; })(), { message: UNPRINTABLE }],
     ['a function', Object.assign(() => {}, { message: 'fn failure' }), { message: 'fn failure' }],
+    ['a code the client acts on (a rethrown GoawayError)', new GoawayError('downstream is going away'), { code: 'WW_REMOTE_ERROR', message: 'downstream is going away' }],
+    ['another WW_ code, passed on', Object.assign(new Error('late'), { code: 'WW_REQUEST_TIMEOUT' }), { code: 'WW_REQUEST_TIMEOUT', message: 'late' }],
   ])('%s', (_what, value, body) => {
     expect(describeFailure(value)).toEqual(body);
   });

@@ -7,7 +7,7 @@
  */
 import { asyncScheduler } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RemoteError } from '../../src/errors.js';
+import { GoawayError, RemoteError } from '../../src/errors.js';
 import { offloaded } from '../../src/transport/framing-offloaded.js';
 import { tcp } from '../../src/transport/tcp.js';
 import { createWireServer, type WireServer, type WireServerOptions } from '../../src/transport/wire-server.js';
@@ -116,6 +116,23 @@ describe('wire server: any handler outcome becomes an ERR reply', () => {
     expect(getter.code).toBeUndefined();
     expect(getter.message).toBe('code getter');
     expect(escaped).toEqual([]);
+  });
+
+  it('a handler that rethrows a downstream GoawayError is a RemoteError, not "never run, retry elsewhere"', async () => {
+    let runs = 0;
+    const { session } = await serve({
+      handler: () => {
+        runs++;
+        throw new GoawayError('request 1 refused: 10.0.0.2:7000 is going away'); // a gateway's downstream
+      },
+    });
+    const err = await rejection(session.request('side effect'));
+    expect(err).toBeInstanceOf(RemoteError);
+    expect(err).not.toBeInstanceOf(GoawayError);
+    expect((err.cause as { code?: string }).code).toBe('WW_REMOTE_ERROR');
+    expect((err.cause as Error).message).toBe('request 1 refused: 10.0.0.2:7000 is going away');
+    expect(runs).toBe(1);
+    expect(session.state).toBe('open'); // the server itself is not going away
   });
 
   it('a returned thenable that throws, or calls back twice, settles its request exactly once', async () => {
