@@ -120,6 +120,8 @@ function startConnect(live: ConnectionResources, protocol: ConnectProtocol): voi
         closeClient(protocol, client, live.scheduler, live.closeTimeoutMs);
         return;
       }
+      // No client to supervise (a connect that forgot its `return`): a failed connect.
+      if (client === undefined || client === null) return failed(new TypeError('connect resolved without a client'));
       live.endStep();
       live.onLostWhileConnecting = undefined;
       live.session = client;

@@ -117,6 +117,16 @@ describe('connect mode: connecting', () => {
     expect(out.restartPace).toBe('slowest');
   });
 
+  it('a connect that resolves with no client is a failed connect', async () => {
+    const vts = new VirtualTimeScheduler();
+    const protocol = custom({ connect: async () => undefined, probe: async () => {}, close: async () => {} });
+    const actor = createActor(connectionMachine, { input: { endpoint: { port: 5432 }, protocol, scheduler: vts, loadSource: () => 0 } });
+    actor.start();
+    await advanceTo(vts, 0);
+    expect(actor.getSnapshot().output).toMatchObject({ reason: 'dial-failed', error: expect.any(DialFailedError) });
+    expect(actor.getSnapshot().output!.error!.message).toBe('connect to 127.0.0.1:5432 failed: connect resolved without a client');
+  });
+
   it('a HandshakeRefusedError thrown by connect passes through unchanged', async () => {
     const vts = new VirtualTimeScheduler();
     const refusal = new HandshakeRefusedError('bad credentials');

@@ -35,7 +35,7 @@ describe('rt.createPool options', () => {
     expect(message(rt, { heartbeat: { intervalMs: -5 } })).toBe('pool.heartbeat.intervalMs must be an integer in [1, 2147483647] (ms), got -5');
     expect(message(rt, { heartbeat: { minTimeoutMs: 500, maxTimeoutMs: 100 } })).toMatch(/^pool\.heartbeat\.minTimeoutMs must be an integer <= pool\.heartbeat\.maxTimeoutMs \(100\)/);
     expect(message(rt, { heartbeat: { interval: 5 } })).toMatch(/^pool\.heartbeat\.interval is not a known option/);
-    expect(message(rt, { protocol: { name: 'x', open: () => {} } })).toMatch(/^pool\.protocol must be a Protocol \(an object with open, probe and close functions\), got/);
+    expect(message(rt, { protocol: { name: 'x', open: () => {} } })).toMatch(/^pool\.protocol must be a Protocol \(an object with probe, close and exactly one of open and connect\), got/);
     expect(message(rt, { transport: { kind: 'tcp' } })).toMatch(/^pool\.transport must be a Transport \(an object with a dial function\), got/);
     expect(message(rt, { backoff: { initialMs: 10 } })).toMatch(/^pool\.backoff must be a backoff policy \(an object with delayMs\(attempt, prevMs, random\)\), got/);
     expect(message(rt, { id: 'a/b' })).toBe('pool.id must be a non-empty string without "/", got "a/b"');
