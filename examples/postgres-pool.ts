@@ -106,16 +106,22 @@ export function postgres(settings: PostgresClientSettings): ConnectProtocol<pg.C
 
     // A transaction left open (or failed: 'E') must not reach the next holder: the pool
     // resets such a session on release even without `resetOnRelease`. pg rejects a query
-    // at its ErrorResponse, before the ReadyForQuery that carries the new status: a client
-    // still waiting for it (`readyForQuery` false; also a query still running) is reset
-    // too, its ROLLBACK queued behind.
+    // at its ErrorResponse, before the ReadyForQuery that carries the new status, and a
+    // query may still run (its caller gave up: pg's query_timeout): a client waiting for
+    // a ReadyForQuery is reset too.
     needsReset: (client) => client.getTransactionStatus() !== 'I' || !readyForQuery(client),
 
-    // DISCARD ALL refuses to run inside a transaction block, hence the ROLLBACK first (a
-    // ROLLBACK outside one is only a warning). It drops temp tables, prepared statements,
-    // LISTENs, advisory locks and SET values.
+    // First the ReadyForQuery still due, if any (the status is then exact; a query that
+    // never ends makes the reset time out after validationTimeoutMs, retiring the
+    // connection). DISCARD ALL refuses to run inside a transaction block, hence the
+    // ROLLBACK before it. It drops temp tables, prepared statements, LISTENs, advisory
+    // locks and SET values.
     async reset(client) {
-      if (client.getTransactionStatus() !== 'I' || !readyForQuery(client)) await client.query('ROLLBACK');
+      if (!readyForQuery(client)) {
+        // pg's own listener was added at connect, so it has handled the message when this runs.
+        await new Promise<void>((resolve) => client.connection.once('readyForQuery', () => resolve()));
+      }
+      if (client.getTransactionStatus() !== 'I') await client.query('ROLLBACK');
       await client.query('DISCARD ALL');
     },
 

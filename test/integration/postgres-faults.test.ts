@@ -136,3 +136,19 @@ it('pg_ctl restart: the pool serves again within about its first backoff delay a
     expect((await server().backendPids()).every((pid) => !before.includes(pid))).toBe(true);
   });
 });
+
+it("a leased connection to a frozen backend is never probed: pg's query_timeout fails the caller, the release retires the connection, a new backend serves", async () => {
+  await withPgPool(server(), { max: 1, validationTimeoutMs: 300, settings: { query_timeout: 300 } }, async ({ pool, events }) => {
+    const lease = await pool.acquire();
+    const pid = await backendPid(lease.conn);
+    await server().freezeBackends();
+    const t0 = Date.now();
+    await expect(lease.conn.query('SELECT 1')).rejects.toThrow('Query read timeout');
+    expect(Date.now() - t0).toBeLessThan(1000);
+    lease.release(); // a query still outstanding: reset, which waits for it, times out
+    await waitFor(() => events.some((e) => e.type === 'connection-closed' && e.reason === 'reset-failed'), 'the connection retired', 3000);
+    const next = await pool.use(backendPid, { timeoutMs: 3000 });
+    expect(next).not.toBe(pid);
+    server().thaw();
+  });
+});
