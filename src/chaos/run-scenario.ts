@@ -164,7 +164,7 @@ export async function runScenario<D, S = WireSession>(scenario: Scenario<D, S>, 
     const links: ScenarioLink[] = rawLinks.map(linkOf);
     const link = links.length === 1 ? links[0]! : linkOf(fanOutLink(rawLinks));
     const timeoutMs = scenario.workload === false ? 1000 : scenario.workload.timeoutMs;
-    const made = createScenarioPool(scenario, runtime, connected.endpoints, env.transport, timeoutMs);
+    const made = createScenarioPool(scenario, runtime, connected.endpoints, env.transport, timeoutMs, mode);
     pool = made.pool;
     expectedConnections = made.expected;
     recorder.watch(made.pool.path, made.expected, made.detectionBoundMs);

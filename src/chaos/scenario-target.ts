@@ -13,7 +13,7 @@
  */
 import { InvalidOptionError } from '../errors.js';
 import { arrayOf, custom, func, integer, isObject, optional, parseOptions, shape, string, number } from '../options.js';
-import type { Protocol } from '../transport/types.js';
+import type { AnyProtocol } from '../transport/types.js';
 import type { WireSession } from '../transport/wire-session.js';
 import type { ScenarioTarget, WorkloadRequest } from './scenario-types.js';
 
@@ -26,14 +26,16 @@ const endpointSchema = shape({
   servername: optional(string()),
 });
 
+/** A stream protocol (`open`) or a connect protocol (`connect`, real sockets only): exactly one of the two. */
 const isProtocol = (v: unknown): boolean =>
-  isObject(v) && typeof v.open === 'function' && typeof v.probe === 'function' && typeof v.close === 'function';
+  isObject(v) && (typeof v.open === 'function') !== (typeof v.connect === 'function') &&
+  typeof v.probe === 'function' && typeof v.close === 'function';
 
 const targetSchema = shape({
   handler: optional(func<NonNullable<ScenarioTarget['handler']>>()),
   server: optional(func<NonNullable<ScenarioTarget['server']>>()),
   endpoints: optional(arrayOf(endpointSchema, { minLength: 1 })),
-  protocol: optional(custom<Protocol<unknown>>('a Protocol (wire(), resp(), custom({...}))', isProtocol)),
+  protocol: optional(custom<AnyProtocol<unknown>>('a Protocol (wire(), resp(), custom({ open | connect, ... }))', isProtocol)),
   pool: optional(custom<object>('pool options', isObject)),
   createPool: optional(func<NonNullable<ScenarioTarget['createPool']>>()),
   request: optional(func<NonNullable<ScenarioTarget['request']>>()),

@@ -27,7 +27,7 @@ import type { CreatePoolOptions } from '../pool/create-pool.js';
 import type { Pool } from '../pool/pool.js';
 import type { Runtime } from '../runtime.js';
 import type { BackoffPolicy, ExponentialBackoffOptions } from '../supervisor/backoff.js';
-import type { Endpoint, Protocol, Transport } from '../transport/types.js';
+import type { AnyProtocol, Endpoint, Transport } from '../transport/types.js';
 import type { WireRequestContext } from '../transport/wire-server-options.js';
 import type { WireSession } from '../transport/wire-session.js';
 import type { ChaosLink } from './chaos-link.js';
@@ -143,8 +143,12 @@ export interface ScenarioTarget<S = WireSession> {
   readonly server?: (env: ScenarioServerEnv) => ScenarioTargetServer;
   /** Your system, already listening (real sockets only): one chaos proxy in front of each. */
   readonly endpoints?: readonly Endpoint[];
-  /** The clients' protocol with your options. Default `wire({ requestTimeoutMs: workload.timeoutMs })`. */
-  readonly protocol?: Protocol<S>;
+  /**
+   * The clients' protocol with your options. Default `wire({ requestTimeoutMs: workload.timeoutMs })`.
+   * A connect-mode protocol (`custom({ connect })`, a library that dials by itself) runs on
+   * real sockets only: it dials the endpoint it is given, the chaos proxy's.
+   */
+  readonly protocol?: AnyProtocol<S>;
   /** More options for the runner's pool (`acquireTimeoutMs`, `validateAfterIdleMs`…). */
   readonly pool?: ScenarioPoolOptions;
   /** Your own pool, built on `env.runtime` towards `env.endpoints` with `env.transport`; its `min` connections are watched. */
