@@ -32,7 +32,8 @@
  */
 import { Packr, Unpackr } from 'msgpackr';
 import { ProtocolError } from '../errors.js';
-import { assertPlainMsgpack, PLAIN_ENCODER_OPTIONS } from './msgpack-plain.js';
+import { assertPlainMsgpack, PLAIN_ENCODER_OPTIONS, RecordLedger } from './msgpack-plain.js';
+import { noCompileUnpackrClass } from './msgpack-unpackr.js';
 import { MessageType, parseWireMessage, type WireMessage } from './wire-messages.js';
 import { describeFailure } from './wire-server-failure.js';
 
@@ -53,6 +54,7 @@ const INNER_ENCODER_OPTIONS = { ...INNER_OPTIONS, ...PLAIN_ENCODER_OPTIONS } as 
 
 let innerPackr: Packr | undefined;
 let innerUnpackr: Unpackr | undefined;
+let innerNoCompileUnpackr: Unpackr | undefined;
 
 /**
  * Writes the 7-byte PACKED header for an `inner` of `innerBytes` at `offset` of `target`.
@@ -132,11 +134,16 @@ export function packPacked(value: unknown): Buffer {
 
 /**
  * Decodes one `inner` a peer sent; throws `ProtocolError` on malformed input (truncated,
- * trailing bytes, …) and on anything but plain msgpack data (msgpack-plain.ts).
+ * trailing bytes, …) and on anything but plain msgpack data (msgpack-plain.ts). `ledger`
+ * (cleared here: an inner defines its own records) carries the compile allowance of the
+ * connection decoding it on its own thread (`codec.packedLedger`); a worker's is per inner.
  */
-export function unpackInner(inner: Uint8Array): unknown {
-  assertPlainMsgpack(inner, 'PACKED inner');
-  return unpackOwnInner(inner);
+export function unpackInner(inner: Uint8Array, ledger = new RecordLedger()): unknown {
+  ledger.clear();
+  assertPlainMsgpack(inner, 'PACKED inner', ledger);
+  if (!ledger.allowance.spent) return unpackOwnInner(inner);
+  // Past the compile allowance (msgpack-unpackr.ts): the same decode without compiling.
+  return unpackWith((innerNoCompileUnpackr ??= new (noCompileUnpackrClass())({ ...INNER_OPTIONS })), inner);
 }
 
 /**
@@ -144,7 +151,10 @@ export function unpackInner(inner: Uint8Array): unknown {
  * (a framing worker's slices): no second walk. Throws `ProtocolError` if they are malformed.
  */
 export function unpackOwnInner(inner: Uint8Array): unknown {
-  const unpackr = (innerUnpackr ??= new Unpackr({ ...INNER_OPTIONS }));
+  return unpackWith((innerUnpackr ??= new Unpackr({ ...INNER_OPTIONS })), inner);
+}
+
+function unpackWith(unpackr: Unpackr, inner: Uint8Array): unknown {
   try {
     return unpackr.unpack(inner);
   } catch (err) {

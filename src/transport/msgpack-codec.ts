@@ -21,8 +21,13 @@
  * - Decode failures become `ProtocolError`. msgpackr's own message for trailing bytes
  *   quotes the decoded value, which could hold a token, so causes carry a sanitised text.
  * - Peer bytes pass `assertPlainMsgpack` (msgpack-plain.ts) before msgpackr sees them:
- *   plain msgpack data and our records only, no structured-clone references, so a frame
- *   decodes to a tree of at most one value per byte. The encoder matches it: it never
+ *   plain msgpack data and our records only, no structured-clone references, and no more
+ *   containers than the frame's bytes pay for, so a frame decodes to a tree of at most one
+ *   value per byte and ~55 bytes of heap per byte. The walk keeps a `RecordLedger` beside
+ *   the `Unpackr` (the record table as the bytes define it): when a peer has made the
+ *   decoder compile records past its allowance, decoding goes on without the compiler
+ *   (msgpack-unpackr.ts). A handshake frame may define at most
+ *   `HANDSHAKE_MAX_RECORD_DEFINITIONS` records. The encoder matches the gate: it never
  *   writes an extension for plain JS data (`undefined` and an invalid `Date` become nil;
  *   msgpackr already writes a Set as an array, an Error as `[name, message, cause]`, a
  *   RegExp as `[source, flags]`, typed arrays as bin). Dates keep the spec's timestamp.
@@ -41,9 +46,16 @@
  */
 import { Packr, Unpackr } from 'msgpackr';
 import { ProtocolError } from '../errors.js';
-import { assertPlainMsgpack, PLAIN_ENCODER_OPTIONS } from './msgpack-plain.js';
+import { assertPlainMsgpack, PLAIN_ENCODER_OPTIONS, RecordLedger } from './msgpack-plain.js';
+import { withoutCompiler } from './msgpack-unpackr.js';
 
 const DECODER_OPTIONS = { useRecords: true, sequential: true } as const;
+
+/**
+ * Record definitions a handshake frame may hold: our HELLO, HELLO_OK, HELLO_ERR and
+ * GOAWAY each define one (their body object); a little room for a future field's object.
+ */
+export const HANDSHAKE_MAX_RECORD_DEFINITIONS = 4;
 const ENCODER_OPTIONS = { ...DECODER_OPTIONS, ...PLAIN_ENCODER_OPTIONS } as const;
 
 /**
@@ -57,6 +69,10 @@ const ENCODER_OPTIONS = { ...DECODER_OPTIONS, ...PLAIN_ENCODER_OPTIONS } as cons
 export class MsgpackCodec {
   #packr: Packr | undefined;
   #unpackr: Unpackr | undefined;
+  /** The walk's view of `#unpackr`'s record table and this decoder's compile allowance. */
+  #ledger: RecordLedger | undefined;
+  #packedLedger: RecordLedger | undefined;
+  #compilerOff = false;
 
   /** Encodes one value. The returned buffer is owned by the caller. */
   encode(value: unknown): Buffer {
@@ -80,7 +96,28 @@ export class MsgpackCodec {
    * but plain msgpack data (msgpack-plain.ts).
    */
   decode(frame: Buffer): unknown {
-    return unpack(this.#unpackr ??= new Unpackr({ ...DECODER_OPTIONS }), frame);
+    const ledger = (this.#ledger ??= new RecordLedger());
+    assertPlainMsgpack(frame, 'msgpack frame', ledger);
+    let unpackr = (this.#unpackr ??= new Unpackr({ ...DECODER_OPTIONS }));
+    if (ledger.allowance.spent && !this.#compilerOff) {
+      // This peer made the decoder compile past its allowance: no more compiling, ever.
+      this.#unpackr = unpackr = withoutCompiler(unpackr, DECODER_OPTIONS);
+      this.#compilerOff = true;
+    }
+    return unpack(unpackr, frame);
+  }
+
+  /** @internal whether the decoder still compiles record readers (msgpack-unpackr.ts). */
+  get compilesRecords(): boolean {
+    return !this.#compilerOff;
+  }
+
+  /**
+   * @internal The ledger for self-contained bytes (PACKED inners) this connection decodes on its own
+   * thread: its record table is cleared for each, its compile allowance is the stream's.
+   */
+  get packedLedger(): RecordLedger {
+    return (this.#packedLedger ??= new RecordLedger((this.#ledger ??= new RecordLedger()).allowance));
   }
 
   /**
@@ -89,6 +126,8 @@ export class MsgpackCodec {
    * again, so this codec's own decoder neither needs nor keeps them.
    */
   decodeOneOff(frame: Buffer): unknown {
+    // A handshake needs one record; its few compiles fit any allowance.
+    assertPlainMsgpack(frame, 'msgpack frame', new RecordLedger(), HANDSHAKE_MAX_RECORD_DEFINITIONS);
     return unpack(new Unpackr({ ...DECODER_OPTIONS }), frame);
   }
 
@@ -98,8 +137,8 @@ export class MsgpackCodec {
   }
 }
 
+/** Decodes a frame that passed the gate. */
 function unpack(unpackr: Unpackr, frame: Buffer): unknown {
-  assertPlainMsgpack(frame, 'msgpack frame');
   try {
     return unpackr.unpack(frame);
   } catch (err) {

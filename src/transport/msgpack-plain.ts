@@ -1,6 +1,7 @@
 /**
  * The gate in front of every decode of a peer's msgpack: a frame may hold plain MessagePack
- * data only, so what reaches a handler is a tree no bigger than the frame.
+ * data only, and no more objects than its size pays for, so what reaches a handler is a
+ * tree whose cost is bounded by the frame's bytes (~55 bytes of heap per byte at worst).
  *
  * Accepted: nil, booleans, integers, floats, strings, binaries, arrays, maps, msgpackr
  * record definitions in the one form the wire protocol uses (`fixext1 0x72 <id>`, ids
@@ -9,7 +10,9 @@
  * `ProtocolError`: every other extension (msgpackr's structured-clone references and
  * cycles, Error, RegExp, Set, typed arrays, BigInt, `undefined`, bundled strings, anything
  * an application registered with msgpackr's `addExtension`), the reserved byte 0xc1, and a
- * container header that claims more elements than there are bytes left.
+ * container header that claims more elements than there are bytes left, a frame whose
+ * containers weigh more than its bytes (below), and a handshake frame with more record
+ * definitions than the caller allows.
  *
  * Trade-offs:
  * - msgpackr's extension table is global: a decoder can turn off only its references
@@ -18,14 +21,29 @@
  *   option; it is this walk over the bytes, before msgpackr sees them.
  * - The walk is linear over tokens and never builds a value: each token's size follows
  *   from its first bytes (a table for most), and a container header is just a token whose
- *   children follow it, so no nesting is tracked. That is also why a record reference needs no record table here:
- *   it is one byte (the two-byte record forms, `fixext2 0x72`, are refused: our encoder
- *   never writes them, and a high byte after a reference would shift the token boundaries
- *   msgpackr sees away from ours). A byte scan for extension tags would be wrong: those
- *   bytes occur inside strings and binaries, which the walk skips whole.
- * - With references refused, every decoded value costs at least one byte of the frame
- *   (a record reference is one byte, and each of its fields is a value of its own), so a
- *   frame decodes to at most as many values as it has bytes; `maxFrameBytes` bounds it.
+ *   children follow it, so no nesting is tracked. A record reference is one byte (the
+ *   two-byte record forms, `fixext2 0x72`, are refused: our encoder never writes them, and
+ *   a high byte after a reference would shift the token boundaries msgpackr sees away from
+ *   ours). A byte scan for extension tags would be wrong: those bytes occur inside strings
+ *   and binaries, which the walk skips whole.
+ * - The walk keeps msgpackr's record table as the bytes define it (`RecordLedger`: per id,
+ *   its key count and reads), exactly as msgpackr reads it: a byte 0x40–0x7f is a record
+ *   when its id is defined, else an integer. That tells it which one-byte references build
+ *   an empty object, and when msgpackr will compile a record's reader (its fourth read), so
+ *   the compiles can be held to an allowance (msgpack-unpackr.ts says what happens past it).
+ * - With references refused, every decoded value costs at least one byte of the frame (a
+ *   record reference is one byte, each of its fields a value of its own), so a frame
+ *   decodes to at most as many values as it has bytes. But not every value costs the same:
+ *   one byte may be an empty `Map` (192 bytes of heap, 0.5 µs), where a nil costs 8 bytes
+ *   and 14 ns. So containers are weighed (TOKEN_INFO and the weights below) and a frame may
+ *   weigh its bytes + 64: maps pay with 4 bytes, binaries 3, empty records 2, arrays 1, the
+ *   JS array being the floor (40 bytes of heap per byte, inherent to any `[[], [], …]`).
+ *   Legitimate data at its densest passes: another encoder's `[{"a": 1}, …]` (a one-entry
+ *   map in 4 bytes), tuples, rows of records. At worst a frame now decodes to ~55 bytes of
+ *   heap per byte, not 192: a 16 MiB frame of empty maps was 2.9 GiB and 15 s.
+ * - A record's key array stays in the decoder's table until its id is defined again, for
+ *   the connection's life: at most 64 slots, each at most what one frame held (~2.5× its
+ *   bytes as strings), bounded by `maxFrameBytes`.
  * - Array and map headers are checked against the bytes left (one per element, two per
  *   entry) before msgpackr allocates; msgpackr 2.x checks too, this says so in our terms.
  * - Truncation and trailing bytes are left to msgpackr's own checks when the walk and the
@@ -35,9 +53,10 @@
  *   seconds, which is exact within that range.
  * - Errors name the kind of value refused, its offset and the frame's size, never its
  *   content (a payload may hold a token).
- * - Cost: one tight loop per frame, about a tenth of msgpackr's decode of the same bytes
- *   (~35 ns for a 40-byte request, ~0.5 ms for 516 KiB of rows; strings and binaries are
- *   skipped whole), small next to a request's socket I/O.
+ * - Cost: one tight loop per frame, 3–15% of msgpackr's decode of the same bytes (~60–90
+ *   ns for a 40-byte request, ~0.4 ms for 263 KB of rows; strings and binaries are skipped
+ *   whole; bench/msgpack-decoded-cost.ts). The weights and the record table added 8–10%
+ *   to the walk on bulk data and ~20 ns on a small request.
  */
 import type { Options } from 'msgpackr';
 import { ProtocolError } from '../errors.js';
@@ -60,19 +79,84 @@ const MAX_NANOSECONDS = 999_999_999;
 const MAX_DATE_MS = 8.64e15;
 
 /**
- * The size of each token whose size its first byte tells, 0 for the rest (variable length,
- * a container with a count to check, an extension, 0xc1). A table rather than branches:
- * payloads mix token kinds, and a lookup costs the same whatever comes next.
+ * Decoded cost, in bytes of frame each token must be paid with: a frame may weigh at most
+ * its bytes + FRAME_WEIGHT_SLACK. Tokens not listed weigh 0 (they cost about a plain value
+ * per byte). Measured per byte of frame, a frame of nothing but one kind decodes to
+ * (heap, CPU; nil: 8 B, 14 ns): empty arrays 40 B, 79 ns; empty maps (→ `Map`) 192 B,
+ * 522 ns; empty binaries (→ `Buffer`) 52 B, 145 ns; empty records (→ `{}`) 64 B, 206 ns; a
+ * record definition, per 15 bytes, ~10 µs (V8 building a new object shape, as
+ * `JSON.parse` pays for new keys). The weights bring the others down to the array's level.
  */
-const TOKEN_BYTES = new Uint8Array(256);
-// positive fixint (and record reference), fixmap, fixarray, negative fixint
-TOKEN_BYTES.fill(1, 0x00, 0xa0).fill(1, 0xe0, 0x100);
-for (let t = 0xa0; t < 0xc0; t++) TOKEN_BYTES[t] = 1 + (t & 0x1f); // fixstr
-TOKEN_BYTES[0xc0] = TOKEN_BYTES[0xc2] = TOKEN_BYTES[0xc3] = 1; // nil, false, true
-TOKEN_BYTES[0xcc] = TOKEN_BYTES[0xd0] = 2; // uint8, int8
-TOKEN_BYTES[0xcd] = TOKEN_BYTES[0xd1] = 3; // uint16, int16
-TOKEN_BYTES[0xca] = TOKEN_BYTES[0xce] = TOKEN_BYTES[0xd2] = 5; // float32, uint32, int32
-TOKEN_BYTES[0xcb] = TOKEN_BYTES[0xcf] = TOKEN_BYTES[0xd3] = 9; // float64, uint64, int64
+const ARRAY_WEIGHT = 1;
+const MAP_WEIGHT = 4;
+const BIN_WEIGHT = 3;
+const EMPTY_RECORD_WEIGHT = 2;
+const DEFINITION_WEIGHT = 4;
+/** What a small frame may weigh beyond its bytes (a map or a few records in a short request). */
+const FRAME_WEIGHT_SLACK = 64;
+
+/** msgpackr compiles a record's reader at its fourth read (`inlineObjectReadThreshold`). */
+const COMPILED_AT_READ = 4;
+/** Compile units a decoder may spend before any byte counts, and the bytes that buy one more. */
+const FREE_COMPILE_UNITS = 64;
+const BYTES_PER_COMPILE_UNIT = 256;
+/** A compile costs one unit plus one per this many keys. */
+const KEYS_PER_COMPILE_UNIT = 20;
+
+/** Compiles spent and bytes walked by one decoder (shared by its stream and inner ledgers). */
+export interface CompileAllowance {
+  used: number;
+  bytes: number;
+  /** The walk found more compiles than allowed: decode without the compiler (msgpack-unpackr.ts), for good. */
+  spent: boolean;
+}
+
+/**
+ * What the walk keeps of one decoder's records: msgpackr's record table as the bytes
+ * define it (per id: key count, reads so far), and the compile allowance. A sequential
+ * stream keeps one for its life (~0.4 KB); self-contained bytes get a cleared one.
+ *
+ * @example
+ * const ledger = new RecordLedger();
+ * for (const frame of frames) { assertPlainMsgpack(frame, 'msgpack frame', ledger); unpackr.unpack(frame); }
+ */
+export class RecordLedger {
+  /** Per record id (0–63): its key count, or -1 while undefined. */
+  readonly keys = new Int32Array(64).fill(-1);
+  /** Per record id: its reads so far, up to COMPILED_AT_READ. */
+  readonly reads = new Uint8Array(64);
+  readonly allowance: CompileAllowance;
+
+  /** `allowance`: share another ledger's (one decoder's inline PACKED inners and its stream). */
+  constructor(allowance: CompileAllowance = { used: 0, bytes: 0, spent: false }) {
+    this.allowance = allowance;
+  }
+
+  /** Forgets the record table (self-contained bytes define every record they use). */
+  clear(): void {
+    this.keys.fill(-1);
+    this.reads.fill(0);
+  }
+}
+
+/**
+ * For each token whose size its first byte tells: that size (low 6 bits) and its weight
+ * (above them); 0 for the rest (variable length, a container with a count to check, an
+ * extension, a possible record reference, 0xc1). A table rather than branches: payloads
+ * mix token kinds, and a lookup costs the same whatever comes next.
+ */
+const SIZE_MASK = 0x3f;
+const WEIGHT_SHIFT = 6;
+const TOKEN_INFO = new Uint16Array(256);
+TOKEN_INFO.fill(1, 0x00, 0x40).fill(1, 0xe0, 0x100); // positive fixint below the record ids, negative fixint
+TOKEN_INFO.fill(1 | (MAP_WEIGHT << WEIGHT_SHIFT), 0x80, 0x90); // fixmap
+TOKEN_INFO.fill(1 | (ARRAY_WEIGHT << WEIGHT_SHIFT), 0x90, 0xa0); // fixarray
+for (let t = 0xa0; t < 0xc0; t++) TOKEN_INFO[t] = 1 + (t & 0x1f); // fixstr
+TOKEN_INFO[0xc0] = TOKEN_INFO[0xc2] = TOKEN_INFO[0xc3] = 1; // nil, false, true
+TOKEN_INFO[0xcc] = TOKEN_INFO[0xd0] = 2; // uint8, int8
+TOKEN_INFO[0xcd] = TOKEN_INFO[0xd1] = 3; // uint16, int16
+TOKEN_INFO[0xca] = TOKEN_INFO[0xce] = TOKEN_INFO[0xd2] = 5; // float32, uint32, int32
+TOKEN_INFO[0xcb] = TOKEN_INFO[0xcf] = TOKEN_INFO[0xd3] = 9; // float64, uint64, int64
 
 /** What msgpackr would make of the extensions it knows, for error messages. */
 const EXTENSION_NAMES: Readonly<Record<number, string>> = {
@@ -90,54 +174,101 @@ const EXTENSION_NAMES: Readonly<Record<number, string>> = {
 };
 
 /**
- * Throws `ProtocolError` unless `bytes` holds only plain msgpack data (see the module
- * comment); `what` names the bytes in the message (`'msgpack frame'`, `'PACKED inner'`).
+ * Throws `ProtocolError` unless `bytes` holds only plain msgpack data whose decoded cost
+ * fits its size (see the module comment); `what` names the bytes in the message
+ * (`'msgpack frame'`, `'PACKED inner'`). `ledger` is the decoder's record table (kept
+ * between the frames of one sequential stream; a fresh one for self-contained bytes), and
+ * `maxDefinitions` caps the record definitions of this frame (a handshake needs one).
  *
  * @example
- * assertPlainMsgpack(frame, 'msgpack frame');   // then msgpackr may decode it
+ * assertPlainMsgpack(frame, 'msgpack frame', ledger);   // then msgpackr may decode it
  * const value = unpackr.unpack(frame);
  */
-export function assertPlainMsgpack(bytes: Uint8Array, what: string): void {
+export function assertPlainMsgpack(bytes: Uint8Array, what: string, ledger: RecordLedger = new RecordLedger(), maxDefinitions = Infinity): void {
   const end = bytes.length;
+  const keys = ledger.keys;
+  const reads = ledger.reads;
+  const allowance = ledger.allowance;
+  allowance.bytes += end;
+  let weight = 0;
+  let definitions = 0;
   let p = 0;
   // A header byte read past the end is `undefined`, which turns `p` into NaN (or past
   // `end`), and the walk stops as truncated below.
   while (p < end) {
     const t = bytes[p]!;
-    const size = TOKEN_BYTES[t]!;
-    if (size !== 0) {
-      p += size;
+    const info = TOKEN_INFO[t]!;
+    if (info !== 0) {
+      p += info & SIZE_MASK;
+      weight += info >>> WEIGHT_SHIFT;
+      continue;
+    }
+    if (t < 0x80) {
+      // 0x40–0x7f: a record reference when its id is defined (as msgpackr reads it), else an integer.
+      const id = t & 0x3f;
+      const count = keys[id]!;
+      if (count >= 0) {
+        if (count === 0) weight += EMPTY_RECORD_WEIGHT;
+        const n = reads[id]!;
+        if (n < COMPILED_AT_READ) {
+          reads[id] = n + 1;
+          if (n + 1 === COMPILED_AT_READ && !allowance.spent) chargeCompile(allowance, count);
+        }
+      }
+      p += 1;
       continue;
     }
     switch (t) {
       case 0xc4: // bin8
+        weight += BIN_WEIGHT;
+        p += 2 + bytes[p + 1]!;
+        break;
       case 0xd9: // str8
         p += 2 + bytes[p + 1]!;
         break;
       case 0xc5: // bin16
+        weight += BIN_WEIGHT;
+        p += 3 + u16(bytes, p + 1);
+        break;
       case 0xda: // str16
         p += 3 + u16(bytes, p + 1);
         break;
       case 0xc6: // bin32
+        weight += BIN_WEIGHT;
+        p += 5 + u32(bytes, p + 1);
+        break;
       case 0xdb: // str32
         p += 5 + u32(bytes, p + 1);
         break;
       case 0xdc: // array16
+        weight += ARRAY_WEIGHT;
         p = container(bytes, p, 3, u16(bytes, p + 1), 1, what);
         break;
       case 0xdd: // array32
+        weight += ARRAY_WEIGHT;
         p = container(bytes, p, 5, u32(bytes, p + 1), 1, what);
         break;
       case 0xde: // map16
+        weight += MAP_WEIGHT;
         p = container(bytes, p, 3, u16(bytes, p + 1), 2, what);
         break;
       case 0xdf: // map32
+        weight += MAP_WEIGHT;
         p = container(bytes, p, 5, u32(bytes, p + 1), 2, what);
         break;
-      case 0xd4: // fixext1: only a record definition, `0xd4 0x72 <id>`
+      case 0xd4: { // fixext1: only a record definition, `0xd4 0x72 <id>` followed by its keys array
         if (bytes[p + 1] !== RECORD_DEFINITION) refuse(bytes, p, what);
+        const count = keyCount(bytes, p + 3, what);
+        if (++definitions > maxDefinitions) {
+          throw new ProtocolError(`${what} of ${end} bytes defines more than ${maxDefinitions} records (the next at offset ${p}); refused before decoding`);
+        }
+        const id = bytes[p + 2]! & 0x3f; // msgpackr's reading of the id byte
+        keys[id] = count;
+        reads[id] = 1; // the definition reads its first object at once
+        weight += DEFINITION_WEIGHT + (count === 0 ? EMPTY_RECORD_WEIGHT : 0);
         p += 3;
         break;
+      }
       case 0xd6: // fixext4: only timestamp 32 (seconds, any value is a valid Date)
         if (bytes[p + 1] !== TIMESTAMP) refuse(bytes, p, what);
         p += 6;
@@ -155,6 +286,35 @@ export function assertPlainMsgpack(bytes: Uint8Array, what: string): void {
     }
   }
   if (p !== end) throw new ProtocolError(`${what} of ${end} bytes is truncated: its last value runs past the end`);
+  const limit = end + FRAME_WEIGHT_SLACK;
+  if (weight > limit) {
+    throw new ProtocolError(
+      `${what} of ${end} bytes would decode to too many objects for its size: weight ${weight} > ${limit} ` +
+        `(its bytes + ${FRAME_WEIGHT_SLACK}; an array weighs ${ARRAY_WEIGHT}, a map ${MAP_WEIGHT}, a binary ${BIN_WEIGHT}, ` +
+        `an empty record ${EMPTY_RECORD_WEIGHT}, a record definition ${DEFINITION_WEIGHT}); refused before decoding`,
+    );
+  }
+}
+
+/** The key count of the record definition whose keys array starts at `at`; refuses anything but an array there. */
+function keyCount(bytes: Uint8Array, at: number, what: string): number {
+  const t = bytes[at];
+  if (t === undefined) throw new ProtocolError(`${what} of ${bytes.length} bytes is truncated: its last value runs past the end`);
+  if (t >= 0x90 && t <= 0x9f) return t & 0x0f;
+  if (t === 0xdc) return u16(bytes, at + 1);
+  if (t === 0xdd) return u32(bytes, at + 1);
+  throw new ProtocolError(`${what} of ${bytes.length} bytes holds a record definition at offset ${at - 3} whose keys are not an array`);
+}
+
+/**
+ * Counts a record's compile against the allowance: msgpackr compiles a record's reader
+ * with `new Function` at its fourth read, ~30 µs plus ~1.5 µs per key. Past the allowance
+ * the decoder is told to decode without compiling (`spent`), not refused: legitimate
+ * traffic whose shapes churn costs the same as a hostile one.
+ */
+function chargeCompile(allowance: CompileAllowance, keyCount: number): void {
+  allowance.used += 1 + Math.floor(keyCount / KEYS_PER_COMPILE_UNIT);
+  if (allowance.used > FREE_COMPILE_UNITS + Math.floor(allowance.bytes / BYTES_PER_COMPILE_UNIT)) allowance.spent = true;
 }
 
 function u16(bytes: Uint8Array, at: number): number {

@@ -270,7 +270,7 @@ export class WireChannel {
       (this.#inbound ??= this.#createInbound()).pushPending(framing.decode(inner).then(packedMessage), bytes);
       return;
     }
-    this.#deliver(packedMessage(unpackInner(inner)), bytes);
+    this.#deliver(packedMessage(unpackInner(inner, this.#codec.packedLedger)), bytes);
   }
 
   #createInbound(): FramingOrder<WireMessage> {
