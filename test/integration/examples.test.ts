@@ -11,7 +11,10 @@ import { describe, expect, it } from 'vitest';
 
 const dir = fileURLToPath(new URL('../../examples/', import.meta.url));
 /** Examples that need a server of their own, run by their own test with one started. */
-const needsServer = new Set(['postgres-pool.ts']); // test/integration/postgres-example.test.ts
+const needsServer = new Set([
+  'postgres-pool.ts', // test/integration/postgres-example.test.ts
+  'mysql2-pool.ts', // test/integration/custom-mysql2.test.ts
+]);
 const examples = readdirSync(dir).filter((f) => f.endsWith('.ts') && !needsServer.has(f)).sort();
 
 function run(file: string, limitMs: number): Promise<{ code: number | null; output: string; timedOut: boolean }> {
