@@ -32,7 +32,7 @@ interface Origin {
   resume(): void;
 }
 
-/** `HEAD /` → 200 (the probe); `GET /port` → the client's port; `GET /echo?v=x` → x. */
+/** `HEAD /` → 200 (the probe); `GET /port` → the client's port; `GET /echo?v=x` → x; `GET /stream` → a body that never ends. */
 async function startOrigin(): Promise<Origin> {
   const held: ServerResponse[] = [];
   const origin: Origin = {
@@ -49,6 +49,7 @@ async function startOrigin(): Promise<Origin> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/port') res.end(String(clientPort));
     else if (url.pathname === '/echo') res.end(url.searchParams.get('v') ?? '');
+    else if (url.pathname === '/stream') res.write('the first of many chunks'); // never ended
     else res.end();
   });
   server.on('connection', (socket: Socket) => {
@@ -177,6 +178,21 @@ describe('undici Clients under custom() connect mode', () => {
     origin.resume();
     await waitFor('served again', () => pool.stats().open === 2, 5000);
     expect(await pool.use((c) => get(c, '/echo?v=back'))).toBe('back');
+  });
+
+  it('a Client released with a response still unread is retired, not handed to the next holder', async () => {
+    const origin = await startOrigin();
+    const { pool, events } = poolOn(origin, { min: 1, max: 1, intervalMs: 5000 });
+    const status = await pool.use(async (client) => {
+      const { statusCode } = await client.request({ method: 'GET', path: '/stream' });
+      return statusCode; // the body left unread: the connection is still busy with it
+    });
+    expect(status).toBe(200);
+    const port = await pool.use((client) => get(client, '/port'));
+    const closed = events.filter((e): e is Extract<PoolEvent, { type: 'connection-closed' }> => e.type === 'connection-closed');
+    expect(closed.map((e) => e.reason)).toEqual(['reset-failed']);
+    expect(Number(port)).toBeGreaterThan(0);
+    expect(origin.accepted).toBe(2); // the next holder got a new connection
   });
 
   it('shutdown closes every Client: no server socket, no client socket or timer left', async () => {
