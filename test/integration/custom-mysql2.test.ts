@@ -160,7 +160,12 @@ it('KILL of a leased and an idle connection: the running query fails with the se
 
     const running = lease.conn.query('SELECT SLEEP(30)');
     running.catch(() => {});
-    await waitFor(() => true);
+    // The query is running on the server before the KILL (not still in mysql2's queue).
+    for (let i = 0; i < 100; i++) {
+      const rows = await server().query<{ n: number }>("SELECT COUNT(*) AS n FROM information_schema.processlist WHERE id = ? AND info LIKE 'SELECT SLEEP%'", [leasedId]);
+      if (Number(rows[0]!.n) === 1) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
     const t0 = Date.now();
     await server().kill(leasedId);
     await server().kill(idleId);
