@@ -60,7 +60,7 @@ const CHAOS_VALUES = [
   'defineScenario', 'detectionBoundMs', 'runScenario', 'formatReport', 'runIfMain',
   'invariant', 'noLostOrDuplicatedRequests', 'everyRequestSucceeds', 'allReadyWithin', 'noFalseDeath', 'detectedWithin',
   'nothingLeftRunning',
-  'createSimulatedNetwork', 'VirtualDriver', 'seededRandom',
+  'createSimulatedNetwork', 'SimulatedScheduler', 'VirtualDriver', 'seededRandom',
 ];
 
 const CHAOS_TYPES = [

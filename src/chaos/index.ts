@@ -7,8 +7,9 @@
  * Toxics are named by their Toxiproxy `type` in a spec (`{ type: 'latency', attributes }`),
  * so their definitions, the toxic pipeline, the frame splitter and the wire-frame
  * classifier stay internal, as do the proxy registry's class, the fault classifier and
- * the CLI commands (`wirewarden proxy`, `wirewarden chaos run`). `VirtualDriver` is public
- * because a simulated network is driven by nothing else (as XState's `SimulatedClock`).
+ * the CLI commands (`wirewarden proxy`, `wirewarden chaos run`). `VirtualDriver` and
+ * `SimulatedScheduler` are public because a simulated network is driven by nothing else (as
+ * XState's `SimulatedClock`), and RxJS's `VirtualTimeScheduler` does not last long runs.
  */
 
 // The proxy and the Toxiproxy-compatible API
@@ -41,6 +42,7 @@ export type {
 // The simulated network
 export { createSimulatedNetwork } from './simulated-network.js';
 export type { SimulatedNetwork, SimulatedNetworkOptions, SimulatedListener } from './simulated-network.js';
+export { SimulatedScheduler } from './simulated-scheduler.js';
 export { VirtualDriver, type VirtualDriverOptions } from './virtual-driver.js';
 export { seededRandom } from './seeded-random.js';
 

@@ -5,7 +5,7 @@
  *
  * | | real sockets | simulated network |
  * | --- | --- | --- |
- * | clock | `asyncScheduler` (wall time) | `VirtualTimeScheduler`, driven step by step |
+ * | clock | `asyncScheduler` (wall time) | `SimulatedScheduler`, driven step by step |
  * | server | 127.0.0.1:<port>, each socket handed to the server's `accept` | the same server, `accept`ing in-memory streams |
  * | link | a `ChaosProxy` on 127.0.0.1 per upstream | `SimulatedLink` of the network |
  * | external target | proxies in front of `target.endpoints` | refused: nothing real is reachable |

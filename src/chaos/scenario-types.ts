@@ -403,7 +403,7 @@ export interface ScenarioContext<D = unknown, S = WireSession> {
   readonly mode: RunMode;
   readonly seed: number;
   readonly runtime: Runtime;
-  /** The runtime's scheduler: `asyncScheduler` on real sockets, a `VirtualTimeScheduler` when simulated. */
+  /** The runtime's scheduler: `asyncScheduler` on real sockets, a `SimulatedScheduler` (virtual time) when simulated. */
   readonly scheduler: SchedulerLike;
   /** Seeded, independent of the runtime's and the network's draws. */
   readonly random: () => number;

@@ -1,24 +1,28 @@
 /**
- * Drives a `VirtualTimeScheduler` for a simulated chaos run: jumps from one scheduled
- * action to the next (never ticking through empty milliseconds), and lets the event loop
- * turn between steps so that what Node's streams and promises defer — `process.nextTick`,
+ * Drives a virtual clock for a simulated chaos run — a `SimulatedScheduler` (what
+ * `runScenario` uses) or an RxJS `VirtualTimeScheduler`: jumps from one scheduled action
+ * to the next (never ticking through empty milliseconds), and lets the event loop turn
+ * between steps so that what Node's streams and promises defer — `process.nextTick`,
  * microtasks — runs at the virtual time it was caused at.
  *
  *   loop: turn the event loop ─▶ next action due ≤ target? ─ no ─▶ clock = target, done
  *                                     │ yes
- *                                     └─▶ flush everything due at that instant ─▶ loop
+ *                                     └─▶ run everything due at that instant ─▶ loop
  *
  * Trade-offs:
  * - One `setImmediate` per step: it runs after every pending nextTick and microtask,
  *   which is what stream plumbing needs, and costs a few µs; the run's cost is then
- *   proportional to its events, not to its duration, which is where the ≥ 100× speed-up
- *   over real time comes from.
+ *   proportional to its events, not to its duration, which is where the speed-up over
+ *   real time comes from.
  * - A livelock (work rescheduling itself at the same instant forever) would hang a
  *   naive loop; after `maxStepsPerInstant` steps at one instant the driver throws.
- * - `VirtualTimeScheduler.flush()` unsubscribes every action when one throws and
- *   rethrows; the driver lets that error out, since the run can no longer be trusted.
+ * - A work that throws: both schedulers cancel every queued action and rethrow; the
+ *   driver lets that error out, since the run can no longer be trusted.
+ * - `VirtualTimeScheduler` chains a new action each time a periodic one re-arms (see
+ *   simulated-scheduler.ts): fine for short tests, not for hours of virtual time.
  */
 import type { VirtualTimeScheduler } from 'rxjs';
+import { SimulatedScheduler } from './simulated-scheduler.js';
 
 /** Lets pending nextTicks, microtasks and immediates run. */
 export function turnEventLoop(): Promise<void> {
@@ -30,60 +34,88 @@ export interface VirtualDriverOptions {
   readonly maxStepsPerInstant?: number;
 }
 
+/** What the driver needs of a virtual clock. */
+interface SteppedClock {
+  now(): number;
+  nextDueAt(): number | undefined;
+  /** Runs everything due at `at` (the next due time), leaving the clock there. */
+  runInstant(at: number): void;
+  /** Moves the clock forward to `at` without running anything. */
+  moveTo(at: number): void;
+}
+
+function virtualTimeClock(vts: VirtualTimeScheduler): SteppedClock {
+  return {
+    now: () => vts.now(),
+    nextDueAt: () => vts.actions[0]?.delay,
+    runInstant: (at) => {
+      vts.maxFrames = at;
+      try {
+        vts.flush();
+      } finally {
+        vts.maxFrames = Number.POSITIVE_INFINITY;
+      }
+    },
+    moveTo: (at) => {
+      if (vts.frame < at) vts.frame = at;
+    },
+  };
+}
+
 /**
  * @example
- * const driver = new VirtualDriver(new VirtualTimeScheduler());
+ * const driver = new VirtualDriver(new SimulatedScheduler());
  * await driver.advanceTo(5_000);           // runs everything due in [now, 5000]
  * await driver.settle(rt.shutdown(), 60_000); // advances until the promise settles
  */
 export class VirtualDriver {
-  readonly scheduler: VirtualTimeScheduler;
+  readonly scheduler: SimulatedScheduler | VirtualTimeScheduler;
   /** Steps taken so far (one per distinct instant with due actions, plus loop turns). */
   steps = 0;
+  readonly #clock: SteppedClock;
   readonly #maxStepsPerInstant: number;
 
-  constructor(scheduler: VirtualTimeScheduler, options?: VirtualDriverOptions) {
+  constructor(scheduler: SimulatedScheduler | VirtualTimeScheduler, options?: VirtualDriverOptions) {
     this.scheduler = scheduler;
+    this.#clock = scheduler instanceof SimulatedScheduler ? scheduler : virtualTimeClock(scheduler);
     this.#maxStepsPerInstant = options?.maxStepsPerInstant ?? 10_000;
   }
 
   now(): number {
-    return this.scheduler.now();
+    return this.#clock.now();
   }
 
   /** Time of the next scheduled action, or undefined when none is left. */
   nextDueAt(): number | undefined {
-    return this.scheduler.actions[0]?.delay;
+    return this.#clock.nextDueAt();
   }
 
   /** Runs every action due up to `target` (in order, deferred work in between) and leaves the clock there. */
   async advanceTo(target: number): Promise<void> {
-    const vts = this.scheduler;
-    let instant = vts.frame;
+    const clock = this.#clock;
+    let instant = clock.now();
     let stepsHere = 0;
     for (;;) {
       await turnEventLoop();
       this.steps++;
-      const next = vts.actions[0];
-      if (next === undefined || next.delay > target) break;
-      if (next.delay === instant) {
+      const next = clock.nextDueAt();
+      if (next === undefined || next > target) break;
+      if (next === instant) {
         if (++stepsHere > this.#maxStepsPerInstant) {
           throw new Error(`virtual time is stuck at ${instant} ms: more than ${this.#maxStepsPerInstant} steps without time passing`);
         }
       } else {
-        instant = next.delay;
+        instant = next;
         stepsHere = 0;
       }
-      vts.maxFrames = next.delay;
-      vts.flush();
+      clock.runInstant(next);
     }
-    if (vts.frame < target) vts.frame = target;
-    vts.maxFrames = Number.POSITIVE_INFINITY;
+    clock.moveTo(target);
   }
 
   /** Advances by `ms`. */
   advance(ms: number): Promise<void> {
-    return this.advanceTo(this.scheduler.now() + ms);
+    return this.advanceTo(this.#clock.now() + ms);
   }
 
   /**
@@ -93,11 +125,11 @@ export class VirtualDriver {
   async settle(promise: Promise<unknown>, limitMs: number, stepMs = 10): Promise<{ settled: boolean }> {
     let settled = false;
     void promise.then(() => (settled = true), () => (settled = true));
-    const end = this.scheduler.now() + limitMs;
+    const end = this.#clock.now() + limitMs;
     await turnEventLoop();
-    while (!settled && this.scheduler.now() < end) {
+    while (!settled && this.#clock.now() < end) {
       // Jump to the next action; with none left, let time pass in small strides.
-      await this.advanceTo(Math.min(end, this.nextDueAt() ?? this.scheduler.now() + stepMs));
+      await this.advanceTo(Math.min(end, this.nextDueAt() ?? this.#clock.now() + stepMs));
     }
     return { settled };
   }
