@@ -29,8 +29,8 @@ function chainDepth(sub: Subscription): number {
   let depth = 0;
   let cur: Subscription | undefined = sub;
   while (cur !== undefined) {
-    const finalizers = (cur as unknown as { _finalizers: unknown[] | null })._finalizers ?? [];
-    cur = finalizers.find((f): f is Subscription => typeof f === 'object' && f !== null && 'unsubscribe' in f);
+    const finalizers: unknown[] = (cur as unknown as { _finalizers: unknown[] | null })._finalizers ?? [];
+    cur = finalizers.find((f: unknown): f is Subscription => typeof f === 'object' && f !== null && 'unsubscribe' in f);
     if (cur !== undefined) depth++;
   }
   return depth;
