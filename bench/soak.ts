@@ -19,18 +19,24 @@
  * closed and `process.getActiveResourcesInfo()` must list nothing of ours.
  *
  * Bars: heap slope ≤ 1 % per 10 minutes after warm-up; 0 unsettled requests; no handle left.
+ * The heap is also reported without compiled code and bytecode (`v8.getHeapCodeStatistics`):
+ * paths a fault runs once per cycle reach the JIT's thresholds late, so code keeps growing
+ * for many cycles, and only the rest (the program's data) says whether something leaks.
  *
  * Run: `npx tsx bench/soak.ts` (10 minutes), `--duration-s 120 --cycle-s 30` for a short
- * one, `--json soak.json` to keep the samples. Options: `--users 8 --think-ms 5`.
+ * one, `--json soak.json` to keep the samples, `--snapshots` to write a heap snapshot at
+ * the end of warm-up and at the end (compare them in DevTools' Memory tab when the slope
+ * is over the bar). Options: `--users 8 --think-ms 5`.
  */
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { getHeapCodeStatistics, getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import { createChaosProxy } from '../src/chaos/index.js';
 import { createRuntime, createWireServer, exponentialBackoff, wire, type WireServer } from '../src/index.js';
-import { heapTrend, type HeapSample } from './helpers/soak-stats.js';
+import { heapTrend, spaceSlopes, type HeapSample } from './helpers/soak-stats.js';
 
 if (typeof globalThis.gc !== 'function') {
   // Heap after GC needs a GC on demand: run again with --expose-gc, same loader and arguments.
@@ -48,6 +54,7 @@ const { values } = parseArgs({
     users: { type: 'string', default: '8' },
     'think-ms': { type: 'string', default: '5' },
     json: { type: 'string' },
+    snapshots: { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -180,9 +187,19 @@ function sample(): void {
   gc();
   gc(); // the second pass collects what the first one's finalizers released
   const m = process.memoryUsage();
-  samples.push({ atS: Math.round((performance.now() - loadStart) / 1000), heapBytes: m.heapUsed, rssBytes: m.rss, phase });
+  const spaces = Object.fromEntries(getHeapSpaceStatistics().map((sp) => [sp.space_name, sp.space_used_size]));
+  const code = getHeapCodeStatistics();
+  const codeBytes = code.code_and_metadata_size + code.bytecode_and_metadata_size;
+  samples.push({ atS: Math.round((performance.now() - loadStart) / 1000), heapBytes: m.heapUsed, rssBytes: m.rss, phase, spaces, codeBytes });
   const s = samples.at(-1)!;
-  console.error(`[${s.atS} s] heap ${(s.heapBytes / 1048576).toFixed(2)} MiB, rss ${(s.rssBytes / 1048576).toFixed(0)} MiB, phase ${s.phase}, requests ${settled} (${succeeded} ok), open ${pool.stats().open}`);
+  const kib = (name: string) => ((spaces[name] ?? 0) / 1024).toFixed(0);
+  console.error(
+    `[${s.atS} s] heap ${(s.heapBytes / 1048576).toFixed(2)} MiB (code and bytecode ${(codeBytes / 1024).toFixed(0)} KiB; old space ${kib('old_space')} KiB), rss ${(s.rssBytes / 1048576).toFixed(0)} MiB, ` +
+      `phase ${s.phase}, requests ${settled} (${succeeded} ok)`,
+  );
+  if (values.snapshots === true && (samples.length === Math.ceil(warmupS / sampleS) + 1 || s.atS >= durationS)) {
+    console.error(`  heap snapshot: ${writeHeapSnapshot(`soak-${s.atS}s.heapsnapshot`)}`);
+  }
 }
 sample();
 const sampler = setInterval(sample, sampleS * 1000);
@@ -208,6 +225,8 @@ await sleep(100); // listening handles are released just after close() resolves
 const leftovers = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap' && r !== 'PipeWrap');
 
 const trend = heapTrend(samples, warmupS);
+const dataTrend = heapTrend(samples, warmupS, (s) => s.heapBytes - s.codeBytes);
+const codeTrend = heapTrend(samples, warmupS, (s) => s.codeBytes);
 const elapsedS = (performance.now() - loadStart) / 1000;
 const result = {
   command: `npx tsx bench/soak.ts ${process.argv.slice(2).join(' ')}`.trim(),
@@ -227,16 +246,35 @@ const result = {
     slopeKiBPerMin: +((trend.slopeBytesPerS * 60) / 1024).toFixed(2),
     percentPer10Min: +trend.percentPer10Min.toFixed(3),
   },
+  // The heap without compiled code and bytecode: what a leak of the program's data grows.
+  dataHeap: {
+    baselineMiB: +(dataTrend.baselineBytes / 1048576).toFixed(2),
+    slopeKiBPerMin: +((dataTrend.slopeBytesPerS * 60) / 1024).toFixed(2),
+    percentPer10Min: +dataTrend.percentPer10Min.toFixed(3),
+  },
+  codeAndBytecode: {
+    baselineKiB: Math.round(codeTrend.baselineBytes / 1024),
+    slopeKiBPerMin: +((codeTrend.slopeBytesPerS * 60) / 1024).toFixed(2),
+  },
   leftovers,
   bars: {
     heapSlope: trend.percentPer10Min <= 1,
+    dataHeapSlope: dataTrend.percentPer10Min <= 1,
     unsettled: unsettled === 0,
     noHandleLeft: leftovers.length === 0,
   },
-  curve: samples.map((s) => ({ atS: s.atS, heapMiB: +(s.heapBytes / 1048576).toFixed(2), rssMiB: Math.round(s.rssBytes / 1048576), phase: s.phase })),
+  spaceSlopesKiBPerMin: spaceSlopes(samples, warmupS),
+  curve: samples.map((s) => ({
+    atS: s.atS,
+    heapMiB: +(s.heapBytes / 1048576).toFixed(2),
+    dataMiB: +((s.heapBytes - s.codeBytes) / 1048576).toFixed(2),
+    codeKiB: Math.round(s.codeBytes / 1024),
+    rssMiB: Math.round(s.rssBytes / 1048576),
+    phase: s.phase,
+  })),
 };
 console.log(JSON.stringify({ ...result, curve: undefined }, null, 2));
-console.log('\n| t (s) | heap after GC (MiB) | RSS (MiB) | phase |\n| --- | --- | --- | --- |');
-for (const c of result.curve) console.log(`| ${c.atS} | ${c.heapMiB.toFixed(2)} | ${c.rssMiB} | ${c.phase} |`);
+console.log('\n| t (s) | heap after GC (MiB) | of which code and bytecode (KiB) | data (MiB) | RSS (MiB) | phase |\n| --- | --- | --- | --- | --- | --- |');
+for (const c of result.curve) console.log(`| ${c.atS} | ${c.heapMiB.toFixed(2)} | ${c.codeKiB} | ${c.dataMiB.toFixed(2)} | ${c.rssMiB} | ${c.phase} |`);
 if (values.json !== undefined) writeFileSync(values.json, JSON.stringify(result, null, 2));
-process.exitCode = result.bars.heapSlope && result.bars.unsettled && result.bars.noHandleLeft ? 0 : 1;
+process.exitCode = Object.values(result.bars).every(Boolean) ? 0 : 1;

@@ -73,6 +73,8 @@ async function main(): Promise<void> {
   console.log(formatReports(reports));
   if (args.json !== undefined) writeFileSync(args.json, JSON.stringify(reports.map((r) => r.toJSON()), null, 2));
   process.exitCode = reports.some((r) => r.findings > 0) ? 1 : 0;
+  // A target that leaked a handle (reported as `leak`) must not keep the run alive.
+  setTimeout(() => process.exit(), 2000).unref();
 }
 
 await main();

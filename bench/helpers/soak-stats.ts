@@ -16,6 +16,14 @@ export interface HeapSample {
   readonly rssBytes: number;
   /** The chaos phase running at the sample. */
   readonly phase: string;
+  /** Bytes used per V8 heap space (`old_space`, `code_space`, …), to tell objects from code. */
+  readonly spaces: Readonly<Record<string, number>>;
+  /**
+   * Of `heapBytes`, what compiled code and bytecode hold with their metadata
+   * (`v8.getHeapCodeStatistics()`): it grows while rarely run paths (a fault's handling, run
+   * once per chaos cycle) reach the JIT's thresholds, and is no leak of the program's data.
+   */
+  readonly codeBytes: number;
 }
 
 /** Least-squares slope of y over x (0 for fewer than two points). */
@@ -51,19 +59,29 @@ export interface HeapTrend {
 }
 
 /**
- * The heap trend of the samples taken at or after `warmupS`.
+ * The heap trend of the samples taken at or after `warmupS` (of `bytes`: the whole heap by
+ * default; pass `(s) => s.heapBytes - s.codeBytes` for the program's data alone).
  *
  * @example
  * heapTrend([{ atS: 60, heapBytes: 10e6, … }, { atS: 660, heapBytes: 10.1e6, … }], 60).percentPer10Min // 1
  */
-export function heapTrend(samples: readonly HeapSample[], warmupS: number): HeapTrend {
+export function heapTrend(samples: readonly HeapSample[], warmupS: number, bytes: (s: HeapSample) => number = (s) => s.heapBytes): HeapTrend {
   const after = samples.filter((s) => s.atS >= warmupS);
-  const baselineBytes = after[0]?.heapBytes ?? 0;
-  const slopeBytesPerS = leastSquaresSlope(after.map((s) => ({ x: s.atS, y: s.heapBytes })));
+  const baselineBytes = after[0] === undefined ? 0 : bytes(after[0]);
+  const slopeBytesPerS = leastSquaresSlope(after.map((s) => ({ x: s.atS, y: bytes(s) })));
   return {
     samples: after.length,
     baselineBytes,
     slopeBytesPerS,
     percentPer10Min: baselineBytes === 0 ? 0 : (slopeBytesPerS * 600 * 100) / baselineBytes,
   };
+}
+
+/** Fitted growth of each V8 heap space after warm-up, KiB per minute (which one creeps). */
+export function spaceSlopes(samples: readonly HeapSample[], warmupS: number): Record<string, number> {
+  const after = samples.filter((s) => s.atS >= warmupS);
+  const names = Object.keys(after[0]?.spaces ?? {});
+  return Object.fromEntries(
+    names.map((name) => [name, +((leastSquaresSlope(after.map((s) => ({ x: s.atS, y: s.spaces[name] ?? 0 }))) * 60) / 1024).toFixed(2)]),
+  );
 }

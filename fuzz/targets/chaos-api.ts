@@ -23,12 +23,15 @@
 import { createToxiproxyServer } from '../../src/chaos/toxiproxy-server.js';
 import { apiRequest, garbageRequest, PROXY_NAMES, type GeneratedRequest } from '../generators/http-requests.js';
 import { RawHttpConnection, type ResponseOutcome } from '../raw-http.js';
+import { settlesWithin } from '../deadline.js';
 import { describeError } from '../oracles.js';
 import { Rng } from '../random.js';
 import type { FuzzTarget, TargetContext } from '../target.js';
 import { checkClosed, tcpHandles } from '../net-checks.js';
 
 const CLIENTS = 8;
+/** How long close() and registry.remove() may take. */
+const SETTLE_DEADLINE_MS = 10_000;
 /** Every this many cases, proxies whose names are not in `PROXY_NAMES` are removed. */
 const SWEEP_EVERY_CASES = 1000;
 const ANSWER_DEADLINE_MS = 10_000;
@@ -87,7 +90,7 @@ export const chaosApiTarget: FuzzTarget = {
     const sweep = async (): Promise<void> => {
       for (const p of api.registry.list()) {
         if (PROXY_NAMES.includes(p.name)) continue;
-        await api.registry.remove(p.name).catch(() => {});
+        await settlesWithin(api.registry.remove(p.name), SETTLE_DEADLINE_MS, `registry.remove(${JSON.stringify(p.name).slice(0, 40)})`, report);
       }
     };
     const worker = async (): Promise<void> => {
@@ -142,7 +145,7 @@ export const chaosApiTarget: FuzzTarget = {
       // those still registered must be closed by close(), and the handle count catches
       // any listener the registry lost track of.
       finalPorts = api.registry.list().flatMap((p) => (p.address === undefined ? [] : [p.address.port]));
-      await api.close();
+      await settlesWithin(api.close(), SETTLE_DEADLINE_MS, 'chaos API close()', report);
     }
     for (const p of finalPorts) await checkClosed(p, `proxy port ${p}`, tcpBaseline, context);
     await checkClosed(port, 'chaos API', tcpBaseline, context);

@@ -38,6 +38,7 @@ import type { WireSession } from '../../src/transport/wire-session.js';
 import { wire } from '../../src/transport/wire.js';
 import { hostileFrame, opening } from '../generators/wire-client-frames.js';
 import { frame, randomMessage, WirePeer } from '../generators/wire-messages.js';
+import { settlesWithin } from '../deadline.js';
 import { hostileHandler } from '../hostile-handler.js';
 import { checkClosed, tcpHandles } from '../net-checks.js';
 import { describeError, isCoded, sameValue } from '../oracles.js';
@@ -231,7 +232,7 @@ export const wireServerTarget: FuzzTarget = {
       await Promise.all(Array.from({ length: context.onlyCase === undefined ? CLIENTS : 1 }, worker));
     } finally {
       canary.destroy();
-      await server.close({ graceful: false });
+      await settlesWithin(server.close({ graceful: false }), CLOSE_DEADLINE_MS, 'wire server close()', report);
       unsubscribe('net.server.socket', onServerSocket);
     }
     await checkClosed(port, 'wire server', tcpBaseline, context);
