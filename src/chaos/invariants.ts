@@ -86,11 +86,15 @@ export function everyRequestSucceeds(): Invariant {
   });
 }
 
+/** Connections named in a message, at most: a fleet of 1,000 down would fill a screen. */
+const NAMED_CONNECTIONS = 10;
+
 function describeConnections(observed: ScenarioObservations): string {
   const conns = observed.connections();
   const up = conns.filter((c) => c.state === 'ready' || c.state === 'probing').length;
   const down = conns.filter((c) => c.state !== 'ready' && c.state !== 'probing').map((c) => `${c.id} ${c.state}`);
-  return `${up}/${observed.expectedConnections} up${down.length > 0 ? `: ${down.join(', ')}` : ''}`;
+  const more = down.length > NAMED_CONNECTIONS ? ` and ${down.length - NAMED_CONNECTIONS} more` : '';
+  return `${up}/${observed.expectedConnections} up${down.length > 0 ? `: ${down.slice(0, NAMED_CONNECTIONS).join(', ')}${more}` : ''}`;
 }
 
 /**

@@ -14,6 +14,8 @@
  *   `graceMs` after the last harmful fault ended is put down to it but is no detection
  *   (healing a blackhole closes its connections). Any other death is a false death.
  * - "Up" for recovery means `ready` or `probing` (a routine probe is not an outage).
+ * - A connection that reaches `closed` was retired by its pool (max lifetime, idle,
+ *   shrink): it leaves the observed connections, since its replacement has its own id.
  * - Every time is scheduler time minus the origin set when the timeline starts.
  * - An episode is "reached" from the first moment a connection was alive during it;
  *   its detections are the deaths while one of its faults was active.
@@ -80,6 +82,8 @@ export class ScenarioRecorder implements ScenarioObservations {
   readonly #ledger: RequestLedger;
   readonly #sub: Subscription;
   readonly #conns = new Map<string, Conn>();
+  /** Connections in an `UP` state: kept as states change, since every probe is two changes. */
+  #upCount = 0;
   readonly #faults: Fault[] = [];
   readonly #episodes: Episode[] = [];
   readonly #deaths: DeathRecord[] = [];
@@ -187,9 +191,7 @@ export class ScenarioRecorder implements ScenarioObservations {
   }
 
   allUp(): boolean {
-    let up = 0;
-    for (const c of this.#conns.values()) if (UP.has(c.state)) up++;
-    return this.#prefix !== undefined && up >= this.#expected;
+    return this.#prefix !== undefined && this.#upCount >= this.#expected;
   }
 
   faults(): readonly FaultRecord[] {
@@ -287,6 +289,7 @@ export class ScenarioRecorder implements ScenarioObservations {
     if (!c) {
       c = { id: e.id, state: e.from, since: e.at, incarnation: 0, upSince: undefined };
       this.#conns.set(e.id, c);
+      if (UP.has(c.state)) this.#upCount++;
     }
     if (e.to === 'dialing') {
       c.incarnation++;
@@ -299,9 +302,15 @@ export class ScenarioRecorder implements ScenarioObservations {
     }
     if (e.from === 'suspect' && e.to === 'ready') this.#falseSuspicions++;
     if (e.to === 'dead' && ALIVE.has(e.from)) this.#onDeath(c, e.from, e.reason ?? 'unknown', e.at);
+    const wasUp = UP.has(c.state);
+    const isUp = UP.has(e.to);
     c.state = e.to;
     c.since = e.at;
-    if (UP.has(e.to) && this.allUp()) this.#onAllUp(e.at);
+    if (wasUp !== isUp) this.#upCount += isUp ? 1 : -1;
+    // Closed on purpose (the pool retired it: max lifetime, idle, shrink): gone, not down.
+    // Its replacement has an id of its own.
+    if (e.to === 'closed') this.#conns.delete(c.id);
+    if (isUp && this.allUp()) this.#onAllUp(e.at);
   }
 
   #onDeath(c: Conn, from: string, reason: string, at: number): void {
