@@ -2,6 +2,7 @@
  * node-postgres under supervision: a pool of `pg.Client`s whose connections wirewarden
  * heartbeats, replaces when they die, and resets between leases.
  *
+ *   npm install pg   # node-postgres (pg-pool comes with it)
  *   DATABASE_URL=postgres://user:password@127.0.0.1:5432/db npx tsx examples/postgres-pool.ts
  *
  * `pg.Client` dials by itself (given a stream, it would still call `stream.connect()`), so
@@ -41,6 +42,29 @@ const watches = new WeakMap<pg.Client, ClientWatch>();
  * is not in pg's typings (pg-pool reads `_queryable` the same way); absent, assume ready.
  */
 const readyForQuery = (client: pg.Client): boolean => (client as { readyForQuery?: boolean }).readyForQuery !== false;
+
+/**
+ * Resolves at the client's next ReadyForQuery (pg's own listener, added at connect, has
+ * handled it by then), rejects if the connection ends first (a backend terminated during
+ * a query never sends one): a reset must not wait out `validationTimeoutMs` for a client
+ * that is already gone.
+ */
+function settledQuery(client: pg.Client): Promise<void> {
+  const connection = client.connection;
+  return new Promise<void>((resolve, reject) => {
+    const onReady = (): void => {
+      connection.off('end', onEnd);
+      resolve();
+    };
+    const onEnd = (): void => {
+      connection.off('readyForQuery', onReady);
+      reject(new Error('the connection ended while a query was still running'));
+    };
+    connection.once('readyForQuery', onReady);
+    connection.once('end', onEnd);
+    if (!connection.stream.readable) onEnd();
+  });
+}
 
 /** A `custom()` connect-mode protocol whose sessions are connected `pg.Client`s. */
 export function postgres(settings: PostgresClientSettings): ConnectProtocol<pg.Client> {
@@ -117,10 +141,7 @@ export function postgres(settings: PostgresClientSettings): ConnectProtocol<pg.C
     // ROLLBACK before it. It drops temp tables, prepared statements, LISTENs, advisory
     // locks and SET values.
     async reset(client) {
-      if (!readyForQuery(client)) {
-        // pg's own listener was added at connect, so it has handled the message when this runs.
-        await new Promise<void>((resolve) => client.connection.once('readyForQuery', () => resolve()));
-      }
+      if (!readyForQuery(client)) await settledQuery(client);
       if (client.getTransactionStatus() !== 'I') await client.query('ROLLBACK');
       await client.query('DISCARD ALL');
     },

@@ -44,7 +44,7 @@ it('a frozen server: every idle connection dead within the detection bound, then
     const waitedMs = Date.now() - t0;
     expect(hasCode(err, 'WW_POOL_TIMEOUT'), causeMessages(err).join('\n')).toBe(true);
     expect(waitedMs).toBeGreaterThanOrEqual(400);
-    expect(waitedMs).toBeLessThan(1000);
+    expect(waitedMs).toBeLessThan(1500); // its own 400 ms, plus a loaded machine's late timer
     expect(pool.health()).toMatchObject({ ready: false });
 
     server().thaw();
