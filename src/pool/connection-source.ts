@@ -65,8 +65,11 @@ export interface ConnectionSource<C> {
   kill(slot: Slot<C>, reason: PoolKillReason, error?: unknown): void;
   /** Validation: resolves when the peer answered. `signal` aborts when the pool closes. */
   probe(slot: Slot<C>, signal: AbortSignal): Promise<void>;
-  /** `resetOnRelease` or `needsReset`: restore the session for the next holder; reject → killed. */
-  reset(slot: Slot<C>): Promise<void>;
+  /**
+   * `resetOnRelease` or `needsReset`: restore the session for the next holder; reject →
+   * killed. `signal` aborts when the pool closes.
+   */
+  reset(slot: Slot<C>, signal: AbortSignal): Promise<void>;
   /**
    * Optional: true when the slot's session is in a state its next holder must not inherit
    * (RESP: inside MULTI, WATCHing, another db). Asked on every release, so it must be a

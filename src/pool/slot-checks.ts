@@ -64,7 +64,7 @@ export class SlotChecks<C> {
     slot.state = 'probing';
     slot.validatingFor = w;
     const ac = new AbortController();
-    slot.probeAbort = ac;
+    slot.checkAbort = ac;
     const incarnation = slot.incarnation;
     call(() => this.#hooks.source().probe(slot, ac.signal)).then(
       () => this.#probeDone(slot, incarnation, true, undefined),
@@ -75,8 +75,10 @@ export class SlotChecks<C> {
   /** `resetOnRelease`: restore the session before anyone else gets it. */
   reset(slot: Slot<C>): void {
     slot.state = 'resetting';
+    const ac = new AbortController();
+    slot.checkAbort = ac;
     const incarnation = slot.incarnation;
-    call(() => this.#hooks.source().reset(slot)).then(
+    call(() => this.#hooks.source().reset(slot, ac.signal)).then(
       () => this.#resetDone(slot, incarnation, true, undefined),
       (err: unknown) => this.#resetDone(slot, incarnation, false, err),
     );
@@ -112,7 +114,7 @@ export class SlotChecks<C> {
 
   #probeDone(slot: Slot<C>, incarnation: number, ok: boolean, error: unknown): void {
     if (slot.state !== 'probing' || slot.incarnation !== incarnation) return;
-    slot.probeAbort = undefined;
+    slot.checkAbort = undefined;
     if (!ok) {
       this.#life.kill(slot, 'validation-failed', 'validation', error, 'failed validation');
       return;
@@ -127,6 +129,7 @@ export class SlotChecks<C> {
 
   #resetDone(slot: Slot<C>, incarnation: number, ok: boolean, error: unknown): void {
     if (slot.state !== 'resetting' || slot.incarnation !== incarnation) return;
+    slot.checkAbort = undefined;
     const now = this.#clock.read();
     if (!ok) {
       this.#life.kill(slot, 'reset-failed', 'reset-failed', error, 'failed its reset');

@@ -235,8 +235,8 @@ export class SlotLifecycle<C> implements PoolSink<C> {
       lease.markLost(`the connection ${lostWhy}`, error);
       hooks.emit({ type: 'lease-lost', at: now, id: slot.id, endpoint: slot.endpointKey, reason: closed });
     }
-    slot.probeAbort?.abort();
-    slot.probeAbort = undefined;
+    slot.checkAbort?.abort();
+    slot.checkAbort = undefined;
     const validating = slot.validatingFor;
     slot.validatingFor = undefined;
     counters.closed[closed]++;

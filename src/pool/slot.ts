@@ -61,8 +61,8 @@ export class Slot<C = unknown> {
    * in the idle stack but is not leased until it is `ready` again (set by the source).
    */
   suspect = false;
-  /** Aborts an in-flight validation probe when the pool closes. */
-  probeAbort: AbortController | undefined = undefined;
+  /** Aborts an in-flight validation probe or reset when the connection leaves or the pool closes. */
+  checkAbort: AbortController | undefined = undefined;
 
   constructor(id: string, endpoint: PoolEndpoint, endpointKey: string, owner: LeaseOwner<C>, now: number) {
     this.id = id;

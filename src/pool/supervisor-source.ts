@@ -35,6 +35,7 @@ import { DialFailedError, PoolClosedError, ProtocolError, WirewardenError } from
 import type { SchedulerLike } from '../scheduler.js';
 import type { BackoffPolicy } from '../supervisor/backoff.js';
 import type { SupervisorHandle } from '../supervisor/supervisor-handle.js';
+import { engineOf } from '../supervisor/supervisor-logic.js';
 import type { SupervisorSnapshot } from '../supervisor/supervisor-types.js';
 import type { AnyProtocol } from '../transport/types.js';
 import { boundedCheck } from './bounded-check.js';
@@ -152,14 +153,14 @@ export class SupervisorSource<S> implements ConnectionSource<S>, WatcherOwner<S>
       (s) => this.#protocol.probe(session, s), signal);
   }
 
-  reset(slot: Slot<S>): Promise<void> {
+  reset(slot: Slot<S>, signal: AbortSignal): Promise<void> {
     const session = slot.conn as S;
     if (this.#protocol.reset === undefined) {
       // Only asked for a session the protocol says needs one (resetOnRelease requires reset()).
       return Promise.reject(new ProtocolError(`connection ${slot.id} was released in a state its next holder must not inherit, and its protocol has no reset()`));
     }
     return boundedCheck(this.#c.scheduler, this.#c.validationTimeoutMs, `reset of connection ${slot.id}`,
-      () => this.#protocol.reset?.(session));
+      (s) => this.#protocol.reset?.(session, s), signal);
   }
 
   inspect(slot: Slot<S>): SlotInspection | undefined {
@@ -226,8 +227,14 @@ export class SupervisorSource<S> implements ConnectionSource<S>, WatcherOwner<S>
       return;
     }
     if (this.#awaiting.size === 0) return;
+    // The engine once per notification: `SupervisorHandle.childRef` walks up the supervisor
+    // tree on every call, and during an outage of a 1,000-connection pool every watcher
+    // waits here, looked up after each of the supervisor's events (~1 s of CPU per
+    // outage before).
+    const engine = engineOf(this.#c.supervisor.ref);
+    if (engine === undefined) return;
     for (const w of [...this.#awaiting]) {
-      const ref = this.#c.supervisor.childRef(w.slot.id);
+      const ref = engine.childRef(w.slot.id);
       if (ref === undefined || ref === w.lastRef || !this.#awaiting.has(w)) continue;
       this.#awaiting.delete(w);
       w.attach(ref);

@@ -24,7 +24,7 @@ export interface CustomSessionOptions<S> {
   /** Resolve when the peer answered; the caller aborts `signal` on timeout. */
   readonly probe: (session: S, signal: AbortSignal) => Promise<void>;
   /** Optional: restore the session for the next lease (e.g. `ROLLBACK`, `DISCARD ALL`). */
-  readonly reset?: (session: S) => Promise<void>;
+  readonly reset?: (session: S, signal?: AbortSignal) => Promise<void>;
   /**
    * Graceful close. `signal` aborts once `closeTimeoutMs` passed (or the connection is
    * killed meanwhile): then destroy the client at once.
@@ -141,7 +141,7 @@ export function custom<S>(options: CustomProtocolOptions<S>): Protocol<S> | Conn
   const mutable = protocol as { -readonly [K in keyof ConnectProtocol<S>]?: ConnectProtocol<S>[K] };
   if (o.reset) {
     const reset = o.reset;
-    mutable.reset = (s) => reset(s);
+    mutable.reset = (s, signal) => reset(s, signal);
   }
   if (o.busy) {
     const busy = o.busy;

@@ -127,7 +127,12 @@ export interface SessionProtocol<S = unknown> {
    * Must be cheap (a field read).
    */
   needsReset?(session: S): boolean;
-  reset?(session: S): Promise<void>;
+  /**
+   * Optional: restores the session for its next holder. `signal` aborts when the check
+   * runs past the pool's `validationTimeoutMs` or the pool closes: a reset still running
+   * then should stop, or at least not hold anything the shutdown must wait for.
+   */
+  reset?(session: S, signal?: AbortSignal): Promise<void>;
   /**
    * Optional: true when a failed `open`/`connect` (its rejection, or the error given to
    * `lost` before it resolved) is one a retry cannot fix — bad credentials, an unknown

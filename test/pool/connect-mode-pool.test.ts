@@ -141,6 +141,31 @@ describe('a pool of self-dialing clients (virtual time)', () => {
     await shutdown(t);
   });
 
+  it('a reset still running when the pool closes is aborted: its validationTimeoutMs timer does not outlive shutdown', async () => {
+    const clock = new VirtualClock();
+    const server = new FakeDbServer({ scheduler: clock.scheduler });
+    const { protocol } = fakeDbProtocol(server);
+    const signals: AbortSignal[] = [];
+    const rt = createRuntime({ scheduler: clock.scheduler, random: () => 0.5, loadSource: () => 0 });
+    const pool = rt.createPool<FakeDbClient>({
+      endpoints: [{ host: '127.0.0.1', port: 5432 }],
+      // A reset that never settles by itself (a library call with no timeout of its own).
+      protocol: { ...protocol, reset: (_client, signal) => new Promise<void>(() => void (signal && signals.push(signal))) },
+      min: 1, max: 1, resetOnRelease: true, validationTimeoutMs: 600_000,
+      heartbeat: { intervalMs: 1000, maxTimeoutMs: 200, suspectProbes: 1 },
+      backoff: constantBackoff({ delayMs: 100 }),
+      housekeepingIntervalMs: 100,
+    });
+    await clock.advance(1);
+    (await pool.acquire()).release();
+    await clock.advance(5);
+    expect(signals).toHaveLength(1);
+    expect(signals[0]!.aborted).toBe(false);
+    await shutdown({ rt, pool, server, clock, connects: [] });
+    expect(signals[0]!.aborted).toBe(true);
+    expect(clock.pendingActions).toBe(0);
+  });
+
   it('a permanent refusal (refused(err)) fails acquires at once with the library error as the cause of the cause', async () => {
     const auth = new FakeDbError('password authentication failed for user "app"', '28P01');
     const t = dbPool({ acquireTimeoutMs: 10_000, backoff: exponentialBackoff({ initialMs: 100, maxMs: 2000, jitter: 'none' }) },

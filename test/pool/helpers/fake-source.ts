@@ -70,8 +70,8 @@ export class FakeSource implements ConnectionSource<FakeConn> {
     return this.#deferred(this.probes, this.options.probe ?? 'ok', slot, signal);
   }
 
-  reset(slot: Slot<FakeConn>): Promise<void> {
-    return this.#deferred(this.resets, this.options.reset ?? 'ok', slot);
+  reset(slot: Slot<FakeConn>, signal: AbortSignal): Promise<void> {
+    return this.#deferred(this.resets, this.options.reset ?? 'ok', slot, signal);
   }
 
   inspect(slot: Slot<FakeConn>): SlotInspection | undefined {
