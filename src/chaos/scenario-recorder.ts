@@ -310,7 +310,8 @@ export class ScenarioRecorder implements ScenarioObservations {
     // Closed on purpose (the pool retired it: max lifetime, idle, shrink): gone, not down.
     // Its replacement has an id of its own.
     if (e.to === 'closed') this.#conns.delete(c.id);
-    if (isUp && this.allUp()) this.#onAllUp(e.at);
+    // Only a connection coming up can complete "all up" (ready ⇄ probing, every probe, cannot).
+    if (isUp && !wasUp && this.allUp()) this.#onAllUp(e.at);
   }
 
   #onDeath(c: Conn, from: string, reason: string, at: number): void {

@@ -13,9 +13,11 @@
  * a string comparison per snapshot, and a connection's snapshot changes with its state,
  * never per frame), plus one subscription to the supervisor. A supervisor notifies its
  * observers after each of its own events, and spawning a child is one of them, so the
- * watchers waiting for a new incarnation (a handful, during an outage) look their child
- * up then: no promise, timer or closure per incarnation, and no subscription to
- * `rt.events$`, which would make every supervisor in the runtime build its events.
+ * watchers waiting for a new incarnation look their child up then — only those whose
+ * child the supervisor spawned since (`trackSpawns`), or that began waiting since: an
+ * outage puts every connection of the pool there. No promise, timer or closure per
+ * incarnation, and no subscription to `rt.events$`, which would make every supervisor in
+ * the runtime build its events.
  *
  * Restart intensity is infinite: dials are paced by the backoff, a pool must outlive an
  * outage of its endpoints, and its waiters time out instead (`acquireTimeoutMs`). The
@@ -65,8 +67,10 @@ export class SupervisorSource<S> implements ConnectionSource<S>, WatcherOwner<S>
   readonly #c: SupervisorSourceConfig<S>;
   readonly #protocol: AnyProtocol<S>;
   readonly #watchers = new Map<Slot<S>, SlotWatcher<S>>();
-  /** Watchers between incarnations, looked up after each supervisor event. */
-  readonly #awaiting = new Set<SlotWatcher<S>>();
+  /** Watchers between incarnations, by slot id. */
+  readonly #awaiting = new Map<string, SlotWatcher<S>>();
+  /** Watchers that began awaiting since the last supervisor event: looked up at the next. */
+  readonly #arrived = new Set<SlotWatcher<S>>();
   readonly #supervisorSub: { unsubscribe(): void } | undefined;
   #gone = false;
 
@@ -84,6 +88,7 @@ export class SupervisorSource<S> implements ConnectionSource<S>, WatcherOwner<S>
       this.#goneNow(new PoolClosedError(`supervisor ${config.supervisor.path} is not running`));
       return;
     }
+    engineOf(ref)?.trackSpawns(true);
     this.#supervisorSub = ref.subscribe({
       next: (snapshot) => this.#onSupervisor(snapshot),
       error: (err) => this.#goneNow(err),
@@ -98,14 +103,14 @@ export class SupervisorSource<S> implements ConnectionSource<S>, WatcherOwner<S>
     const w = new SlotWatcher<S>(slot, { ...this.#c.input, endpoint: slot.endpoint, leased }, this);
     this.#watchers.set(slot, w);
     if (this.#gone) return; // the pool is about to close; close() reports it
-    this.#awaiting.add(w);
+    this.#await(w);
     try {
       this.#c.supervisor.startChild({
         id: slot.id, logic: connectionMachine, input: w.input, restart: 'transient', resetAfterMs: this.#c.resetBackoffAfterMs,
         ...(this.#c.backoff === undefined ? {} : { backoff: this.#c.backoff }),
       });
     } catch (err) {
-      this.#awaiting.delete(w);
+      this.#stopAwaiting(w);
       this.#goneNow(err);
     }
   }
@@ -116,7 +121,7 @@ export class SupervisorSource<S> implements ConnectionSource<S>, WatcherOwner<S>
     if (reason === 'shutdown-forced') w.forced = true;
     if (!w.closing) {
       w.closing = true;
-      this.#awaiting.delete(w);
+      this.#stopAwaiting(w);
       const done = (): void => this.#closed(w);
       if (this.#gone) queueMicrotask(done);
       else this.#c.supervisor.terminateChild(slot.id).then(done, done);
@@ -175,7 +180,9 @@ export class SupervisorSource<S> implements ConnectionSource<S>, WatcherOwner<S>
   dispose(): void {
     this.#gone = true;
     this.#supervisorSub?.unsubscribe();
+    engineOf(this.#c.supervisor.ref)?.trackSpawns(false);
     this.#awaiting.clear();
+    this.#arrived.clear();
   }
 
   // ── watcher callbacks (inside an actor's notification: nothing may throw out) ──
@@ -208,7 +215,7 @@ export class SupervisorSource<S> implements ConnectionSource<S>, WatcherOwner<S>
         return;
       }
       const wasReady = w.readyReported;
-      if (!this.#gone) this.#awaiting.add(w);
+      if (!this.#gone) this.#await(w);
       if (w.killed) return; // the core made it pending when it asked for the kill
       if (wasReady) sink.onDead(slot, reason, error);
       else sink.onDialFailed(slot, error ?? new DialFailedError(`connection ${slot.id} to ${slot.endpointKey} ended (${reason}) before it was ready`));
@@ -226,19 +233,40 @@ export class SupervisorSource<S> implements ConnectionSource<S>, WatcherOwner<S>
       this.#goneNow(new PoolClosedError(`supervisor ${this.#c.supervisor.path} is ${snapshot.value}`));
       return;
     }
-    if (this.#awaiting.size === 0) return;
-    // The engine once per notification: `SupervisorHandle.childRef` walks up the supervisor
-    // tree on every call, and during an outage of a 1,000-connection pool every watcher
-    // waits here, looked up after each of the supervisor's events (~1 s of CPU per
-    // outage before).
     const engine = engineOf(this.#c.supervisor.ref);
     if (engine === undefined) return;
-    for (const w of [...this.#awaiting]) {
-      const ref = engine.childRef(w.slot.id);
-      if (ref === undefined || ref === w.lastRef || !this.#awaiting.has(w)) continue;
-      this.#awaiting.delete(w);
+    // A waiting watcher finds a new incarnation only when its child was spawned, or when
+    // it began waiting (its child may be new already): those are the only ones looked up.
+    // Every waiting watcher after each supervisor event was O(connections) per event: a
+    // 1,000-connection pool in an outage spent most of its CPU here.
+    const spawned = engine.takeSpawned();
+    if (this.#awaiting.size === 0) {
+      this.#arrived.clear();
+      return;
+    }
+    const candidates = [...this.#arrived];
+    this.#arrived.clear();
+    for (const id of spawned) {
+      const w = this.#awaiting.get(id);
+      if (w !== undefined) candidates.push(w);
+    }
+    for (const w of candidates) {
+      const id = w.slot.id;
+      const ref = engine.childRef(id);
+      if (ref === undefined || ref === w.lastRef || this.#awaiting.get(id) !== w) continue;
+      this.#stopAwaiting(w);
       w.attach(ref);
     }
+  }
+
+  #await(w: SlotWatcher<S>): void {
+    this.#awaiting.set(w.slot.id, w);
+    this.#arrived.add(w);
+  }
+
+  #stopAwaiting(w: SlotWatcher<S>): void {
+    if (this.#awaiting.get(w.slot.id) === w) this.#awaiting.delete(w.slot.id);
+    this.#arrived.delete(w);
   }
 
   #closed(w: SlotWatcher<S>): void {

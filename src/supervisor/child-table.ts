@@ -52,6 +52,8 @@ export interface ChildEntry {
   removing: boolean;
 }
 
+const NONE: readonly string[] = Object.freeze([]);
+
 export class ChildTable {
   readonly path: string;
   protected readonly scope: AnyActorScope;
@@ -65,6 +67,8 @@ export class ChildTable {
   /** Set whenever something the snapshot shows changed. */
   protected dirty = true;
   #seq = 0;
+  /** Ids spawned since the last `takeSpawned()`, while someone listens (`trackSpawns`). */
+  #spawned: string[] | undefined;
 
   constructor(scope: AnyActorScope, path: string) {
     this.scope = scope;
@@ -90,6 +94,23 @@ export class ChildTable {
 
   childRef(id: string): AnyActorRef | undefined {
     return this.entries.get(id)?.ref;
+  }
+
+  /**
+   * Keeps (or stops keeping) the ids of the children spawned, for an observer that
+   * attaches to each new incarnation: after a notification it looks up those children
+   * only, not every child it waits for (a pool of 1,000 in an outage waits for all).
+   */
+  trackSpawns(on: boolean): void {
+    this.#spawned = on ? (this.#spawned ?? []) : undefined;
+  }
+
+  /** The ids spawned since the last call (in spawn order), if tracked. */
+  takeSpawned(): readonly string[] {
+    const spawned = this.#spawned;
+    if (spawned === undefined || spawned.length === 0) return NONE;
+    this.#spawned = [];
+    return spawned;
   }
 
   /** The live incarnations, in start order. */
@@ -124,6 +145,7 @@ export class ChildTable {
     const { spec } = entry;
     const ref = createActor(spec.logic, { id: spec.id, parent: this.scope.self, input: spec.input });
     entry.ref = ref;
+    this.#spawned?.push(spec.id);
     entry.startedAt = this.now();
     this.setStatus(entry, 'running');
     // The error callback matters: an errored actor whose observers lack one reports an uncaught error.
