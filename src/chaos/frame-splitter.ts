@@ -42,18 +42,23 @@ export class FrameCursor {
   }
 
   feed(chunk: Buffer): void {
+    const length = chunk.length;
     let offset = 0;
-    while (offset < chunk.length) {
+    while (offset < length) {
       if (this.#bodyRemaining > 0) {
-        const take = Math.min(this.#bodyRemaining, chunk.length - offset);
+        const take = Math.min(this.#bodyRemaining, length - offset);
         this.#bodyRemaining -= take;
         offset += take;
         continue;
       }
-      const take = Math.min(FRAME_HEADER_BYTES - this.#headerFill, chunk.length - offset);
-      chunk.copy(this.#header, this.#headerFill, offset, offset + take);
-      this.#headerFill += take;
-      offset += take;
+      // Every chunk of every proxied connection comes through here: a whole header is read
+      // in place, and only a header split across chunks is gathered byte by byte.
+      if (this.#headerFill === 0 && length - offset >= FRAME_HEADER_BYTES) {
+        this.#bodyRemaining = chunk.readUInt32BE(offset);
+        offset += FRAME_HEADER_BYTES;
+        continue;
+      }
+      this.#header[this.#headerFill++] = chunk[offset++]!;
       if (this.#headerFill === FRAME_HEADER_BYTES) {
         this.#headerFill = 0;
         this.#bodyRemaining = this.#header.readUInt32BE(0);

@@ -286,6 +286,15 @@ export class ScenarioRecorder implements ScenarioObservations {
     }
     if (e.type !== 'state' || !e.path.startsWith(prefix)) return;
     let c = this.#conns.get(e.id);
+    // A routine probe (ready → probing → ready) is most of the events and changes nothing
+    // but the state: the connection stays up, was up before, and an episode that started
+    // meanwhile found it alive.
+    if (c !== undefined && c.state === e.from && c.upSince !== undefined &&
+      ((e.from === 'ready' && e.to === 'probing') || (e.from === 'probing' && e.to === 'ready'))) {
+      c.state = e.to;
+      c.since = e.at;
+      return;
+    }
     if (!c) {
       c = { id: e.id, state: e.from, since: e.at, incarnation: 0, upSince: undefined };
       this.#conns.set(e.id, c);

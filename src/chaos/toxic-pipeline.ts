@@ -235,14 +235,25 @@ export class ToxicPipeline {
 
   #deliver(index: number, chunk: Buffer): void {
     const slot = this.#slots[index];
+    // The guard written out, not `#guard(() => …)`: this runs for every chunk, both ways.
     if (!slot) {
       if (this.#sinkEnded) return;
       this.#sinkCursor.feed(chunk);
-      this.#guard(() => this.#options.sink.write(chunk));
+      if (this.#disposed) return;
+      try {
+        this.#options.sink.write(chunk);
+      } catch (err) {
+        this.#failed(err);
+      }
     } else {
       if (slot.inputEnded) return;
       slot.cursor.feed(chunk);
-      this.#guard(() => slot.stage.write(chunk));
+      if (this.#disposed) return;
+      try {
+        slot.stage.write(chunk);
+      } catch (err) {
+        this.#failed(err);
+      }
     }
     if ((slot ? slot.pending : this.#sinkPending).length > 0) this.#deliverPending(index);
   }
@@ -298,9 +309,13 @@ export class ToxicPipeline {
     try {
       fn();
     } catch (err) {
-      this.dispose();
-      this.#options.onError(err);
+      this.#failed(err);
     }
+  }
+
+  #failed(err: unknown): void {
+    this.dispose();
+    this.#options.onError(err);
   }
 }
 
