@@ -1,7 +1,12 @@
 /**
- * `wirewarden chaos run <file…> [--simulated] [--seed n] [--seeds k] [--scenario name]`:
+ * `wirewarden chaos run <file…> [--simulated] [--seed n] [--seeds k] [--workers n] [--scenario name]`:
  * loads scenario files, runs each scenario, prints its report, and exits non-zero when
  * an invariant broke — with the seed and the command that replays the run.
+ *
+ * Several simulated runs (`--seeds k`, several scenarios) go to worker threads, one run
+ * per task (seed-sweep.ts): reports print in the order a serial sweep prints them, and
+ * each is the one the serial run gives for its seed. Real-socket runs stay serial, in
+ * this thread: they bind ports and print progress.
  *
  * A scenario file default-exports `defineScenario(...)` or an array of them; `.js` and
  * `.mjs` files load as they are, `.ts` files through tsx when it is installed, and a
@@ -14,6 +19,7 @@
  * `--simulated` (the simulated network cannot reach a system already running).
  */
 import { realpathSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exitWhenDone, resourcesOpenAtStart } from '../exit-when-done.js';
@@ -23,6 +29,7 @@ import { loadScenarios, shippedScenarios } from './load-scenarios.js';
 import { runScenario, type ScenarioPhase, type ScenarioResult } from './run-scenario.js';
 import type { RunMode, Scenario } from './scenario-types.js';
 import { randomSeed } from './seeded-random.js';
+import { sweepSeeds, type SeedTask } from './seed-sweep.js';
 
 export interface ChaosCommandIo {
   readonly stdout?: (text: string) => void;
@@ -31,7 +38,7 @@ export interface ChaosCommandIo {
 
 function usage(): string {
   const shipped = shippedScenarios();
-  return `usage: wirewarden chaos run <file...> [--simulated] [--seed n] [--seeds k] [--scenario name] [--quiet]
+  return `usage: wirewarden chaos run <file...> [--simulated] [--seed n] [--seeds k] [--workers n] [--scenario name] [--quiet]
 
 Runs chaos scenarios (files that default-export defineScenario(...) or an array of them)
 and prints a report for each. .js and .mjs files load as they are; .ts files need tsx
@@ -41,6 +48,8 @@ and prints a report for each. .js and .mjs files load as they are; .ts files nee
                    (default: real sockets on 127.0.0.1, a chaos proxy in front of the server)
   --seed n         seed of every random draw, an integer in [0, 4294967295] (default: random, printed)
   --seeds k        run k seeds in a row: n, n+1, … (default 1)
+  --workers n      worker threads for several --simulated runs (default: one per core,
+                   here ${availableParallelism()}); 1 runs them one after another in this thread
   --scenario name  only the scenario with this name
   --quiet          no progress on stderr during real-socket runs
 Exit status: 0 when every invariant held, 1 when one broke, 2 for bad arguments or files
@@ -54,13 +63,14 @@ interface Flags {
   mode: RunMode;
   seed: number | undefined;
   seeds: number;
+  workers: number | undefined;
   scenario: string | undefined;
   quiet: boolean;
   help: boolean;
 }
 
 function parseFlags(argv: readonly string[]): Flags | string {
-  const flags: Flags = { files: [], mode: 'real', seed: undefined, seeds: 1, scenario: undefined, quiet: false, help: false };
+  const flags: Flags = { files: [], mode: 'real', seed: undefined, seeds: 1, workers: undefined, scenario: undefined, quiet: false, help: false };
   const [command, ...rest] = argv;
   if (command === '-h' || command === '--help' || command === 'help') return { ...flags, help: true };
   if (command !== 'run') return command === undefined ? 'missing command: run' : `unknown chaos command ${JSON.stringify(command)}`;
@@ -78,7 +88,7 @@ function parseFlags(argv: readonly string[]): Flags | string {
       flags.quiet = true;
       continue;
     }
-    const m = /^--(seed|seeds|scenario)(?:=(.*))?$/.exec(arg);
+    const m = /^--(seed|seeds|workers|scenario)(?:=(.*))?$/.exec(arg);
     if (!m) {
       if (arg.startsWith('-')) return `unknown option ${JSON.stringify(arg)}`;
       flags.files.push(arg);
@@ -92,6 +102,9 @@ function parseFlags(argv: readonly string[]): Flags | string {
     } else if (name === 'seed') {
       if (!/^\d{1,10}$/.test(value) || Number(value) > 0xffffffff) return `--seed must be an integer in [0, 4294967295], got ${JSON.stringify(value)}`;
       flags.seed = Number(value);
+    } else if (name === 'workers') {
+      if (!/^\d{1,4}$/.test(value) || Number(value) < 1 || Number(value) > 1024) return `--workers must be an integer in [1, 1024], got ${JSON.stringify(value)}`;
+      flags.workers = Number(value);
     } else {
       if (!/^\d{1,6}$/.test(value) || Number(value) < 1) return `--seeds must be an integer >= 1, got ${JSON.stringify(value)}`;
       flags.seeds = Number(value);
@@ -180,25 +193,59 @@ export async function runChaosCommand(argv: string[], io: ChaosCommandIo = {}): 
   }
 
   const base = flags.seed ?? randomSeed();
-  const failed: { file: string; result: ScenarioResult }[] = [];
+  const failed: Failure[] = [];
   let total = 0;
-  for (const { file, scenario, namedInFile } of runs) {
-    for (let i = 0; i < flags.seeds; i++) {
-      const seed = (base + i) >>> 0;
-      const watch = flags.mode === 'real' && !flags.quiet ? progress(stderr, scenario, seed) : {};
-      const result = await runScenario(scenario, { mode: flags.mode, seed, file, namedInFile, ...watch });
+  const tasks: SeedTask[] = runs.flatMap(({ file, scenario, namedInFile }) =>
+    Array.from({ length: flags.seeds }, (_, i) => ({ file, scenario: scenario.name, namedInFile, seed: (base + i) >>> 0 })));
+  const workers = Math.min(flags.workers ?? availableParallelism(), tasks.length);
+  if (flags.mode === 'simulated' && workers > 1) {
+    await sweepSeeds(tasks, workers, (r) => {
       total++;
-      stdout(`${formatReport(result.report, result.replay)}\n`);
-      if (!result.passed) failed.push({ file, result });
+      if ('error' in r) {
+        const replay = replayOf(r.task);
+        stdout(`━━ ${r.task.scenario} · simulated network · seed ${r.task.seed} ━━\n  result        CRASHED on its worker thread: ${r.error.message}\n                replay: ${replay}\n\n`);
+        failed.push({ scenario: r.task.scenario, seed: r.task.seed, why: `the run crashed: ${r.error.message}`, replay });
+        return;
+      }
+      stdout(`${formatReport(r.outcome.report, r.outcome.replay)}\n`);
+      if (!r.outcome.passed) failed.push(failure(r.outcome));
+    });
+  } else {
+    for (const { file, scenario, namedInFile } of runs) {
+      for (let i = 0; i < flags.seeds; i++) {
+        const seed = (base + i) >>> 0;
+        const watch = flags.mode === 'real' && !flags.quiet ? progress(stderr, scenario, seed) : {};
+        const result = await runScenario(scenario, { mode: flags.mode, seed, file, namedInFile, ...watch });
+        total++;
+        stdout(`${formatReport(result.report, result.replay)}\n`);
+        if (!result.passed) failed.push(failure(result));
+      }
     }
   }
   if (total > 1) stdout(`${total} runs: ${total - failed.length} passed, ${failed.length} failed\n`);
-  for (const { result } of failed) {
-    const v = result.violations[0]!;
-    stderr(`FAILED ${result.report.scenario} seed=${result.seed}: ${v.invariant} at ${v.atMs} ms: ${v.message}\n`);
-    stderr(result.replay ? `  replay: ${result.replay}\n` : `  real sockets do not replay exactly; try the same seed with --simulated\n`);
+  for (const f of failed) {
+    stderr(`FAILED ${f.scenario} seed=${f.seed}: ${f.why}\n`);
+    stderr(f.replay ? `  replay: ${f.replay}\n` : `  real sockets do not replay exactly; try the same seed with --simulated\n`);
   }
   return failed.length === 0 ? 0 : 1;
+}
+
+interface Failure {
+  readonly scenario: string;
+  readonly seed: number;
+  readonly why: string;
+  readonly replay: string | undefined;
+}
+
+function failure(result: Pick<ScenarioResult, 'report' | 'seed' | 'violations' | 'replay'>): Failure {
+  const v = result.violations[0]!;
+  return { scenario: result.report.scenario, seed: result.seed, why: `${v.invariant} at ${v.atMs} ms: ${v.message}`, replay: result.replay };
+}
+
+/** The replay command of a run that never reported (as `runScenario` words it). */
+function replayOf(task: SeedTask): string {
+  const file = /^[\w./@:-]+$/.test(task.file) ? task.file : JSON.stringify(task.file);
+  return `npx wirewarden chaos run ${file} --simulated --seed ${task.seed}${task.namedInFile ? ` --scenario ${JSON.stringify(task.scenario)}` : ''}`;
 }
 
 /**

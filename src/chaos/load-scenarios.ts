@@ -7,12 +7,16 @@
  * scenario file, then from the working directory, then from this package — and
  * registered once; without it the error says how to get it.
  *
+ * On a worker thread (a seed sweep's, seed-sweep.ts) a loader registered there does not
+ * apply to `import()` on Node 20, so a `.ts` file goes through tsx's `tsImport` instead.
+ *
  * A bare name (`slow-server`) that is no file names a scenario shipped with the package:
  * compiled `.js` in `dist/examples/chaos/` when installed, `examples/chaos/*.ts` in a
  * checkout.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { isMainThread } from 'node:worker_threads';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isScenario } from './define-scenario.js';
@@ -45,11 +49,13 @@ export function scenarioPath(arg: string): string {
 
 let tsxRegistration: Promise<void> | undefined;
 
-/** tsx's loader entry (`import 'tsx'` registers it), looked up from each directory in turn. */
-function findTsx(from: readonly string[]): string | undefined {
+const TSX_MISSING = 'a TypeScript scenario needs tsx, an optional peer dependency: `npm install --save-dev tsx` (or write the scenario as .js/.mjs)';
+
+/** A tsx entry (`tsx`: its loader, which `import` registers), looked up from each directory in turn. */
+function findTsx(from: readonly string[], entry = 'tsx'): string | undefined {
   for (const dir of from) {
     try {
-      return createRequire(join(dir, 'noop.js')).resolve('tsx');
+      return createRequire(join(dir, 'noop.js')).resolve(entry);
     } catch {
       // not installed there; try the next place
     }
@@ -57,16 +63,31 @@ function findTsx(from: readonly string[]): string | undefined {
   return undefined;
 }
 
+const tsxPlaces = (file: string) => [dirname(file), process.cwd(), fileURLToPath(new URL('.', import.meta.url))];
+
 function registerTsx(file: string): Promise<void> {
   tsxRegistration ??= (async () => {
-    const loader = findTsx([dirname(file), process.cwd(), fileURLToPath(new URL('.', import.meta.url))]);
-    if (loader === undefined) {
-      throw new Error('a TypeScript scenario needs tsx, an optional peer dependency: `npm install --save-dev tsx` (or write the scenario as .js/.mjs)');
-    }
+    const loader = findTsx(tsxPlaces(file));
+    if (loader === undefined) throw new Error(TSX_MISSING);
     await import(pathToFileURL(loader).href);
   })();
   return tsxRegistration;
 }
+
+/** A `.ts` module through tsx's `tsImport`, which works where a registered loader does not (worker threads). */
+async function tsImportFile(path: string, url: string): Promise<{ default?: unknown }> {
+  const manifest = findTsx(tsxPlaces(path), 'tsx/package.json');
+  if (manifest === undefined) throw new Error(TSX_MISSING);
+  // The ESM build of tsx/esm/api ("import" condition): `require.resolve` would give the
+  // CommonJS one, which a worker's CommonJS hooks then load wrongly.
+  const { exports } = JSON.parse(readFileSync(manifest, 'utf8')) as { exports?: Record<string, { import?: { default?: string } }> };
+  const entry = exports?.['./esm/api']?.import?.default;
+  if (entry === undefined) throw new Error(`the tsx at ${dirname(manifest)} has no tsx/esm/api: update tsx`);
+  const { tsImport } = (await import(pathToFileURL(join(dirname(manifest), entry)).href)) as { tsImport: TsImport };
+  return (await tsImport(url, import.meta.url)) as { default?: unknown };
+}
+
+type TsImport = (specifier: string, parentURL: string) => Promise<unknown>;
 
 async function importScenarioFile(path: string): Promise<{ default?: unknown }> {
   const url = pathToFileURL(path).href;
@@ -75,6 +96,7 @@ async function importScenarioFile(path: string): Promise<{ default?: unknown }> 
   } catch (err) {
     if (!TYPESCRIPT_FILE.test(path) || (err as { code?: unknown }).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw err;
   }
+  if (!isMainThread) return tsImportFile(path, url);
   await registerTsx(path);
   // Node keeps the failed load for this URL: a query makes the retry a fresh load.
   return (await import(`${url}?tsx`)) as { default?: unknown };
