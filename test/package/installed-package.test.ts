@@ -155,6 +155,12 @@ describe('the installed package', { timeout: 60_000 }, () => {
     const byPath = await run(bin, ['chaos', 'run', path, '--simulated', '--seed', '7'], project);
     expect(byPath.code, byPath.stderr).toBe(0);
     expect(byPath.stdout).toContain('━━ blackholed-server · simulated network · seed 7 ━━');
+
+    // Several seeds run on worker threads: the compiled worker (dist/chaos/seed-worker.js).
+    const sweep = await run(bin, ['chaos', 'run', 'slow-server', '--simulated', '--seed', '7', '--seeds', '3', '--workers', '2'], project);
+    expect(sweep.code, sweep.stderr).toBe(0);
+    expect(sweep.stdout).toContain('3 runs: 3 passed, 0 failed');
+    expect(sweep.stderr).toBe('');
   });
 
   it("runs the user's .mjs scenario on real sockets, printing its phases as they happen", async () => {
@@ -195,6 +201,10 @@ describe('the installed package', { timeout: 60_000 }, () => {
     const withIt = await run(bin, ['chaos', 'run', 'with-tsx/typed.ts', '--simulated', '--seed', '1'], project);
     expect(withIt.code, withIt.stderr).toBe(0);
     expect(withIt.stdout).toContain('━━ typed · simulated network · seed 1 ━━');
+    // On worker threads too (a seed sweep), where a registered loader does not apply.
+    const swept = await run(bin, ['chaos', 'run', 'with-tsx/typed.ts', '--simulated', '--seed', '1', '--seeds', '2', '--workers', '2'], project);
+    expect(swept.code, swept.stderr).toBe(0);
+    expect(swept.stdout).toContain('2 runs: 2 passed, 0 failed');
   });
 
   it('imports from ESM and requires from CommonJS, one module instance for both', async () => {
