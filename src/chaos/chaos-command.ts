@@ -5,7 +5,9 @@
  *
  * Several simulated runs (`--seeds k`, several scenarios) go to worker threads, one run
  * per task (seed-sweep.ts): reports print in the order a serial sweep prints them, and
- * each is the one the serial run gives for its seed. Real-socket runs stay serial, in
+ * each is the one the serial run gives for its seed. Unless `--workers` says, two runs
+ * are made here and the second timed; the rest go to workers only if they would take 10 s
+ * or more here (a worker costs ~0.3–1.5 s to start). Real-socket runs stay serial, in
  * this thread: they bind ports and print progress.
  *
  * A scenario file default-exports `defineScenario(...)` or an array of them; `.js` and
@@ -48,8 +50,9 @@ and prints a report for each. .js and .mjs files load as they are; .ts files nee
                    (default: real sockets on 127.0.0.1, a chaos proxy in front of the server)
   --seed n         seed of every random draw, an integer in [0, 4294967295] (default: random, printed)
   --seeds k        run k seeds in a row: n, n+1, … (default 1)
-  --workers n      worker threads for several --simulated runs (default: one per core,
-                   here ${availableParallelism()}); 1 runs them one after another in this thread
+  --workers n      worker threads for several --simulated runs; by default one per core
+                   (here ${availableParallelism()}) once two runs show the rest would take 10 s
+                   or more; 1 runs them one after another in this thread
   --scenario name  only the scenario with this name
   --quiet          no progress on stderr during real-socket runs
 Exit status: 0 when every invariant held, 1 when one broke, 2 for bad arguments or files
@@ -195,10 +198,30 @@ export async function runChaosCommand(argv: string[], io: ChaosCommandIo = {}): 
   const base = flags.seed ?? randomSeed();
   const failed: Failure[] = [];
   let total = 0;
-  const tasks: SeedTask[] = runs.flatMap(({ file, scenario, namedInFile }) =>
-    Array.from({ length: flags.seeds }, (_, i) => ({ file, scenario: scenario.name, namedInFile, seed: (base + i) >>> 0 })));
-  const workers = Math.min(flags.workers ?? availableParallelism(), tasks.length);
-  if (flags.mode === 'simulated' && workers > 1) {
+  const planned = runs.flatMap((run) => Array.from({ length: flags.seeds }, (_, i) => ({ run, seed: (base + i) >>> 0 })));
+  const runHere = async ({ run: { file, scenario, namedInFile }, seed }: (typeof planned)[number]): Promise<void> => {
+    const watch = flags.mode === 'real' && !flags.quiet ? progress(stderr, scenario, seed) : {};
+    const result = await runScenario(scenario, { mode: flags.mode, seed, file, namedInFile, ...watch });
+    total++;
+    stdout(`${formatReport(result.report, result.replay)}\n`);
+    if (!result.passed) failed.push(failure(result));
+  };
+  const workers = Math.min(flags.workers ?? availableParallelism(), planned.length);
+  let done = 0;
+  let onWorkers = flags.mode === 'simulated' && workers > 1;
+  if (onWorkers && flags.workers === undefined) {
+    // Left to decide: two runs here, the second timed (the first pays for compiling the
+    // code). Workers cost ~0.3–1.5 s each to start and contend for memory: a sweep of
+    // short runs is done sooner here, one after another.
+    await runHere(planned[done++]!);
+    const started = performance.now();
+    await runHere(planned[done++]!);
+    const left = planned.length - done;
+    onWorkers = left >= 2 && (performance.now() - started) * left >= WORKERS_WORTHWHILE_MS;
+  }
+  if (onWorkers) {
+    const tasks: SeedTask[] = planned.slice(done).map(({ run, seed }) => ({ file: run.file, scenario: run.scenario.name, namedInFile: run.namedInFile, seed }));
+    done = planned.length;
     await sweepSeeds(tasks, workers, (r) => {
       total++;
       if ('error' in r) {
@@ -210,18 +233,8 @@ export async function runChaosCommand(argv: string[], io: ChaosCommandIo = {}): 
       stdout(`${formatReport(r.outcome.report, r.outcome.replay)}\n`);
       if (!r.outcome.passed) failed.push(failure(r.outcome));
     });
-  } else {
-    for (const { file, scenario, namedInFile } of runs) {
-      for (let i = 0; i < flags.seeds; i++) {
-        const seed = (base + i) >>> 0;
-        const watch = flags.mode === 'real' && !flags.quiet ? progress(stderr, scenario, seed) : {};
-        const result = await runScenario(scenario, { mode: flags.mode, seed, file, namedInFile, ...watch });
-        total++;
-        stdout(`${formatReport(result.report, result.replay)}\n`);
-        if (!result.passed) failed.push(failure(result));
-      }
-    }
   }
+  for (; done < planned.length; done++) await runHere(planned[done]!);
   if (total > 1) stdout(`${total} runs: ${total - failed.length} passed, ${failed.length} failed\n`);
   for (const f of failed) {
     stderr(`FAILED ${f.scenario} seed=${f.seed}: ${f.why}\n`);
@@ -229,6 +242,13 @@ export async function runChaosCommand(argv: string[], io: ChaosCommandIo = {}): 
   }
   return failed.length === 0 ? 0 : 1;
 }
+
+/**
+ * A sweep goes to worker threads when what is left of it would take at least this long
+ * here (judged by its second run): below, starting the workers costs more than they save
+ * (measured in docs/benchmarks.md, "Simulation at scale").
+ */
+const WORKERS_WORTHWHILE_MS = 10_000;
 
 interface Failure {
   readonly scenario: string;

@@ -84,7 +84,11 @@ async function tsImportFile(path: string, url: string): Promise<{ default?: unkn
   const entry = exports?.['./esm/api']?.import?.default;
   if (entry === undefined) throw new Error(`the tsx at ${dirname(manifest)} has no tsx/esm/api: update tsx`);
   const { tsImport } = (await import(pathToFileURL(join(dirname(manifest), entry)).href)) as { tsImport: TsImport };
-  return (await tsImport(url, import.meta.url)) as { default?: unknown };
+  const mod = (await tsImport(url, import.meta.url)) as { default?: unknown };
+  // A file outside an ESM package comes back compiled to CommonJS: its `export default`
+  // is `module.exports.default`, under the namespace's `default`.
+  const inner = mod.default as { __esModule?: unknown; default?: unknown } | undefined;
+  return inner?.__esModule === true ? { default: inner.default } : mod;
 }
 
 type TsImport = (specifier: string, parentURL: string) => Promise<unknown>;
