@@ -17,14 +17,52 @@
  *   closes (bounded by `LINGER_MS`): closing a socket with unread bytes sends a TCP RST,
  *   which can destroy the answer before the client reads it — the reset this module exists
  *   to avoid. Node calls `clientError` again for every later chunk; the first answers.
+ * - A keep-alive connection may already have served responses, so "has the socket written
+ *   anything" cannot tell whether an answer would land inside a response. Responses are
+ *   counted per socket from `request` to `finish`/`close`: with none in flight the answer
+ *   is a whole new response; with one in flight (pipelining) the answer waits for it to
+ *   finish, as HTTP/1.1 answers in request order. A request whose body the parser failed
+ *   in is not waited for (its body never completes); if its response has begun, the
+ *   socket is destroyed, as Node does by default.
  */
 import type { Duplex } from 'node:stream';
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 /** How long a refused client may keep sending before its socket is destroyed. */
 export const LINGER_MS = 2000;
 
 const answered = new WeakSet<Duplex>();
+
+/** A connection's responses begun and not yet finished, and the answer waiting for them. */
+interface Connection {
+  inFlight: number;
+  last?: { readonly req: IncomingMessage; readonly res: ServerResponse; readonly done: () => void };
+  answer?: () => void;
+}
+
+const connections = new WeakMap<Duplex, Connection>();
+
+function trackResponse(req: IncomingMessage, res: ServerResponse): void {
+  if (res.writableFinished) return;
+  const socket = req.socket;
+  let conn = connections.get(socket);
+  if (conn === undefined) connections.set(socket, (conn = { inFlight: 0 }));
+  const c = conn;
+  c.inFlight += 1;
+  let settled = false;
+  const done = () => {
+    if (settled) return;
+    settled = true;
+    c.inFlight -= 1;
+    if (c.inFlight > 0 || c.answer === undefined) return;
+    const answer = c.answer;
+    c.answer = undefined;
+    answer();
+  };
+  c.last = { req, res, done };
+  res.once('finish', done);
+  res.once('close', done);
+}
 
 interface ParserError extends Error {
   readonly code?: string;
@@ -59,18 +97,45 @@ export function clientErrorStatus(err: ParserError, maxHeadBytes: number): { sta
 }
 
 /**
- * The server's `clientError` listener: answers once, then ends the connection.
+ * Installs the listeners that answer parser-refused requests on `server`: call before it
+ * serves its first request (responses are tracked from their `request` event).
  *
  * @example
- * server.on('clientError', (err, socket) => answerClientError(err, socket, 16_384));
+ * answerClientErrors(server, 16_384);
  */
+export function answerClientErrors(server: Server, maxHeadBytes: number): void {
+  server.on('request', trackResponse);
+  server.on('clientError', (err, socket) => answerClientError(err, socket, maxHeadBytes));
+}
+
+/** The `clientError` listener: answers once, after any response in flight, then ends the connection. */
 export function answerClientError(err: Error, socket: Duplex, maxHeadBytes: number): void {
   if (answered.has(socket)) return;
   answered.add(socket);
   const answer = clientErrorStatus(err as ParserError, maxHeadBytes);
-  // Nothing to say on a dead socket, or once a response has begun (it would corrupt it).
-  const bytesWritten = (socket as { bytesWritten?: number }).bytesWritten ?? 0;
-  if (answer === undefined || !socket.writable || bytesWritten > 0) {
+  if (answer === undefined || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const conn = connections.get(socket);
+  const last = conn?.last;
+  if (last !== undefined && !last.req.complete) {
+    // The parser failed inside this request's body: its handler waits for bytes that will
+    // never be parsed, so its response is not waited for. If it has begun, an answer would
+    // land inside it.
+    if (last.res.headersSent && !last.res.writableFinished) {
+      socket.destroy();
+      return;
+    }
+    last.done();
+  }
+  if (conn !== undefined && conn.inFlight > 0) conn.answer = () => writeAnswer(socket, answer);
+  else writeAnswer(socket, answer);
+}
+
+function writeAnswer(socket: Duplex, answer: { status: number; message: string }): void {
+  // The connection may have died while a response was finishing: nothing to say then.
+  if (!socket.writable) {
     socket.destroy();
     return;
   }

@@ -24,7 +24,7 @@ import { isScheduler } from '../scheduler.js';
 import type { ProxyJson } from './chaos-proxy.js';
 import { formatHostPort } from './host-port.js';
 import { ProxyRegistry, type ProxyInput } from './proxy-registry.js';
-import { answerClientError } from './toxiproxy-client-errors.js';
+import { answerClientErrors } from './toxiproxy-client-errors.js';
 import { apiError, handleApiRequest, type ApiResponse } from './toxiproxy-routes.js';
 import type { FrameInspector } from './toxic-types.js';
 
@@ -169,6 +169,7 @@ export function createToxiproxyServer(options?: ToxiproxyServerOptions): Toxipro
       const s = createServer({ maxHeaderSize: MAX_HEAD_BYTES }, handle);
       s.requestTimeout = requestTimeoutMs;
       s.headersTimeout = Math.min(requestTimeoutMs, 60_000);
+      answerClientErrors(s, MAX_HEAD_BYTES);
       await new Promise<void>((resolve, reject) => {
         const onError = (err: NodeJS.ErrnoException) =>
           reject(new ListenFailedError(`Toxiproxy API cannot listen on ${formatHostPort(host, port)}: ${err.code ?? err.message}`, { cause: err }));
@@ -179,7 +180,6 @@ export function createToxiproxyServer(options?: ToxiproxyServerOptions): Toxipro
         });
       });
       s.on('error', () => undefined);
-      s.on('clientError', (err, socket) => answerClientError(err, socket, MAX_HEAD_BYTES));
       const bound = s.address();
       server = s;
       address = bound !== null && typeof bound === 'object' ? { host: bound.address, port: bound.port } : { host, port };

@@ -285,6 +285,58 @@ describe('oversized requests are answered, not reset', () => {
     expect(answer).toMatch(/\{"error":"bad request: HPE_[A-Z_]+","status":400\}\n$/);
   });
 
+  describe('on a keep-alive connection that already served a response', () => {
+    const GET = 'GET /version HTTP/1.1\r\nHost: x\r\n\r\n';
+
+    /** Writes `first`, waits for its whole response, then writes `second`; everything received. */
+    function twoExchanges(first: string, second: string): Promise<string> {
+      const socket = connect({ host: api.address!.host, port: api.address!.port });
+      const answer = new Promise<string>((resolve, reject) => {
+        let received = '';
+        let sentSecond = false;
+        socket.on('data', (d) => {
+          received += d.toString('latin1');
+          const head = received.indexOf('\r\n\r\n');
+          const length = Number(/content-length: (\d+)/i.exec(received)?.[1] ?? NaN);
+          if (!sentSecond && head !== -1 && received.length >= head + 4 + length) {
+            sentSecond = true;
+            socket.write(second);
+          }
+        });
+        socket.on('end', () => resolve(received));
+        socket.on('error', reject);
+        socket.write(first);
+      });
+      return within(answer, 3000, 'an answer').finally(() => socket.destroy());
+    }
+
+    const statuses = (text: string) => [...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
+
+    it('an unknown method after a served request gets its 400, not a reset', async () => {
+      const answer = await twoExchanges(GET, 'FOO /version HTTP/1.1\r\nHost: x\r\n\r\n');
+      expect(statuses(answer)).toEqual([200, 400]);
+      expect(answer).toMatch(/\{"error":"bad request: HPE_[A-Z_]+","status":400\}\n$/);
+    });
+
+    it('a 100 KB URL after a served request gets its 414', async () => {
+      const answer = await twoExchanges(GET, `GET /proxies/${'a'.repeat(100_000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      expect(statuses(answer)).toEqual([200, 414]);
+    });
+
+    it('pipelined behind a good request in one write: the 400 follows the whole 200', async () => {
+      const answer = await rawExchange(`${GET}FOO /version HTTP/1.1\r\nHost: x\r\n\r\n`);
+      expect(statuses(answer)).toEqual([200, 400]);
+      expect(answer).toMatch(/\{"error":"bad request: HPE_[A-Z_]+","status":400\}\n$/);
+    });
+
+    it('a body the parser fails in is answered at once: its request never completes, so it is not waited for', async () => {
+      const badChunk = 'POST /proxies HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n';
+      const answer = await twoExchanges(GET, badChunk);
+      expect(statuses(answer)).toEqual([200, 400]);
+      expect(answer).toContain('{"error":"bad request: HPE_INVALID_CHUNK_SIZE","status":400}');
+    });
+  });
+
   it('a timeout toxic of 2^31 ms is a 400 (it would have closed at once); 2^31 - 1 is accepted', async () => {
     await call(api, 'POST', '/proxies', { name: 'p', upstream: echo.address });
     const refused = await call(api, 'POST', '/proxies/p/toxics', { type: 'timeout', attributes: { timeout: 2 ** 31 } });

@@ -19,13 +19,7 @@ it('2000 seeded inputs: no crash, no uncoded error, no hang, no malformed answer
   for (const kind of FINDING_KINDS.filter((k) => k !== 'unanswered')) expect(r.counts[kind], `${kind}\n${formatReports([r])}`).toBe(0);
 });
 
-// Known defect, reported to the chaos API's owner: toxiproxy-client-errors.ts answers a
-// request Node's parser refuses (an unknown method, a 100 KB URL, too many headers) only
-// while the socket has written nothing, so on a keep-alive connection that already
-// served a response the client gets a reset, not its 400/414/431. By hand: `GET /version`,
-// then `FOO /version` on the same connection (a fresh one gets its 400). Drop `.fails`
-// once it is fixed.
-it.fails('every well-formed request gets a status, on a fresh or a reused connection', async () => {
+it('every well-formed request gets a status, on a fresh or a reused connection', async () => {
   const r = await seededRun();
   expect(r.counts.unanswered, formatReports([r])).toBe(0);
 });
