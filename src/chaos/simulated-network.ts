@@ -14,7 +14,7 @@
  *   on the network's scheduler and `random`: a scenario's faults mean the same thing on
  *   real sockets and here.
  * - Every delay is a scheduler action and every random draw comes from `random`, so with
- *   a `VirtualTimeScheduler` and a seeded generator two runs are identical. Node's
+ *   a virtual clock (`SimulatedScheduler`) and a seeded generator two runs are identical. Node's
  *   streams still deliver through `process.nextTick`, so whoever drives virtual time must
  *   let the event loop turn between steps (`await new Promise(setImmediate)`).
  *
@@ -36,7 +36,7 @@ import type { FrameInspector } from './toxic-types.js';
 import { wireFrames } from './wire-frames.js';
 
 export interface SimulatedNetworkOptions {
-  /** Runs every toxic delay, connect delay and connect timeout. Usually a `VirtualTimeScheduler`. */
+  /** Runs every toxic delay, connect delay and connect timeout. Usually a `SimulatedScheduler`. */
   readonly scheduler: SchedulerLike;
   /** Uniform in [0, 1), for toxicity rolls and jitter; pass a seeded one to replay. Default `Math.random`. */
   readonly random?: () => number;
@@ -72,7 +72,7 @@ const FIRST_CLIENT_PORT = 40_000;
 
 /**
  * @example
- * const scheduler = new VirtualTimeScheduler();
+ * const scheduler = new SimulatedScheduler();
  * const net = createSimulatedNetwork({ scheduler, random: seededRandom(7) });
  * const server = createWireServer({ scheduler, handler: (req) => req });
  * net.listen('10.0.0.1:7000', (stream) => server.accept(stream));
@@ -234,7 +234,7 @@ function keyOf(address: string, path: string): string {
  * Creates an in-memory network whose connections run the chaos toxics on `scheduler`.
  *
  * @example
- * const net = createSimulatedNetwork({ scheduler: new VirtualTimeScheduler(), random: seededRandom(1) });
+ * const net = createSimulatedNetwork({ scheduler: new SimulatedScheduler(), random: seededRandom(1) });
  */
 export function createSimulatedNetwork(options: SimulatedNetworkOptions): SimulatedNetwork {
   return new SimulatedNetwork(options);
