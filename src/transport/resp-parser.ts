@@ -34,8 +34,10 @@
  * - Every text taken from the peer into an error (error replies, the preview of a bad line)
  *   goes through the `redact` option first: the session passes one that replaces its
  *   password, so a server that reflects the password cannot put it in any error or cause.
- * - Lines (simple strings, errors, numbers) longer than `MAX_RESP_LINE_BYTES` without a
- *   CRLF are a `ProtocolError`: a server has no reason to send one.
+ * - Lines (simple strings, errors, numbers) longer than `MAX_RESP_LINE_BYTES` (type byte
+ *   included, CRLF not) are a `ProtocolError`, whether the line came in one chunk or
+ *   several: a server has no reason to send one. Bulk strings are not lines: their body is
+ *   bounded by `maxBulkBytes`.
  * - Error replies are values (`RemoteError`), not throws: nested in an array (EXEC) they
  *   stay in place; at top level the session rejects the waiting command with them.
  * - Attributes (`|`) are parsed and dropped, as hiredis does. Streamed RESP3 aggregates
@@ -62,8 +64,13 @@ export type RespReply =
 export const ReplyKind = Object.freeze({ Reply: 0, Error: 1, Push: 2 } as const);
 export type ReplyKind = (typeof ReplyKind)[keyof typeof ReplyKind];
 
-/** Longest line (simple string, error, number, length) accepted without its CRLF. */
+/** Longest line (simple string, error, number, length) accepted, type byte included, CRLF not. */
 export const MAX_RESP_LINE_BYTES = 1024 * 1024;
+
+/** The one error for a line over `MAX_RESP_LINE_BYTES`, whole in a chunk or split across several. */
+function lineTooLong(): ProtocolError {
+  return new ProtocolError(`RESP line longer than ${MAX_RESP_LINE_BYTES} bytes (CRLF not counted)`);
+}
 
 /**
  * Most digits of a RESP3 big number (`(`). Redis sends them only from modules and Lua; a
@@ -323,14 +330,18 @@ export class RespParser {
       }
       const lf = chunk.indexOf(LF, offset);
       if (lf < 0) {
-        this.#keepLine(chunk.subarray(offset));
+        // Without its LF a line may hold its CR already: one byte over the limit.
+        this.#keepLine(chunk.subarray(offset), MAX_RESP_LINE_BYTES + 1);
         return;
       }
       let line: Buffer;
       if (this.#line === undefined) {
+        // The same bound as a line split across chunks, so the limit does not depend on
+        // how the stream was cut.
+        if (lf + 1 - offset > MAX_RESP_LINE_BYTES + 2) throw lineTooLong();
         line = chunk.subarray(offset, lf + 1);
       } else {
-        this.#keepLine(chunk.subarray(offset, lf + 1));
+        this.#keepLine(chunk.subarray(offset, lf + 1), MAX_RESP_LINE_BYTES + 2);
         line = Buffer.concat(this.#line, this.#lineBytes);
         this.#line = undefined;
         this.#lineBytes = 0;
@@ -353,10 +364,9 @@ export class RespParser {
     this.#replyHeap = 0;
   }
 
-  #keepLine(piece: Buffer): void {
-    if (this.#lineBytes + piece.length > MAX_RESP_LINE_BYTES) {
-      throw new ProtocolError(`RESP line longer than ${MAX_RESP_LINE_BYTES} bytes without CRLF`);
-    }
+  /** Holds part of a line; `maxBytes` bounds the line so far (CR and LF included). */
+  #keepLine(piece: Buffer, maxBytes: number): void {
+    if (this.#lineBytes + piece.length > maxBytes) throw lineTooLong();
     (this.#line ??= []).push(piece);
     this.#lineBytes += piece.length;
   }
