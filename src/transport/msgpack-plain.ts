@@ -21,7 +21,9 @@
  *   option; it is this walk over the bytes, before msgpackr sees them.
  * - The walk is linear over tokens and never builds a value: each token's size follows
  *   from its first bytes (a table for most), and a container header is just a token whose
- *   children follow it, so no nesting is tracked. A record reference is one byte (the
+ *   children follow it. Nesting is tracked with one preallocated buffer of values left per
+ *   open container (`MAX_NESTING_DEPTH` slots, shared by all frames), so deep nesting is
+ *   refused at the limit instead of by msgpackr's stack overflow. A record reference is one byte (the
  *   two-byte record forms, `fixext2 0x72`, are refused: our encoder never writes them, and
  *   a high byte after a reference would shift the token boundaries msgpackr sees away from
  *   ours). A byte scan for extension tags would be wrong: those bytes occur inside strings
@@ -192,6 +194,8 @@ export function assertPlainMsgpack(bytes: Uint8Array, what: string, ledger: Reco
   allowance.bytes += end;
   let weight = 0;
   let definitions = 0;
+  // Containers open around `p` (CHILDREN_LEFT holds each one's values still to come).
+  let depth = 0;
   let p = 0;
   // A header byte read past the end is `undefined`, which turns `p` into NaN (or past
   // `end`), and the walk stops as truncated below.
@@ -201,6 +205,9 @@ export function assertPlainMsgpack(bytes: Uint8Array, what: string, ledger: Reco
     if (info !== 0) {
       p += info & SIZE_MASK;
       weight += info >>> WEIGHT_SHIFT;
+      // 0x80–0x9f: fixmap (two children per entry), fixarray; the rest are whole values.
+      if ((t & 0xe0) !== 0x80) depth = leave(depth);
+      else depth = enter(depth, t < 0x90 ? (t & 0x0f) * 2 : t & 0x0f, p, bytes, what);
       continue;
     }
     if (t < 0x80) {
@@ -208,54 +215,76 @@ export function assertPlainMsgpack(bytes: Uint8Array, what: string, ledger: Reco
       const id = t & 0x3f;
       const count = keys[id]!;
       if (count >= 0) {
+        depth = enter(depth, count, p + 1, bytes, what);
         if (count === 0) weight += EMPTY_RECORD_WEIGHT;
         const n = reads[id]!;
         if (n < COMPILED_AT_READ) {
           reads[id] = n + 1;
           if (n + 1 === COMPILED_AT_READ && !allowance.spent) chargeCompile(allowance, count);
         }
+      } else {
+        depth = leave(depth);
       }
       p += 1;
       continue;
     }
     switch (t) {
+      // Strings, binaries and extensions are whole values; containers open a level.
       case 0xc4: // bin8
         weight += BIN_WEIGHT;
         p += 2 + bytes[p + 1]!;
+        depth = leave(depth);
         break;
       case 0xd9: // str8
         p += 2 + bytes[p + 1]!;
+        depth = leave(depth);
         break;
       case 0xc5: // bin16
         weight += BIN_WEIGHT;
         p += 3 + u16(bytes, p + 1);
+        depth = leave(depth);
         break;
       case 0xda: // str16
         p += 3 + u16(bytes, p + 1);
+        depth = leave(depth);
         break;
       case 0xc6: // bin32
         weight += BIN_WEIGHT;
         p += 5 + u32(bytes, p + 1);
+        depth = leave(depth);
         break;
       case 0xdb: // str32
         p += 5 + u32(bytes, p + 1);
+        depth = leave(depth);
         break;
-      case 0xdc: // array16
+      case 0xdc: { // array16
+        const count = u16(bytes, p + 1);
         weight += ARRAY_WEIGHT;
-        p = container(bytes, p, 3, u16(bytes, p + 1), 1, what);
+        p = container(bytes, p, 3, count, 1, what);
+        depth = enter(depth, count, p, bytes, what);
         break;
-      case 0xdd: // array32
+      }
+      case 0xdd: { // array32
+        const count = u32(bytes, p + 1);
         weight += ARRAY_WEIGHT;
-        p = container(bytes, p, 5, u32(bytes, p + 1), 1, what);
+        p = container(bytes, p, 5, count, 1, what);
+        depth = enter(depth, count, p, bytes, what);
         break;
-      case 0xde: // map16
+      }
+      case 0xde: { // map16
+        const count = u16(bytes, p + 1);
         weight += MAP_WEIGHT;
-        p = container(bytes, p, 3, u16(bytes, p + 1), 2, what);
+        p = container(bytes, p, 3, count, 2, what);
+        depth = enter(depth, count * 2, p, bytes, what);
         break;
-      case 0xdf: // map32
+      }
+      case 0xdf: { // map32
+        const count = u32(bytes, p + 1);
         weight += MAP_WEIGHT;
-        p = container(bytes, p, 5, u32(bytes, p + 1), 2, what);
+        p = container(bytes, p, 5, count, 2, what);
+        depth = enter(depth, count * 2, p, bytes, what);
         break;
+      }
       case 0xd4: { // fixext1: only a record definition, `0xd4 0x72 <id>` followed by its keys array
         if (bytes[p + 1] !== RECORD_DEFINITION) refuse(bytes, p, what);
         const count = keyCount(bytes, p + 3, what);
@@ -267,19 +296,23 @@ export function assertPlainMsgpack(bytes: Uint8Array, what: string, ledger: Reco
         reads[id] = 1; // the definition reads its first object at once
         weight += DEFINITION_WEIGHT + (count === 0 ? EMPTY_RECORD_WEIGHT : 0);
         p += 3;
+        depth = enter(depth, count + 1, p, bytes, what); // its keys array, then its first object's values
         break;
       }
       case 0xd6: // fixext4: only timestamp 32 (seconds, any value is a valid Date)
         if (bytes[p + 1] !== TIMESTAMP) refuse(bytes, p, what);
         p += 6;
+        depth = leave(depth);
         break;
       case 0xd7: // fixext8: only timestamp 64 (30-bit nanoseconds, 34-bit seconds)
         if (bytes[p + 1] !== TIMESTAMP || u32(bytes, p + 2) >>> 2 > MAX_NANOSECONDS) refuse(bytes, p, what);
         p += 10;
+        depth = leave(depth);
         break;
       case 0xc7: // ext8: only timestamp 96 (32-bit nanoseconds, 64-bit signed seconds)
         if (bytes[p + 1] !== 12 || bytes[p + 2] !== TIMESTAMP || !validTimestamp96(bytes, p + 3)) refuse(bytes, p, what);
         p += 15;
+        depth = leave(depth);
         break;
       default: // 0xc1 (reserved), fixext2, fixext16, ext16, ext32
         refuse(bytes, p, what);
@@ -294,6 +327,38 @@ export function assertPlainMsgpack(bytes: Uint8Array, what: string, ledger: Reco
         `an empty record ${EMPTY_RECORD_WEIGHT}, a record definition ${DEFINITION_WEIGHT}); refused before decoding`,
     );
   }
+}
+
+/**
+ * Deepest container nesting a frame may hold. msgpackr decodes recursively: nesting past
+ * its stack (~4,000–8,000 levels, depending on the frame) used to be refused only by the
+ * stack overflow itself, after 3–30 ms per frame; counting here refuses it at the limit.
+ * JSON data and RPC payloads rarely nest past a few dozen levels.
+ */
+export const MAX_NESTING_DEPTH = 512;
+
+/**
+ * Per open container (index = its depth, 1-based): its values still to come. One buffer
+ * for the module: the walk is synchronous and never re-entered, so frames share it.
+ */
+const CHILDREN_LEFT = new Float64Array(MAX_NESTING_DEPTH + 1);
+
+/** Opens a container of `children` values inside `depth` open ones (after its header at `p`); the new depth. */
+function enter(depth: number, children: number, p: number, bytes: Uint8Array, what: string): number {
+  if (children === 0) return leave(depth);
+  if (depth === MAX_NESTING_DEPTH) {
+    throw new ProtocolError(
+      `${what} of ${bytes.length} bytes nests containers ${depth + 1} levels deep (offset ${p}), above the limit of ${MAX_NESTING_DEPTH}; refused before decoding`,
+    );
+  }
+  CHILDREN_LEFT[depth + 1] = children;
+  return depth + 1;
+}
+
+/** One value ended inside `depth` open containers: closes every container it completes; the new depth. */
+function leave(depth: number): number {
+  while (depth !== 0 && --CHILDREN_LEFT[depth]! === 0) depth--;
+  return depth;
 }
 
 /** The key count of the record definition whose keys array starts at `at`; refuses anything but an array there. */

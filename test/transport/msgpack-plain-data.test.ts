@@ -142,10 +142,11 @@ describe('plain msgpack only: what msgpackr alone decodes into non-plain values 
     expect(new MsgpackCodec().decode(Buffer.from([0xdc, 0x00, 0x02, 0x01, 0x02]))).toEqual([1, 2]);
   });
 
-  it('nesting deeper than the decoder\'s stack is a ProtocolError, not a crash', () => {
+  it('nesting deeper than the decoder\'s stack is a ProtocolError, not a crash (refused at the nesting limit)', () => {
     const deep = Buffer.concat([Buffer.alloc(200_000, 0x91), Buffer.from([0x01])]);
-    expect(refusal(() => new MsgpackCodec().decode(deep)).message).toBe('undecodable msgpack frame of 200001 bytes');
-    expect(refusal(() => unpackInner(deep)).message).toBe('undecodable PACKED inner of 200001 bytes');
+    const tail = 'nests containers 513 levels deep (offset 513), above the limit of 512; refused before decoding';
+    expect(refusal(() => new MsgpackCodec().decode(deep)).message).toBe(`msgpack frame of 200001 bytes ${tail}`);
+    expect(refusal(() => unpackInner(deep)).message).toBe(`PACKED inner of 200001 bytes ${tail}`);
   });
 
   it('reports a value cut short as truncated, whichever header or payload runs past the end', () => {
