@@ -22,7 +22,8 @@
  * - A probe is the protocol's `probeWith` callback (no promise at all) or its promise (one
  *   reaction, no wrapper), a pooled AbortController (probe-controllers.ts) and an entry in
  *   a deadline ring shared by every probe with the same timeout (probe-deadlines.ts); a
- *   generation counter drops replies that arrive after the probe was cancelled or timed out.
+ *   generation counter drops replies that arrive after the probe was cancelled or timed out
+ *   (except `probeWith`'s late answer to the episode's last timed-out probe: an RTT sample).
  * - The actor's transitions arm both (`armHeartbeat` entering `ready`, `startProbe`
  *   entering `probing`/`suspect`); nothing runs on leaving those states on the heartbeat
  *   path. Leaving for `closing` or `dead` runs `quiesce()`; `dispose()` (run when the
@@ -196,6 +197,9 @@ export class ConnectionResources implements ProbeOwner, ProbeListener {
   probeController: AbortController | undefined = undefined;
   probeStartedAt = 0;
   probeInbound = 0;
+  /** The last probe that timed out in this episode, -1 if none: its late answer is an RTT sample. */
+  expiredGen = -1;
+  expiredStartedAt = 0;
   /** When the first unanswered probe of the current episode was sent (`preciseNow`). */
   silentSinceAt = 0;
   /** The episode's suspicion window after load scaling; 0 until its first failed probe. */
@@ -415,6 +419,7 @@ export class ConnectionResources implements ProbeOwner, ProbeListener {
   beginEpisode(): void {
     this.silentSinceAt = this.probeStartedAt;
     this.windowMs = 0;
+    this.expiredGen = -1;
   }
 
   /** A suspicion ended (the peer answered): its failure, an Error with a stack, is not kept. */
@@ -489,6 +494,8 @@ export class ConnectionResources implements ProbeOwner, ProbeListener {
     if (this.disposed || this.probeDeadline === undefined) return;
     const timeoutMs = this.probeDeadline.timeoutMs;
     this.probeDeadline = undefined;
+    this.expiredGen = this.probeGen;
+    this.expiredStartedAt = this.probeStartedAt;
     const timeout = new RequestTimeoutError(`probe to ${this.where} got no reply within ${timeoutMs} ms`);
     if (this.probeRejected) this.probeRejected = false;
     else this.lastProbeFailure = timeout;
@@ -505,6 +512,25 @@ export class ConnectionResources implements ProbeOwner, ProbeListener {
     if (!answered) return this.#probeRejected(gen, undefined);
     if (gen === this.probeGen && this.probeDeadline !== undefined) this.replyInChunk = true;
     this.#probeAnswered(gen);
+  }
+
+  /**
+   * The `ProbeListener` side of a late answer: the probe that last timed out in this
+   * episode was answered after all, while its successor (suspect) is out. It ends the
+   * suspicion as any traffic would, but as a measured round trip: probe ids are unique,
+   * so the sample is not ambiguous (Karn's rule is about retransmissions sharing one), and
+   * without it the estimator never learns a path that became slower than the timeout —
+   * every probe would time out and be rescued by its own late reply, for as long as the
+   * latency lasts.
+   */
+  probeAnsweredLate(gen: number): void {
+    if (gen !== this.expiredGen || this.probeDeadline === undefined || this.disposed) return;
+    this.expiredGen = -1;
+    // Its chunk's `markAlive` is not traffic (the next tick must still probe).
+    this.replyInChunk = true;
+    const rttMs = preciseNow(this.scheduler) - this.expiredStartedAt;
+    this.cancelProbe();
+    this.owner.send({ type: 'ww.probe.ok', rttMs });
   }
 
   #probeAnswered(gen: number): void {

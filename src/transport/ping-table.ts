@@ -27,6 +27,11 @@ export interface PendingPing {
   readonly reject: (err: Error) => void;
   readonly sentAt: number;
   readonly signal: AbortSignal | undefined;
+  /**
+   * Optional: the PONG came after the ping was aborted (a probe that timed out). Only the
+   * last aborted ping of a session is remembered for this (see `PingTable.takeLate`).
+   */
+  readonly late?: (rttMs: number) => void;
 }
 
 /**
@@ -52,6 +57,10 @@ export class ListenerPing implements PendingPing {
 
   reject(): void {
     this.#listener.probeSettled(this.#token, false);
+  }
+
+  late(): void {
+    this.#listener.probeAnsweredLate?.(this.#token);
   }
 }
 
@@ -87,6 +96,13 @@ export class PingTable {
   #latestId = -1;
   #latest: PendingPing | undefined;
   #older: Map<number, PendingPing> | undefined;
+  /**
+   * The latest ping aborted by its signal (a probe that timed out), kept so that its PONG,
+   * if it still comes, is a measured round trip: ping ids are unique, so a late answer is
+   * not ambiguous. One slot, overwritten, no allocation.
+   */
+  #abortedId = -1;
+  #aborted: PendingPing | undefined;
 
   /** `where` names the peer in the `AbortedError` of an aborted ping. */
   constructor(where: string) {
@@ -132,8 +148,17 @@ export class PingTable {
     return ping;
   }
 
+  /** The PONG `id` matched no pending ping: the last aborted one, if it is that, once. */
+  takeLate(id: number): PendingPing | undefined {
+    if (this.#aborted === undefined || this.#abortedId !== id) return undefined;
+    const ping = this.#aborted;
+    this.#aborted = undefined;
+    return ping;
+  }
+
   /** Removes every ping; returns them (to reject them). */
   clear(): PendingPing[] {
+    this.#aborted = undefined;
     const out: PendingPing[] = [];
     if (this.#older) for (const ping of this.#older.values()) out.push(ping);
     if (this.#latest) out.push(this.#latest);
@@ -155,6 +180,8 @@ export class PingTable {
     }
     if (this.#latest?.signal === signal) {
       aborted.push(this.#latest);
+      this.#abortedId = this.#latestId;
+      this.#aborted = this.#latest;
       this.#latest = undefined;
     }
     for (const ping of aborted) ping.reject(new AbortedError(`ping to ${this.#where} aborted`, { cause: signal.reason }));

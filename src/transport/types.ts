@@ -178,6 +178,12 @@ export type AnyProtocol<S = unknown> = Protocol<S> | ConnectProtocol<S>;
 /** Who hears the outcome of a `probeWith`: the token it was given, and whether the peer answered. */
 export interface ProbeListener {
   probeSettled(token: number, answered: boolean): void;
+  /**
+   * Optional: the answer to the probe `token` came after its signal aborted (it timed
+   * out and was reported `false`). Probe ids are unique, so the late answer is a valid
+   * round trip; only a session's most recently aborted probe is reported this way.
+   */
+  probeAnsweredLate?(token: number): void;
 }
 
 /** A session type carried by a protocol. */

@@ -249,7 +249,8 @@ export class WireSession {
   /**
    * The same round trip reported to `listener.probeSettled(token, answered)` exactly once
    * (the connection actor's heartbeat: no promise per ping). Answered means a PONG came;
-   * a refusal, an abort of `signal` or the end of the session report `false`.
+   * a refusal, an abort of `signal` or the end of the session report `false`. A PONG that
+   * still comes for the session's last aborted ping goes to `listener.probeAnsweredLate`.
    */
   pingWith(signal: AbortSignal | undefined, listener: ProbeListener, token: number): void {
     if (this.#pingRefusal(signal)) {
@@ -369,7 +370,13 @@ export class WireSession {
         return;
       case MessageType.PONG: {
         const ping = this.#pings.take(msg.id);
-        ping?.resolve(this.#scheduler.now() - ping.sentAt);
+        if (ping !== undefined) ping.resolve(this.#scheduler.now() - ping.sentAt);
+        else {
+          // The answer to a ping aborted before it came (a heartbeat probe that timed out):
+          // still a round trip, which the heartbeat's estimator needs to learn a slower path.
+          const late = this.#pings.takeLate(msg.id);
+          late?.late?.(this.#scheduler.now() - late.sentAt);
+        }
         return;
       }
       case MessageType.GOAWAY:

@@ -71,6 +71,24 @@ describe('PingTable', () => {
     expect(b.take(2)).toBe(b2);
   });
 
+  it('remembers the last ping aborted by its signal for one late PONG (takeLate), and forgets it on clear()', () => {
+    const t = new PingTable('peer');
+    const a = new AbortController();
+    const first = ping(a.signal);
+    t.add(1, first);
+    a.abort();
+    expect(first.outcome()).toBe('aborted');
+    expect(t.take(1)).toBeUndefined();
+    expect(t.takeLate(2)).toBeUndefined(); // another id: not that ping
+    expect(t.takeLate(1)).toBe(first);
+    expect(t.takeLate(1)).toBeUndefined(); // once
+    const b = new AbortController();
+    t.add(2, ping(b.signal));
+    b.abort();
+    t.clear();
+    expect(t.takeLate(2)).toBeUndefined();
+  });
+
   it('after clear(), an abort reaches nothing the table held', () => {
     const ac = new AbortController();
     const t = new PingTable('peer');

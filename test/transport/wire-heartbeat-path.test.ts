@@ -147,4 +147,27 @@ describe('pingWith (the callback form the connection actor uses)', () => {
     expect(l.calls).toHaveLength(1);
     expect(l2.calls).toHaveLength(2);
   });
+
+  it('reports the PONG of a ping aborted before it came as a late answer, once (the heartbeat measures it)', async () => {
+    const session = await connected();
+    const settled: Array<[number, boolean]> = [];
+    const late: number[] = [];
+    const l = {
+      probeSettled: (token: number, answered: boolean) => void settled.push([token, answered]),
+      probeAnsweredLate: (token: number) => void late.push(token),
+    };
+    const controller = new AbortController();
+    // Aborted before the server's PONG can arrive (a probe that timed out): reported as
+    // not answered at once, then as answered late when the PONG comes.
+    session.pingWith(controller.signal, l, 4);
+    controller.abort();
+    expect(settled).toEqual([[4, false]]);
+    await waitFor(() => late.length === 1, 'the late PONG');
+    expect(late).toEqual([4]);
+    // A ping answered in time is not late; nothing more comes for token 4.
+    session.pingWith(undefined, l, 5);
+    await waitFor(() => settled.length === 2, 'the PONG');
+    expect(settled).toEqual([[4, false], [5, true]]);
+    expect(late).toEqual([4]);
+  });
 });
