@@ -214,5 +214,10 @@ export function parseConnectionInput(input: ConnectionInput | undefined, path = 
   if (endpoint.path === undefined && endpoint.port === undefined) {
     fail(`${path}.endpoint`, 'an object with a port (tcp, tls) or a path (unix)', endpoint);
   }
+  // A connect-mode library dials by itself: a transport would never be used, so saying
+  // nothing would let a user believe their TLS or unix settings apply.
+  if (parsed.transport !== undefined && typeof (parsed.protocol as { connect?: unknown }).connect === 'function') {
+    fail(`${path}.transport`, 'absent with a connect-mode protocol (custom({ connect }) dials by itself: give the library its own socket or TLS options)', parsed.transport);
+  }
   return parsed as ResolvedConnectionInput;
 }

@@ -17,14 +17,6 @@ import type { ConnectContext, Transport } from '../../src/transport/types.js';
 import { FakeDbClient, FakeDbError, FakeDbServer, fakeDbProtocol, type FakeDbProtocolOptions } from './helpers/fake-db-client.js';
 import { advanceTo, settle } from './helpers/virtual-connection.js';
 
-/** A transport that must never be used: connect mode has no stream. */
-const noTransport: Transport = {
-  kind: 'never',
-  dial: () => {
-    throw new Error('connect mode must not dial a stream');
-  },
-};
-
 function connectActor(options: FakeDbProtocolOptions & { input?: Partial<ConnectionInput>; server?: Partial<FakeDbServer> } = {}) {
   const vts = new VirtualTimeScheduler();
   const server = new FakeDbServer({ scheduler: vts });
@@ -36,7 +28,6 @@ function connectActor(options: FakeDbProtocolOptions & { input?: Partial<Connect
     input: {
       endpoint: { host: '127.0.0.1', port: 5432 },
       protocol,
-      transport: noTransport,
       scheduler: vts,
       random: () => 0.5,
       loadSource: () => 0,
@@ -408,5 +399,20 @@ describe('custom(): construction', () => {
     const both = { name: 'x', ...session, open: async () => ({}), connect: async () => ({}) };
     const bad = createActor(connectionMachine, { input: { endpoint: { port: 1 }, protocol: both as never } });
     expect(bad.getSnapshot()).toMatchObject({ status: 'error', error: expect.objectContaining({ code: 'WW_INVALID_OPTION' }) });
+  });
+
+  it('refuses a transport next to a connect protocol (it would never be used), at the pool too', async () => {
+    const protocol = custom({ ...session, connect: async () => ({}) });
+    const transport: Transport = { kind: 'never', dial: () => { throw new Error('connect mode must not dial a stream'); } };
+    const bad = createActor(connectionMachine, { input: { endpoint: { port: 1 }, protocol, transport } });
+    expect(bad.getSnapshot()).toMatchObject({
+      status: 'error',
+      error: expect.objectContaining({ code: 'WW_INVALID_OPTION', message: expect.stringMatching(/^connection\.transport must be absent with a connect-mode protocol/) }),
+    });
+    const { createRuntime } = await import('../../src/runtime.js');
+    const rt = createRuntime();
+    expect(() => rt.createPool({ endpoints: [{ host: '127.0.0.1', port: 1 }], protocol, transport }))
+      .toThrow(expect.objectContaining({ code: 'WW_INVALID_OPTION', message: expect.stringMatching(/^pool\.transport must be absent/) }));
+    await rt.shutdown();
   });
 });
