@@ -151,7 +151,7 @@ describe('connectionChart', () => {
     {
       const vts = new VirtualTimeScheduler();
       const server = new FakeDbServer({ scheduler: vts });
-      await run({ input: { protocol: fakeDbProtocol(server).protocol as never, scheduler: vts } }, async (c) => {
+      await run({ input: { protocol: fakeDbProtocol(server).protocol as never, transport: undefined, scheduler: vts } }, async (c) => {
         await advanceTo(vts, 1);
         expect(c.state()).toBe('ready');
         c.actor.send({ type: 'CLOSE' });
