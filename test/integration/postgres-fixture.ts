@@ -11,10 +11,8 @@
 import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { postgres, type PostgresClientSettings } from '../../examples/postgres-pool.js';
-import {
-  createRuntime, exponentialBackoff,
-  type CreatePoolOptions, type Pool, type PoolConnectionClosedEvent, type PoolEvent, type Runtime, type RuntimeEvent, type StateEvent,
-} from '../../src/index.js';
+import { exponentialBackoff, type CreatePoolOptions } from '../../src/index.js';
+import { withPoolUnderTest, type PoolUnderTest } from '../helpers/pool-under-test.js';
 import { startPostgres, type PostgresServer } from '../helpers/postgres-server.js';
 import { expectHandlesBackTo, handleCounts } from '../transport/helpers.js';
 
@@ -48,16 +46,7 @@ export type PgPoolOptions = Omit<CreatePoolOptions<pg.Client>, 'endpoints' | 'pr
   readonly protocol?: CreatePoolOptions<pg.Client>['protocol'];
 };
 
-export interface PgPoolUnderTest {
-  readonly rt: Runtime;
-  readonly pool: Pool<pg.Client>;
-  readonly events: PoolEvent[];
-  readonly runtimeEvents: RuntimeEvent[];
-  /** Connections that died (`connection-closed` with reason `dead`). */
-  deaths(): PoolConnectionClosedEvent[];
-  /** Connection state changes to `dead`, with the actor's reason. */
-  deadStates(): StateEvent[];
-}
+export type PgPoolUnderTest = PoolUnderTest<pg.Client>;
 
 /** The test role's client settings of `server` (password authentication over TCP). */
 export function settingsOf(server: PostgresServer): PostgresClientSettings {
@@ -73,31 +62,13 @@ export async function withPgPool(
   options: PgPoolOptions,
   body: (t: PgPoolUnderTest) => Promise<void>,
 ): Promise<void> {
-  const rt = createRuntime();
-  try {
-    const runtimeEvents: RuntimeEvent[] = [];
-    rt.events$.subscribe((e) => runtimeEvents.push(e));
-    const { settings, protocol, ...rest } = options;
-    const pool = rt.createPool<pg.Client>({
-      backoff: exponentialBackoff({ initialMs: 50, maxMs: 400, multiplier: 2, jitter: 'none' }),
-      ...rest,
-      protocol: protocol ?? postgres({ ...settingsOf(server), ...settings }),
-      endpoints: [server.endpoint],
-    });
-    const events: PoolEvent[] = [];
-    pool.events$.subscribe((e) => events.push(e));
-    const mine = (path: string): boolean => path.startsWith(`${pool.path}/`);
-    await body({
-      rt,
-      pool,
-      events,
-      runtimeEvents,
-      deaths: () => events.filter((e): e is PoolConnectionClosedEvent => e.type === 'connection-closed' && e.reason === 'dead'),
-      deadStates: () => runtimeEvents.filter((e): e is StateEvent => e.type === 'state' && e.to === 'dead' && mine(e.path)),
-    });
-  } finally {
-    await rt.shutdown();
-  }
+  const { settings, protocol, ...rest } = options;
+  await withPoolUnderTest((rt) => rt.createPool<pg.Client>({
+    backoff: exponentialBackoff({ initialMs: 50, maxMs: 400, multiplier: 2, jitter: 'none' }),
+    ...rest,
+    protocol: protocol ?? postgres({ ...settingsOf(server), ...settings }),
+    endpoints: [server.endpoint],
+  }), body);
 }
 
 /** The backend pid serving `client` (one round trip). */

@@ -10,11 +10,8 @@
  * timer is left behind (`withPool` always ends with `rt.shutdown()`).
  */
 import { afterEach, beforeEach } from 'vitest';
-import {
-  createRuntime, resp,
-  type CreatePoolOptions, type Pool, type PoolConnectionClosedEvent, type PoolEvent, type RespSession,
-  type RestartEvent, type Runtime, type RuntimeEvent, type StateEvent,
-} from '../../src/index.js';
+import { resp, type CreatePoolOptions, type RespSession } from '../../src/index.js';
+import { withPoolUnderTest, type PoolUnderTest } from '../helpers/pool-under-test.js';
 import { startRedis, type RedisServer, type RedisServerOptions } from '../helpers/redis-server.js';
 import { expectHandlesBackTo, handleCounts } from '../transport/helpers.js';
 
@@ -42,50 +39,12 @@ export type RespPoolOptions = Omit<CreatePoolOptions<RespSession>, 'endpoints' |
   readonly protocol?: CreatePoolOptions<RespSession>['protocol'];
 };
 
-export interface PoolUnderTest {
-  readonly rt: Runtime;
-  readonly pool: Pool<RespSession>;
-  /** Everything `pool.events$` emitted, in order. */
-  readonly events: PoolEvent[];
-  /** Everything `rt.events$` emitted (pool events included, as `type: 'pool'`). */
-  readonly runtimeEvents: RuntimeEvent[];
-  /** Connections that died (`connection-closed` with reason `dead`). */
-  deaths(): PoolConnectionClosedEvent[];
-  /** The supervisor's restart decisions for this pool's connections. */
-  restarts(): RestartEvent[];
-  /** Connection state changes to `dead`, with the actor's reason (`heartbeat-timeout`…). */
-  deadStates(): StateEvent[];
-}
-
-/**
- * A `resp()` pool (default protocol `resp()`) on `endpoint` with its events recorded;
- * runs `body` and always shuts the runtime down.
- */
 export async function withPool(
   endpoint: { host: string; port: number },
   options: RespPoolOptions,
-  body: (t: PoolUnderTest) => Promise<void>,
+  body: (t: PoolUnderTest<RespSession>) => Promise<void>,
 ): Promise<void> {
-  const rt = createRuntime();
-  try {
-    const runtimeEvents: RuntimeEvent[] = [];
-    rt.events$.subscribe((e) => runtimeEvents.push(e));
-    const pool = rt.createPool<RespSession>({ protocol: resp(), ...options, endpoints: [endpoint] });
-    const events: PoolEvent[] = [];
-    pool.events$.subscribe((e) => events.push(e));
-    const mine = (path: string): boolean => path.startsWith(`${pool.path}/`);
-    await body({
-      rt,
-      pool,
-      events,
-      runtimeEvents,
-      deaths: () => events.filter((e): e is PoolConnectionClosedEvent => e.type === 'connection-closed' && e.reason === 'dead'),
-      restarts: () => runtimeEvents.filter((e): e is RestartEvent => e.type === 'restart' && mine(e.path)),
-      deadStates: () => runtimeEvents.filter((e): e is StateEvent => e.type === 'state' && e.to === 'dead' && mine(e.path)),
-    });
-  } finally {
-    await rt.shutdown();
-  }
+  await withPoolUnderTest((rt) => rt.createPool<RespSession>({ protocol: resp(), ...options, endpoints: [endpoint] }), body);
 }
 
 /** A deliberate pause: the length of a fault or of an idle gap, never a wait for a condition. */
