@@ -146,6 +146,27 @@ export interface SessionProtocol<S = unknown> {
    * `closeTimeoutMs` passed, or when the connection is killed meanwhile: then destroy.
    */
   close(session: S, signal?: AbortSignal): Promise<void>;
+  /**
+   * Optional: present when several callers may use one session at once (`pool.dispatch`),
+   * because the protocol multiplexes (ids, a pipelined FIFO). Absent: the pool only leases
+   * the session exclusively and `dispatch` is refused.
+   */
+  readonly sharing?: SessionSharing<S>;
+}
+
+/**
+ * How a protocol's sessions are shared by `pool.dispatch`. A session carrying dispatches
+ * is not leased until they drain, and a leased session takes no dispatches, so `enter`
+ * and `leave` bracket each shared period (both cheap, called on the pool's state changes,
+ * never per request).
+ */
+export interface SessionSharing<S = unknown> {
+  /** Default per-connection limit of concurrent dispatches (a pool option overrides it). */
+  readonly maxInFlight: number;
+  /** The session starts carrying dispatches: commands that need it alone should now be refused. */
+  enter?(session: S): void;
+  /** The last dispatch settled; the session may be leased again. */
+  leave?(session: S): void;
 }
 
 /**
