@@ -32,6 +32,7 @@ export type ErrorCode =
   | 'WW_POOL_QUEUE_FULL'
   | 'WW_POOL_CLOSED'
   | 'WW_ENDPOINT_REFUSED'
+  | 'WW_DISCOVERY_FAILED'
   | 'WW_LEASE_RELEASED'
   | 'WW_LEASE_LOST'
   | 'WW_PROXY_NOT_FOUND'
@@ -191,6 +192,9 @@ export type PoolClosedError = InstanceType<typeof PoolClosedError>;
 /** Every endpoint of the pool refused the handshake (`cause`: the `HandshakeRefusedError`); acquires fail at once. */
 export const EndpointRefusedError = defineError('WW_ENDPOINT_REFUSED', 'EndpointRefusedError', PERMANENT);
 export type EndpointRefusedError = InstanceType<typeof EndpointRefusedError>;
+/** An endpoint provider could not tell where to connect (no sentinel reachable, none knows the master); the last known endpoints stay in use. */
+export const DiscoveryError = defineError('WW_DISCOVERY_FAILED', 'DiscoveryError', RETRYABLE);
+export type DiscoveryError = InstanceType<typeof DiscoveryError>;
 /** The lease was already released or destroyed (double release, use after release). */
 export const LeaseReleasedError = defineError('WW_LEASE_RELEASED', 'LeaseReleasedError', PERMANENT);
 export type LeaseReleasedError = InstanceType<typeof LeaseReleasedError>;
