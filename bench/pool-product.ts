@@ -1,0 +1,273 @@
+/**
+ * Acquire+release as users run it: `rt.createPool` leasing real supervised wire
+ * connections on loopback (connection actors under the pool's supervisor, heartbeats on,
+ * a wire server in this process), side by side in one run with generic-pool 3.9 and tarn
+ * 3.1 pooling real loopback sockets. Two reference rows, labelled as such: the pool core
+ * alone over an in-memory source (what `bench/pool.ts` measures) and an array floor.
+ *
+ *   uncontended  one user: acquire → release, sequentially
+ *   contended    max 10, 1000 concurrent users: acquire → await a microtask → release
+ *
+ * Rounds interleave the pools (order rotated each round, round 0 discarded as warm-up).
+ * Reported: the median throughput over the rounds and the median of the per-round ratios
+ * to generic-pool (both pools measured in the same round, seconds apart, so that the
+ * machine's noise hits both), with the range of those ratios.
+ *
+ * Run: `npx tsx bench/pool-product.ts` (`--quick` smoke run, `--runs N`, `--only <name
+ * prefix>` for profiling one pool: `node --cpu-prof --import tsx bench/pool-product.ts
+ * --only rt.createPool`).
+ */
+import { createServer, createConnection, type Server, type Socket } from 'node:net';
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import genericPool from 'generic-pool';
+import tarn from 'tarn';
+import type { ConnectionSource, PoolSink } from '../src/pool/connection-source.js';
+import { createPoolCore } from '../src/pool/pool-core.js';
+import type { Slot } from '../src/pool/slot.js';
+import { createRuntime } from '../src/runtime.js';
+import { createWireServer } from '../src/transport/wire-server.js';
+import { wire } from '../src/transport/wire.js';
+import { median } from './helpers/storm-stats.js';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    runs: { type: 'string' },
+    only: { type: 'string' },
+  },
+  strict: true,
+});
+const QUICK = values.quick;
+const RUNS = Number(values.runs ?? (QUICK ? 1 : 7));
+const UNCONTENDED_OPS = QUICK ? 20_000 : 300_000;
+const CONTENDED_OPS = QUICK ? 20_000 : 200_000;
+const USERS = 1000;
+const MAX = 10;
+if (!Number.isInteger(RUNS) || RUNS < 1) {
+  process.stderr.write(`--runs must be an integer >= 1, got ${values.runs}\n`);
+  process.exit(1);
+}
+
+/** What each contender exposes to the harness. */
+interface Contender<R> {
+  acquire(): Promise<R>;
+  release(r: R): void;
+  close(): Promise<void>;
+}
+
+interface Entry {
+  readonly name: string;
+  make(): Promise<Contender<unknown>>;
+}
+
+function entry<R>(name: string, make: () => Promise<Contender<R>>): Entry {
+  return { name, make: make as () => Promise<Contender<unknown>> };
+}
+
+const PRODUCT = 'rt.createPool (wire, supervised loopback)';
+const GENERIC = 'generic-pool (loopback sockets)';
+const TARN = 'tarn (loopback sockets)';
+const CORE = 'core only (in-memory source, bench/pool.ts)';
+const FLOOR = 'array floor (reference)';
+
+/** A TCP server that accepts and holds sockets: what generic-pool and tarn pool. */
+async function sinkServer(): Promise<{ port: number; close(): Promise<void> }> {
+  const held = new Set<Socket>();
+  const server: Server = createServer((s) => {
+    held.add(s);
+    s.on('close', () => held.delete(s));
+    s.on('error', () => {});
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  return {
+    port,
+    close: () => {
+      for (const s of held) s.destroy();
+      return new Promise((r) => server.close(() => r()));
+    },
+  };
+}
+
+function dialSocket(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = createConnection({ host: '127.0.0.1', port });
+    s.once('connect', () => {
+      s.off('error', reject);
+      s.on('error', () => {});
+      resolve(s);
+    });
+    s.once('error', reject);
+  });
+}
+
+/** The core's in-memory source: connections are plain objects, ready on the next microtask. */
+function instantSource(sink: PoolSink<{ id: number }>): ConnectionSource<{ id: number }> {
+  let next = 0;
+  const ready = (slot: Slot<{ id: number }>) => queueMicrotask(() => sink.onReady(slot, { id: ++next }));
+  return {
+    open: ready,
+    kill: ready,
+    close: (slot) => queueMicrotask(() => sink.onClosed(slot)),
+    probe: async () => {},
+    reset: async () => {},
+  };
+}
+
+/** A free stack and a FIFO of resolvers: the least a promise-based pool can do. */
+class ArrayPool<T> {
+  readonly #free: T[];
+  #waiters: ((r: T) => void)[] = [];
+  #head = 0;
+  constructor(items: T[]) {
+    this.#free = items;
+  }
+  acquire(): Promise<T> {
+    const r = this.#free.pop();
+    if (r !== undefined) return Promise.resolve(r);
+    return new Promise<T>((resolve) => this.#waiters.push(resolve));
+  }
+  release(r: T): void {
+    if (this.#head < this.#waiters.length) {
+      const w = this.#waiters[this.#head++]!;
+      if (this.#head > 1024 && this.#head * 2 > this.#waiters.length) {
+        this.#waiters = this.#waiters.slice(this.#head);
+        this.#head = 0;
+      }
+      w(r);
+    } else {
+      this.#free.push(r);
+    }
+  }
+}
+
+const allEntries: Entry[] = [
+  entry(PRODUCT, async () => {
+    const server = createWireServer({ handler: (payload) => payload });
+    const { port } = (await server.listen()) as { port: number };
+    const rt = createRuntime();
+    // What a user writes: defaults (heartbeat every 5 s, housekeeping every second) plus the size.
+    const pool = rt.createPool({ endpoints: [{ host: '127.0.0.1', port }], protocol: wire(), min: MAX, max: MAX });
+    while (pool.stats().idle < MAX) await new Promise((r) => setTimeout(r, 1));
+    return {
+      acquire: () => pool.acquire(),
+      release: (lease) => lease.release(),
+      close: async () => {
+        await rt.shutdown();
+        await server.close();
+      },
+    };
+  }),
+  entry(GENERIC, async () => {
+    const server = await sinkServer();
+    const pool = genericPool.createPool<Socket>(
+      { create: () => dialSocket(server.port), destroy: async (s) => void s.destroy() },
+      { min: MAX, max: MAX },
+    );
+    await pool.ready();
+    return {
+      acquire: () => pool.acquire(),
+      release: (r) => void pool.release(r),
+      close: async () => {
+        await pool.drain();
+        await pool.clear();
+        await server.close();
+      },
+    };
+  }),
+  entry(TARN, async () => {
+    const server = await sinkServer();
+    const pool = new tarn.Pool<Socket>({ create: () => dialSocket(server.port), destroy: (s) => void s.destroy(), min: MAX, max: MAX });
+    const warm = await Promise.all(Array.from({ length: MAX }, () => pool.acquire().promise));
+    for (const r of warm) pool.release(r);
+    return {
+      acquire: () => pool.acquire().promise,
+      release: (r) => void pool.release(r),
+      close: async () => {
+        await pool.destroy();
+        await server.close();
+      },
+    };
+  }),
+  entry(CORE, async () => {
+    const pool = createPoolCore<{ id: number }>({
+      options: { endpoints: [{ host: '127.0.0.1', port: 1 }], protocol: {}, min: MAX, max: MAX },
+      source: instantSource,
+    });
+    while (pool.stats().idle < MAX) await new Promise((r) => setImmediate(r));
+    return { acquire: () => pool.acquire(), release: (lease) => lease.release(), close: () => pool.close() };
+  }),
+  entry(FLOOR, async () => {
+    const pool = new ArrayPool(Array.from({ length: MAX }, (_, id) => ({ id })));
+    return { acquire: () => pool.acquire(), release: (r) => pool.release(r), close: async () => {} };
+  }),
+];
+const entries = values.only === undefined ? allEntries : allEntries.filter((e) => e.name.startsWith(values.only!));
+
+async function uncontended(c: Contender<unknown>, ops: number): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < ops; i++) c.release(await c.acquire());
+  return ops / ((performance.now() - t0) / 1000);
+}
+
+async function contended(c: Contender<unknown>, ops: number): Promise<number> {
+  let started = 0;
+  const user = async () => {
+    while (started < ops) {
+      started++;
+      const r = await c.acquire();
+      await Promise.resolve();
+      c.release(r);
+    }
+  };
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: USERS }, user));
+  return ops / ((performance.now() - t0) / 1000);
+}
+
+const fmtOps = (n: number) => `${(n / 1e6).toFixed(2)} M/s`;
+const fmtRatio = (xs: number[]) =>
+  xs.length === 0 ? '—' : `${median(xs).toFixed(1)}× (${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)})`;
+
+async function main(): Promise<void> {
+  const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+  console.log(
+    `node ${process.version}, nproc ${availableParallelism()} (${cpus()[0]?.model ?? 'unknown CPU'}), load ${load()}; ` +
+      `${RUNS} rounds after a warm-up, max ${MAX}, ${USERS} users, ${UNCONTENDED_OPS} / ${CONTENDED_OPS} ops\n`,
+  );
+  const un = new Map<string, number[]>(entries.map((e) => [e.name, []]));
+  const co = new Map<string, number[]>(entries.map((e) => [e.name, []]));
+  for (let round = 0; round <= RUNS; round++) {
+    const order = entries.map((_, i) => entries[(i + round) % entries.length]!);
+    for (const e of order) {
+      const c1 = await e.make();
+      const u = await uncontended(c1, UNCONTENDED_OPS);
+      await c1.close();
+      const c2 = await e.make();
+      const k = await contended(c2, CONTENDED_OPS);
+      await c2.close();
+      if (round > 0) {
+        un.get(e.name)!.push(u);
+        co.get(e.name)!.push(k);
+      }
+    }
+  }
+  const gpUn = un.get(GENERIC);
+  const gpCo = co.get(GENERIC);
+  const ratios = (xs: number[], base: number[] | undefined) => (base === undefined ? [] : xs.map((x, i) => x / base[i]!));
+  console.log('| pool | uncontended | vs generic-pool (median of rounds, range) | contended | vs generic-pool (median of rounds, range) |');
+  console.log('| --- | --- | --- | --- | --- |');
+  for (const e of entries) {
+    const u = un.get(e.name)!;
+    const k = co.get(e.name)!;
+    console.log(`| ${e.name} | ${fmtOps(median(u))} | ${fmtRatio(ratios(u, gpUn))} | ${fmtOps(median(k))} | ${fmtRatio(ratios(k, gpCo))} |`);
+  }
+  if (gpUn !== undefined && un.has(PRODUCT)) {
+    const ru = median(ratios(un.get(PRODUCT)!, gpUn));
+    const rc = median(ratios(co.get(PRODUCT)!, gpCo));
+    console.log(`\nbars (rt.createPool vs generic-pool): uncontended ${ru.toFixed(1)}× (≥ 5×), contended ${rc.toFixed(1)}× (≥ 3×); load ${load()}`);
+  }
+}
+
+await main();
