@@ -32,6 +32,7 @@
  */
 import { Packr, Unpackr } from 'msgpackr';
 import { ProtocolError } from '../errors.js';
+import { sanitizeDecodeError } from './msgpack-failure.js';
 import { assertPlainMsgpack, PLAIN_ENCODER_OPTIONS, RecordLedger } from './msgpack-plain.js';
 import { noCompileUnpackrClass } from './msgpack-unpackr.js';
 import { MessageType, parseWireMessage, type WireMessage } from './wire-messages.js';
@@ -158,7 +159,7 @@ function unpackWith(unpackr: Unpackr, inner: Uint8Array): unknown {
   try {
     return unpackr.unpack(inner);
   } catch (err) {
-    throw new ProtocolError(`undecodable PACKED inner of ${inner.length} bytes`, { cause: sanitize(err) });
+    throw new ProtocolError(`undecodable PACKED inner of ${inner.length} bytes`, { cause: sanitizeDecodeError(err) });
   }
 }
 
@@ -178,13 +179,4 @@ export function packedMessage(value: unknown): WireMessage {
     default:
       throw new ProtocolError(`malformed PACKED message: it may carry REQ, RES, ERR, MSG or PUSH, not type ${msg.type}`);
   }
-}
-
-function sanitize(err: unknown): Error {
-  const text = err instanceof Error ? err.message : String(err);
-  // "Data read, but end of buffer not reached <the value as JSON>": drop the quote.
-  const cut = text.startsWith('Data read, but end of buffer not reached') ? 'trailing bytes after the value' : text;
-  const out = new Error(cut.slice(0, 120));
-  out.name = err instanceof Error ? err.name : 'Error';
-  return out;
 }

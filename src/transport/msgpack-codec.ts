@@ -46,6 +46,7 @@
  */
 import { Packr, Unpackr } from 'msgpackr';
 import { ProtocolError } from '../errors.js';
+import { sanitizeDecodeError } from './msgpack-failure.js';
 import { assertPlainMsgpack, PLAIN_ENCODER_OPTIONS, RecordLedger } from './msgpack-plain.js';
 import { withoutCompiler } from './msgpack-unpackr.js';
 
@@ -142,15 +143,6 @@ function unpack(unpackr: Unpackr, frame: Buffer): unknown {
   try {
     return unpackr.unpack(frame);
   } catch (err) {
-    throw new ProtocolError(`undecodable msgpack frame of ${frame.length} bytes`, { cause: sanitize(err) });
+    throw new ProtocolError(`undecodable msgpack frame of ${frame.length} bytes`, { cause: sanitizeDecodeError(err) });
   }
-}
-
-function sanitize(err: unknown): Error {
-  const text = err instanceof Error ? err.message : String(err);
-  // "Data read, but end of buffer not reached <first 100 chars of the value as JSON>"
-  const cut = text.startsWith('Data read, but end of buffer not reached') ? 'trailing bytes after the value' : text;
-  const out = new Error(cut.slice(0, 120));
-  out.name = err instanceof Error ? err.name : 'Error';
-  return out;
 }
