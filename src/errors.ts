@@ -35,6 +35,8 @@ export type ErrorCode =
   | 'WW_DISCOVERY_FAILED'
   | 'WW_LEASE_RELEASED'
   | 'WW_LEASE_LOST'
+  | 'WW_POOL_OVERLOADED'
+  | 'WW_CIRCUIT_OPEN'
   | 'WW_PROXY_NOT_FOUND'
   | 'WW_PROXY_EXISTS'
   | 'WW_PROXY_REGISTRY_CLOSED'
@@ -201,6 +203,20 @@ export type LeaseReleasedError = InstanceType<typeof LeaseReleasedError>;
 /** The leased connection died; the lease ended and the connection is being replaced. */
 export const LeaseLostError = defineError('WW_LEASE_LOST', 'LeaseLostError', RETRYABLE);
 export type LeaseLostError = InstanceType<typeof LeaseLostError>;
+/**
+ * Load shedding: the pool's queue wait stayed above its target (`queueTargetMs`) for a
+ * whole `queueIntervalMs`, so a new acquire is refused at once (or a queued one dropped
+ * past twice the target) instead of joining a queue that only grows.
+ */
+export const PoolOverloadedError = defineError('WW_POOL_OVERLOADED', 'PoolOverloadedError', RETRYABLE);
+export type PoolOverloadedError = InstanceType<typeof PoolOverloadedError>;
+/**
+ * The endpoint's circuit breaker is open (or every endpoint's is): the call fails at once
+ * instead of waiting for a connection that cannot come. `cause` is the last failure seen
+ * on the endpoint; the breaker lets trial calls through by itself once its wait is over.
+ */
+export const CircuitOpenError = defineError('WW_CIRCUIT_OPEN', 'CircuitOpenError', RETRYABLE);
+export type CircuitOpenError = InstanceType<typeof CircuitOpenError>;
 /** No chaos proxy with that name in the registry. */
 export const ProxyNotFoundError = defineError('WW_PROXY_NOT_FOUND', 'ProxyNotFoundError', PERMANENT);
 export type ProxyNotFoundError = InstanceType<typeof ProxyNotFoundError>;

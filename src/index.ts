@@ -104,5 +104,6 @@ export {
   RequestTimeoutError, RemoteError, ConnectionClosedError, GoawayError, ListenFailedError,
   ChildNotFoundError, ChildExistsError, RestartIntensityError, RuntimeShutDownError,
   PoolTimeoutError, PoolQueueFullError, PoolClosedError, EndpointRefusedError, LeaseReleasedError, LeaseLostError,
+  PoolOverloadedError, CircuitOpenError,
   ProxyNotFoundError, ProxyExistsError, ProxyRegistryClosedError, ToxicNotFoundError, ToxicExistsError, InvariantBrokenError,
 } from './errors.js';

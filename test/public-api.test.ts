@@ -25,7 +25,7 @@ const ROOT_VALUES = [
   'RequestTimeoutError', 'RemoteError', 'ConnectionClosedError', 'GoawayError', 'ListenFailedError',
   'ChildNotFoundError', 'ChildExistsError', 'RestartIntensityError', 'RuntimeShutDownError',
   'PoolTimeoutError', 'PoolQueueFullError', 'PoolClosedError', 'EndpointRefusedError', 'LeaseReleasedError',
-  'LeaseLostError', 'ProxyNotFoundError', 'ProxyExistsError', 'ProxyRegistryClosedError', 'ToxicNotFoundError', 'ToxicExistsError',
+  'LeaseLostError', 'PoolOverloadedError', 'CircuitOpenError', 'ProxyNotFoundError', 'ProxyExistsError', 'ProxyRegistryClosedError', 'ToxicNotFoundError', 'ToxicExistsError',
   'InvariantBrokenError',
 ];
 
