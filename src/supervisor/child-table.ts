@@ -1,8 +1,9 @@
 /**
  * The mechanics of a supervisor's children, without any policy: spawn an incarnation,
  * watch its top-level state, ask it to `CLOSE`, force it after `shutdownMs`, notice its
- * end, forget it. `SupervisorEngine` decides when (restart, strategy, shutdown); this
- * base only does, in the spirit of undici's pool-base / pool split.
+ * end, forget it. `SupervisorEngine` has one and decides when (restart-plan.ts decides
+ * what: restart, strategy, shutdown); the table only does, in the spirit of undici's
+ * pool-base / pool split. Internal: its members are the engine's tools, not an API.
  *
  * Children are real XState children (`createActor(logic, { parent: self })`), so their
  * done/error events come back to the supervisor's mailbox and the inspector draws them
@@ -56,16 +57,16 @@ const NONE: readonly string[] = Object.freeze([]);
 
 export class ChildTable {
   readonly path: string;
-  protected readonly scope: AnyActorScope;
-  protected scheduler: SchedulerLike | undefined;
-  protected random: () => number = Math.random;
-  protected sink: EventSink = nullEventSink;
-  protected readonly entries = new Map<string, ChildEntry>();
-  protected readonly counts: Record<ChildStatus, number> = { running: 0, stopping: 0, restarting: 0, stopped: 0 };
-  protected readonly timers: TimerTable;
-  protected readonly stateWaiters = new ChildStateWaiters();
+  readonly scope: AnyActorScope;
+  scheduler: SchedulerLike | undefined;
+  random: () => number = Math.random;
+  sink: EventSink = nullEventSink;
+  readonly entries = new Map<string, ChildEntry>();
+  readonly counts: Record<ChildStatus, number> = { running: 0, stopping: 0, restarting: 0, stopped: 0 };
+  readonly timers: TimerTable;
+  readonly stateWaiters = new ChildStateWaiters();
   /** Set whenever something the snapshot shows changed. */
-  protected dirty = true;
+  dirty = true;
   #seq = 0;
   /** Ids spawned since the last `takeSpawned()`, while someone listens (`trackSpawns`). */
   #spawned: string[] | undefined;
@@ -77,7 +78,7 @@ export class ChildTable {
   }
 
   /** Services are bound to the system after the root actor is created, so read them at start. */
-  protected bindServices(): void {
+  bindServices(): void {
     const services = servicesOf(this.scope.system);
     this.scheduler = services.scheduler;
     this.random = services.random;
@@ -120,7 +121,7 @@ export class ChildTable {
     return refs;
   }
 
-  protected addEntry(spec: ResolvedChildSpec): ChildEntry {
+  addEntry(spec: ResolvedChildSpec): ChildEntry {
     const entry: ChildEntry = {
       spec, path: `${this.path}/${spec.id}`, seq: this.#seq++,
       ref: undefined, sub: undefined, status: 'stopped', state: 'starting', since: this.now(), startedAt: undefined,
@@ -134,14 +135,14 @@ export class ChildTable {
   }
 
   /** Drops an entry for good (its incarnation is already over). */
-  protected forget(entry: ChildEntry): void {
+  forget(entry: ChildEntry): void {
     if (this.entries.get(entry.spec.id) !== entry) return;
     this.entries.delete(entry.spec.id);
     this.counts[entry.status]--;
     this.dirty = true;
   }
 
-  protected spawn(entry: ChildEntry): void {
+  spawn(entry: ChildEntry): void {
     const { spec } = entry;
     const ref = createActor(spec.logic, { id: spec.id, parent: this.scope.self, input: spec.input });
     entry.ref = ref;
@@ -164,7 +165,7 @@ export class ChildTable {
     this.setState(entry, state, s.status === 'done' ? exitFromOutput(s.output).reason : undefined);
   }
 
-  protected setState(entry: ChildEntry, to: string, reason?: string): void {
+  setState(entry: ChildEntry, to: string, reason?: string): void {
     const from = entry.state;
     entry.state = to;
     entry.since = this.now();
@@ -177,7 +178,7 @@ export class ChildTable {
     this.stateWaiters.notify(entry.spec.id, to);
   }
 
-  protected setStatus(entry: ChildEntry, status: ChildStatus): void {
+  setStatus(entry: ChildEntry, status: ChildStatus): void {
     if (entry.status === status) return;
     this.counts[entry.status]--;
     this.counts[status]++;
@@ -186,7 +187,7 @@ export class ChildTable {
   }
 
   /** The current incarnation is gone (exited, crashed or forced): release it and wake whoever waited. */
-  protected endIncarnation(entry: ChildEntry, exit: ChildExit): void {
+  endIncarnation(entry: ChildEntry, exit: ChildExit): void {
     entry.sub?.unsubscribe();
     entry.sub = undefined;
     entry.cancelKill?.();
@@ -208,7 +209,7 @@ export class ChildTable {
   }
 
   /** Asks a child to `CLOSE`, forcing it after `shutdownMs`; `done` runs once it is down (maybe at once). */
-  protected stopEntry(entry: ChildEntry, done: () => void): void {
+  stopEntry(entry: ChildEntry, done: () => void): void {
     if (!entry.ref) return done();
     entry.stopWaiters.push(done);
     if (entry.status === 'stopping') return;
@@ -225,7 +226,7 @@ export class ChildTable {
     ref.send({ type: 'CLOSE' });
   }
 
-  protected kill(entry: ChildEntry): void {
+  kill(entry: ChildEntry): void {
     const ref = entry.ref;
     // Already final: its done/error event is in our mailbox and will end the incarnation.
     if (!ref || ref.getSnapshot().status !== 'active') return;
@@ -237,7 +238,7 @@ export class ChildTable {
   }
 
   /** No grace: stop every live child now (last started first) and clear the table. */
-  protected stopAllNow(): void {
+  stopAllNow(): void {
     const entries = [...this.entries.values()].reverse();
     for (const e of entries) {
       e.sub?.unsubscribe();
@@ -257,13 +258,13 @@ export class ChildTable {
     this.clear();
   }
 
-  protected clear(): void {
+  clear(): void {
     this.entries.clear();
     this.counts.running = this.counts.stopping = this.counts.restarting = this.counts.stopped = 0;
     this.dirty = true;
   }
 
-  protected now(): number {
+  now(): number {
     return this.scheduler ? this.scheduler.now() : Date.now();
   }
 }

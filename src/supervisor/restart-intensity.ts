@@ -36,6 +36,12 @@ export class RestartIntensity {
     return this.#times.length - this.#head;
   }
 
+  /** How many restarts the window ending at `nowMs` holds (what the restart planner reads). */
+  count(nowMs: number): number {
+    this.#expire(nowMs);
+    return this.#times.length - this.#head;
+  }
+
   exceeds(count: number): boolean {
     return count > this.#maxRestarts;
   }
