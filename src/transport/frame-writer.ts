@@ -1,35 +1,27 @@
 /**
- * Writes `u32 length | payload` frames to a Duplex and honours backpressure with a
- * bounded queue.
+ * Writes `u32 length | payload` frames to a Duplex through the connection's bounded write
+ * queue (write-queue.ts, policy `'refuse'`): behind a slow reader frames wait there, and a
+ * frame that would take it over `maxQueuedBytes` is a `WriteQueueFullError`.
  *
- *   write(frame) ──▶ stream.write ok ──▶ (returns true)
- *        │ stream said "false" earlier
- *        ▼
- *   queue (≤ maxQueuedBytes) ──'drain'──▶ stream.write …      over the bound ──▶ WriteQueueFullError
+ *   write(payload) ──size ≤ maxFrameBytes──▶ WriteQueue ──▶ header + payload ──▶ stream
  *
  * Trade-offs:
- * - Once `stream.write` returns false, further frames wait in our queue instead of piling
- *   into the stream's own unbounded buffer; the queue refuses a frame that would take it
- *   over `maxQueuedBytes`. A slow reader therefore costs at most the stream's high-water
- *   mark plus one frame plus `maxQueuedBytes`, never unbounded memory.
- * - The first write of a tick goes straight to the stream; a second one in the same tick
- *   corks it and a microtask uncorks it, so a burst of small frames (pipelined requests)
- *   leaves in two syscalls (the first frame, then one `writev`) whatever its length, and
- *   a lone frame (a heartbeat PING, most replies) pays no cork, no buffered write request
- *   and no `writev` — at 10k idle connections the corked path cost more than the PING.
- *   One microtask ends the burst of every writer that wrote since the last one (a module-level list):
- *   no allocation per write, and no `process.nextTick`, whose queue makes Node 20 run
- *   its unhandled-rejection pass (a fresh Map) after every tick that used it — per
- *   heartbeat, on 10k connections.
+ * - The first frame of a tick goes straight to the stream; a second one in the same tick
+ *   corks it until the burst ends, so a burst of small frames (pipelined requests) leaves
+ *   in two syscalls (the first frame, then one `writev`) whatever its length, and a lone
+ *   frame (a heartbeat PING, most replies) pays no cork, no buffered write request and
+ *   no `writev` — at 10k idle connections the corked path cost more than the PING.
  * - Small payloads are copied behind their header (one buffer, cheaper than a 2-entry
  *   writev); large ones are written as header + payload views, never copied. A caller must
  *   not mutate a payload after handing it over.
- * - Refusals throw synchronously before any byte is written, so a stateful encoder in
- *   front (msgpackr records) knows exactly which frame the peer did not see.
+ * - Refusals (too large, queue full, closed) throw synchronously before any byte is
+ *   written, so a stateful encoder in front (msgpackr records) knows exactly which frame
+ *   the peer did not see.
  */
 import type { Duplex } from 'node:stream';
-import { ConnectionClosedError, FrameTooLargeError, WriteQueueFullError } from '../errors.js';
+import { FrameTooLargeError } from '../errors.js';
 import { DEFAULT_MAX_FRAME_BYTES, FRAME_HEADER_BYTES } from './frame-decoder.js';
+import { WriteQueue, type WriteItems } from './write-queue.js';
 
 /** 8 MiB: default bound on frames waiting for the peer to read. */
 export const DEFAULT_MAX_QUEUED_BYTES = 8 * 1024 * 1024;
@@ -58,16 +50,22 @@ export function encodeFrame(payload: Uint8Array): Buffer {
   return out;
 }
 
-const BURST_NONE = 0;
-const BURST_ONE = 1;
-const BURST_CORKED = 2;
+/** How the write queue puts frames on the wire: header + payload, refused past the bound. */
+const FRAMES: WriteItems<Uint8Array> = {
+  overflow: 'refuse',
+  noun: 'frame',
+  corkFirst: false,
+  bytes: (payload) => FRAME_HEADER_BYTES + payload.length,
+  write: writeFrame,
+};
 
-let corkedWriters: FrameWriter[] = [];
-
-function uncorkAll(): void {
-  const batch = corkedWriters;
-  corkedWriters = [];
-  for (const writer of batch) writer.uncork();
+/** Small payloads are copied behind their header; large ones go as header + the payload itself. */
+function writeFrame(stream: Duplex, payload: Uint8Array): boolean {
+  if (payload.length <= COPY_BELOW_BYTES) return stream.write(encodeFrame(payload));
+  const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
+  header.writeUInt32BE(payload.length, 0);
+  stream.write(header);
+  return stream.write(payload);
 }
 
 /**
@@ -79,41 +77,31 @@ function uncorkAll(): void {
  * await writer.end();   // flushes the queue, then ends the stream
  */
 export class FrameWriter {
-  readonly maxQueuedBytes: number;
   readonly maxFrameBytes: number;
-  readonly #stream: Duplex;
-  #queue: Uint8Array[] = [];
-  #queuedBytes = 0;
-  #blocked = false;
-  /** Writes in this tick: none, one (sent as is), or more (the stream is corked). */
-  #burst: typeof BURST_NONE | typeof BURST_ONE | typeof BURST_CORKED = BURST_NONE;
-  #ending = false;
-  #disposed = false;
-  #ended: Promise<void> | undefined;
-  #resolveEnded: (() => void) | undefined;
-  /** Created at the first backpressure: most writers never see one. */
-  #onDrain: (() => void) | undefined;
+  readonly #queue: WriteQueue<Uint8Array>;
 
   constructor(stream: Duplex, options?: FrameWriterOptions) {
-    this.#stream = stream;
-    this.maxQueuedBytes = options?.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
+    this.#queue = new WriteQueue(stream, FRAMES, options?.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES);
     this.maxFrameBytes = options?.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  }
+
+  get maxQueuedBytes(): number {
+    return this.#queue.maxQueuedBytes;
   }
 
   /** Bytes (headers included) waiting in the queue for the stream to drain. */
   get queuedBytes(): number {
-    return this.#queuedBytes;
+    return this.#queue.queuedBytes;
   }
 
   /** True while writes go to the queue rather than to the stream. */
   get blocked(): boolean {
-    return this.#blocked;
+    return this.#queue.blocked;
   }
 
   /** Whether `write` can still accept frames (stream open, not ending). */
   get writable(): boolean {
-    const s = this.#stream;
-    return !this.#disposed && !this.#ending && !s.destroyed && !s.writableEnded;
+    return this.#queue.writable;
   }
 
   /**
@@ -122,14 +110,8 @@ export class FrameWriter {
    * `ConnectionClosedError` without writing anything.
    */
   write(payload: Uint8Array): boolean {
-    if (!this.#admit(payload.length)) {
-      this.#enqueue(payload);
-      return false;
-    }
-    this.#burstStep();
-    const ok = this.#writeFrame(payload);
-    if (!ok) this.#block();
-    return ok;
+    this.#checkSize(payload.length);
+    return this.#queue.write(payload);
   }
 
   /**
@@ -141,119 +123,25 @@ export class FrameWriter {
    */
   writeFramed(frame: Buffer): boolean {
     const length = frame.length - FRAME_HEADER_BYTES;
-    if (!this.#admit(length)) {
-      this.#enqueue(frame.subarray(FRAME_HEADER_BYTES));
-      return false;
-    }
+    this.#checkSize(length);
     frame.writeUInt32BE(length, 0);
-    const ok = this.#stream.write(frame);
-    if (!ok) this.#block();
-    return ok;
-  }
-
-  /**
-   * Throws `ConnectionClosedError`, `FrameTooLargeError` or `WriteQueueFullError` for a
-   * frame that cannot be taken; false when it must wait in the queue (backpressure).
-   */
-  #admit(payloadBytes: number): boolean {
-    if (!this.writable) throw new ConnectionClosedError('cannot write a frame: the stream is closed or ending');
-    if (payloadBytes > this.maxFrameBytes) {
-      throw new FrameTooLargeError(`frame of ${payloadBytes} bytes exceeds maxFrameBytes ${this.maxFrameBytes}`);
-    }
-    if (!this.#blocked) return true;
-    const size = FRAME_HEADER_BYTES + payloadBytes;
-    if (this.#queuedBytes + size > this.maxQueuedBytes) {
-      throw new WriteQueueFullError(
-        `write queue full: ${this.#queuedBytes} bytes queued, a frame of ${size} bytes would exceed maxQueuedBytes ${this.maxQueuedBytes}`,
-      );
-    }
-    return false;
-  }
-
-  /** The first write of a tick goes as is; the second corks the stream until the microtask. */
-  #burstStep(): void {
-    if (this.#burst === BURST_NONE) {
-      this.#burst = BURST_ONE;
-      if (corkedWriters.push(this) === 1) queueMicrotask(uncorkAll);
-    } else if (this.#burst === BURST_ONE) {
-      this.#burst = BURST_CORKED;
-      this.#stream.cork();
-    }
+    return this.#queue.writeAlone(frame.subarray(FRAME_HEADER_BYTES), frame);
   }
 
   /** Resolves once every queued frame was handed to the stream and the stream was ended. */
   end(): Promise<void> {
-    if (this.#ended) return this.#ended;
-    this.#ending = true;
-    this.#ended = new Promise<void>((resolve) => {
-      this.#resolveEnded = resolve;
-    });
-    if (!this.#blocked) this.#finish();
-    return this.#ended;
+    return this.#queue.end();
   }
 
   /** Drops the queue and detaches from the stream (after it closed or was destroyed). */
   dispose(): void {
-    if (this.#disposed) return;
-    this.#disposed = true;
-    if (this.#onDrain) this.#stream.off('drain', this.#onDrain);
-    this.#queue = [];
-    this.#queuedBytes = 0;
-    this.#blocked = false;
-    this.#resolveEnded?.();
+    this.#queue.dispose();
   }
 
-  /** @internal called by the microtask that ends the write burst. */
-  uncork(): void {
-    if (this.#burst === BURST_CORKED) this.#stream.uncork();
-    this.#burst = BURST_NONE;
-  }
-
-  #writeFrame(payload: Uint8Array): boolean {
-    if (payload.length <= COPY_BELOW_BYTES) return this.#stream.write(encodeFrame(payload));
-    const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
-    header.writeUInt32BE(payload.length, 0);
-    this.#stream.write(header);
-    return this.#stream.write(payload);
-  }
-
-  #enqueue(payload: Uint8Array): void {
-    this.#queue.push(payload);
-    this.#queuedBytes += FRAME_HEADER_BYTES + payload.length;
-  }
-
-  #block(): void {
-    this.#blocked = true;
-    this.#onDrain ??= this.#flush.bind(this);
-    this.#stream.once('drain', this.#onDrain);
-  }
-
-  #flush(): void {
-    if (this.#disposed) return;
-    const s = this.#stream;
-    if (s.destroyed || s.writableEnded) return this.dispose();
-    this.#blocked = false;
-    let i = 0;
-    s.cork();
-    try {
-      while (i < this.#queue.length) {
-        const payload = this.#queue[i++]!;
-        this.#queuedBytes -= FRAME_HEADER_BYTES + payload.length;
-        if (!this.#writeFrame(payload)) {
-          this.#block();
-          break;
-        }
-      }
-    } finally {
-      this.#queue = i === this.#queue.length ? [] : this.#queue.slice(i);
-      s.uncork();
+  /** A closed stream is reported as closed whatever the frame's size (the queue throws that). */
+  #checkSize(payloadBytes: number): void {
+    if (payloadBytes > this.maxFrameBytes && this.#queue.writable) {
+      throw new FrameTooLargeError(`frame of ${payloadBytes} bytes exceeds maxFrameBytes ${this.maxFrameBytes}`);
     }
-    if (!this.#blocked && this.#ending) this.#finish();
-  }
-
-  #finish(): void {
-    const s = this.#stream;
-    if (!s.destroyed && !s.writableEnded) s.end();
-    this.#resolveEnded?.();
   }
 }

@@ -45,7 +45,7 @@ import { ReplyKind, RespParser, type RespReply } from './resp-parser.js';
 import { commandName, RespPipeline, unorderedRefusal } from './resp-pipeline.js';
 import { encodePubSubCall, RespPubSub, type PubSubCommand, type RespMessage } from './resp-pubsub.js';
 import { attachStreamEvents, detachStreamEvents } from './resp-stream-events.js';
-import { RespWriter } from './resp-writer.js';
+import { respWriter, type RespWriter } from './resp-writer.js';
 
 export type { RespMessage } from './resp-pubsub.js';
 
@@ -125,7 +125,7 @@ export class RespSession {
     this.#closed = new Promise<void>((resolve) => (this.#resolveClosed = resolve));
     // Every text the server sends into an error passes the handshake's redaction first.
     this.#parser = new RespParser(this.#onReply.bind(this), { ...options, redact: (text) => handshake.redact(text) });
-    this.#writer = new RespWriter(stream, options.maxQueuedBytes);
+    this.#writer = respWriter(stream, options.maxQueuedBytes);
     this.#pipeline = new RespPipeline(scheduler, where, options.requestTimeoutMs, (err) => this.destroy(err));
     this.#lease = new RespLeaseState(handshake.db);
     attachStreamEvents(stream, this);
@@ -357,7 +357,7 @@ export class RespSession {
   peerEnded(): void {
     if (!this.#ending) {
       this.#ending = true;
-      this.#writer.end();
+      void this.#writer.end();
     }
   }
 
@@ -436,6 +436,6 @@ export class RespSession {
   #endIfIdle(): void {
     if (this.#ending || this.#pipeline.size > 0) return;
     this.#ending = true;
-    this.#writer.end();
+    void this.#writer.end();
   }
 }

@@ -5,7 +5,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { encodeCommand } from '../../src/transport/resp-encoder.js';
-import { RespWriter } from '../../src/transport/resp-writer.js';
+import { respWriter } from '../../src/transport/resp-writer.js';
 import { turn } from './helpers.js';
 
 /** A sink that records each write/writev call and acknowledges only when told to. */
@@ -42,7 +42,7 @@ const cmd = (...args: string[]) => encodeCommand(args, 1 << 20);
 describe('resp writer', () => {
   it('sends the commands of one tick in a single writev', async () => {
     const s = sink();
-    const w = new RespWriter(s.stream as never, 1024);
+    const w = respWriter(s.stream as never, 1024);
     w.write(cmd('SET', 'a', '1'));
     w.write(cmd('GET', 'a'));
     w.write(cmd('PING'));
@@ -55,7 +55,7 @@ describe('resp writer', () => {
   it('writes ahead up to maxQueuedBytes, then holds whole commands in order until drain, never refusing', async () => {
     const s = sink(16);
     s.hold();
-    const w = new RespWriter(s.stream as never, 50);
+    const w = respWriter(s.stream as never, 50);
     const big = cmd('SET', 'k', 'x'.repeat(20)); // 47 bytes: over the high-water mark, under the bound
     w.write(big);
     w.write(cmd('GET', 'a')); // 20 bytes: the socket now holds 67 ≥ 50
@@ -77,7 +77,7 @@ describe('resp writer', () => {
   it('with a bound under the high-water mark, the socket still takes up to its high-water mark', () => {
     const s = sink(64);
     s.hold();
-    const w = new RespWriter(s.stream as never, 0);
+    const w = respWriter(s.stream as never, 0);
     w.write(cmd('GET', 'a'));
     w.write(cmd('GET', 'b'));
     w.write(cmd('GET', 'c')); // 60 bytes: still under the high-water mark
@@ -90,7 +90,7 @@ describe('resp writer', () => {
   it('end() flushes the queue first, then ends the stream; writes after end are refused', async () => {
     const s = sink(16);
     s.hold();
-    const w = new RespWriter(s.stream as never, 0);
+    const w = respWriter(s.stream as never, 0);
     w.write(cmd('SET', 'k', 'x'.repeat(20)));
     w.write(cmd('GET', 'k')); // waits in the writer: the socket is full
     expect(w.queuedBytes).toBe(20);
