@@ -1,5 +1,5 @@
 /**
- * `wirewarden demo | proxy | chaos | bench`. Each command lives in its own module and is
+ * `wirewarden demo | inspect | proxy | chaos | bench`. Each command lives in its own module and is
  * imported on demand, so `wirewarden proxy` does not load the pool and vice versa.
  *
  * Exit status, for every command: 0 done, 1 the work failed (an invariant broke, a port
@@ -17,7 +17,9 @@ function usage(): string {
   return `usage: wirewarden <command> [options]
 
 commands:
-  demo [--duration <seconds>]               supervised connections through freezes and crashes (default 30 s)
+  demo [--duration <seconds>]               supervised connections through freezes and crashes (default 30 s),
+                                            watched on a live dashboard (the URL is printed)
+  inspect [--host 127.0.0.1] [--port 8080]  loopback relay for Stately's inspector (@statelyai/inspect)
   proxy [--host 127.0.0.1] [--port 8474] [--config file.json]
                                             Toxiproxy-compatible chaos proxy server
   chaos run <file|name...> [--simulated] [--seed n] [--seeds k] [--quiet]
@@ -32,12 +34,15 @@ examples:
 `;
 }
 
-const DEMO_USAGE = `usage: wirewarden demo [--duration <seconds>] [--connections <n>]
+const DEMO_USAGE = `usage: wirewarden demo [--duration <seconds>] [--connections <n>] [--dashboard-port <n>] [--no-dashboard] [--inspect-port <n>]
 
 Loopback servers that freeze and crash, and supervised connections that recover;
-prints what happens. Ctrl-C ends it cleanly.
-  --duration     seconds to run, in [3, 3600] (default 30)
-  --connections  supervised connections, in [1, 1000] (default 6)
+prints what happens and serves a live dashboard on 127.0.0.1. Ctrl-C ends it cleanly.
+  --duration        seconds to run, in [3, 3600] (default 30)
+  --connections     supervised connections, in [1, 1000] (default 6)
+  --dashboard-port  the dashboard's port, 0 for any free one (default 0; the URL is printed)
+  --no-dashboard    do not serve the dashboard
+  --inspect-port    also serve Stately's inspector relay on this port (default: not served)
 `;
 
 const HELP = new Set(['-h', '--help', '-help']);
@@ -58,6 +63,10 @@ export async function main(argv: string[]): Promise<number> {
       }
       const { runDemoCommand } = await import('./demo/demo.js');
       return runDemoCommand(rest);
+    }
+    case 'inspect': {
+      const { runInspectCommand } = await import('./observe/inspector-relay-command.js');
+      return runInspectCommand(rest);
     }
     case 'proxy': {
       const { runProxyCommand } = await import('./chaos/proxy-command.js');

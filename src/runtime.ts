@@ -28,7 +28,10 @@ import { createSupervisorHandle, type SupervisorHandle } from './supervisor/supe
 import { parseChildSpec, parseSupervisorSpec, type SupervisorSpec } from './supervisor/supervisor-spec.js';
 import type { SupervisorOutput, SupervisorRef, SupervisorSnapshot } from './supervisor/supervisor-types.js';
 import { createSupervisedPool, type CreatePoolOptions } from './pool/create-pool.js';
-import type { Pool } from './pool/pool.js';
+import { Pool } from './pool/pool.js';
+import type { Dashboard, DashboardOptions } from './observe/dashboard-server.js';
+import type { InspectorRelay } from './observe/inspector-relay.js';
+import type { ServeInspectorOptions } from './observe/inspector-relay-runtime.js';
 import { createSupervisedSubscriber } from './pubsub/create-subscriber.js';
 import type { Subscriber } from './pubsub/subscriber.js';
 import type { CreateSubscriberOptions } from './pubsub/subscriber-options.js';
@@ -101,6 +104,29 @@ export interface Runtime extends AsyncDisposable {
   spawnSupervisor(spec: SupervisorSpec, options?: SupervisorChildOptions): SupervisorHandle;
   /** @internal Closed (last registered first) before the tree stops. Returns an unregister function. */
   register(closeable: Closeable): () => void;
+  /** @internal The pools made by `createPool` that are still open, oldest first (the dashboard reads their gauges). */
+  pools(): Pool<unknown>[];
+  /**
+   * Serves the live dashboard (supervision tree by state, RTT per connection, restarts,
+   * pool gauges, event log) on 127.0.0.1 unless `host` names another address; read-only,
+   * closed by `shutdown()`. Options and walkthrough: docs/observability.md.
+   *
+   * @example
+   * const dashboard = await rt.serveDashboard({ port: 8475 });
+   * console.log(`open ${dashboard.url}`);
+   */
+  serveDashboard(options?: DashboardOptions): Promise<Dashboard>;
+  /**
+   * Serves a relay for Stately's inspector (`@statelyai/inspect`'s WebSocket protocol) on
+   * 127.0.0.1 unless `host` names another address, fed by this runtime: open `url` in a
+   * browser to watch the supervision tree live. Inspection is attached only while a client
+   * is connected; closed by `shutdown()`. Needs the `ws` package. docs/observability.md.
+   *
+   * @example
+   * const relay = await rt.serveInspector({ port: 8080 });
+   * console.log(`open ${relay.url}`);
+   */
+  serveInspector(options?: ServeInspectorOptions): Promise<InspectorRelay>;
   /**
    * Attaches an inspection observer now (only while needed: inspection costs CPU per
    * event). Actors that already exist are announced to it first, parents before children.
@@ -202,6 +228,21 @@ class WirewardenRuntime implements Runtime {
     if (this.#state !== 'running') throw new RuntimeShutDownError(`runtime is ${this.#state}; cannot register`);
     this.#closeables.add(closeable);
     return () => void this.#closeables.delete(closeable);
+  }
+
+  pools(): Pool<unknown>[] {
+    return [...this.#closeables].filter((c): c is Pool<unknown> => c instanceof Pool);
+  }
+
+  async serveDashboard(options?: DashboardOptions): Promise<Dashboard> {
+    // Loaded on first use: a runtime that never serves a page never loads node:http or the page.
+    const { serveDashboard } = await import('./observe/dashboard-server.js');
+    return serveDashboard(this, () => this.pools(), options);
+  }
+
+  async serveInspector(options?: ServeInspectorOptions): Promise<InspectorRelay> {
+    const { serveInspector } = await import('./observe/inspector-relay-runtime.js');
+    return serveInspector(this, options);
   }
 
   inspect(observer: Observer<InspectionEvent> | ((event: InspectionEvent) => void)): Subscription {

@@ -10,7 +10,8 @@
  *  65%  restart → every connection back to ready
  *
  * Beside the supervised connections, a pool serves 8 concurrent users; its gauges and
- * request counts are on the status line.
+ * request counts are on the status line. `wirewarden demo` also serves the live
+ * dashboard (and, with `--inspect-port`, Stately's inspector relay) and prints its URL.
  */
 import { parseArgs } from 'node:util';
 import { createRuntime, type Runtime } from '../runtime.js';
@@ -31,6 +32,10 @@ export interface DemoOptions {
   write?: (line: string) => void;
   /** Resolves early when aborted (Ctrl-C). */
   signal?: AbortSignal;
+  /** Serve the live dashboard (docs/observability.md) and print its URL. Default: not served. */
+  dashboard?: { port?: number; host?: string };
+  /** Serve Stately's inspector relay fed by the demo's runtime. Default: not served. */
+  inspect?: { port?: number; host?: string };
 }
 
 export interface DemoResult {
@@ -51,6 +56,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   out.note(`wire server pid ${server.pid} listening on 127.0.0.1:${port}`);
 
   const rt: Runtime = createRuntime();
+  try {
+    if (options.dashboard) out.note(`dashboard: ${(await rt.serveDashboard({ ...options.dashboard, intervalMs: 500 })).url}`);
+    if (options.inspect) out.note(`Stately inspector: ${(await rt.serveInspector(options.inspect)).url} (loads the UI from stately.ai)`);
+  } catch (err) {
+    await rt.shutdown();
+    await server.stop();
+    throw err;
+  }
   const deaths: Record<string, number> = {};
   let restarts = 0;
   const sub = rt.events$.subscribe((e: RuntimeEvent) => {
@@ -160,6 +173,9 @@ export async function runDemoCommand(argv: string[]): Promise<number> {
     options: {
       duration: { type: 'string', default: '30' },
       connections: { type: 'string', default: '6' },
+      'dashboard-port': { type: 'string', default: '0' },
+      'no-dashboard': { type: 'boolean', default: false },
+      'inspect-port': { type: 'string' },
     },
     strict: true,
   });
@@ -173,12 +189,26 @@ export async function runDemoCommand(argv: string[]): Promise<number> {
     process.stderr.write(`--connections must be an integer in [1, 1000], got ${values.connections}\n`);
     return 2;
   }
+  const dashboardPort = Number(values['dashboard-port']);
+  const inspectPort = values['inspect-port'] === undefined ? undefined : Number(values['inspect-port']);
+  for (const [flag, port, text] of [['--dashboard-port', dashboardPort, values['dashboard-port']], ['--inspect-port', inspectPort, values['inspect-port']]] as const) {
+    if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
+      process.stderr.write(`${flag} must be an integer in [0, 65535], got ${text}\n`);
+      return 2;
+    }
+  }
   const ac = new AbortController();
   const onSignal = (): void => ac.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    await runDemo({ durationS, connections, signal: ac.signal });
+    await runDemo({
+      durationS,
+      connections,
+      signal: ac.signal,
+      ...(values['no-dashboard'] ? {} : { dashboard: { port: dashboardPort } }),
+      ...(inspectPort === undefined ? {} : { inspect: { port: inspectPort } }),
+    });
     return 0;
   } finally {
     process.off('SIGINT', onSignal);
