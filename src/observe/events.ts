@@ -97,14 +97,25 @@ export interface PoolRuntimeEvent {
   readonly at: number;
 }
 
-export type RuntimeEvent =
+/**
+ * The trace that was active when an event was emitted (OpenTelemetry tracing on, and a
+ * span recording: docs/observability.md), so a slow request's trace leads to the
+ * connection's events and back. Absent otherwise.
+ */
+export interface EventTrace {
+  readonly traceId?: string;
+  readonly spanId?: string;
+}
+
+export type RuntimeEvent = (
   | StateEvent
   | RestartEvent
   | ChildExitEvent
   | EscalationEvent
   | ShutdownEvent
   | RuntimeFailedEvent
-  | PoolRuntimeEvent;
+  | PoolRuntimeEvent
+) & EventTrace;
 
 /** Where producers send events. Check `active` before building one. */
 export interface EventSink {
@@ -120,6 +131,8 @@ export class EventBus implements EventSink {
   readonly #subject = new Subject<RuntimeEvent>();
   readonly events$: Observable<RuntimeEvent> = this.#subject.asObservable();
   #completed = false;
+  /** Set while tracing is on (src/observe/event-trace.ts): adds the active trace to an event. */
+  stamp: ((event: RuntimeEvent) => RuntimeEvent) | undefined = undefined;
 
   get active(): boolean {
     return !this.#completed && (this.#subject.observed || eventChannelActive());
@@ -127,8 +140,9 @@ export class EventBus implements EventSink {
 
   emit(event: RuntimeEvent): void {
     if (this.#completed) return;
-    this.#subject.next(event);
-    publishEvent(event);
+    const stamped = this.stamp === undefined ? event : this.stamp(event);
+    this.#subject.next(stamped);
+    publishEvent(stamped);
   }
 
   /** Completes `events$`; later emits are dropped. */

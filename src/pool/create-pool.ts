@@ -19,6 +19,7 @@ import type { HeartbeatInput } from '../actors/connection-types.js';
 import { connectionChildInput, parseConnectionInput } from '../actors/connection-input.js';
 import { fail } from '../options.js';
 import { eventSinkOf } from '../observe/events.js';
+import { observeHubOf } from '../observe/observe-hub.js';
 import type { Runtime } from '../runtime.js';
 import { isBackoffPolicy, reconnectBackoff, type BackoffPolicy } from '../supervisor/backoff.js';
 import { spawnOwnedSupervisor } from '../supervisor/owned-supervisor.js';
@@ -66,11 +67,13 @@ export function createSupervisedPool<S>(rt: Runtime, input: CreatePoolOptions<S>
   let source: SupervisorSource<S> | undefined;
   let pool: Pool<S> | undefined;
   let core: PoolCore<S>;
+  const observe = observeHubOf(rt.root.system);
   try {
     core = createPoolCore<S>({
       options: input,
       scheduler: rt.scheduler,
       random: rt.random,
+      onWaited: (waitedMs) => observe.waited(id, waitedMs),
       source: (sink) => (source = new SupervisorSource<S>({
         supervisor, sink, input: connectionChildInput(options), backoff: (options.backoff as BackoffPolicy | undefined) ?? reconnectBackoff,
         scheduler: rt.scheduler, validationTimeoutMs: options.validationTimeoutMs, resetBackoffAfterMs: options.resetBackoffAfterMs,
@@ -90,14 +93,16 @@ export function createSupervisedPool<S>(rt: Runtime, input: CreatePoolOptions<S>
   });
   let unregister: () => void = () => {};
   pool = new Pool<S>({
-    id, path, core,
+    id, path, core, observe,
     teardown: async () => {
       unregister();
+      observe.removePool(pool!);
       source!.dispose();
       // The runtime may already be stopping the tree (shutdown, failure): nothing left to remove.
       await root.terminateChild(id).catch(() => {});
     },
   });
   unregister = rt.register(pool);
+  observe.addPool(pool);
   return pool;
 }

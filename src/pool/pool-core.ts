@@ -60,6 +60,8 @@ export interface PoolCoreConfig<C> {
   readonly logger?: PoolLogger;
   /** Prefix of slot ids (`conn-1`, `conn-2`…). */
   readonly idPrefix?: string;
+  /** Told the wait of every queued acquire that got a connection (metrics, src/observe); never the fast path. */
+  readonly onWaited?: (waitedMs: number) => void;
 }
 
 /** One row of `connections()`. */
@@ -151,6 +153,7 @@ export class PoolCore<C> {
       describeState: () => describeGauges(this.#gauges()),
       timeoutCause: () => this.#life.timeoutCause(),
       onTimedOut: (message, waitedMs, now) => this.#emit({ type: 'acquire-timeout', at: now, waitedMs, message }),
+      ...(config.onWaited === undefined ? {} : { onGranted: config.onWaited }),
     });
     this.#housekeeper = new Housekeeper(this.#scheduler, this.#clock, o, {
       slots: () => this.#table.slots,

@@ -22,6 +22,7 @@ import type { PoolEvent } from './pool-events.js';
 import type { PoolHealth } from './pool-health.js';
 import type { PoolOptions } from './pool-options.js';
 import type { PoolStats } from './pool-stats.js';
+import type { ObserveHub } from '../observe/observe-hub.js';
 
 /** @internal What create-pool.ts hands the facade. */
 export interface PoolParts<S> {
@@ -30,6 +31,8 @@ export interface PoolParts<S> {
   readonly core: PoolCore<S>;
   /** Runs once the core has closed: stop watching, remove the supervisor, unregister. */
   readonly teardown: () => Promise<void>;
+  /** The runtime's observability hub: `use` asks it for a tracer (src/observe). */
+  readonly observe?: ObserveHub;
 }
 
 /**
@@ -58,6 +61,7 @@ export class Pool<S = unknown> implements AsyncDisposable {
   readonly events$: Observable<PoolEvent>;
   readonly #core: PoolCore<S>;
   readonly #teardown: () => Promise<void>;
+  readonly #observe: ObserveHub | undefined;
   #closing: Promise<void> | undefined = undefined;
 
   /** @internal Pools are made by `rt.createPool()`. */
@@ -68,6 +72,7 @@ export class Pool<S = unknown> implements AsyncDisposable {
     this.options = parts.core.options;
     this.events$ = parts.core.events$;
     this.#teardown = parts.teardown;
+    this.#observe = parts.observe;
   }
 
   /** True once `close()` was called (or the pool closed itself because its supervisor ended). */
@@ -94,7 +99,9 @@ export class Pool<S = unknown> implements AsyncDisposable {
    * const value = await pool.use((conn, signal) => conn.request({ op: 'get', key: 'k' }, { signal }), { signal });
    */
   use<R>(fn: (conn: S, signal: AbortSignal) => R | Promise<R>, options?: AcquireOptions): Promise<R> {
-    return this.#core.use(fn, options);
+    // Tracing on (src/observe/pool-tracing.ts): spans around the acquire and the work.
+    const tracing = this.#observe?.tracing;
+    return tracing === undefined ? this.#core.use(fn, options) : tracing.use(this, this.#core, fn, options);
   }
 
   /** Go DBStats-like counters with a per-endpoint breakdown (docs/pool.md). */

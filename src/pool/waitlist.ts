@@ -37,6 +37,8 @@ export interface WaitlistHost {
   timeoutCause(): unknown;
   /** After the bookkeeping (may run user code: it emits an event). */
   onTimedOut(message: string, waitedMs: number, now: number): void;
+  /** A queued acquire got its connection after `waitedMs` (the acquire-wait histogram, src/observe). */
+  onGranted?(waitedMs: number): void;
 }
 
 function waiterTimeoutWork(this: SchedulerAction<Waiter<unknown>>, w?: Waiter<unknown>): void {
@@ -138,6 +140,7 @@ export class Waitlist<C> implements WaiterOwner<C> {
       const waited = this.#clock.now - q.timeOf(i);
       q.removeAt(i);
       if (waited > 0) this.#counters.waitDurationMs += waited;
+      this.#host.onGranted?.(waited > 0 ? waited : 0);
       e(lease);
     } else {
       this.grant(e, lease);
@@ -146,7 +149,9 @@ export class Waitlist<C> implements WaiterOwner<C> {
 
   /** Ends a waiter object's wait with a lease. */
   grant(w: Waiter<C>, lease: Lease<C>): void {
-    this.#settle(w, this.#clock.read());
+    const now = this.#clock.read();
+    this.#settle(w, now);
+    this.#host.onGranted?.(now > w.enqueuedAt ? now - w.enqueuedAt : 0);
     w.resolve(lease);
   }
 

@@ -1,0 +1,187 @@
+/**
+ * Every metric wirewarden reports, once: its Prometheus name, its OpenTelemetry name and
+ * unit, its help text, its labels and where its value comes from. prometheus.ts and
+ * opentelemetry.ts both read this list, so the two exporters report the same instruments
+ * (an OTel name converted by the OTel→Prometheus rules gives the Prometheus name here), and
+ * docs/observability.md is checked against it.
+ *
+ * Labels are bounded and never carry a secret: `pool` (the pool's id, or the supervisor's
+ * for a connection outside a pool), `endpoint` (`host:port` or the socket path, as the pool
+ * names it), `state`, `from`, `to`, `reason` (fixed vocabularies), `supervisor` (an id).
+ */
+import type { ObservedPool } from './observe-hub.js';
+import type { HistogramCell } from './histogram.js';
+import type { EndpointSeries } from './connection-watch.js';
+import type { ObservationListener, PoolSeries, RuntimeObserver } from './runtime-observer.js';
+
+export type Labels = Readonly<Record<string, string>>;
+
+export interface Sample {
+  readonly labels: Labels;
+  readonly value: number;
+}
+
+export interface HistogramSample {
+  readonly labels: Labels;
+  readonly cell: HistogramCell;
+}
+
+interface Common {
+  /** Prometheus name (`_total` on counters, base unit suffix). */
+  readonly name: string;
+  /** OpenTelemetry name (converts to `name` by the OTel→Prometheus rules). */
+  readonly otelName: string;
+  /** UCUM unit for OpenTelemetry (`s`, `{connection}`). */
+  readonly unit: string;
+  readonly help: string;
+  readonly labels: readonly string[];
+}
+
+export interface ValueMetric extends Common {
+  readonly kind: 'counter' | 'gauge';
+  read(observer: RuntimeObserver): Sample[];
+}
+
+export interface HistogramMetric extends Common {
+  readonly kind: 'histogram';
+  read(observer: RuntimeObserver): HistogramSample[];
+  /** Which listener call carries its samples (OpenTelemetry records them as they come). */
+  readonly sample: keyof Pick<ObservationListener, 'rtt' | 'detection' | 'waited'>;
+}
+
+export type CatalogMetric = ValueMetric | HistogramMetric;
+
+const seriesLabels = (s: EndpointSeries): Labels => s.labels as unknown as Labels;
+
+function perPool(observer: RuntimeObserver, read: (pool: ObservedPool) => number): Sample[] {
+  const out: Sample[] = [];
+  for (const pool of observer.pools()) out.push({ labels: { pool: pool.id }, value: read(pool) });
+  return out;
+}
+
+/** Pool gauges read from `stats()` at scrape time: one `stats()` per pool per scrape, shared by the gauges. */
+function statsGauge(name: string, otelName: string, help: string, field: 'open' | 'idle' | 'leased' | 'pending' | 'waiting' | 'max'): ValueMetric {
+  return {
+    kind: 'gauge', name, otelName, unit: field === 'waiting' ? '{request}' : '{connection}', help, labels: ['pool'],
+    read: (o) => perPool(o, (pool) => pool.stats()[field]),
+  };
+}
+
+function statsCounter(name: string, otelName: string, unit: string, help: string, field: 'acquired' | 'timeouts'): ValueMetric {
+  return { kind: 'counter', name, otelName, unit, help, labels: ['pool'], read: (o) => perPool(o, (pool) => pool.stats()[field]) };
+}
+
+const BREAKER_STATES = ['closed', 'open', 'half-open'] as const;
+
+/**
+ * Breaker state per endpoint, where the pool has breakers: read from
+ * `pool.health().endpoints[i].breaker` (`closed | open | half-open`) when present. Pools
+ * without breakers report nothing.
+ */
+function breakerStates(o: RuntimeObserver): Sample[] {
+  const out: Sample[] = [];
+  for (const pool of o.pools()) {
+    for (const e of pool.health().endpoints as readonly { endpoint: string; breaker?: unknown }[]) {
+      const raw = e.breaker;
+      const state = typeof raw === 'string' ? raw : (raw as { state?: unknown } | undefined)?.state;
+      if (typeof state !== 'string') continue;
+      for (const s of BREAKER_STATES) out.push({ labels: { pool: pool.id, endpoint: e.endpoint, state: s }, value: s === state ? 1 : 0 });
+    }
+  }
+  return out;
+}
+
+export const METRICS: readonly CatalogMetric[] = Object.freeze([
+  {
+    kind: 'gauge', name: 'wirewarden_connections', otelName: 'wirewarden.connections', unit: '{connection}',
+    help: 'Live connection actors by state (dialing, ready, probing, suspect, closing).',
+    labels: ['pool', 'endpoint', 'state'],
+    read: (o) => {
+      const out: Sample[] = [];
+      for (const [series, byState] of o.connectionStates()) {
+        for (const [state, value] of byState) out.push({ labels: { ...seriesLabels(series), state }, value });
+      }
+      return out;
+    },
+  },
+  {
+    kind: 'counter', name: 'wirewarden_connection_transitions_total', otelName: 'wirewarden.connection.transitions',
+    unit: '{transition}', help: 'State changes of connection actors (from starting or restarting for a new incarnation).',
+    labels: ['pool', 'endpoint', 'from', 'to'],
+    read: (o) => {
+      const out: Sample[] = [];
+      for (const s of o.series()) {
+        for (const [from, byTo] of s.transitions) {
+          for (const [to, cell] of byTo) out.push({ labels: { ...seriesLabels(s), from, to }, value: cell.value });
+        }
+      }
+      return out;
+    },
+  },
+  {
+    kind: 'histogram', name: 'wirewarden_connection_probe_rtt_seconds', otelName: 'wirewarden.connection.probe_rtt', unit: 's',
+    help: 'Round trip of heartbeat probes that were answered.', labels: ['pool', 'endpoint'], sample: 'rtt',
+    read: (o) => [...o.series()].map((s) => ({ labels: seriesLabels(s), cell: s.rtt })),
+  },
+  {
+    kind: 'histogram', name: 'wirewarden_connection_detection_seconds', otelName: 'wirewarden.connection.detection', unit: 's',
+    help: 'Time from the last inbound evidence of a silent peer (a probe reply, or the tick before the first unanswered probe) to its connection being declared dead.',
+    labels: ['pool', 'endpoint'], sample: 'detection',
+    read: (o) => [...o.series()].map((s) => ({ labels: seriesLabels(s), cell: s.detection })),
+  },
+  {
+    kind: 'counter', name: 'wirewarden_restarts_total', otelName: 'wirewarden.restarts', unit: '{restart}',
+    help: 'Restarts decided by supervisors, by the exit reason that caused them.', labels: ['supervisor', 'reason'],
+    read: (o) => [...o.restarts()].map((c) => ({ labels: { supervisor: c.supervisor, reason: c.reason }, value: c.value })),
+  },
+  statsGauge('wirewarden_pool_open_connections', 'wirewarden.pool.open_connections', 'Ready connections: idle, leased, or being validated or reset.', 'open'),
+  statsGauge('wirewarden_pool_idle_connections', 'wirewarden.pool.idle_connections', 'Connections idle in the pool.', 'idle'),
+  statsGauge('wirewarden_pool_leased_connections', 'wirewarden.pool.leased_connections', 'Connections leased to callers.', 'leased'),
+  statsGauge('wirewarden_pool_pending_connections', 'wirewarden.pool.pending_connections', 'Slots whose connection is dialing (new, or replacing one that died).', 'pending'),
+  statsGauge('wirewarden_pool_max_connections', 'wirewarden.pool.max_connections', 'The pool\'s max option.', 'max'),
+  statsGauge('wirewarden_pool_waiting_acquires', 'wirewarden.pool.waiting_acquires', 'Acquires queued for a connection now.', 'waiting'),
+  {
+    kind: 'histogram', name: 'wirewarden_pool_acquire_wait_seconds', otelName: 'wirewarden.pool.acquire.wait', unit: 's',
+    help: 'Time an acquire that had to queue waited until it got a connection (acquires served at once are counted by wirewarden_pool_acquires_total only).',
+    labels: ['pool'], sample: 'waited',
+    read: (o) => [...o.poolSeries()].map((s: PoolSeries) => ({ labels: { pool: s.pool }, cell: s.wait })),
+  },
+  statsCounter('wirewarden_pool_acquires_total', 'wirewarden.pool.acquires', '{acquire}', 'Acquires granted (at once or after queueing).', 'acquired'),
+  statsCounter('wirewarden_pool_acquire_timeouts_total', 'wirewarden.pool.acquire.timeouts', '{timeout}', 'Acquires that failed with WW_POOL_TIMEOUT.', 'timeouts'),
+  {
+    kind: 'counter', name: 'wirewarden_pool_leaks_total', otelName: 'wirewarden.pool.leaks', unit: '{leak}',
+    help: 'Leases held longer than leakDetectionMs (leak warnings).', labels: ['pool'],
+    read: (o) => {
+      const leaks = new Map([...o.poolSeries()].map((s) => [s.pool, s.leaks]));
+      return perPool(o, (pool) => leaks.get(pool.id) ?? 0);
+    },
+  },
+  {
+    kind: 'counter', name: 'wirewarden_pool_connections_closed_total', otelName: 'wirewarden.pool.connections.closed',
+    unit: '{connection}', help: 'Connections that left the pool or were replaced, by reason (idle, lifetime, dead, leaked, reset-failed, validation, destroyed, shutdown).',
+    labels: ['pool', 'reason'],
+    read: (o) => {
+      const out: Sample[] = [];
+      for (const pool of o.pools()) {
+        for (const [reason, value] of Object.entries(pool.stats().closed)) out.push({ labels: { pool: pool.id, reason }, value });
+      }
+      return out;
+    },
+  },
+  {
+    kind: 'counter', name: 'wirewarden_pool_endpoint_failures_total', otelName: 'wirewarden.pool.endpoint.failures',
+    unit: '{failure}', help: 'Failed dials and deaths of ready connections, per endpoint.', labels: ['pool', 'endpoint'],
+    read: (o) => {
+      const out: Sample[] = [];
+      for (const pool of o.pools()) {
+        for (const [endpoint, e] of Object.entries(pool.stats().endpoints)) out.push({ labels: { pool: pool.id, endpoint }, value: e.failures });
+      }
+      return out;
+    },
+  },
+  {
+    kind: 'gauge', name: 'wirewarden_pool_breaker_state', otelName: 'wirewarden.pool.breaker.state', unit: '1',
+    help: 'Circuit breaker state per endpoint (1 for the current state), where the pool has breakers.',
+    labels: ['pool', 'endpoint', 'state'], read: breakerStates,
+  },
+] satisfies CatalogMetric[]);
