@@ -24,7 +24,7 @@
  */
 import { InvalidOptionError } from '../errors.js';
 import { encodeCommand, type EncodedCommand } from './resp-encoder.js';
-import { callListeners } from './resp-listeners.js';
+import { callListeners } from './listeners.js';
 import type { RespReply } from './resp-parser.js';
 import { commandName, type RespPipeline } from './resp-pipeline.js';
 import { wordIs } from './resp-words.js';

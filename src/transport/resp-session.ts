@@ -32,7 +32,7 @@ import { addAbortListener } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { SchedulerLike, Subscription } from 'rxjs';
 import {
-  AbortedError, ConnectionClosedError, HandshakeFailedError, InvalidOptionError, ProtocolError,
+  AbortedError, ConnectionClosedError, HandshakeFailedError,
 } from '../errors.js';
 import { invalidDuration, isDurationMs } from '../options.js';
 import { blockTimeMs } from './resp-blocking.js';
@@ -40,12 +40,12 @@ import { encodeCommand, type EncodedCommand, type RespArg } from './resp-encoder
 import { settleHandshake } from './resp-handshake-outcome.js';
 import { RESET_STEP, type HandshakeStep, type RespHandshake, type RespServerInfo } from './resp-handshake.js';
 import { RespLeaseState } from './resp-lease-state.js';
-import { callListeners } from './resp-listeners.js';
+import { addListener, callListeners } from './listeners.js';
 import { ReplyKind, RespParser, type RespReply } from './resp-parser.js';
 import { commandName, RespPipeline, unorderedRefusal } from './resp-pipeline.js';
 import { encodePubSubCall, RespPubSub, type PubSubCommand, type RespMessage } from './resp-pubsub.js';
-import { attachStreamEvents, detachStreamEvents } from './resp-stream-events.js';
 import { respWriter, type RespWriter } from './resp-writer.js';
+import { attachStreamEvents, detachStreamEvents } from './stream-events.js';
 
 export type { RespMessage } from './resp-pubsub.js';
 
@@ -129,7 +129,6 @@ export class RespSession {
     this.#pipeline = new RespPipeline(scheduler, where, options.requestTimeoutMs, (err) => this.destroy(err));
     this.#lease = new RespLeaseState(handshake.db);
     attachStreamEvents(stream, this);
-    if (stream.destroyed) queueMicrotask(() => this.finish());
   }
 
   get state(): RespSessionState {
@@ -292,16 +291,12 @@ export class RespSession {
 
   /** Subscribes to RESP3 pushes; returns the unsubscribe function. A throwing listener becomes a process warning. */
   onPush(listener: (push: RespReply[]) => void): () => void {
-    const listeners = (this.#pushListeners ??= new Set());
-    listeners.add(listener);
-    return () => listeners.delete(listener);
+    return addListener((this.#pushListeners ??= new Set()), listener);
   }
 
   /** Called once when the stream closed; `error` is set when it died abnormally. */
   onClose(listener: (error: Error | undefined) => void): () => void {
-    const listeners = (this.#closeListeners ??= new Set());
-    listeners.add(listener);
-    return () => listeners.delete(listener);
+    return addListener((this.#closeListeners ??= new Set()), listener);
   }
 
   /**
@@ -336,16 +331,12 @@ export class RespSession {
     return { state: this.#state, inFlight: this.inFlight, protocolVersion: this.protocolVersion, server: this.#server };
   }
 
-  /** @internal the stream's 'data' listener. Nothing thrown here escapes it. */
-  receive(chunk: Buffer | string): void {
+  /** @internal the stream's 'data' listener (stream-events.ts: a throw destroys the stream). */
+  receive(chunk: Buffer): void {
     if (this.#dead) return;
-    try {
-      this.#parser.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-      // After the chunk's replies (see wire-channel.ts): a probe's own reply is not "other traffic".
-      this.#markAlive?.();
-    } catch (err) {
-      this.destroy(err instanceof Error ? err : new ProtocolError('inbound handler failed', { cause: err }));
-    }
+    this.#parser.push(chunk);
+    // After the chunk's replies (see wire-channel.ts): a probe's own reply is not "other traffic".
+    this.#markAlive?.();
   }
 
   /** @internal the stream's 'error' listener: the first error is the one reported. */

@@ -10,7 +10,8 @@
  * Trade-offs:
  * - Nothing thrown while handling inbound bytes escapes the 'data' listener: a bad frame,
  *   an oversized length or a failing handler destroys this stream with that error
- *   (`ProtocolError`, `FrameTooLargeError`, …), which kills only this connection.
+ *   (`ProtocolError`, `FrameTooLargeError`, …), which kills only this connection
+ *   (stream-events.ts, shared with the RESP session).
  * - The channel reports its end exactly once, through `onClose(error?)`, after the stream
  *   closed; listeners are removed and the writer's queue is dropped then, so a closed
  *   channel holds no reference the stream could call back into.
@@ -18,8 +19,8 @@
  *   recognised by hand (ping-frames.ts), and the handshake and GOAWAY by a throwaway
  *   encoder (the peer's handshake by a throwaway decoder), so a connection that only
  *   heartbeats keeps neither a msgpack encoder nor a decoder.
- * - The stream listeners are four module functions shared by every channel (`this` is
- *   the stream, which finds its channel in a WeakMap), not four closures per connection.
+ * - The stream listeners are the module functions of stream-events.ts, shared by every
+ *   channel and RESP session, not closures per connection.
  * - Framing offload (docs/transport.md): a PACKED frame whose inner reaches the framing
  *   pool's threshold is decoded on a worker; frames behind it wait in a per-connection
  *   `FramingOrder`, created at the first offload, so messages are still handled in the
@@ -38,27 +39,8 @@ import { MsgpackCodec } from './msgpack-codec.js';
 import { encodePingPayload, parsePingPayload, type PingType } from './ping-frames.js';
 import { MessageType, parseWireMessage, toWire, type WireMessage } from './wire-messages.js';
 import { ProtocolError } from '../errors.js';
-import { safeInstanceOf } from './safe-instanceof.js';
+import { attachStreamEvents, detachStreamEvents } from './stream-events.js';
 import { describeFailure } from './wire-server-failure.js';
-
-const channels = new WeakMap<Duplex, WireChannel>();
-
-function onStreamData(this: Duplex, chunk: Buffer | string): void {
-  channels.get(this)?.receive(chunk);
-}
-
-function onStreamError(this: Duplex, err: Error): void {
-  channels.get(this)?.recordError(err);
-}
-
-function onStreamEnd(this: Duplex): void {
-  // The peer finished sending; finish our side once queued frames are out.
-  void channels.get(this)?.end();
-}
-
-function onStreamClose(this: Duplex): void {
-  channels.get(this)?.finish();
-}
 
 export interface WireChannelOptions {
   readonly maxFrameBytes: number;
@@ -104,32 +86,26 @@ export class WireChannel {
     this.#maxQueuedBytes = options.maxQueuedBytes;
     this.#decoder = new FrameDecoder(this.#onFrame.bind(this), { maxFrameBytes: options.maxFrameBytes });
     this.#writer = new FrameWriter(stream, { maxFrameBytes: options.maxFrameBytes, maxQueuedBytes: options.maxQueuedBytes });
-    channels.set(stream, this);
-    stream.on('error', onStreamError);
-    stream.on('end', onStreamEnd);
-    stream.on('close', onStreamClose);
-    stream.on('data', onStreamData);
-    if (stream.destroyed) queueMicrotask(() => this.finish());
+    attachStreamEvents(stream, this);
   }
 
-  /** @internal the stream's 'data' listener. Nothing thrown here escapes it. */
-  receive(chunk: Buffer | string): void {
+  /** @internal the stream's 'data' listener (stream-events.ts: a throw destroys the stream). */
+  receive(chunk: Buffer): void {
     if (this.#closed || this.stream.destroyed) return;
-    try {
-      this.#decoder.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-      // After the chunk's frames: a PONG in it has settled its probe by now, so the
-      // connection sees "traffic while probing" only for other bytes.
-      this.#onChunk?.();
-    } catch (err) {
-      // `err` may come from a listener's code: a Proxy whose `instanceof` check throws
-      // would escape this listener as an uncaught exception.
-      this.destroy(safeInstanceOf(err, Error) ? err : new ProtocolError('inbound handler failed', { cause: err }));
-    }
+    this.#decoder.push(chunk);
+    // After the chunk's frames: a PONG in it has settled its probe by now, so the
+    // connection sees "traffic while probing" only for other bytes.
+    this.#onChunk?.();
   }
 
   /** @internal the stream's 'error' listener: the first error is the one `onClose` reports. */
   recordError(err: Error): void {
     this.#error ??= err;
+  }
+
+  /** @internal the peer finished sending: finish our side once queued frames are out. */
+  peerEnded(): void {
+    void this.end();
   }
 
   get closed(): boolean {
@@ -292,14 +268,7 @@ export class WireChannel {
   finish(): void {
     if (this.#closed) return;
     this.#closed = true;
-    const s = this.stream;
-    s.off('data', onStreamData);
-    s.off('end', onStreamEnd);
-    s.off('close', onStreamClose);
-    // Keep a no-op error listener: a destroyed socket may still report a late error.
-    s.off('error', onStreamError);
-    s.on('error', noop);
-    channels.delete(s);
+    detachStreamEvents(this.stream);
     this.#writer.dispose();
     this.#decoder.reset();
     // Messages still waiting for a worker are dropped, like replies to calls in flight.
@@ -307,8 +276,6 @@ export class WireChannel {
     this.#onClose(this.#error);
   }
 }
-
-function noop(): void {}
 
 /**
  * The payload of a message that carries no user data, encoded without the connection's

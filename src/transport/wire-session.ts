@@ -31,13 +31,13 @@ import {
 } from '../errors.js';
 import { invalidDuration, isDurationMs } from '../options.js';
 import { FifoDeadlines } from './fifo-deadlines.js';
+import { addListener, callListeners } from './listeners.js';
 import { redactSecret } from './redact.js';
 import type { FramingPool } from './framing-pool.js';
 import { ListenerPing, PingTable, type PendingPing } from './ping-table.js';
 import type { ProbeListener } from './types.js';
 import { WireChannel } from './wire-channel.js';
 import { MessageType, WIRE_VERSION, type RemoteErrorInfo, type WireMessage } from './wire-messages.js';
-import { warnFailure } from './wire-server-failure.js';
 
 export interface WireSessionOptions {
   readonly maxFrameBytes: number;
@@ -222,16 +222,12 @@ export class WireSession {
 
   /** Subscribes to server pushes; returns the unsubscribe function. A throwing listener is reported as a process warning. */
   onPush(listener: (payload: unknown) => void): () => void {
-    const listeners = (this.#pushListeners ??= new Set());
-    listeners.add(listener);
-    return () => listeners.delete(listener);
+    return addListener((this.#pushListeners ??= new Set()), listener);
   }
 
   /** Called once when the stream closed; `error` is set when it died abnormally. */
   onClose(listener: (error: Error | undefined) => void): () => void {
-    const listeners = (this.#closeListeners ??= new Set());
-    listeners.add(listener);
-    return () => listeners.delete(listener);
+    return addListener((this.#closeListeners ??= new Set()), listener);
   }
 
   /** PING/PONG round trip; resolves with the RTT in ms (on the session's scheduler). */
@@ -357,13 +353,7 @@ export class WireSession {
         else this.#settle(msg.id, remoteError(msg.id, msg.error, this.#where, this.#token));
         return;
       case MessageType.PUSH:
-        if (this.#pushListeners) for (const listener of this.#pushListeners) {
-          try {
-            listener(msg.payload);
-          } catch (err) {
-            warnFailure(err, 'WirewardenPushListenerWarning'); // never throws, whatever the listener threw
-          }
-        }
+        if (this.#pushListeners) callListeners(this.#pushListeners, msg.payload, 'WirewardenPushListenerWarning');
         return;
       case MessageType.PING:
         if (!this.#channel.sendPing(MessageType.PONG, msg.id)) this.#channel.send({ type: MessageType.PONG, id: msg.id });
@@ -462,13 +452,7 @@ export class WireSession {
     const closeListeners = this.#closeListeners;
     this.#closeListeners = undefined;
     this.#pushListeners = undefined;
-    if (closeListeners) for (const listener of closeListeners) {
-      try {
-        listener(error);
-      } catch (err) {
-        warnFailure(err, 'WirewardenCloseListenerWarning');
-      }
-    }
+    if (closeListeners) callListeners(closeListeners, error, 'WirewardenCloseListenerWarning');
     this.#resolveClosed?.();
   }
 }

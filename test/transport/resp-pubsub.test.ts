@@ -201,7 +201,7 @@ describe('resp pub/sub: misuse and failures', () => {
     await subscribed;
     await warned.stop();
     expect(seen).toHaveLength(1);
-    expect(warned.warnings.map((w) => [w.name, w.message])).toEqual([['Error', 'listener bug']]);
+    expect(warned.warnings.map((w) => [w.name, w.message])).toEqual([['WirewardenMessageListenerWarning', 'listener bug']]);
     expect(session.state).toBe('open');
   });
 });
