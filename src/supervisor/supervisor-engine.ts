@@ -25,7 +25,7 @@ import { RestartIntensity } from './restart-intensity.js';
 import { planExit, shutdownOrder, type FailPlan, type RestartPlan } from './restart-plan.js';
 import { stopSequence } from './stop-sequence.js';
 import { RestartPacer } from './restart-pacer.js';
-import type { ResolvedChildSpec, ResolvedSupervisorSpec } from './supervisor-spec.js';
+import { finiteOrInfinity, type ResolvedChildSpec, type ResolvedSupervisorSpec } from './supervisor-spec.js';
 import type { ChildCounts, ChildInfo, SupervisorOutput, SupervisorPhase, SupervisorSnapshot } from './supervisor-types.js';
 
 const DONE = 'xstate.done.actor.';
@@ -151,7 +151,8 @@ export class SupervisorEngine {
     if (this.#snapshot && !t.dirty) return this.#snapshot;
     t.dirty = false;
     const { id, path } = this;
-    const { strategy, maxRestarts, withinMs, shutdownOrder } = this.spec;
+    const { strategy, withinMs, shutdownOrder } = this.spec;
+    const maxRestarts = finiteOrInfinity(this.spec.maxRestarts);
     const childCounts: ChildCounts = Object.freeze({ ...t.counts });
     const context = Object.freeze({ id, path, strategy, maxRestarts, withinMs, shutdownOrder, restartLog: this.#restartLog, childCounts });
     const value = this.#phase;

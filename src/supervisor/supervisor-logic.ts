@@ -17,6 +17,7 @@
  * actor.start();
  */
 import type { ActorLogic, ActorSystem, AnyActorRef } from 'xstate';
+import { supervisorChart } from './supervisor-chart.js';
 import { SupervisorEngine } from './supervisor-engine.js';
 import { parseSupervisorSpec, SUPERVISOR_LOGIC, type ChildSpec, type RestartType, type SupervisorSpec } from './supervisor-spec.js';
 import type { BackoffPolicy } from './backoff.js';
@@ -46,7 +47,8 @@ export type SupervisorLogic = ActorLogic<SupervisorSnapshot, SupervisorEvent, Su
 
 export const supervisorLogic: SupervisorLogic = {
   [SUPERVISOR_LOGIC]: true,
-  config: 'wirewarden.supervisor',
+  // What the Stately inspector draws for every supervisor (supervisor-chart.ts).
+  config: supervisorChart.config,
   getInitialSnapshot(scope, input) {
     const spec = parseSupervisorSpec('supervisor', input);
     const engine = new SupervisorEngine(scope, spec, pathOf(scope.self._parent, spec.id));

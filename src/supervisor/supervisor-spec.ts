@@ -143,7 +143,7 @@ const childChecker: Checker<ResolvedChildSpec> = {
       input = spec;
     }
     const shutdownMs = c.shutdownMs ?? (supervisor ? supervisorDefaults.supervisorShutdownMs : supervisorDefaults.shutdownMs);
-    const out: ResolvedChildSpec = Object.freeze({ ...c, input, shutdownMs, supervisor });
+    const out: ResolvedChildSpec = Object.freeze(withJson({ ...c, input, shutdownMs, supervisor }, childSpecJson));
     resolved.add(out);
     return out;
   },
@@ -171,7 +171,7 @@ const supervisorChecker: Checker<ResolvedSupervisorSpec> = {
       seen.add(child.id);
       return child;
     });
-    const out: ResolvedSupervisorSpec = Object.freeze({ ...s, children: Object.freeze(children) });
+    const out: ResolvedSupervisorSpec = Object.freeze(withJson({ ...s, children: Object.freeze(children) }, supervisorSpecJson));
     resolved.add(out);
     return out;
   },
@@ -185,4 +185,32 @@ export function parseSupervisorSpec(path: string, value: unknown): ResolvedSuper
 /** Validates one child spec; throws `InvalidOptionError` naming the path. */
 export function parseChildSpec(path: string, value: unknown): ResolvedChildSpec {
   return parseOptions(path, childChecker, value);
+}
+
+// ── as JSON: what the inspector shows of a spec (a supervisor's input, in its `xstate.init` event) ──
+
+/** A count or duration as JSON can carry it: `Infinity` as the string `'Infinity'` (JSON would write `null`). */
+export function finiteOrInfinity(n: number): number | 'Infinity' {
+  return n === Number.POSITIVE_INFINITY ? 'Infinity' : n;
+}
+
+/** Adds a non-enumerable `toJSON` (spreading the spec does not copy it). */
+function withJson<T extends object>(spec: T, toJSON: (this: T) => unknown): T {
+  return Object.defineProperty(spec, 'toJSON', { value: toJSON, enumerable: false });
+}
+
+function supervisorSpecJson(this: ResolvedSupervisorSpec): unknown {
+  const { id, strategy, withinMs, shutdownOrder, children } = this;
+  return { id, strategy, maxRestarts: finiteOrInfinity(this.maxRestarts), withinMs, shutdownOrder, children };
+}
+
+/**
+ * A child spec without its `logic` (an object graph, drawn as the child's own actor) and,
+ * unless it is a supervisor spec, without its `input`: a user's input may hold credentials,
+ * and the child's own actor decides what of it to show.
+ */
+function childSpecJson(this: ResolvedChildSpec): unknown {
+  const { id, restart, resetAfterMs, backoff, supervisor } = this;
+  const json = { id, restart, shutdownMs: finiteOrInfinity(this.shutdownMs), resetAfterMs, backoff: { name: backoff.name, options: backoff.options }, supervisor };
+  return supervisor ? { ...json, input: this.input } : json;
 }

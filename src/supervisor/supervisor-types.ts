@@ -29,7 +29,11 @@ export interface SupervisorContext {
   readonly id: string;
   readonly path: string;
   readonly strategy: Strategy;
-  readonly maxRestarts: number;
+  /**
+   * The spec's `maxRestarts`, or the string `'Infinity'` when unbounded: the snapshot is
+   * plain JSON data (inspector, dashboard), and JSON would turn `Infinity` into `null`.
+   */
+  readonly maxRestarts: number | 'Infinity';
   readonly withinMs: number;
   readonly shutdownOrder: ShutdownOrder;
   /** Restart timestamps inside the intensity window as of the last restart, oldest first (at most the newest 100). */
