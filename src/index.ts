@@ -25,8 +25,13 @@ export type { Runtime, RuntimeOptions, RuntimeState } from './runtime.js';
 export { EVENT_CHANNEL } from './observe/diagnostics.js';
 export type {
   RuntimeEvent, StateEvent, RestartEvent, ChildExitEvent, EscalationEvent, ShutdownEvent, RuntimeFailedEvent,
-  PoolRuntimeEvent,
+  PoolRuntimeEvent, EventTrace,
 } from './observe/events.js';
+// Metrics and tracing (docs/observability.md); prom-client and @opentelemetry/api are optional peers
+export { createPrometheusMetrics } from './observe/prometheus.js';
+export type { PrometheusMetrics, PrometheusMetricsOptions, PrometheusRegistry } from './observe/prometheus.js';
+export { createOpenTelemetry } from './observe/opentelemetry.js';
+export type { OpenTelemetry, OpenTelemetryOptions } from './observe/opentelemetry.js';
 
 // Supervisors and backoff (docs/supervisor.md, docs/backoff.md)
 export { createSupervisor, supervisorChild } from './supervisor/supervisor-logic.js';

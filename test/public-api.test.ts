@@ -12,6 +12,8 @@ import * as chaos from '../src/chaos/index.js';
 const ROOT_VALUES = [
   // runtime
   'createRuntime', 'EVENT_CHANNEL',
+  // metrics and tracing
+  'createPrometheusMetrics', 'createOpenTelemetry',
   // supervisors and backoff
   'createSupervisor', 'supervisorChild', 'exponentialBackoff', 'constantBackoff', 'grpcBackoff',
   // the connection actor
@@ -32,7 +34,8 @@ const ROOT_VALUES = [
 const ROOT_TYPES = [
   'Runtime', 'RuntimeOptions', 'RuntimeState',
   'RuntimeEvent', 'StateEvent', 'RestartEvent', 'ChildExitEvent', 'EscalationEvent', 'ShutdownEvent', 'RuntimeFailedEvent',
-  'PoolRuntimeEvent',
+  'PoolRuntimeEvent', 'EventTrace',
+  'PrometheusMetrics', 'PrometheusMetricsOptions', 'PrometheusRegistry', 'OpenTelemetry', 'OpenTelemetryOptions',
   'SupervisorChildOptions', 'ChildSpec', 'SupervisorSpec', 'RestartType', 'Strategy', 'ShutdownOrder',
   'SupervisorHandle', 'WhenChildStateOptions', 'ChildInfo', 'SupervisorRef', 'SupervisorSnapshot', 'SupervisorOutput',
   'BackoffPolicy', 'Jitter', 'ExponentialBackoffOptions', 'ConstantBackoffOptions',

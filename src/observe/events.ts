@@ -131,7 +131,7 @@ export class EventBus implements EventSink {
   readonly #subject = new Subject<RuntimeEvent>();
   readonly events$: Observable<RuntimeEvent> = this.#subject.asObservable();
   #completed = false;
-  /** Set while tracing is on (src/observe/event-trace.ts): adds the active trace to an event. */
+  /** Set while tracing is on (src/observe/otel-tracing.ts): adds the active trace to an event. */
   stamp: ((event: RuntimeEvent) => RuntimeEvent) | undefined = undefined;
 
   get active(): boolean {

@@ -115,6 +115,11 @@ export class RuntimeObserver {
     return this.#restarts.values();
   }
 
+  /** The watch of the connection at `path` (`root/pool-1/conn-3`), if it is live. */
+  watchAt(path: string): ConnectionWatch | undefined {
+    return this.#watches.get(path);
+  }
+
   /** Live connections by series and state (known states first, at 0 when empty). */
   connectionStates(): Map<EndpointSeries, Map<string, number>> {
     const out = new Map<EndpointSeries, Map<string, number>>();

@@ -99,7 +99,7 @@ export class Pool<S = unknown> implements AsyncDisposable {
    * const value = await pool.use((conn, signal) => conn.request({ op: 'get', key: 'k' }, { signal }), { signal });
    */
   use<R>(fn: (conn: S, signal: AbortSignal) => R | Promise<R>, options?: AcquireOptions): Promise<R> {
-    // Tracing on (src/observe/pool-tracing.ts): spans around the acquire and the work.
+    // Tracing on (src/observe/otel-tracing.ts): spans around the acquire and the work.
     const tracing = this.#observe?.tracing;
     return tracing === undefined ? this.#core.use(fn, options) : tracing.use(this, this.#core, fn, options);
   }

@@ -8,7 +8,7 @@ import { PassThrough, type Duplex } from 'node:stream';
 import { VirtualTimeScheduler } from 'rxjs';
 import { createRuntime, type Runtime } from '../../../src/runtime.js';
 import { custom } from '../../../src/transport/custom.js';
-import type { Transport } from '../../../src/transport/types.js';
+import type { ProtocolContext, Transport } from '../../../src/transport/types.js';
 import type { Pool } from '../../../src/pool/pool.js';
 import { constantBackoff } from '../../../src/supervisor/backoff.js';
 
@@ -28,6 +28,8 @@ export async function advance(scheduler: VirtualTimeScheduler, ms: number, stepM
 
 export interface PeerSession {
   readonly stream: Duplex;
+  /** What the connection gave the protocol: `requestTimedOut()` reports an unanswered request. */
+  readonly ctx: ProtocolContext;
 }
 
 export class VirtualPeer {
@@ -51,8 +53,8 @@ export class VirtualPeer {
   };
 
   readonly protocol = custom<PeerSession>({
-    open: (stream) => new Promise<PeerSession>((resolve, reject) => {
-      this.scheduler.schedule(() => (this.refusing ? reject(new Error('handshake refused')) : resolve({ stream })), this.handshakeMs);
+    open: (stream, ctx) => new Promise<PeerSession>((resolve, reject) => {
+      this.scheduler.schedule(() => (this.refusing ? reject(new Error('handshake refused')) : resolve({ stream, ctx })), this.handshakeMs);
     }),
     probe: (_session, signal) => new Promise<void>((resolve, reject) => {
       signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
