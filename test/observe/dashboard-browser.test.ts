@@ -40,12 +40,25 @@ afterAll(async () => {
   }
 });
 
-declare global {
-  interface Window {
-    /** path → wall-clock ms at which the page first showed the connection suspect or dead. */
-    __wwSeen: Record<string, number>;
-  }
-}
+/**
+ * Runs in the page before its own script: records, per connection path, the wall-clock
+ * time at which the DOM first showed it suspect or dead (a string: the test project has
+ * no DOM types).
+ */
+const RECORD_SUSPECT_OR_DEAD = `
+  window.__wwSeen = {};
+  const note = () => {
+    const now = performance.timeOrigin + performance.now();
+    for (const el of document.querySelectorAll('[data-kind="connection"][data-state="suspect"], [data-kind="connection"][data-state="dead"]')) {
+      window.__wwSeen[el.dataset.path] ??= now;
+    }
+  };
+  new MutationObserver(note).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-state'] });
+`;
+
+/** A page expression: the `data-` attribute `name` of every element matching `selector`, sorted. */
+const attributes = (selector: string, name: string): string =>
+  `[...document.querySelectorAll(${JSON.stringify(selector)})].map((el) => el.getAttribute(${JSON.stringify(name)})).sort()`;
 
 describe.skipIf(!hasChromium)(`the dashboard in headless chromium${hasChromium ? '' : ` — ${SKIP_REASON}`}`, () => {
   test('lists every connection; a frozen peer\'s connections turn suspect/dead on the page within 2 s; screenshot', async () => {
@@ -99,17 +112,7 @@ describe.skipIf(!hasChromium)(`the dashboard in headless chromium${hasChromium ?
     const pageErrors: string[] = [];
     page.on('pageerror', (err) => pageErrors.push(String(err)));
     await page.setViewport({ width: 1280, height: 860 });
-    await page.evaluateOnNewDocument(() => {
-      window.__wwSeen = {};
-      const note = (): void => {
-        const now = performance.timeOrigin + performance.now();
-        for (const el of document.querySelectorAll<HTMLElement>('[data-kind="connection"][data-state="suspect"], [data-kind="connection"][data-state="dead"]')) {
-          const path = el.dataset.path!;
-          window.__wwSeen[path] ??= now;
-        }
-      };
-      new MutationObserver(note).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-state'] });
-    });
+    await page.evaluateOnNewDocument(RECORD_SUSPECT_OR_DEAD);
     await page.goto(dashboard.url);
 
     // Every connection of both pools and of the supervisor is listed, ready.
@@ -119,23 +122,19 @@ describe.skipIf(!hasChromium)(`the dashboard in headless chromium${hasChromium ?
       'root/edge/feed-a', 'root/edge/feed-b',
     ].sort();
     await page.waitForFunction(
-      (n: number) => document.querySelectorAll('[data-kind="connection"][data-state="ready"], [data-kind="connection"][data-state="probing"]').length === n,
-      { timeout: 10_000 }, expected.length,
+      `document.querySelectorAll('[data-kind="connection"][data-state="ready"], [data-kind="connection"][data-state="probing"]').length === ${expected.length}`,
+      { timeout: 10_000 },
     );
-    const listed = await page.$$eval('[data-kind="connection"]', (els) => els.map((el) => (el as HTMLElement).dataset.path!).sort());
-    expect(listed).toEqual(expected);
-    await page.waitForFunction(() => document.querySelectorAll('svg#rtt polyline').length > 0, { timeout: 5000 });
+    expect(await page.evaluate(attributes('[data-kind="connection"]', 'data-path'))).toEqual(expected);
+    await page.waitForFunction(`document.querySelectorAll('svg#rtt polyline').length > 0`, { timeout: 5000 });
     // A few seconds of RTT history for the chart.
     await new Promise((r) => setTimeout(r, 2500));
 
     const frozenPaths = orders.connections().map((c) => `root/orders/${c.id}`);
     frozenAt = Date.now();
     frozen.freeze();
-    await page.waitForFunction(
-      (paths: string[]) => paths.every((p) => window.__wwSeen[p] !== undefined),
-      { timeout: 15_000 }, frozenPaths,
-    );
-    const seen = await page.evaluate(() => window.__wwSeen);
+    await page.waitForFunction(`${JSON.stringify(frozenPaths)}.every((p) => window.__wwSeen[p] !== undefined)`, { timeout: 15_000 });
+    const seen = (await page.evaluate('window.__wwSeen')) as Record<string, number>;
     const latencies = frozenPaths.map((path) => ({ path, reportedAt: reportedAt.get(path), shownAfterMs: seen[path]! - reportedAt.get(path)! }));
     console.log('state event → DOM (ms):', latencies.map((l) => `${l.path} ${l.shownAfterMs.toFixed(0)}`).join(', '));
     for (const l of latencies) {
@@ -145,11 +144,10 @@ describe.skipIf(!hasChromium)(`the dashboard in headless chromium${hasChromium ?
       expect(l.shownAfterMs, l.path).toBeGreaterThan(-5);
     }
     // The healthy side stays ready while the frozen one fails.
-    expect(await page.$$eval('[data-path^="root/sessions/"][data-kind="connection"]', (els) => els.map((el) => (el as HTMLElement).dataset.state)))
-      .toEqual(expect.arrayContaining(['ready']));
+    expect(await page.evaluate(attributes('[data-path^="root/sessions/"][data-kind="connection"]', 'data-state'))).toEqual(expect.arrayContaining(['ready']));
 
     // Restarts and reasons appear once the frozen connections die.
-    await page.waitForFunction(() => document.querySelectorAll('#restarts-body tr').length >= 2, { timeout: 10_000 });
+    await page.waitForFunction(`document.querySelectorAll('#restarts-body tr').length >= 2`, { timeout: 10_000 });
     mkdirSync(new URL('../../docs/images/', import.meta.url), { recursive: true });
     await page.screenshot({ path: SCREENSHOT as `${string}.png` });
     expect(readFileSync(SCREENSHOT).subarray(1, 4).toString()).toBe('PNG');
