@@ -36,6 +36,7 @@ const ROOT_TYPES = [
   'RuntimeEvent', 'StateEvent', 'RestartEvent', 'ChildExitEvent', 'EscalationEvent', 'ShutdownEvent', 'RuntimeFailedEvent',
   'PoolRuntimeEvent', 'EventTrace',
   'PrometheusMetrics', 'PrometheusMetricsOptions', 'PrometheusRegistry', 'OpenTelemetry', 'OpenTelemetryOptions',
+  'Dashboard', 'DashboardOptions', 'InspectorRelay', 'InspectorRelayOptions', 'ServeInspectorOptions',
   'SupervisorChildOptions', 'ChildSpec', 'SupervisorSpec', 'RestartType', 'Strategy', 'ShutdownOrder',
   'SupervisorHandle', 'WhenChildStateOptions', 'ChildInfo', 'SupervisorRef', 'SupervisorSnapshot', 'SupervisorOutput',
   'BackoffPolicy', 'Jitter', 'ExponentialBackoffOptions', 'ConstantBackoffOptions',
