@@ -6,11 +6,9 @@
  *   write(payload) ──size ≤ maxFrameBytes──▶ WriteQueue ──▶ header + payload ──▶ stream
  *
  * Trade-offs:
- * - The first frame of a tick goes straight to the stream; a second one in the same tick
- *   corks it until the burst ends, so a burst of small frames (pipelined requests) leaves
- *   in two syscalls (the first frame, then one `writev`) whatever its length, and a lone
- *   frame (a heartbeat PING, most replies) pays no cork, no buffered write request and
- *   no `writev` — at 10k idle connections the corked path cost more than the PING.
+ * - Auto-pipelining: the frames written in one tick (concurrent requests, a server's
+ *   replies to one chunk) leave in one stream write, a lone frame without a cork (the
+ *   queue's bursts). A heartbeat PING/PONG (`writeFramed`) goes out at once.
  * - Small payloads are copied behind their header (one buffer, cheaper than a 2-entry
  *   writev); large ones are written as header + payload views, never copied. A caller must
  *   not mutate a payload after handing it over.
@@ -54,7 +52,6 @@ export function encodeFrame(payload: Uint8Array): Buffer {
 const FRAMES: WriteItems<Uint8Array> = {
   overflow: 'refuse',
   noun: 'frame',
-  corkFirst: false,
   bytes: (payload) => FRAME_HEADER_BYTES + payload.length,
   write: writeFrame,
 };
@@ -105,9 +102,9 @@ export class FrameWriter {
   }
 
   /**
-   * Writes one frame. Returns true when it went straight to the stream, false when it was
-   * queued behind backpressure. Throws `FrameTooLargeError`, `WriteQueueFullError` or
-   * `ConnectionClosedError` without writing anything.
+   * Writes one frame, in this tick's burst. Returns true when it was taken for the
+   * stream, false when it was queued behind backpressure. Throws `FrameTooLargeError`,
+   * `WriteQueueFullError` or `ConnectionClosedError` without writing anything of it.
    */
   write(payload: Uint8Array): boolean {
     this.#checkSize(payload.length);
@@ -117,9 +114,9 @@ export class FrameWriter {
   /**
    * Writes a frame whose first 4 bytes are room for the length header, which is filled in
    * here: a payload encoded in place behind that room (a PING, a PONG) goes out without a
-   * second buffer or a copy. Same results and errors as {@link write}. It does not count
-   * toward a burst (a heartbeat is one frame on its own): it goes to the stream as is —
-   * into the cork of a burst already running, in order — and schedules no microtask.
+   * second buffer or a copy. Same results and errors as {@link write}. It does not wait
+   * for the burst (a heartbeat is one frame on its own): it goes to the stream at once,
+   * behind the frames written before it, and schedules no microtask.
    */
   writeFramed(frame: Buffer): boolean {
     const length = frame.length - FRAME_HEADER_BYTES;

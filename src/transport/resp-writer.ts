@@ -13,8 +13,8 @@
  *   the server; one command may overshoot it, never be split.
  * - The session registers a command's reply slot when it calls `write`, waiting or not:
  *   the order of calls is the order of bytes on the wire is the order of replies.
- * - The first write of a tick corks the stream and the burst's microtask uncorks it, so
- *   pipelined commands issued together leave in one `writev`.
+ * - Auto-pipelining: the commands issued in one tick (concurrent callers) leave in one
+ *   stream write, a lone command without a cork (the queue's bursts).
  */
 import type { Duplex } from 'node:stream';
 import type { EncodedCommand } from './resp-encoder.js';
@@ -24,7 +24,6 @@ import { WriteQueue, type WriteItems } from './write-queue.js';
 const COMMANDS: WriteItems<EncodedCommand> = {
   overflow: 'wait',
   noun: 'command',
-  corkFirst: true,
   bytes: (command) => command.bytes,
   write: writeCommand,
 };

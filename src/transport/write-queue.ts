@@ -3,7 +3,8 @@
  * writes go to the stream while it takes them, wait in a queue once it pushes back, and
  * leave in order on `'drain'`. One owner for backpressure, its bound and the write bursts.
  *
- *   write(item) ──▶ stream.write ──▶ (ok)
+ *   write(item) ──▶ held for this tick ──(tick ends)──▶ stream.write          a lone item
+ *        │            └─ a 2nd item: cork, held + rest ──(tick ends)──▶ one writev
  *        │ the stream pushed back earlier
  *        ▼
  *   queue ──'drain'──▶ stream.write …        over the bound ──▶ WriteQueueFullError ('refuse')
@@ -11,8 +12,8 @@
  * Two overflow policies, chosen by the protocol (`WriteItems.overflow`):
  * - `'refuse'` (wire frames): once `stream.write` returned false, items wait here, and an
  *   item that would take the queue over `maxQueuedBytes` is refused with
- *   `WriteQueueFullError` before anything is written. A slow reader costs at most the
- *   stream's high-water mark plus one item plus `maxQueuedBytes`. Refusals throw
+ *   `WriteQueueFullError` before anything of it is written. A slow reader costs at most
+ *   the stream's high-water mark plus one item plus `maxQueuedBytes`. Refusals throw
  *   synchronously, so a stateful encoder in front (msgpackr records) knows exactly which
  *   item the peer did not see.
  * - `'wait'` (RESP commands): nothing is refused for being slow. The stream is written
@@ -23,10 +24,19 @@
  * Either way an item is written whole, never split: a half-written RESP command would
  * make the server read the next one as its tail.
  *
- * Write bursts: see `#burstStep`. One microtask ends the burst of every queue that wrote
- * since the last one (a module-level list): no allocation per write, and no
- * `process.nextTick`, whose queue makes Node 20 run its unhandled-rejection pass (a fresh
- * Map) after every tick that used it — per heartbeat, on 10k connections.
+ * Auto-pipelining (ioredis's `enableAutoPipelining`, without its per-batch timer): every
+ * item written in one tick leaves in ONE stream write. The first is held (no cork, no
+ * write yet); a second corks the stream and writes the held one before itself; the end of
+ * the burst writes a lone held item as is, or uncorks the burst into one `writev`. So a
+ * lone item (a reply, a request on a quiet connection) pays no cork, no buffered write
+ * request and no `writev` — at 10k idle connections the corked path cost more than the
+ * frame. Backpressure holds inside a burst: once the stream pushes back, the rest of the
+ * burst waits in the queue (or is refused). One microtask ends the burst of every queue
+ * that wrote since the last one (a module-level list): no allocation, promise or timer
+ * per write, and no `process.nextTick`, whose queue makes Node 20 run its
+ * unhandled-rejection pass (a fresh Map) after every tick that used it — per heartbeat,
+ * on 10k connections. A "tick" is thus the synchronous run plus the microtasks queued
+ * before the burst's own: callers resumed by one inbound chunk all write in it.
  */
 import type { Duplex } from 'node:stream';
 import { ConnectionClosedError, WriteQueueFullError } from '../errors.js';
@@ -37,8 +47,6 @@ export interface WriteItems<T> {
   readonly overflow: 'refuse' | 'wait';
   /** Names an item in messages (`frame`, `command`). */
   readonly noun: string;
-  /** Cork from the first write of a tick (true) or from the second (false: a lone item goes as is). */
-  readonly corkFirst: boolean;
   /** Bytes the item puts on the wire, counted against `maxQueuedBytes`. */
   bytes(item: T): number;
   /** Writes the whole item; the last `stream.write` result (false: the stream asked to wait). */
@@ -46,7 +54,7 @@ export interface WriteItems<T> {
 }
 
 const BURST_NONE = 0;
-const BURST_ONE = 1;
+const BURST_HELD = 1;
 const BURST_CORKED = 2;
 
 let bursting: { endBurst(): void }[] = [];
@@ -61,7 +69,7 @@ function endBursts(): void {
  * One stream's bounded write queue. Not shared between streams.
  *
  * @example
- * const queue = new WriteQueue(socket, FRAME_ITEMS, 8 << 20);
+ * const queue = new WriteQueue(socket, FRAMES, 8 << 20);
  * try { queue.write(payload); } catch (err) { if (hasCode(err, 'WW_WRITE_QUEUE_FULL')) shed(); }
  * await queue.end();   // flushes the queue, then ends the stream
  */
@@ -72,8 +80,10 @@ export class WriteQueue<T> {
   #queue: T[] = [];
   #queuedBytes = 0;
   #blocked = false;
-  /** Writes in this tick: none, one (sent as is), or more (the stream is corked). */
-  #burst: typeof BURST_NONE | typeof BURST_ONE | typeof BURST_CORKED = BURST_NONE;
+  /** Writes in this tick: none, one (held until the burst ends), or more (the stream is corked). */
+  #burst: typeof BURST_NONE | typeof BURST_HELD | typeof BURST_CORKED = BURST_NONE;
+  /** The burst's first item while it is alone: written when the burst ends, or when a second comes. */
+  #held: T | undefined;
   #ending = false;
   #disposed = false;
   #ended: Promise<void> | undefined;
@@ -104,13 +114,20 @@ export class WriteQueue<T> {
   }
 
   /**
-   * Writes one item as part of this tick's burst. True when it went straight to the
-   * stream and the stream takes more, false when it was queued or the stream pushed back.
-   * Throws `ConnectionClosedError` or `WriteQueueFullError` having written nothing.
+   * Writes one item as part of this tick's burst. True when it was taken for the stream
+   * (written, or held until the burst ends) and the stream takes more; false when it was
+   * queued or the stream pushed back. Throws `ConnectionClosedError` or
+   * `WriteQueueFullError` having written nothing of `item`.
    */
   write(item: T): boolean {
     if (!this.#admit(item)) return false;
-    this.#burstStep();
+    if (this.#burst === BURST_NONE) {
+      this.#burst = BURST_HELD;
+      this.#held = item;
+      if (bursting.push(this) === 1) queueMicrotask(endBursts);
+      return true;
+    }
+    if (this.#burst === BURST_HELD && !this.#corkHeld()) return this.#admit(item);
     const ok = this.#items.write(this.#stream, item);
     if (this.#mustWait(ok)) this.#block();
     return ok;
@@ -118,12 +135,13 @@ export class WriteQueue<T> {
 
   /**
    * Writes `encoded` (the item, already in its wire form) outside the burst: a frame on
-   * its own (a heartbeat) goes to the stream as is — into the cork of a burst already
-   * running, in order — and schedules no microtask. Behind backpressure `item` is queued
-   * as `write` would. Same results and errors as `write`.
+   * its own (a heartbeat) goes to the stream at once — behind an item held for the burst,
+   * into the cork of a burst already running, in order — and schedules no microtask.
+   * Behind backpressure `item` is queued as `write` would. Same results and errors.
    */
   writeAlone(item: T, encoded: Uint8Array): boolean {
     if (!this.#admit(item)) return false;
+    if (this.#burst === BURST_HELD && !this.#corkHeld()) return this.#admit(item);
     const ok = this.#stream.write(encoded);
     if (this.#mustWait(ok)) this.#block();
     return ok;
@@ -132,6 +150,8 @@ export class WriteQueue<T> {
   /** Resolves once every queued item was handed to the stream and the stream was ended (or the queue disposed). */
   end(): Promise<void> {
     if (this.#ended) return this.#ended;
+    // The item held for this burst goes before the end, as it was written.
+    if (this.#burst === BURST_HELD) this.endBurst();
     this.#ending = true;
     this.#ended = new Promise<void>((resolve) => {
       this.#resolveEnded = resolve;
@@ -148,13 +168,27 @@ export class WriteQueue<T> {
     this.#queue = [];
     this.#queuedBytes = 0;
     this.#blocked = false;
+    this.#held = undefined;
     this.#resolveEnded?.();
   }
 
-  /** @internal called by the microtask that ends the write burst. */
+  /**
+   * @internal the end of this tick's burst (its microtask, or `end()`): a lone held item
+   * goes to the stream as is; a corked burst leaves in one writev.
+   */
   endBurst(): void {
-    if (this.#burst === BURST_CORKED) this.#stream.uncork();
+    const burst = this.#burst;
     this.#burst = BURST_NONE;
+    if (burst === BURST_CORKED) {
+      this.#stream.uncork();
+    } else if (burst === BURST_HELD) {
+      const item = this.#held as T;
+      this.#held = undefined;
+      const s = this.#stream;
+      // Destroyed within the tick: the item dies with the connection, like the queue.
+      if (this.#disposed || s.destroyed || s.writableEnded) return;
+      if (this.#mustWait(this.#items.write(s, item))) this.#block();
+    }
   }
 
   /**
@@ -178,24 +212,18 @@ export class WriteQueue<T> {
   }
 
   /**
-   * The first write of a tick either corks the stream (`corkFirst`) or goes as is, in
-   * which case the second corks it; the microtask uncorks, so a burst (pipelined
-   * requests) leaves in one `writev` whatever its length. Without `corkFirst` a lone item
-   * (a reply) pays no cork, no buffered write request and no `writev`.
+   * A second item in this tick: cork, and write the held one first (the burst leaves in
+   * one writev when it ends). False when the stream pushed back on the held item: the
+   * caller's item then takes the queue's path.
    */
-  #burstStep(): void {
-    if (this.#burst === BURST_NONE) {
-      if (bursting.push(this) === 1) queueMicrotask(endBursts);
-      if (this.#items.corkFirst) {
-        this.#burst = BURST_CORKED;
-        this.#stream.cork();
-      } else {
-        this.#burst = BURST_ONE;
-      }
-    } else if (this.#burst === BURST_ONE) {
-      this.#burst = BURST_CORKED;
-      this.#stream.cork();
-    }
+  #corkHeld(): boolean {
+    const item = this.#held as T;
+    this.#held = undefined;
+    this.#burst = BURST_CORKED;
+    this.#stream.cork();
+    if (!this.#mustWait(this.#items.write(this.#stream, item))) return true;
+    this.#block();
+    return false;
   }
 
   /** Whether to stop writing after a write returned `ok`: see the overflow policies. */

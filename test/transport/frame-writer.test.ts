@@ -49,9 +49,10 @@ describe('FrameWriter', () => {
   it('queues behind backpressure up to maxQueuedBytes, then throws WriteQueueFullError', () => {
     const peer = slowPeer(); // never drains in this test
     const w = new FrameWriter(peer.stream, { maxQueuedBytes: 100 });
-    expect(w.write(Buffer.alloc(10))).toBe(false); // accepted by the stream, which signals backpressure
+    expect(w.write(Buffer.alloc(10))).toBe(true); // held for the tick's burst
+    expect(w.write(Buffer.alloc(10))).toBe(false); // the held frame went to the stream, which signals backpressure: queued
     expect(w.blocked).toBe(true);
-    for (let i = 0; i < 7; i++) expect(w.write(Buffer.alloc(10))).toBe(false); // 7 × 14 = 98 bytes queued
+    for (let i = 0; i < 6; i++) expect(w.write(Buffer.alloc(10))).toBe(false); // 7 × 14 = 98 bytes queued
     expect(w.queuedBytes).toBe(98);
     let caught: unknown;
     try {
@@ -140,7 +141,7 @@ describe('FrameWriter', () => {
     expect(hasCode(caught, 'WW_CONNECTION_CLOSED')).toBe(true);
   });
 
-  it('sends the first frame of a tick at once and batches the rest into one writev, big payloads uncopied', async () => {
+  it('auto-pipelines: the frames of one tick leave in one writev when the tick ends, big payloads uncopied', async () => {
     const calls: number[] = [];
     const seen: Buffer[] = [];
     const sink = new Duplex({
@@ -161,14 +162,14 @@ describe('FrameWriter', () => {
     w.write(Buffer.from('a'));
     w.write(Buffer.from('b'));
     w.write(big);
-    expect(calls).toEqual([1]); // 'a' went at once; the rest is corked until the tick ends
+    expect(calls).toEqual([]); // 'a' is held, the rest corked behind it until the tick ends
     await turn();
-    expect(calls).toEqual([1, 3]); // then 'b', big's header, big itself in one writev
+    expect(calls).toEqual([4]); // 'a', 'b', big's header, big itself: one writev
     expect(seen.some((c) => c === big)).toBe(true);
     expect(framesOf(seen).map((f) => f.length)).toEqual([1, 1, big.length]);
   });
 
-  it('ends every writer\'s burst in one microtask: a lone frame is never corked, the rest of a burst leaves in one writev', async () => {
+  it('ends every writer\'s burst in one microtask: a lone frame is written as is (no cork), a burst in one writev', async () => {
     const sink = () => {
       const calls: number[] = [];
       const stream = new Duplex({
@@ -193,13 +194,16 @@ describe('FrameWriter', () => {
     wa.write(Buffer.from('3'));
     wb.write(Buffer.from('4'));
     wb.write(Buffer.from('5'));
-    expect([a.calls, b.calls]).toEqual([[1], [1]]);
+    expect([a.calls, b.calls]).toEqual([[], []]);
     await Promise.resolve(); // one microtask: the burst is over
-    expect([a.calls, b.calls]).toEqual([[1, 1], [1, 2]]);
-    wa.write(Buffer.from('6')); // a new burst: its first frame goes at once again
-    expect(a.calls).toEqual([1, 1, 1]);
-    wa.write(Buffer.from('7'));
+    expect([a.calls, b.calls]).toEqual([[2], [3]]);
+    let corks = 0;
+    const cork = a.stream.cork.bind(a.stream);
+    a.stream.cork = () => void (corks++, cork());
+    wa.write(Buffer.from('6')); // a new burst, alone in its tick: one plain write, never corked
+    expect(a.calls).toEqual([2]);
     await Promise.resolve();
-    expect(a.calls).toEqual([1, 1, 1, 1]);
+    expect(a.calls).toEqual([2, 1]);
+    expect(corks).toBe(0);
   });
 });
