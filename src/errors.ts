@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'WW_REMOTE_ERROR'
   | 'WW_CONNECTION_CLOSED'
   | 'WW_GOAWAY'
+  | 'WW_EXCLUSIVE_COMMAND'
   | 'WW_LISTEN_FAILED'
   | 'WW_CHILD_NOT_FOUND'
   | 'WW_CHILD_EXISTS'
@@ -167,6 +168,14 @@ export type ConnectionClosedError = InstanceType<typeof ConnectionClosedError>;
 /** The server is going away and accepts no new requests on this connection. */
 export const GoawayError = defineError('WW_GOAWAY', 'GoawayError', RETRYABLE);
 export type GoawayError = InstanceType<typeof GoawayError>;
+/**
+ * A command that needs a connection to itself (RESP `MULTI`, `WATCH`, a blocking `BLPOP`,
+ * `SUBSCRIBE`, `SELECT`…) was refused before it was written, because the session is
+ * shared by `pool.dispatch`. Nothing else on the connection is affected. Run it in
+ * `pool.use()` or on a lease from `pool.acquire()`.
+ */
+export const ExclusiveCommandError = defineError('WW_EXCLUSIVE_COMMAND', 'ExclusiveCommandError', PERMANENT);
+export type ExclusiveCommandError = InstanceType<typeof ExclusiveCommandError>;
 /** A server could not listen (address in use, permission denied); `cause` is the socket error. */
 export const ListenFailedError = defineError('WW_LISTEN_FAILED', 'ListenFailedError', PERMANENT);
 export type ListenFailedError = InstanceType<typeof ListenFailedError>;

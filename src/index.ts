@@ -77,7 +77,7 @@ export type { RespReply } from './transport/resp-parser.js';
 export type { RespArg } from './transport/resp-encoder.js';
 export { custom, type CustomProtocolOptions } from './transport/custom.js';
 // Connect mode, for libraries that dial by themselves (docs/custom-clients.md)
-export type { AnyProtocol, ConnectProtocol, ConnectContext, SessionProtocol } from './transport/types.js';
+export type { AnyProtocol, ConnectProtocol, ConnectContext, SessionProtocol, SessionSharing } from './transport/types.js';
 export type { CustomStreamOptions, CustomConnectOptions, CustomSessionOptions } from './transport/custom.js';
 
 // The pool (docs/pool.md)
@@ -110,7 +110,7 @@ export {
   InvalidOptionError, AbortedError,
   DialRefusedError, DialTimeoutError, DialFailedError, TlsError,
   FrameTooLargeError, ProtocolError, WriteQueueFullError, HandshakeFailedError, HandshakeRefusedError,
-  RequestTimeoutError, RemoteError, ConnectionClosedError, GoawayError, ListenFailedError,
+  RequestTimeoutError, RemoteError, ConnectionClosedError, GoawayError, ExclusiveCommandError, ListenFailedError,
   ChildNotFoundError, ChildExistsError, RestartIntensityError, RuntimeShutDownError,
   PoolTimeoutError, PoolQueueFullError, PoolClosedError, EndpointRefusedError, LeaseReleasedError, LeaseLostError,
   PoolOverloadedError, CircuitOpenError,
