@@ -113,6 +113,6 @@ export {
   RequestTimeoutError, RemoteError, ConnectionClosedError, GoawayError, ExclusiveCommandError, ListenFailedError,
   ChildNotFoundError, ChildExistsError, RestartIntensityError, RuntimeShutDownError,
   PoolTimeoutError, PoolQueueFullError, PoolClosedError, EndpointRefusedError, LeaseReleasedError, LeaseLostError,
-  PoolOverloadedError, CircuitOpenError,
+  PoolOverloadedError, CircuitOpenError, DiscoveryError,
   ProxyNotFoundError, ProxyExistsError, ProxyRegistryClosedError, ToxicNotFoundError, ToxicExistsError, InvariantBrokenError,
 } from './errors.js';

@@ -27,7 +27,7 @@ const ROOT_VALUES = [
   'RequestTimeoutError', 'RemoteError', 'ConnectionClosedError', 'GoawayError', 'ExclusiveCommandError', 'ListenFailedError',
   'ChildNotFoundError', 'ChildExistsError', 'RestartIntensityError', 'RuntimeShutDownError',
   'PoolTimeoutError', 'PoolQueueFullError', 'PoolClosedError', 'EndpointRefusedError', 'LeaseReleasedError',
-  'LeaseLostError', 'PoolOverloadedError', 'CircuitOpenError', 'ProxyNotFoundError', 'ProxyExistsError', 'ProxyRegistryClosedError', 'ToxicNotFoundError', 'ToxicExistsError',
+  'LeaseLostError', 'PoolOverloadedError', 'CircuitOpenError', 'DiscoveryError', 'ProxyNotFoundError', 'ProxyExistsError', 'ProxyRegistryClosedError', 'ToxicNotFoundError', 'ToxicExistsError',
   'InvariantBrokenError',
 ];
 
