@@ -2,8 +2,8 @@
  * Probe timeouts shared across connections: one timer per (scheduler, timeout) instead of
  * one scheduled and cancelled per probe.
  *
- *   startProbe ──add(live)──▶ ring for `timeoutMs` ──reply──▶ delete(live)  (a hole)
- *                                   └── due ──▶ live.probeExpired()
+ *   start ──add(owner) → slot──▶ ring for `timeoutMs` ──reply──▶ delete(slot, owner)  (a hole)
+ *                                     └── due ──▶ owner.probeExpired()
  *
  * Why: at 10k idle connections every heartbeat scheduled a timer for its probe and
  * cancelled it a millisecond later when the PONG came — an RxJS action and a Node timer
@@ -12,12 +12,13 @@
  * same one (the floor), so a list per duration, in which insertion order is deadline
  * order, serves them all with one timer.
  *
- * The list is a ring of two parallel arrays (owner, deadline): add appends, delete leaves
- * a hole (the owner remembers its slot), expiry pops from the head. Nothing is allocated
- * per probe — a Map here churned its hash table on every add/delete. The timer is one
- * scheduler action that re-arms itself for the next live deadline: exact expiry (the same
- * instants a timer per probe gives, which virtual-time tests check), at most one fire per
- * distinct deadline.
+ * It behaves like a timer: `add` returns a handle (the slot, a number: no object per
+ * probe) that the caller keeps and hands back to `delete`; the list never writes into its
+ * caller. The list is a ring of two parallel arrays (owner, deadline): add appends, delete
+ * leaves a hole, expiry pops from the head. Nothing is allocated per probe — a Map here
+ * churned its hash table on every add/delete. The timer is one scheduler action that
+ * re-arms itself for the next live deadline: exact expiry (the same instants a timer per
+ * probe gives, which virtual-time tests check), at most one fire per distinct deadline.
  *
  * Deadlines are on the monotonic clock (`preciseNow`), like the timers that fire them: a
  * wall-clock step (NTP) must neither hold every probe past its timeout nor expire them
@@ -25,15 +26,15 @@
  *
  * Nothing lingers: deleting the last live entry drops the timer, so a stopped runtime
  * leaves no timer behind. Lists are per scheduler (a `WeakMap`), so a virtual-time test's
- * scheduler takes its lists with it.
+ * scheduler takes its lists with it; the process-wide scheduler keeps its lists, and idle
+ * ones are pruned once there are many (every distinct timeout makes one: RTT-adaptive and
+ * load-scaled timeouts, capped suspect probes).
  */
 import type { SchedulerAction, SchedulerLike, Subscription } from 'rxjs';
 import { preciseNow } from '../scheduler.js';
 
-/** What a probe deadline calls back: the connection's resources. */
+/** What a probe deadline calls back. */
 export interface ProbeOwner {
-  /** The slot `add` returned, kept by the owner for `delete`. */
-  probeSlot: number;
   probeExpired(): void;
 }
 
@@ -67,18 +68,28 @@ export class ProbeDeadlines {
     return this.#timer !== undefined;
   }
 
-  add(owner: ProbeOwner): void {
+  /** Idle: nothing waits and no timer runs (safe to drop from the registry). */
+  get idle(): boolean {
+    return this.#live === 0 && this.#timer === undefined && !this.#firing;
+  }
+
+  /** Waits `timeoutMs` for `owner`; returns the handle `delete` takes. */
+  add(owner: ProbeOwner): number {
     const deadline = preciseNow(this.#scheduler) + this.timeoutMs;
-    owner.probeSlot = this.#base + this.#owners.length;
+    const slot = this.#base + this.#owners.length;
     this.#owners.push(owner);
     this.#deadlines.push(deadline);
     this.#live++;
     if (this.#timer === undefined && !this.#firing) this.#timer = this.#scheduler.schedule(fire, this.timeoutMs, this);
+    return slot;
   }
 
-  /** The owner's probe settled: its slot becomes a hole; the last one drops the timer. */
-  delete(owner: ProbeOwner): void {
-    const i = owner.probeSlot - this.#base;
+  /**
+   * The probe of `slot` settled: the slot becomes a hole; the last one drops the timer.
+   * A handle that already expired (or belongs to someone else) is ignored.
+   */
+  delete(slot: number, owner: ProbeOwner): void {
+    const i = slot - this.#base;
     if (i < this.#head || this.#owners[i] !== owner) return;
     this.#owners[i] = undefined;
     if (--this.#live === 0 && !this.#firing) {
@@ -137,13 +148,40 @@ function fire(this: SchedulerAction<ProbeDeadlines>, list?: ProbeDeadlines): voi
   list?.expireDue(this);
 }
 
-const lists = new WeakMap<SchedulerLike, Map<number, ProbeDeadlines>>();
+/** Lists a scheduler keeps before idle ones are pruned. */
+const PRUNE_FROM = 64;
 
-/** The shared deadline list for probes of `timeoutMs` on `scheduler`. */
+interface Registry {
+  readonly byTimeout: Map<number, ProbeDeadlines>;
+  /** Prune when the map reaches this size (doubles past a prune that freed little: amortised O(1)). */
+  pruneAt: number;
+}
+
+const registries = new WeakMap<SchedulerLike, Registry>();
+
+/**
+ * The shared deadline list for probes of `timeoutMs` on `scheduler`. Lists stay while in
+ * use and idle ones are kept for reuse (a lone connection's probe would otherwise make a
+ * list per heartbeat), until a scheduler holds `PRUNE_FROM` of them: then the idle ones
+ * go. A dropped list is never referenced again (a caller holds a list only while its
+ * probe waits in it, i.e. while it is not idle).
+ */
 export function probeDeadlines(scheduler: SchedulerLike, timeoutMs: number): ProbeDeadlines {
-  let byTimeout = lists.get(scheduler);
-  if (byTimeout === undefined) lists.set(scheduler, (byTimeout = new Map()));
+  let registry = registries.get(scheduler);
+  if (registry === undefined) registries.set(scheduler, (registry = { byTimeout: new Map(), pruneAt: PRUNE_FROM }));
+  const { byTimeout } = registry;
   let list = byTimeout.get(timeoutMs);
-  if (list === undefined) byTimeout.set(timeoutMs, (list = new ProbeDeadlines(scheduler, timeoutMs)));
+  if (list === undefined) {
+    if (byTimeout.size >= registry.pruneAt) {
+      for (const [ms, l] of byTimeout) if (l.idle) byTimeout.delete(ms);
+      registry.pruneAt = Math.max(PRUNE_FROM, 2 * byTimeout.size);
+    }
+    byTimeout.set(timeoutMs, (list = new ProbeDeadlines(scheduler, timeoutMs)));
+  }
   return list;
+}
+
+/** @internal How many deadline lists `scheduler` keeps (tests). */
+export function deadlineListCount(scheduler: SchedulerLike): number {
+  return registries.get(scheduler)?.byTimeout.size ?? 0;
 }

@@ -363,11 +363,10 @@ describe('the ticker on a synchronous scheduler', () => {
     const owner = { send: (e: { type: string }) => sent.push(e.type), subscribe: () => ({ unsubscribe() {} }) };
     const input = { endpoint: { host: '127.0.0.1', port: 7000 }, protocol: new FakeProtocol({ scheduler: queueScheduler }) };
     const live = new ConnectionResources(owner as never, parseConnectionInput(input), input.endpoint, queueScheduler, () => 0, () => 0);
-    live.armHeartbeat(1000);
+    live.ticker.arm(1000);
     expect(sent).toEqual(['ww.heartbeat.idle']); // the phase-0 tick ran at once
-    expect(live.ticker).toBeDefined();
-    expect(live.ticker!.closed).toBe(false); // and it rescheduled itself for the next interval
+    expect(live.ticker.armed).toBe(true); // and it rescheduled itself for the next interval
     live.dispose();
-    expect(live.ticker).toBeUndefined();
+    expect(live.ticker.armed).toBe(false);
   });
 });

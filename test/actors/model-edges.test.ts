@@ -1,12 +1,15 @@
 /**
- * The statechart the inspector draws (`connectionMachine.config`) is the one the actor
- * runs: every transition taken across the scenarios below — heartbeat, suspicion, death
- * by each cause, CLOSE and KILL from several states — is an edge of `connectionChart`,
- * and together they take every edge of it. Plus the snapshot's machine shape.
+ * The statechart the inspector draws (`connectionMachine.config`, the model's) is the one
+ * the actor runs, end to end with the live half: every transition taken across the
+ * scenarios below — heartbeat, suspicion, death by each cause, CLOSE and KILL from several
+ * states — is an edge of `connectionModel`, and together they take every edge of it. Plus
+ * the snapshot's machine shape. (The cell-by-cell and path-by-path comparison with XState's
+ * interpretation of the model is in model-agreement.test.ts.)
  */
 import { describe, expect, it } from 'vitest';
 import { createActor, type InspectionEvent } from 'xstate';
-import { connectionChart, type ChartState } from '../../src/actors/connection-chart.js';
+import { getStateNodes } from 'xstate/graph';
+import { connectionModel } from '../../src/actors/connection-model.js';
 import { connectionMachine } from '../../src/actors/connection-machine.js';
 import { DialRefusedError } from '../../src/errors.js';
 import { VirtualTimeScheduler } from 'rxjs';
@@ -19,20 +22,20 @@ function pathOf(value: unknown): string {
   return typeof value === 'string' ? value : Object.entries(value as Record<string, string>).map(([k, v]) => `${k}.${v}`)[0]!;
 }
 
-/** Every `state --event--> target` the chart draws (a parent's `on` applies to its children). */
+/** Every `state --event--> target` the model draws (a parent's `on` applies to its children). */
 function chartEdges(): Set<Edge> {
   const edges = new Set<Edge>();
-  const visit = (path: string, node: ChartState, inherited: Record<string, string | readonly string[]>): void => {
-    const on = { ...inherited, ...node.on };
-    if (node.states) {
-      for (const [name, child] of Object.entries(node.states)) visit(path ? `${path}.${name}` : name, child, on);
-      return;
+  const pathOfNode = (n: { path: string[] }): string => n.path.join('.');
+  for (const node of getStateNodes(connectionModel.root)) {
+    if (Object.keys(node.states).length > 0 || node.type === 'final') continue;
+    for (let at: typeof node | undefined = node; at !== undefined; at = at.parent) {
+      for (const [event, transitions] of at.transitions) {
+        // A child's own handler wins over its parent's for the same event.
+        if (at !== node && node.transitions.has(event)) continue;
+        for (const t of transitions) for (const target of t.target ?? []) edges.add(`${pathOfNode(node)} --${event}--> ${pathOfNode(target)}`);
+      }
     }
-    for (const [event, targets] of Object.entries(on)) {
-      for (const t of typeof targets === 'string' ? [targets] : targets) edges.add(`${path} --${event}--> ${t.replace('#connection.', '')}`);
-    }
-  };
-  visit('', connectionChart, {});
+  }
   return edges;
 }
 
@@ -57,7 +60,7 @@ async function taken(options: VirtualConnectionOptions, drive: (c: ReturnType<ty
   return edges;
 }
 
-describe('connectionChart', () => {
+describe('the connection model, end to end', () => {
   it('draws exactly the transitions the actor takes', async () => {
     const seen: Edge[] = [];
     const run = async (...args: Parameters<typeof taken>) => seen.push(...(await taken(...args)));
@@ -174,7 +177,7 @@ describe('connectionChart', () => {
     expect(snap.matches('ready')).toBe(true);
     expect(snap.matches('dialing')).toBe(false);
     expect(JSON.parse(JSON.stringify(c.actor.getPersistedSnapshot()))).toMatchObject({ status: 'active', value: 'ready' });
-    expect(connectionMachine.config).toBe(connectionChart);
+    expect(connectionMachine.config).toBe(connectionModel.config);
 
     const early = virtualConnection({ noStart: true });
     expect(early.actor.getSnapshot().value).toEqual({ dialing: 'connecting' });
