@@ -15,8 +15,8 @@
  * where it is written rather than at the first dial.
  */
 import { InvalidOptionError } from '../errors.js';
-import { func, optional, parseOptions, shape } from '../options.js';
-import type { ConnectContext, ConnectProtocol, Protocol, ProtocolContext } from './types.js';
+import { func, integer, optional, parseOptions, shape } from '../options.js';
+import type { ConnectContext, ConnectProtocol, Protocol, ProtocolContext, SessionSharing } from './types.js';
 import type { Duplex } from 'node:stream';
 
 /** What both modes share: the session's side. */
@@ -40,6 +40,14 @@ export interface CustomSessionOptions<S> {
    * so a pool fails its callers at once and redials at the slowest pace.
    */
   readonly refused?: (error: unknown) => boolean;
+  /**
+   * Opt-in: the library multiplexes (HTTP/2 streams, a pipelining client with its own
+   * request matching), so `pool.dispatch` may run several callers on one session at once,
+   * up to `maxInFlight` (an integer ≥ 1; a pool option overrides it). `enter`/`leave`
+   * (optional) bracket each period the session is shared, e.g. to refuse commands that
+   * need the session alone. Without it, the pool only leases the session exclusively.
+   */
+  readonly sharing?: SessionSharing<S>;
 }
 
 /** Stream mode: wirewarden dials, `open` performs the library's handshake on the stream. */
@@ -65,6 +73,9 @@ export interface CustomConnectOptions<S> extends CustomSessionOptions<S> {
 /** The options of `custom()`: exactly one of `open` (stream mode) and `connect` (connect mode). */
 export type CustomProtocolOptions<S> = CustomStreamOptions<S> | CustomConnectOptions<S>;
 
+/** The largest `sharing.maxInFlight` accepted (a count that fits a 32-bit signed int). */
+const MAX_IN_FLIGHT = 2 ** 31 - 1;
+
 const customSchema = shape({
   open: optional(func()),
   connect: optional(func()),
@@ -74,6 +85,11 @@ const customSchema = shape({
   busy: optional(func()),
   needsReset: optional(func()),
   refused: optional(func()),
+  sharing: optional(shape({
+    maxInFlight: integer({ min: 1, max: MAX_IN_FLIGHT }),
+    enter: optional(func()),
+    leave: optional(func()),
+  })),
 });
 
 type Parsed<S> = CustomSessionOptions<S> & {
@@ -155,5 +171,7 @@ export function custom<S>(options: CustomProtocolOptions<S>): Protocol<S> | Conn
     const refused = o.refused;
     mutable.refused = (err) => refused(err);
   }
+  // Validated and frozen by the schema: the user's object is not kept.
+  if (o.sharing) mutable.sharing = o.sharing;
   return Object.freeze(protocol);
 }

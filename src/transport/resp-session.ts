@@ -32,11 +32,12 @@ import { addAbortListener } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { SchedulerLike, Subscription } from 'rxjs';
 import {
-  AbortedError, ConnectionClosedError, HandshakeFailedError,
+  AbortedError, ConnectionClosedError, ExclusiveCommandError, HandshakeFailedError,
 } from '../errors.js';
 import { invalidDuration, isDurationMs } from '../options.js';
 import { blockTimeMs } from './resp-blocking.js';
 import { encodeCommand, type EncodedCommand, type RespArg } from './resp-encoder.js';
+import { exclusiveName, exclusiveReason } from './resp-exclusive.js';
 import { settleHandshake } from './resp-handshake-outcome.js';
 import { RESET_STEP, type HandshakeStep, type RespHandshake, type RespServerInfo } from './resp-handshake.js';
 import { RespLeaseState } from './resp-lease-state.js';
@@ -101,6 +102,8 @@ export class RespSession {
   /** Created by the first pub/sub call: most sessions never subscribe. */
   #pubsub: RespPubSub | undefined;
   #state: RespSessionState = 'handshake';
+  /** Shared by `pool.dispatch` (between the protocol's `sharing.enter` and `leave`). */
+  #shared = false;
   #dead = false;
   #error: Error | undefined;
   #server: RespServerInfo = {};
@@ -150,6 +153,25 @@ export class RespSession {
    */
   get needsReset(): boolean {
     return this.#lease.dirty || (this.#pubsub !== undefined && this.#pubsub.active);
+  }
+
+  /**
+   * True while `pool.dispatch` shares this session between callers: commands that need
+   * the connection to themselves (MULTI, WATCH, blocking commands, pub/sub, SELECT…) are
+   * then refused with `ExclusiveCommandError` before anything is written.
+   */
+  get shared(): boolean {
+    return this.#shared;
+  }
+
+  /** @internal `resp().sharing.enter`: the session starts carrying shared dispatches. */
+  beginSharing(): void {
+    this.#shared = true;
+  }
+
+  /** @internal `resp().sharing.leave`: the last shared dispatch settled. */
+  endSharing(): void {
+    this.#shared = false;
   }
 
   /** Channels and patterns subscribed, as the last confirmation counted them. */
@@ -202,8 +224,9 @@ export class RespSession {
    * Sends one command; resolves with its reply (see docs/resp-protocol.md for the
    * mapping). Rejects with `RemoteError` (an error reply; `cause.code` is its prefix),
    * `RequestTimeoutError` (the connection is then closed), `AbortedError`,
-   * `ConnectionClosedError`, `FrameTooLargeError` or `InvalidOptionError` (a bad
-   * argument, a pub/sub command, or any command while RESP2 is in subscriber mode).
+   * `ConnectionClosedError`, `FrameTooLargeError`, `InvalidOptionError` (a bad
+   * argument, a pub/sub command, or any command while RESP2 is in subscriber mode) or,
+   * while the session is `shared`, `ExclusiveCommandError` (resp-exclusive.ts).
    */
   command<T = RespReply>(args: readonly RespArg[], options?: CommandOptions): Promise<T> {
     if (this.#state !== 'open' || this.#dead) return Promise.reject(this.#refusal('command refused'));
@@ -212,6 +235,12 @@ export class RespSession {
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(new AbortedError(`${commandName(args?.[0])} to ${this.#where} aborted`, { cause: signal.reason }));
     const first = Array.isArray(args) ? args[0] : undefined;
+    let blockMs: number | undefined;
+    if (this.#shared && first !== undefined) {
+      blockMs = blockTimeMs(args);
+      const why = exclusiveReason(args, blockMs);
+      if (why !== undefined) return Promise.reject(this.#exclusiveRefusal(exclusiveName(args), why));
+    }
     const unordered = unorderedRefusal(first);
     if (unordered) return Promise.reject(unordered);
     if (this.#pubsub?.refusesCommands === true) return Promise.reject(this.#pubsub.refusal(first, this.#where));
@@ -222,7 +251,7 @@ export class RespSession {
       return Promise.reject(err as Error);
     }
     this.#lease.sent(args);
-    return this.#pipeline.expect(first!, timeoutMs, signal, false, blockTimeMs(args)) as Promise<T>;
+    return this.#pipeline.expect(first!, timeoutMs, signal, false, blockMs ?? blockTimeMs(args)) as Promise<T>;
   }
 
   /**
@@ -278,6 +307,8 @@ export class RespSession {
    */
   async reset(): Promise<void> {
     if (this.#state !== 'open' || this.#dead) throw this.#refusal('reset refused');
+    // RESET de-authenticates until the handshake's AUTH: another caller's command would land between.
+    if (this.#shared) throw this.#exclusiveRefusal('reset()', 'RESET changes the connection for every caller');
     this.#pushListeners = undefined;
     try {
       await this.#runSteps([RESET_STEP, ...this.#handshake.steps()]);
@@ -383,6 +414,7 @@ export class RespSession {
 
   #pubsubCall(command: PubSubCommand, names: readonly (string | Buffer)[]): Promise<void> {
     if (this.#state !== 'open' || this.#dead) return Promise.reject(this.#refusal(`${command} refused`));
+    if (this.#shared) return Promise.reject(this.#exclusiveRefusal(command, 'pub/sub replies do not follow command order'));
     try {
       this.#writer.write(encodePubSubCall(command, names, this.#options.maxBulkBytes));
     } catch (err) {
@@ -403,6 +435,13 @@ export class RespSession {
     });
     const server = settleHandshake(steps, await Promise.allSettled(sent), this.#handshake, this.#where);
     if (server !== undefined) this.#server = server;
+  }
+
+  #exclusiveRefusal(name: string, why: string): ExclusiveCommandError {
+    return new ExclusiveCommandError(
+      `${name} refused: it needs a connection to itself (${why}), and this session with ${this.#where} is shared by ` +
+        'pool.dispatch; run it in pool.use() or on a lease from pool.acquire()',
+    );
   }
 
   #refusal(what: string): ConnectionClosedError {

@@ -27,6 +27,9 @@ export const DEFAULT_MAX_HANDSHAKE_FRAME_BYTES = 8 * 1024;
  */
 export const DEFAULT_MAX_HANDSHAKING_CLIENTS = 8192;
 
+/** Handlers running at once for one client; also `wire()`'s default in-flight limit per shared session. */
+export const DEFAULT_MAX_IN_FLIGHT_PER_CLIENT = 256;
+
 export const serverSchema = shape({
   host: string({ nonEmpty: true, default: '127.0.0.1' }),
   port: integer({ min: 0, max: 65535, default: 0 }),
@@ -42,7 +45,7 @@ export const serverSchema = shape({
   frameMinBytesPerSecond: integer({ min: 1, default: 1024 }),
   frameMaxTimeoutMs: optional(duration({ min: 1 })),
   maxQueuedBytes: integer({ min: 0, default: DEFAULT_MAX_QUEUED_BYTES }),
-  maxInFlightPerClient: integer({ min: 1, default: 256 }),
+  maxInFlightPerClient: integer({ min: 1, default: DEFAULT_MAX_IN_FLIGHT_PER_CLIENT }),
   clientIdleTimeoutMs: duration({ min: 1, default: 15_000 }),
   clientProbeTimeoutMs: duration({ min: 1, default: 5_000 }),
   handshakeTimeoutMs: duration({ min: 1, default: 10_000 }),

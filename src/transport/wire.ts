@@ -2,7 +2,8 @@
  * `wire()`: the client side of wirewarden's own msgpack protocol as a `Protocol`.
  *
  * `open` performs the HELLO handshake and resolves with a `WireSession`; `probe` is a
- * PING/PONG round trip; `close` is the session's graceful close (GOAWAY, drain, end).
+ * PING/PONG round trip; `close` is the session's graceful close (GOAWAY, drain, end);
+ * `sharing` lets `pool.dispatch` multiplex callers over one session (WIRE_SHARING).
  *
  * Options are validated once, here, and frozen. The token lives only in this factory's
  * closure: the returned protocol object has no property that holds it, so logging or
@@ -16,7 +17,8 @@ import { DEFAULT_MAX_FRAME_BYTES } from './frame-decoder.js';
 import { DEFAULT_MAX_QUEUED_BYTES } from './frame-writer.js';
 import { describeEndpoint } from './dial-socket.js';
 import { isFramingPool, type FramingPool } from './framing-pool.js';
-import type { ProbeListener, Protocol, ProtocolContext } from './types.js';
+import type { ProbeListener, Protocol, ProtocolContext, SessionSharing } from './types.js';
+import { DEFAULT_MAX_IN_FLIGHT_PER_CLIENT } from './wire-server-options.js';
 import { WireSession } from './wire-session.js';
 
 const wireSchema = shape({
@@ -47,6 +49,16 @@ export interface WireOptions {
    */
   readonly framing?: FramingPool;
 }
+
+/**
+ * How `pool.dispatch` shares a session: up to 256 requests in flight on one connection,
+ * the default `maxInFlightPerClient` of `createWireServer`. Past that the server stops
+ * reading the connection, so more requests would only wait in socket buffers, where their
+ * timeouts run and no other connection can take them; the pool sends them to another
+ * connection or its FIFO instead. Nothing to refuse: replies carry ids, and a wire session
+ * has no per-caller state.
+ */
+export const WIRE_SHARING: SessionSharing<WireSession> = Object.freeze({ maxInFlight: DEFAULT_MAX_IN_FLIGHT_PER_CLIENT });
 
 /** The defaults, for docs and tests. */
 export const WIRE_DEFAULTS = Object.freeze({
@@ -91,5 +103,6 @@ export function wire(options?: WireOptions): Protocol<WireSession> {
     close(session: WireSession): Promise<void> {
       return session.close();
     },
+    sharing: WIRE_SHARING,
   });
 }

@@ -1,0 +1,88 @@
+/**
+ * Which Redis commands need a connection to themselves, so that a session shared by
+ * `pool.dispatch` (many callers pipelining over one connection) refuses them before they
+ * are written. Each of them would hand its effect to every other caller on the connection:
+ *
+ *   MULTI EXEC DISCARD                 a transaction: the others' commands would be queued in it
+ *   WATCH UNWATCH                      the watch belongs to one caller's transaction
+ *   blocking (resp-blocking.ts)        BLPOP, XREAD BLOCK, WAIT…: every reply behind it waits
+ *   SUBSCRIBE … SUNSUBSCRIBE, MONITOR  replies stop following command order
+ *   SELECT                             changes the database of every caller
+ *   AUTH HELLO RESET                   change the user, the protocol, or everything
+ *   CLIENT REPLY/TRACKING/CACHING/SETNAME/SETINFO/NO-EVICT/NO-TOUCH   per-connection settings
+ *   QUIT                               closes the connection under every caller
+ *
+ * Trade-offs:
+ * - It runs on every command of a shared session, so it starts with a switch on the
+ *   name's length, as resp-lease-state.ts does: `GET`/`SET` (3) leave at once and nothing
+ *   is allocated or upper-cased. Blocking is decided by `blockTimeMs` (one owner), which
+ *   the session computes for every command anyway: a `BLPOP` with a block time Redis
+ *   refuses is answered at once with an error, and may share.
+ * - CLIENT subcommands that only read or act on the server (ID, INFO, LIST, GETNAME,
+ *   KILL, PAUSE…) share; only those that change this connection are refused.
+ */
+import type { RespArg } from './resp-encoder.js';
+import { NOT_BLOCKING } from './resp-blocking.js';
+import { commandName } from './resp-pipeline.js';
+import { wordIs, wordLength } from './resp-words.js';
+
+const TRANSACTION = 'a transaction would take in the commands of every other caller';
+const WATCHING = 'a WATCH belongs to one caller\'s transaction';
+const BLOCKING = 'it blocks: every reply behind it would wait';
+const UNORDERED = 'its replies do not follow command order';
+const DATABASE = 'it changes the database of every caller';
+const CONNECTION = 'it changes the connection for every caller';
+const CLOSING = 'it closes the connection of every caller';
+
+/**
+ * `undefined` when `args` may share a connection; else why it may not. `blockMs` is
+ * `blockTimeMs(args)`.
+ *
+ * @example
+ * exclusiveReason(['GET', 'k'], NOT_BLOCKING)        // undefined
+ * exclusiveReason(['MULTI'], NOT_BLOCKING)           // 'a transaction would take in …'
+ * exclusiveReason(['BLPOP', 'q', '1'], 1000)         // 'it blocks: …'
+ */
+export function exclusiveReason(args: readonly RespArg[], blockMs: number): string | undefined {
+  if (blockMs !== NOT_BLOCKING) return BLOCKING;
+  const first = args[0];
+  switch (wordLength(first)) {
+    case 4:
+      if (wordIs(first, 'EXEC')) return TRANSACTION;
+      if (wordIs(first, 'AUTH')) return CONNECTION;
+      return wordIs(first, 'QUIT') ? CLOSING : undefined;
+    case 5:
+      if (wordIs(first, 'MULTI')) return TRANSACTION;
+      if (wordIs(first, 'WATCH')) return WATCHING;
+      return wordIs(first, 'HELLO') || wordIs(first, 'RESET') ? CONNECTION : undefined;
+    case 6:
+      if (wordIs(first, 'SELECT')) return DATABASE;
+      return wordIs(first, 'CLIENT') && changesConnection(args[1]) ? CONNECTION : undefined;
+    case 7:
+      if (wordIs(first, 'DISCARD')) return TRANSACTION;
+      if (wordIs(first, 'UNWATCH')) return WATCHING;
+      return wordIs(first, 'MONITOR') ? UNORDERED : undefined;
+    case 9:
+      return wordIs(first, 'SUBSCRIBE') ? UNORDERED : undefined;
+    case 10:
+      return wordIs(first, 'PSUBSCRIBE') || wordIs(first, 'SSUBSCRIBE') ? UNORDERED : undefined;
+    case 11:
+      return wordIs(first, 'UNSUBSCRIBE') ? UNORDERED : undefined;
+    case 12:
+      return wordIs(first, 'PUNSUBSCRIBE') || wordIs(first, 'SUNSUBSCRIBE') ? UNORDERED : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** The CLIENT subcommands that change this connection's settings. */
+function changesConnection(sub: RespArg | undefined): boolean {
+  return wordIs(sub, 'REPLY') || wordIs(sub, 'TRACKING') || wordIs(sub, 'CACHING') || wordIs(sub, 'SETNAME') ||
+    wordIs(sub, 'SETINFO') || wordIs(sub, 'NO-EVICT') || wordIs(sub, 'NO-TOUCH');
+}
+
+/** How a refused command is named: its first word, and CLIENT's subcommand (`CLIENT REPLY`); never an argument. */
+export function exclusiveName(args: readonly RespArg[]): string {
+  const name = commandName(args[0]);
+  return name === 'CLIENT' ? `CLIENT ${commandName(args[1])}` : name;
+}
