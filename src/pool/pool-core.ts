@@ -186,6 +186,7 @@ export class PoolCore<C> {
     });
     this.#checks = new SlotChecks<C>(o, this.#clock, this.#waiters, this.#life, {
       source: () => this.#source,
+      move: (slot, to, now) => this.#table.move(slot, to, now),
       grant: (slot, now, stack) => this.#grant(slot, now, stack),
       makeAvailable: (slot, now) => this.#makeAvailable(slot, now),
       takeIdle: (now) => this.#takeIdle(now),
@@ -328,7 +329,11 @@ export class PoolCore<C> {
 
   // ── leasing ────────────────────────────────────────────────────────────────
 
-  /** Pops the most recently used idle slot, retiring any past its lifetime. */
+  /**
+   * The most recently used idle slot that may be leased, retiring any past its lifetime
+   * on the way. It stays on the idle stack (on top, unless a suspect one is above it)
+   * until the caller moves it (leased, or probing).
+   */
   #takeIdle(now: number): Slot<C> | undefined {
     const idle = this.#table.idle;
     let retired = false;
@@ -339,7 +344,6 @@ export class PoolCore<C> {
         return usable;
       }
       if (now < slot.lifetimeDeadline) {
-        idle.pop();
         if (retired) this.#life.grow();
         return slot;
       }
@@ -359,7 +363,6 @@ export class PoolCore<C> {
     for (let i = idle.length - 1; i >= 0; i--) {
       const slot = idle[i]!;
       if (slot.suspect || now >= slot.lifetimeDeadline) continue;
-      idle.splice(i, 1);
       return slot;
     }
     return undefined;
@@ -368,91 +371,67 @@ export class PoolCore<C> {
   /** An idle slot that was passed over while suspect is ready again: serve a waiter with it. */
   #serveRecovered(slot: Slot<C>): void {
     if (slot.state !== 'idle' || slot.suspect || this.#waiters.size === 0) return;
-    const idle = this.#table.idle;
-    const i = idle.lastIndexOf(slot);
-    if (i < 0) return;
-    idle.splice(i, 1);
     this.#makeAvailable(slot, this.#clock.read());
   }
 
-  /** Leases a ready slot that is in no sub-count yet (popped, probed, or fresh). */
+  /**
+   * Leases a ready slot (idle, probed, fresh, or handed from its last holder to the next
+   * one, when it is already `leased`): a new `Lease` per holder.
+   */
   #grant(slot: Slot<C>, now: number, stack: Error | undefined): Lease<C> {
-    slot.state = 'leased';
+    this.#table.move(slot, 'leased', now);
     slot.leasedAt = now;
     slot.leakReported = false;
     slot.acquireStack = stack;
     const lease = new Lease<C>(slot);
     slot.lease = lease;
-    this.#table.leased++;
     this.#counters.acquired++;
     return lease;
   }
 
-  #release(slot: Slot<C>): void {
-    const dirty = this.#needsReset?.(slot) === true;
-    if (this.#slowRelease || dirty) {
-      this.#releaseSlowly(slot, dirty);
-      return;
-    }
-    const now = this.#clock.now;
-    if (now >= slot.lifetimeDeadline) {
-      this.#life.closeSlot(slot, 'lifetime', 'lifetime');
-      this.#life.grow();
-      return;
-    }
-    slot.lastReleasedAt = now;
-    // A suspect connection is never handed to a waiter: it rests idle, passed over by
-    // acquires, until `#serveRecovered` hands it out again once it is ready.
-    if (this.#waiters.size === 0 || slot.suspect) {
-      slot.lease = undefined;
-      this.#table.leased--;
-      slot.state = 'idle';
-      this.#table.idle.push(slot);
-      return;
-    }
-    // Hand-off: the slot stays leased, to the oldest waiter. (No stack to carry: leak
-    // detection takes the slow path.)
-    slot.leasedAt = now;
-    const lease = new Lease<C>(slot);
-    slot.lease = lease;
-    this.#counters.acquired++;
-    this.#waiters.grantFirst(lease);
-  }
-
   /**
-   * Release with leak bookkeeping, validation timestamps, reset, or a closing pool. A
+   * The one release path. Without leak detection, validation, reset or a closing pool it
+   * reads no clock (the coarse time) and the slot goes straight to the oldest waiter or
+   * onto the idle stack. Otherwise it reads the exact time, reports a returned leak, and
+   * a closing pool closes the connection. A connection past its lifetime is retired. A
    * `dirty` session (released inside MULTI, WATCHing, subscribed…) is reset before anyone
    * else gets it, with or without `resetOnRelease`; a source that cannot reset it fails
    * the reset, which retires the connection.
    */
-  #releaseSlowly(slot: Slot<C>, dirty: boolean): void {
-    const now = this.#clock.read();
-    if (slot.leakReported) {
-      this.#emit({ type: 'leak-returned', at: now, id: slot.id, endpoint: slot.endpointKey, leasedForMs: now - slot.leasedAt });
-    }
-    if (this.#closing) {
-      this.#life.closeSlot(slot, 'shutdown', 'shutdown');
-      this.#finishCloseIfDone();
-      return;
+  #release(slot: Slot<C>): void {
+    const dirty = this.#needsReset?.(slot) === true;
+    let now = this.#clock.now;
+    let reset = false;
+    if (this.#slowRelease || dirty) {
+      now = this.#clock.read();
+      if (slot.leakReported) {
+        this.#emit({ type: 'leak-returned', at: now, id: slot.id, endpoint: slot.endpointKey, leasedForMs: now - slot.leasedAt });
+      }
+      if (this.#closing) {
+        this.#life.closeSlot(slot, 'shutdown', 'shutdown');
+        this.#finishCloseIfDone();
+        return;
+      }
+      reset = dirty || this.options.resetOnRelease;
     }
     if (now >= slot.lifetimeDeadline) {
       this.#life.closeSlot(slot, 'lifetime', 'lifetime');
       this.#life.grow();
       return;
     }
-    slot.lease = undefined;
-    slot.acquireStack = undefined;
-    this.#table.leased--;
-    if (this.options.resetOnRelease || dirty) this.#checks.reset(slot);
+    if (reset) this.#checks.reset(slot);
     else this.#makeAvailable(slot, now);
   }
 
-  /** A ready slot in no sub-count: hand it to the oldest waiter, or make it idle. */
+  /**
+   * A ready slot whose holder or check is done (or a new one): hand it to the oldest
+   * waiter, or make it idle. A suspect connection is never handed to a waiter: it rests
+   * idle, passed over by acquires, until `#serveRecovered` hands it out once it is ready.
+   */
   #makeAvailable(slot: Slot<C>, now: number): void {
     slot.lastReleasedAt = now;
     if (this.#waiters.size === 0 || slot.suspect) {
-      slot.state = 'idle';
-      this.#table.idle.push(slot);
+      this.#table.move(slot, 'idle', now);
     } else {
       const stack = this.#leakOn ? this.#waiters.firstStack() : undefined;
       this.#waiters.grantFirst(this.#grant(slot, now, stack));

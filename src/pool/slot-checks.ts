@@ -21,7 +21,7 @@ import type { ConnectionSource } from './connection-source.js';
 import type { Lease } from './lease.js';
 import type { PoolClock } from './pool-clock.js';
 import type { PoolOptions } from './pool-options.js';
-import type { Slot } from './slot.js';
+import type { Slot, SlotState } from './slot.js';
 import type { SlotLifecycle } from './slot-lifecycle.js';
 import type { Waiter } from './waiter-queue.js';
 import type { Waitlist } from './waitlist.js';
@@ -29,11 +29,13 @@ import type { Waitlist } from './waitlist.js';
 /** What the checks need from the leasing side. */
 export interface CheckHooks<C> {
   source(): ConnectionSource<C>;
-  /** Leases a ready slot in no sub-count. */
+  /** `SlotTable.move`: the only way a slot changes state. */
+  move(slot: Slot<C>, to: SlotState, now: number): void;
+  /** Leases a ready slot. */
   grant(slot: Slot<C>, now: number, stack: Error | undefined): Lease<C>;
-  /** A ready slot in no sub-count: to the oldest waiter, or idle. */
+  /** A ready slot done with its check: to the oldest waiter, or idle. */
   makeAvailable(slot: Slot<C>, now: number): void;
-  /** Pops the most recently used idle slot (retiring expired ones). */
+  /** The most recently used idle slot that may be leased (retiring expired ones); still idle. */
   takeIdle(now: number): Slot<C> | undefined;
   closing(): boolean;
 }
@@ -59,9 +61,9 @@ export class SlotChecks<C> {
     return v > 0 && now - slot.lastReleasedAt > v;
   }
 
-  /** Probes `slot` (popped from idle) on behalf of waiter `w`. */
+  /** Probes idle `slot` on behalf of waiter `w`. */
   validate(slot: Slot<C>, w: Waiter<C>): void {
-    slot.state = 'probing';
+    this.#hooks.move(slot, 'probing', this.#clock.now);
     slot.validatingFor = w;
     const ac = new AbortController();
     slot.checkAbort = ac;
@@ -74,7 +76,7 @@ export class SlotChecks<C> {
 
   /** `resetOnRelease`: restore the session before anyone else gets it. */
   reset(slot: Slot<C>): void {
-    slot.state = 'resetting';
+    this.#hooks.move(slot, 'resetting', this.#clock.now);
     const ac = new AbortController();
     slot.checkAbort = ac;
     const incarnation = slot.incarnation;

@@ -94,11 +94,11 @@ export class SlotLifecycle<C> implements PoolSink<C> {
       : Number.POSITIVE_INFINITY;
     this.#d.table.markReady(slot, conn, now, deadline);
     this.#lastDialError = undefined;
-    if (this.#d.table.clearRefused(this.#d.table.record(slot))) {
-      this.#d.hooks.emit({ type: 'endpoint-recovered', at: now, endpoint: slot.endpointKey });
-    }
-    this.#d.hooks.emit({ type: 'connection-ready', at: now, id: slot.id, endpoint: slot.endpointKey });
+    const recovered = this.#d.table.clearRefused(this.#d.table.record(slot));
+    // Counted and placed (idle, or leased to the oldest waiter) before anyone hears of it.
     this.#d.hooks.makeAvailable(slot, now);
+    if (recovered) this.#d.hooks.emit({ type: 'endpoint-recovered', at: now, endpoint: slot.endpointKey });
+    this.#d.hooks.emit({ type: 'connection-ready', at: now, id: slot.id, endpoint: slot.endpointKey });
   }
 
   onDialFailed(slot: Slot<C>, error: unknown): void {
@@ -206,8 +206,7 @@ export class SlotLifecycle<C> implements PoolSink<C> {
 
   /** Takes a slot out of the pool for good; asks the source to close it unless `reason` is undefined. */
   closeSlot(slot: Slot<C>, reason: PoolCloseReason | undefined, closed: ClosedReason, error?: unknown, lostWhy = 'was closed'): void {
-    const validating = slot.ready ? this.#leaveReady(slot, closed, error, lostWhy) : undefined;
-    this.#d.table.remove(slot, reason !== undefined);
+    const validating = this.#leave(slot, 'closing', reason !== undefined, closed, error, lostWhy);
     if (reason !== undefined) this.#source!.close(slot, reason);
     if (validating !== undefined) this.#d.hooks.retryWaiter(validating);
   }
@@ -218,19 +217,23 @@ export class SlotLifecycle<C> implements PoolSink<C> {
   }
 
   #toPending(slot: Slot<C>, closed: ClosedReason, error: unknown, lostWhy: string): void {
-    const validating = this.#leaveReady(slot, closed, error, lostWhy);
-    this.#d.table.markPending(slot, this.#d.clock.read());
+    const validating = this.#leave(slot, 'pending', false, closed, error, lostWhy);
     if (validating !== undefined) this.#d.hooks.retryWaiter(validating);
   }
 
-  /** A ready slot loses its connection: counts, lease, probe, event. Returns its validating waiter. */
-  #leaveReady(slot: Slot<C>, closed: ClosedReason, error: unknown, lostWhy: string): Waiter<C> | undefined {
+  /**
+   * A slot leaves for `pending` (being replaced) or `closing` (for good): the table moves
+   * it and updates the counts; a ready one then loses its lease and its check, and the
+   * close is counted and emitted. Returns the waiter its validation was for.
+   */
+  #leave(slot: Slot<C>, to: 'pending' | 'closing', awaitConfirmation: boolean, closed: ClosedReason, error: unknown, lostWhy: string): Waiter<C> | undefined {
     const { clock, table, counters, hooks } = this.#d;
     const now = clock.read();
+    const wasReady = slot.ready;
     const lease = slot.lease;
-    table.leaveReady(slot);
-    slot.lease = undefined;
-    slot.acquireStack = undefined;
+    if (to === 'closing') table.remove(slot, awaitConfirmation, now);
+    else table.move(slot, 'pending', now);
+    if (!wasReady) return undefined;
     if (lease !== undefined && lease.active) {
       lease.markLost(`the connection ${lostWhy}`, error);
       hooks.emit({ type: 'lease-lost', at: now, id: slot.id, endpoint: slot.endpointKey, reason: closed });

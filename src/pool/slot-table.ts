@@ -1,12 +1,21 @@
 /**
  * The pool's bookkeeping of slots: which exist, which are idle, and the counts that
- * `max`, `min`, growth and `stats()` read. Kept apart from the core so that every count
- * changes in one place; the core decides *when* a slot changes state, the table keeps
- * the numbers consistent with it.
+ * `max`, `min`, growth and `stats()` read. The core decides *when* a slot changes state;
+ * `move(slot, to)` is the only code that changes it, and it updates every count and
+ * every piece of state that follows from the state in the same step:
+ *
+ *   from \ to   the counts and fields it keeps in step
+ *   idle        on / off the idle stack (LIFO; the top is popped in O(1))
+ *   leased      `leased`; leaving it drops the lease and its acquire stack
+ *   probing,    `checking` (a validation probe or a reset in flight)
+ *   resetting
+ *   pending     `pending` and the endpoint's `pending`; entering it stamps `since`
+ *   closing     out of `slots` and of every count (terminal)
+ *   ready ⇄ not the endpoint's `open`; leaving the ready states drops the session and
+ *               bumps the incarnation, so late probe or reset results are ignored
  *
  * Counts are maintained incrementally, never recomputed on the lease path:
- *   open    = slots in a ready state (idle, leased, probing, resetting)
- *   leased  = slots in `leased`;  idle = the idle stack's length
+ *   open    = idle + leased + checking (slots in a ready state)
  *   pending = slots in `pending`
  * Closing slots are out of every count (and of `slots`) at once, as Go's `numOpen` is
  * decremented when a close starts: a slot being drained does not hold a place under
@@ -16,7 +25,7 @@ import type { EndpointView } from './connection-source.js';
 import type { LeaseOwner } from './lease.js';
 import { endpointKey, type PoolEndpoint } from './pool-options.js';
 import type { EndpointStats, PoolGauges } from './pool-stats.js';
-import { Slot } from './slot.js';
+import { Slot, type SlotState } from './slot.js';
 
 /** An endpoint with its live counts; what `ChooseEndpoint` policies see. */
 export class EndpointRecord implements EndpointView {
@@ -37,9 +46,9 @@ export class EndpointRecord implements EndpointView {
 
 export class SlotTable<C> {
   /** Live slots (not closing), in creation order. */
-  readonly slots: Slot<C>[] = [];
+  readonly #slots: Slot<C>[] = [];
   /** Idle slots, the most recently released on top. */
-  readonly idle: Slot<C>[] = [];
+  readonly #idle: Slot<C>[] = [];
   /** Closed by the core, not yet confirmed by the source. */
   readonly closing = new Set<Slot<C>>();
   readonly endpoints: readonly EndpointRecord[];
@@ -47,9 +56,10 @@ export class SlotTable<C> {
   readonly #idPrefix: string;
   readonly #owner: LeaseOwner<C>;
   #nextId = 1;
-  open = 0;
-  leased = 0;
-  pending = 0;
+  #leased = 0;
+  #pending = 0;
+  /** Slots being validated or reset. */
+  #checking = 0;
   /** Endpoints whose last handshake was refused for good. */
   refused = 0;
 
@@ -60,9 +70,32 @@ export class SlotTable<C> {
     this.#idPrefix = idPrefix;
   }
 
+  /** Live slots (not closing), in creation order. Read-only: `add` and `move` change it. */
+  get slots(): readonly Slot<C>[] {
+    return this.#slots;
+  }
+
+  /** Idle slots, the most recently released on top. Read-only: `move` changes it. */
+  get idle(): readonly Slot<C>[] {
+    return this.#idle;
+  }
+
+  /** Slots in a ready state: idle, leased, being validated or reset. */
+  get open(): number {
+    return this.#idle.length + this.#leased + this.#checking;
+  }
+
+  get leased(): number {
+    return this.#leased;
+  }
+
+  get pending(): number {
+    return this.#pending;
+  }
+
   /** Ready + pending: what counts against `min` and `max`. */
   get size(): number {
-    return this.open + this.pending;
+    return this.open + this.#pending;
   }
 
   record(slot: Slot<C>): EndpointRecord {
@@ -73,23 +106,22 @@ export class SlotTable<C> {
   add(endpoint: EndpointView, now: number): Slot<C> {
     const rec = this.#byKey.get(endpoint.key)!;
     const slot = new Slot<C>(`${this.#idPrefix}${this.#nextId++}`, rec.endpoint, rec.key, this.#owner, now);
-    this.slots.push(slot);
-    this.pending++;
+    this.#slots.push(slot);
+    this.#pending++;
     rec.pending++;
     return slot;
   }
 
-  /** pending → ready. The caller then makes it idle or leases it. */
+  /**
+   * The pending slot's connection is ready: records it and its endpoint's success. The
+   * slot stays `pending` until the caller moves it (idle, or leased to a waiter).
+   */
   markReady(slot: Slot<C>, conn: C, now: number, lifetimeDeadline: number): void {
     const rec = this.record(slot);
-    this.pending--;
-    rec.pending--;
-    this.open++;
-    rec.open++;
     rec.consecutiveFailures = 0;
     rec.lastError = undefined;
     slot.conn = conn;
-    slot.createdAt = slot.since = now;
+    slot.createdAt = now;
     slot.dialFailures = 0;
     slot.lifetimeDeadline = lifetimeDeadline;
   }
@@ -103,31 +135,76 @@ export class SlotTable<C> {
   }
 
   /**
-   * Takes a ready slot out of the ready counts: off the idle stack, out of `leased`.
-   * Its connection reference is dropped and its incarnation bumped, so late probe or
-   * reset results for the old connection are ignored. Lease and waiter are the core's.
+   * Moves `slot` to state `to` and updates every count that depends on it (see the
+   * table above). Moving to the state it is in does nothing; `closing` is terminal.
+   * `now` stamps `since` when the slot becomes pending or ready.
    */
-  leaveReady(slot: Slot<C>): void {
-    const rec = this.record(slot);
-    if (slot.state === 'idle') {
-      const i = this.idle.lastIndexOf(slot);
-      if (i >= 0) this.idle.splice(i, 1);
-    } else if (slot.state === 'leased') {
-      this.leased--;
+  move(slot: Slot<C>, to: SlotState, now: number): void {
+    const from = slot.state;
+    if (from === to || from === 'closing') return;
+    switch (from) {
+      case 'idle':
+        this.#unstack(slot);
+        break;
+      case 'leased':
+        this.#leased--;
+        slot.lease = undefined;
+        slot.acquireStack = undefined;
+        break;
+      case 'probing':
+      case 'resetting':
+        this.#checking--;
+        break;
+      case 'pending':
+        this.#pending--;
+        this.record(slot).pending--;
+        break;
     }
-    this.open--;
-    rec.open--;
-    slot.conn = undefined;
-    slot.incarnation++;
+    (slot as { state: SlotState }).state = to;
+    switch (to) {
+      case 'idle':
+        this.#idle.push(slot);
+        break;
+      case 'leased':
+        this.#leased++;
+        break;
+      case 'probing':
+      case 'resetting':
+        this.#checking++;
+        break;
+      case 'pending':
+        this.#pending++;
+        this.record(slot).pending++;
+        break;
+      case 'closing': {
+        const i = this.#slots.indexOf(slot);
+        if (i >= 0) this.#slots.splice(i, 1);
+        break;
+      }
+    }
+    const wasOpen = from !== 'pending';
+    const isOpen = to !== 'pending' && to !== 'closing';
+    if (wasOpen === isOpen) return;
+    if (isOpen) {
+      this.record(slot).open++;
+      slot.since = now;
+    } else {
+      this.record(slot).open--;
+      slot.conn = undefined;
+      slot.incarnation++;
+      if (to === 'pending') slot.since = now;
+    }
   }
 
-  /** A slot that left its ready state is pending again (being replaced). */
-  markPending(slot: Slot<C>, now: number): void {
-    const rec = this.record(slot);
-    slot.state = 'pending';
-    slot.since = now;
-    this.pending++;
-    rec.pending++;
+  /** Off the idle stack: the top (the usual case) in O(1). */
+  #unstack(slot: Slot<C>): void {
+    const idle = this.#idle;
+    const last = idle.length - 1;
+    if (idle[last] === slot) idle.pop();
+    else {
+      const i = idle.lastIndexOf(slot);
+      if (i >= 0) idle.splice(i, 1);
+    }
   }
 
   /** Moves a pending slot to another endpoint (failover); its next dial goes there. */
@@ -141,22 +218,16 @@ export class SlotTable<C> {
   }
 
   /**
-   * Removes a pending slot, or a ready one after `leaveReady`, from the pool. With
-   * `awaitConfirmation` it is tracked until the source's `onClosed`.
+   * Takes a slot out of the pool (`closing`). With `awaitConfirmation` it is tracked
+   * until the source's `onClosed`.
    */
-  remove(slot: Slot<C>, awaitConfirmation: boolean): void {
-    if (slot.state === 'pending') {
-      this.pending--;
-      this.record(slot).pending--;
-    }
-    slot.state = 'closing';
-    const i = this.slots.indexOf(slot);
-    if (i >= 0) this.slots.splice(i, 1);
+  remove(slot: Slot<C>, awaitConfirmation: boolean, now: number): void {
+    this.move(slot, 'closing', now);
     if (awaitConfirmation) this.closing.add(slot);
   }
 
   gauges(max: number, min: number, waiting: number): PoolGauges {
-    return { max, min, open: this.open, leased: this.leased, idle: this.idle.length, pending: this.pending, waiting };
+    return { max, min, open: this.open, leased: this.#leased, idle: this.#idle.length, pending: this.#pending, waiting };
   }
 
   endpointStats(): Record<string, EndpointStats> {
@@ -164,7 +235,7 @@ export class SlotTable<C> {
     for (const rec of this.endpoints) {
       out[rec.key] = { open: rec.open, leased: 0, idle: 0, pending: rec.pending, failures: rec.failures };
     }
-    for (const slot of this.slots) {
+    for (const slot of this.#slots) {
       const e = out[slot.endpointKey]!;
       if (slot.state === 'leased') e.leased++;
       else if (slot.state === 'idle') e.idle++;

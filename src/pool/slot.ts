@@ -15,6 +15,10 @@
  * back to `pending`, `onReady` brings it to `idle` again. Only a `close` (idle or
  * lifetime retirement, shutdown) or the source giving up (`onClosed`) ends it.
  *
+ * `state` changes only through `SlotTable.move` (slot-table.ts), which keeps every count
+ * the pool reads (`leased`, `idle`, `pending`, per endpoint) in step with it: the field is
+ * read-only to everyone else.
+ *
  * Fields are plain and all assigned in the constructor, so every slot shares one hidden
  * class and the lease fast path reads them without polymorphic lookups.
  */
@@ -33,8 +37,9 @@ export class Slot<C = unknown> {
   endpointKey: string;
   /** The pool that leases it out. */
   readonly owner: LeaseOwner<C>;
-  state: SlotState = 'pending';
-  /** The session of the current incarnation; undefined unless ready. */
+  /** Changed only by `SlotTable.move`. */
+  readonly state: SlotState = 'pending';
+  /** The session of the current incarnation; undefined unless ready (cleared by `SlotTable.move`). */
   conn: C | undefined = undefined;
   /** When the current incarnation became ready (scheduler time). */
   createdAt = 0;
@@ -44,6 +49,7 @@ export class Slot<C = unknown> {
   lifetimeDeadline = Number.POSITIVE_INFINITY;
   /** Bumped whenever the connection is replaced, so a late probe or reset result is ignored. */
   incarnation = 0;
+  /** The current lease while `leased` (cleared by `SlotTable.move` when it leaves `leased`). */
   lease: Lease<C> | undefined = undefined;
   /** When the current lease began. */
   leasedAt = 0;

@@ -87,6 +87,14 @@ describe('pool invariants (fast-check)', () => {
           for (const key of ['open', 'leased', 'idle', 'pending'] as const) {
             expect(Object.values(s.endpoints).reduce((n, e) => n + e[key], 0)).toBe(s[key]);
           }
+          // The counts are kept incrementally by one method (SlotTable.move): recounted from
+          // the slots' states, they must agree.
+          const live = source.opened.filter((slot) => slot.state !== 'closing');
+          const count = (...states: string[]) => live.filter((slot) => states.includes(slot.state)).length;
+          expect([s.idle, s.leased, s.pending, s.open]).toEqual([
+            count('idle'), count('leased'), count('pending'), count('idle', 'leased', 'probing', 'resetting'),
+          ]);
+          for (const slot of live) expect(slot.conn === undefined).toBe(slot.state === 'pending');
           const fulfilled = acquires.filter((a) => a.value !== undefined).length;
           expect(s.acquired).toBe(fulfilled);
           expect(s.timeouts).toBeLessThanOrEqual(s.waitCount);
