@@ -43,6 +43,7 @@ const { values } = parseArgs({
     'latency-ms': { type: 'string', default: '50' },
     'jitter-ms': { type: 'string', default: '25' },
     preview: { type: 'boolean', default: false },
+    'decay-ms': { type: 'string' },
   },
   strict: true,
 });
@@ -137,7 +138,7 @@ async function previewDispatch(rt: Runtime, servers: Servers, strategy: BalanceS
     const pool = rt.createPool({ endpoints: [{ host: HOST, port }], protocol: wire(), min: PER_ENDPOINT, max: PER_ENDPOINT });
     const leases = await Promise.all(Array.from({ length: PER_ENDPOINT }, () => pool.acquire()));
     conns.push(leases.map((l) => ({ conn: l.conn, inFlight: 0 })));
-    endpoints.push({ usable: true, inFlight: 0, weight: 1, latency: new PeakEwma() });
+    endpoints.push({ usable: true, inFlight: 0, weight: 1, latency: new PeakEwma(values['decay-ms'] === undefined ? undefined : Number(values['decay-ms'])) });
   }
   const never = new AbortController().signal;
   return async (fn) => {

@@ -34,7 +34,7 @@ describe('createBalancer', () => {
       'pool.balance must be one of "p2c-peak-ewma", "least-connections", "round-robin", got "fastest"',
     );
     expect(() => parseOptions('pool', schema, { latencyDecayMs: 0 })).toThrow('pool.latencyDecayMs must be an integer in [1, 2147483647] (ms), got 0');
-    expect(parseOptions('pool', schema, {})).toEqual({ balance: 'p2c-peak-ewma', latencyDecayMs: 10_000 });
+    expect(parseOptions('pool', schema, {})).toEqual({ balance: 'p2c-peak-ewma', latencyDecayMs: 1000 });
   });
 });
 
