@@ -54,6 +54,8 @@ const FRAMES: WriteItems<Uint8Array> = {
   noun: 'frame',
   bytes: (payload) => FRAME_HEADER_BYTES + payload.length,
   write: writeFrame,
+  // A `writeFramed` frame that must wait: its payload, re-framed when the queue drains.
+  fromEncoded: (frame) => frame.subarray(FRAME_HEADER_BYTES),
 };
 
 /** Small payloads are copied behind their header; large ones go as header + the payload itself. */
@@ -122,7 +124,7 @@ export class FrameWriter {
     const length = frame.length - FRAME_HEADER_BYTES;
     this.#checkSize(length);
     frame.writeUInt32BE(length, 0);
-    return this.#queue.writeAlone(frame.subarray(FRAME_HEADER_BYTES), frame);
+    return this.#queue.writeAlone(frame);
   }
 
   /** Resolves once every queued frame was handed to the stream and the stream was ended. */

@@ -51,6 +51,11 @@ export interface WriteItems<T> {
   bytes(item: T): number;
   /** Writes the whole item; the last `stream.write` result (false: the stream asked to wait). */
   write(stream: Duplex, item: T): boolean;
+  /**
+   * For `writeAlone`: the item an already-encoded one stands for, built only when it must
+   * wait in the queue (a heartbeat frame otherwise costs no second object).
+   */
+  fromEncoded?(encoded: Uint8Array): T;
 }
 
 const BURST_NONE = 0;
@@ -120,28 +125,30 @@ export class WriteQueue<T> {
    * `WriteQueueFullError` having written nothing of `item`.
    */
   write(item: T): boolean {
-    if (!this.#admit(item)) return false;
+    if (this.#mustQueue()) return this.#enqueue(item);
     if (this.#burst === BURST_NONE) {
       this.#burst = BURST_HELD;
       this.#held = item;
       if (bursting.push(this) === 1) queueMicrotask(endBursts);
       return true;
     }
-    if (this.#burst === BURST_HELD && !this.#corkHeld()) return this.#admit(item);
+    if (this.#burst === BURST_HELD && !this.#corkHeld()) return this.#enqueue(item);
     const ok = this.#items.write(this.#stream, item);
     if (this.#mustWait(ok)) this.#block();
     return ok;
   }
 
   /**
-   * Writes `encoded` (the item, already in its wire form) outside the burst: a frame on
+   * Writes `encoded` (an item already in its wire form) outside the burst: a frame on
    * its own (a heartbeat) goes to the stream at once — behind an item held for the burst,
    * into the cork of a burst already running, in order — and schedules no microtask.
-   * Behind backpressure `item` is queued as `write` would. Same results and errors.
+   * Behind backpressure it is queued (as `items.fromEncoded(encoded)`) as `write` would.
+   * Same results and errors.
    */
-  writeAlone(item: T, encoded: Uint8Array): boolean {
-    if (!this.#admit(item)) return false;
-    if (this.#burst === BURST_HELD && !this.#corkHeld()) return this.#admit(item);
+  writeAlone(encoded: Uint8Array): boolean {
+    if (this.#mustQueue() || (this.#burst === BURST_HELD && !this.#corkHeld())) {
+      return this.#enqueue(this.#items.fromEncoded!(encoded));
+    }
     const ok = this.#stream.write(encoded);
     if (this.#mustWait(ok)) this.#block();
     return ok;
@@ -191,15 +198,16 @@ export class WriteQueue<T> {
     }
   }
 
-  /**
-   * True when `item` may go to the stream now; false once it was queued behind
-   * backpressure. Throws for an item that cannot be taken.
-   */
-  #admit(item: T): boolean {
+  /** True when an item must wait in the queue (backpressure); throws `ConnectionClosedError` when none can be taken. */
+  #mustQueue(): boolean {
     if (!this.writable) {
       throw new ConnectionClosedError(`cannot write a ${this.#items.noun}: the stream is closed or ending`);
     }
-    if (!this.#blocked) return true;
+    return this.#blocked;
+  }
+
+  /** Queues `item` behind backpressure (false: not written), or throws `WriteQueueFullError` ('refuse'). */
+  #enqueue(item: T): false {
     const size = this.#items.bytes(item);
     if (this.#items.overflow === 'refuse' && this.#queuedBytes + size > this.maxQueuedBytes) {
       throw new WriteQueueFullError(
