@@ -88,6 +88,28 @@ describe('FrameWriter', () => {
     expect(() => w.writeFramed(framed('late'))).toThrow(/closed/);
   });
 
+  it('a heartbeat frame written behind a held frame keeps its place: both leave in one writev at the end of the tick', async () => {
+    const calls: Buffer[][] = [];
+    const sink = new Duplex({
+      read() {},
+      write(c: Buffer, _e, cb) {
+        calls.push([c]);
+        cb();
+      },
+      writev(cs, cb) {
+        calls.push(cs.map((c) => c.chunk as Buffer));
+        cb();
+      },
+    });
+    const w = new FrameWriter(sink);
+    w.write(Buffer.from('req'));
+    w.writeFramed(Buffer.concat([Buffer.alloc(4), Buffer.from('ping')]));
+    expect(calls).toEqual([]);
+    await Promise.resolve();
+    expect(calls).toHaveLength(1);
+    expect(framesOf(calls[0]!)).toEqual(['req', 'ping']);
+  });
+
   it('flushes the queue in order on drain', async () => {
     const peer = slowPeer();
     const w = new FrameWriter(peer.stream, { maxQueuedBytes: 1000 });
