@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'WW_CONNECTION_CLOSED'
   | 'WW_GOAWAY'
   | 'WW_EXCLUSIVE_COMMAND'
+  | 'WW_DISPATCH_UNSUPPORTED'
   | 'WW_LISTEN_FAILED'
   | 'WW_CHILD_NOT_FOUND'
   | 'WW_CHILD_EXISTS'
@@ -176,6 +177,13 @@ export type GoawayError = InstanceType<typeof GoawayError>;
  */
 export const ExclusiveCommandError = defineError('WW_EXCLUSIVE_COMMAND', 'ExclusiveCommandError', PERMANENT);
 export type ExclusiveCommandError = InstanceType<typeof ExclusiveCommandError>;
+/**
+ * `pool.dispatch` (or `command`, `request`) on a pool whose protocol cannot share a
+ * connection (it has no `sharing`), or a convenience its sessions lack (`pool.command`
+ * on sessions without `command()`). Lease a connection with `pool.use()` or `pool.acquire()`.
+ */
+export const DispatchUnsupportedError = defineError('WW_DISPATCH_UNSUPPORTED', 'DispatchUnsupportedError', PERMANENT);
+export type DispatchUnsupportedError = InstanceType<typeof DispatchUnsupportedError>;
 /** A server could not listen (address in use, permission denied); `cause` is the socket error. */
 export const ListenFailedError = defineError('WW_LISTEN_FAILED', 'ListenFailedError', PERMANENT);
 export type ListenFailedError = InstanceType<typeof ListenFailedError>;

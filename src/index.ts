@@ -110,7 +110,7 @@ export {
   InvalidOptionError, AbortedError,
   DialRefusedError, DialTimeoutError, DialFailedError, TlsError,
   FrameTooLargeError, ProtocolError, WriteQueueFullError, HandshakeFailedError, HandshakeRefusedError,
-  RequestTimeoutError, RemoteError, ConnectionClosedError, GoawayError, ExclusiveCommandError, ListenFailedError,
+  RequestTimeoutError, RemoteError, ConnectionClosedError, GoawayError, ExclusiveCommandError, DispatchUnsupportedError, ListenFailedError,
   ChildNotFoundError, ChildExistsError, RestartIntensityError, RuntimeShutDownError,
   PoolTimeoutError, PoolQueueFullError, PoolClosedError, EndpointRefusedError, LeaseReleasedError, LeaseLostError,
   PoolOverloadedError, CircuitOpenError, DiscoveryError,

@@ -24,7 +24,7 @@ const ROOT_VALUES = [
   'WirewardenError', 'hasCode', 'errorFromCode',
   'InvalidOptionError', 'AbortedError', 'DialRefusedError', 'DialTimeoutError', 'DialFailedError', 'TlsError',
   'FrameTooLargeError', 'ProtocolError', 'WriteQueueFullError', 'HandshakeFailedError', 'HandshakeRefusedError',
-  'RequestTimeoutError', 'RemoteError', 'ConnectionClosedError', 'GoawayError', 'ExclusiveCommandError', 'ListenFailedError',
+  'RequestTimeoutError', 'RemoteError', 'ConnectionClosedError', 'GoawayError', 'ExclusiveCommandError', 'DispatchUnsupportedError', 'ListenFailedError',
   'ChildNotFoundError', 'ChildExistsError', 'RestartIntensityError', 'RuntimeShutDownError',
   'PoolTimeoutError', 'PoolQueueFullError', 'PoolClosedError', 'EndpointRefusedError', 'LeaseReleasedError',
   'LeaseLostError', 'PoolOverloadedError', 'CircuitOpenError', 'DiscoveryError', 'ProxyNotFoundError', 'ProxyExistsError', 'ProxyRegistryClosedError', 'ToxicNotFoundError', 'ToxicExistsError',
