@@ -83,7 +83,7 @@ function transition(snapshot: ConnectionSnapshot, event: Event, scope: Scope): C
 
 export type ConnectionLogic = ActorLogic<ConnectionSnapshot, ConnectionEvent, ConnectionInput, AnyActorSystem>;
 
-/** The event the initial entry is reported with (XState's own init event type). */
+/** The event the initial entry runs with (XState's own init event type). */
 const INIT = Object.freeze({ type: 'xstate.init' }) as unknown as ConnectionEvent;
 
 /**
@@ -102,12 +102,11 @@ const INIT = Object.freeze({ type: 'xstate.init' }) as unknown as ConnectionEven
 export const connectionMachine: ConnectionLogic = {
   config: connectionModel.config,
   getInitialSnapshot(scope, input) {
-    const context = initialConnection(input, scope.self, scope.system);
-    // The initial state's entry (`startDial`) runs when the actor starts (`start`); the
-    // executor gets it as an action object too, as a machine's would: a pure
-    // `initialTransition()` returns it, and a live actor's inspector sees it.
-    reportEffects(scope, new ConnectionStep('connecting', context), INIT);
-    return activeSnapshot(CONNECTING, context);
+    // The initial state's entry (`startDial`) runs in `start`, like a promise actor's
+    // work: reporting it here would park a deferred action on every actor (XState keeps
+    // the emptied queue's storage, ~140 B per connection). So `initialTransition` of this
+    // logic returns no action where the model's returns `startDial`.
+    return activeSnapshot(CONNECTING, initialConnection(input, scope.self, scope.system));
   },
   start(snapshot, scope) {
     const live = resourcesOf(scope.self);

@@ -202,15 +202,34 @@ export class ConnectionResources {
 
   /** The context handed to `protocol.open`, created once per connection. */
   protocolContext(): ProtocolContext {
-    this.#ctx ??= new ConnectionProtocolContext(this.signal(), this.endpoint, this.scheduler, this.#markAlive(), this.#requestTimedOut());
+    this.#ctx ??= this.#createContext(false);
     return this.#ctx;
   }
 
   /** The context handed to `protocol.connect`, created once per connection. */
   connectContext(): ConnectContext {
-    this.#ctx ??= new ConnectionConnectContext(this.signal(), this.endpoint, this.scheduler, this.#markAlive(), this.#requestTimedOut(),
-      (error?: unknown) => this.lost(error));
+    this.#ctx ??= this.#createContext(true);
     return this.#ctx as ConnectionConnectContext;
+  }
+
+  /**
+   * The protocol's context. Its callbacks are closures (a protocol may call them unbound),
+   * made in one call so that they share one captured scope per connection, and anonymous:
+   * under tsx (esbuild's keepNames) a named closure carries ~240 B of `name` storage.
+   */
+  #createContext(connectMode: boolean): ConnectionProtocolContext {
+    const probes = this.probes;
+    const signal = this.signal();
+    if (connectMode) {
+      return new ConnectionConnectContext(signal, this.endpoint, this.scheduler, () => probes.markAlive(),
+        () => this.#requestTimedOut(), (error?: unknown) => this.lost(error));
+    }
+    return new ConnectionProtocolContext(signal, this.endpoint, this.scheduler, () => probes.markAlive(), () => this.#requestTimedOut());
+  }
+
+  /** A request of the session went unanswered (rare): one event; a probe or watch already out decides alone. */
+  #requestTimedOut(): void {
+    if (!this.#disposed && !this.probes.inFlight) this.owner.send(REQUEST_TIMED_OUT);
   }
 
   /**
@@ -227,18 +246,6 @@ export class ConnectionResources {
     }
     const cause = error === null ? undefined : error;
     this.owner.send({ type: 'ww.stream.closed', reason: classifyStreamEnd(cause), error: cause });
-  }
-
-  #markAlive(): () => void {
-    const probes = this.probes;
-    return () => probes.markAlive();
-  }
-
-  #requestTimedOut(): () => void {
-    return () => {
-      // Rare (a request went unanswered): one event; a probe or watch already out decides alone.
-      if (!this.#disposed && !this.probes.inFlight) this.owner.send(REQUEST_TIMED_OUT);
-    };
   }
 
   /** Leased by its owner, or the session has a request in flight: no probe now. */

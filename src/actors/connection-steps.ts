@@ -109,7 +109,12 @@ export interface StepBounds {
 
 export class ConnectionSteps {
   readonly #host: StepHost;
-  readonly #bounds: StepBounds;
+  // The bounds are copied, not the input object kept: 10k connections would each retain
+  // their resolved input (and its endpoint copy) for four fields.
+  readonly #transport: Transport | undefined;
+  readonly #connectTimeoutMs: number;
+  readonly #handshakeTimeoutMs: number;
+  readonly #closeTimeoutMs: number;
   /** Identifies the step running; bumped to drop it. */
   #gen = 0;
   #deadline: Subscription | undefined = undefined;
@@ -121,11 +126,10 @@ export class ConnectionSteps {
 
   constructor(host: StepHost, bounds: StepBounds) {
     this.#host = host;
-    this.#bounds = bounds;
-  }
-
-  get closeTimeoutMs(): number {
-    return this.#bounds.closeTimeoutMs;
+    this.#transport = bounds.transport;
+    this.#connectTimeoutMs = bounds.connectTimeoutMs;
+    this.#handshakeTimeoutMs = bounds.handshakeTimeoutMs;
+    this.#closeTimeoutMs = bounds.closeTimeoutMs;
   }
 
   /** `connecting`: dials the endpoint and hands the stream to the connection (or connects a connect protocol). */
@@ -138,7 +142,8 @@ export class ConnectionSteps {
     }
     const gen = this.#begin();
     const { endpoint, scheduler } = host;
-    const { connectTimeoutMs, transport } = this.#bounds;
+    const connectTimeoutMs = this.#connectTimeoutMs;
+    const transport = this.#transport;
     this.#deadline = scheduler.schedule(() => this.#timedOut(gen, 'dial'), connectTimeoutMs);
     const options = { connectTimeoutMs, signal: host.signal(), scheduler };
     const dialing = transport
@@ -176,13 +181,13 @@ export class ConnectionSteps {
       host.owner.send({ type: 'ww.handshake.failed', error: new HandshakeFailedError(`handshake with ${host.where}: no stream`) });
       return;
     }
-    this.#deadline = host.scheduler.schedule(() => this.#timedOut(gen, 'handshake'), this.#bounds.handshakeTimeoutMs);
+    this.#deadline = host.scheduler.schedule(() => this.#timedOut(gen, 'handshake'), this.#handshakeTimeoutMs);
     attempt(() => protocol.open(stream, host.protocolContext())).then(
       (session) => {
         // Opened too late (timed out, or CLOSE/KILL/stop came first): nobody will own this
         // session, so close it here — a custom session may hold timers or handles.
         if (!this.#current(gen)) {
-          closeClient(protocol, session, host.scheduler, this.#bounds.closeTimeoutMs);
+          closeClient(protocol, session, host.scheduler, this.#closeTimeoutMs);
           return;
         }
         this.#end();
@@ -211,14 +216,14 @@ export class ConnectionSteps {
       this.#end();
       host.owner.send(CLOSE_DONE);
     };
-    this.#deadline = host.scheduler.schedule(done, this.#bounds.closeTimeoutMs);
+    this.#deadline = host.scheduler.schedule(done, this.#closeTimeoutMs);
     const session = host.session;
     if (session === undefined) {
       done();
       return;
     }
     const controller = (this.#closer = new AbortController());
-    const { done: closed, timer } = closeClient(host.protocol, session, host.scheduler, this.#bounds.closeTimeoutMs, controller);
+    const { done: closed, timer } = closeClient(host.protocol, session, host.scheduler, this.#closeTimeoutMs, controller);
     this.#closeTimer = timer;
     closed.then(done, done);
   }
@@ -250,7 +255,7 @@ export class ConnectionSteps {
       this.#closeTimer?.unsubscribe();
       if (!this.#closer.signal.aborted) this.#closer.abort(ended);
     } else if (stream === undefined && session !== undefined) {
-      void closeClient(this.#host.protocol, session, this.#host.scheduler, this.#bounds.closeTimeoutMs);
+      void closeClient(this.#host.protocol, session, this.#host.scheduler, this.#closeTimeoutMs);
     }
   }
 
@@ -277,7 +282,7 @@ export class ConnectionSteps {
     attempt(() => protocol.connect(host.connectContext())).then(
       (client) => {
         if (!this.#current(gen)) {
-          closeClient(protocol, client, host.scheduler, this.#bounds.closeTimeoutMs);
+          closeClient(protocol, client, host.scheduler, this.#closeTimeoutMs);
           return;
         }
         // No client to supervise (a connect that forgot its `return`): a failed connect.
@@ -293,7 +298,7 @@ export class ConnectionSteps {
 
   /** Connect mode's one bound: the dial's and the handshake's, as a stream protocol gets both. */
   #connectBoundMs(): number {
-    return clampDurationMs(this.#bounds.connectTimeoutMs + this.#bounds.handshakeTimeoutMs);
+    return clampDurationMs(this.#connectTimeoutMs + this.#handshakeTimeoutMs);
   }
 
   /** Why a connect failed, typed: the library's error is the cause (see the module doc). */
@@ -319,7 +324,8 @@ export class ConnectionSteps {
     if (!this.#current(gen)) return;
     const host = this.#host;
     this.#deadline = undefined;
-    const { connectTimeoutMs, handshakeTimeoutMs } = this.#bounds;
+    const connectTimeoutMs = this.#connectTimeoutMs;
+    const handshakeTimeoutMs = this.#handshakeTimeoutMs;
     const event: StepEvent = step === 'dial'
       ? { type: 'ww.dial.failed', error: new DialTimeoutError(`dial ${host.where} timed out after ${connectTimeoutMs} ms`) }
       : step === 'connect'
