@@ -12,16 +12,20 @@
  *   scheduler ─ deadline ─▶ machine (open → half-open, half-open → open)
  *   machine state change ─▶ epoch + 1, counters reset, onTransition(…)
  *
- * A permit is the breaker's epoch (a number bumped on every state change): an outcome
+ * A permit is a number naming the state it was admitted in: the breaker's epoch (even,
+ * + 2 on every state change) while closed, epoch + 1 for a half-open trial. An outcome
  * counts only towards the state it was admitted in, so a slow call started before the
- * breaker opened cannot close it after its trials began. Callers that observe a failure
- * without having asked (a connection's death) pass `breaker.epoch`.
+ * breaker opened cannot close it after its trials began. Callers that observe an outcome
+ * without having asked (a connection's death) pass `breaker.epoch`: evidence while closed,
+ * nothing while open or half-open — only trials judge a half-open breaker, and an open one
+ * already knows (a pool whose connections die one by one while it is open must not turn
+ * each death into a trial, an event and a re-armed timer).
  *
  * Half-open admits `permittedNumberOfCallsInHalfOpenState` trial calls and decides as soon
  * as the outcome is certain: failed when the failures already seen reach the threshold
  * whatever the rest do, healthy when they can no longer reach it (so five trials at 50 %
- * close after three successes, and reopen after three failures). An ignored outcome (the
- * caller aborted) gives its trial slot back.
+ * close after three successes, and reopen after three failures). A trial whose call was
+ * never made or was abandoned (`release(permit)`, or an ignored outcome) gives its slot back.
  */
 import { createActor, type Actor, type ActorOptions } from 'xstate';
 import type { SchedulerLike } from 'rxjs';
@@ -37,6 +41,9 @@ import { CountWindow, TimeWindow, type CallWindow } from './sliding-window.js';
 
 /** What `tryAcquire` returns when the breaker lets no call through. */
 export const NOT_PERMITTED = -1;
+
+/** A half-open trial's permit is the epoch plus this; epochs are even, so the two never meet. */
+const TRIAL = 1;
 
 /** A state change, as the pool turns it into an event. */
 export interface BreakerTransition {
@@ -96,7 +103,9 @@ export class CircuitBreaker {
   readonly #window: CallWindow;
   #state: BreakerState = 'closed';
   #epoch = 0;
-  #trialsAdmitted = 0;
+  /** Half-open: trial permits handed out and not yet settled (outcome or release). */
+  #trialsInFlight = 0;
+  /** Half-open: trial outcomes counted. In flight + counted ≤ permitted. */
   #trialCalls = 0;
   #trialFailures = 0;
   #trialSlow = 0;
@@ -126,7 +135,10 @@ export class CircuitBreaker {
     return this.#state;
   }
 
-  /** Bumped on every state change; the permit of a call the breaker did not admit itself. */
+  /**
+   * Bumped (by 2) on every state change; the permit to report an outcome the breaker did not
+   * admit itself (a ready connection's death): counted while closed, ignored otherwise.
+   */
   get epoch(): number {
     return this.#epoch;
   }
@@ -137,15 +149,27 @@ export class CircuitBreaker {
   }
 
   /**
-   * Asks to make a call. Returns its permit (pass it to `onSuccess`/`onError`), or
-   * `NOT_PERMITTED` while open, or while half-open with every trial slot taken.
+   * Asks to make a call. Returns its permit (settle it exactly once: `onSuccess`, `onError`,
+   * `recordOutcome` or `release`), or `NOT_PERMITTED` while open, or while half-open with
+   * every trial slot taken.
    */
   tryAcquire(): number {
     const state = this.#state;
     if (state === 'closed') return this.#epoch;
-    if (state === 'open' || this.#trialsAdmitted >= this.#options.permittedNumberOfCallsInHalfOpenState) return NOT_PERMITTED;
-    this.#trialsAdmitted++;
-    return this.#epoch;
+    if (state === 'open' || this.#trialsInFlight + this.#trialCalls >= this.#options.permittedNumberOfCallsInHalfOpenState) {
+      return NOT_PERMITTED;
+    }
+    this.#trialsInFlight++;
+    return this.#epoch + TRIAL;
+  }
+
+  /**
+   * The call admitted under `permit` was not made, or was abandoned before its outcome said
+   * anything about the endpoint (the caller aborted): no evidence. A half-open trial gives
+   * its slot back; any other permit is a no-op.
+   */
+  release(permit: number): void {
+    if (permit === this.#epoch + TRIAL && this.#state === 'half-open' && this.#trialsInFlight > 0) this.#trialsInFlight--;
   }
 
   /** A call admitted under `permit` succeeded after `durationMs` (slow when ≥ the slow-call threshold). */
@@ -161,7 +185,7 @@ export class CircuitBreaker {
   /** As `onError`, with the outcome already classified (a death reported by the pool). */
   recordOutcome(permit: number, durationMs: number, outcome: Outcome, error?: unknown): void {
     if (outcome === 'ignored') {
-      if (permit === this.#epoch && this.#state === 'half-open' && this.#trialsAdmitted > this.#trialCalls) this.#trialsAdmitted--;
+      this.release(permit);
       return;
     }
     const failed = outcome !== 'success';
@@ -215,14 +239,15 @@ export class CircuitBreaker {
     this.#disposed = true;
     this.#cancelTimer?.();
     this.#cancelTimer = undefined;
-    this.#epoch = NOT_PERMITTED - 1;
+    this.#epoch = NOT_PERMITTED - 3; // even, and its trial permit is not NOT_PERMITTED either
     this.actor.stop();
   }
 
   #record(permit: number, durationMs: number, failed: boolean): void {
-    if (permit !== this.#epoch) return; // not admitted, or admitted under an earlier state
+    if (this.#disposed) return;
     const slow = durationMs >= this.#options.slowCallDurationThresholdMs;
     if (this.#state === 'closed') {
+      if (permit !== this.#epoch) return; // admitted under an earlier state
       const w = this.#window;
       w.record(failed, slow, this.#now === undefined ? 0 : this.#now());
       if (w.calls >= this.#options.minimumNumberOfCalls && exceedsThresholds(this.#options, w)) {
@@ -230,7 +255,9 @@ export class CircuitBreaker {
       }
       return;
     }
-    // half-open (an open breaker admits nothing, so no permit matches there)
+    // Open: nothing counts. Half-open: only this half-open's trials, each once.
+    if (this.#state !== 'half-open' || permit !== this.#epoch + TRIAL || this.#trialsInFlight === 0) return;
+    this.#trialsInFlight--;
     this.#trialCalls++;
     if (failed) this.#trialFailures++;
     if (slow) this.#trialSlow++;
@@ -275,9 +302,9 @@ export class CircuitBreaker {
     const to = this.actor.getSnapshot().value as BreakerState;
     if (to !== from) {
       this.#state = to;
-      this.#epoch++;
+      this.#epoch += 2;
       this.#window.reset();
-      this.#trialsAdmitted = 0;
+      this.#trialsInFlight = 0;
       this.#trialCalls = 0;
       this.#trialFailures = 0;
       this.#trialSlow = 0;

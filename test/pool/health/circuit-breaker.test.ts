@@ -254,6 +254,57 @@ describe('circuit breaker: open → half-open → closed or open', () => {
     expect(breaker.state).toBe('closed');
   });
 
+  it('deaths reported while open are no trials: no event, no timer re-armed, no half-open verdict', () => {
+    const { breaker, time, events, transitions } = setup({ permittedNumberOfCallsInHalfOpenState: 5 });
+    trip(breaker);
+    events.length = 0;
+    for (let i = 0; i < 100; i++) breaker.recordOutcome(breaker.epoch, 0, 'connection-failure', refused());
+    for (let i = 0; i < 100; i++) breaker.recordOutcome(breaker.epoch, 0, 'success');
+    expect(events).toEqual([]);
+    expect(time.pending).toBe(1);
+    expect(breaker.snapshot()).toMatchObject({ state: 'open', calls: 0, failures: 0 });
+    time.advance(5000);
+    expect(breaker.state).toBe('half-open');
+    expect(transitions.map((t) => t.to)).toEqual(['open', 'half-open']);
+    expect(Array.from({ length: 6 }, () => breaker.tryAcquire()).filter((p) => p !== NOT_PERMITTED)).toHaveLength(5);
+  });
+
+  it('in half-open, outcomes of calls it did not admit (breaker.epoch) are no trials and take no slot', () => {
+    const { breaker, time, events } = setup({ permittedNumberOfCallsInHalfOpenState: 2 });
+    trip(breaker);
+    time.advance(5000);
+    events.length = 0;
+    const trial = breaker.tryAcquire();
+    breaker.recordOutcome(breaker.epoch, 0, 'success'); // a connection opened earlier reports a success
+    breaker.recordOutcome(breaker.epoch, 0, 'connection-failure', refused()); // and another one dies
+    expect(events).toEqual([]);
+    expect(breaker.snapshot()).toMatchObject({ state: 'half-open', calls: 0 });
+    breaker.release(trial); // the trial's caller aborts: its slot comes back
+    const admitted = [breaker.tryAcquire(), breaker.tryAcquire(), breaker.tryAcquire()];
+    expect(admitted.filter((p) => p !== NOT_PERMITTED)).toHaveLength(2);
+    breaker.onSuccess(admitted[0]!, 1);
+    breaker.onSuccess(admitted[1]!, 1);
+    expect(breaker.state).toBe('closed');
+    expect(events).toEqual(['breaker.trials-done']);
+  });
+
+  it('release() of a permit from an earlier state, or of one already settled, gives no slot back', () => {
+    const { breaker, time } = setup({ permittedNumberOfCallsInHalfOpenState: 2 });
+    const early = breaker.tryAcquire();
+    trip(breaker);
+    time.advance(5000);
+    const a = breaker.tryAcquire();
+    const b = breaker.tryAcquire();
+    breaker.release(early);
+    breaker.release(breaker.epoch);
+    expect(breaker.tryAcquire()).toBe(NOT_PERMITTED);
+    breaker.onSuccess(a, 1);
+    breaker.release(a); // wrong, but must not free more slots than are in flight
+    breaker.release(b);
+    breaker.release(b);
+    expect([breaker.tryAcquire(), breaker.tryAcquire()].filter((p) => p !== NOT_PERMITTED)).toHaveLength(1);
+  });
+
   it('reset() closes it at once', () => {
     const { breaker, time } = setup();
     trip(breaker);
