@@ -58,6 +58,7 @@ export const outcomeByCode: Readonly<Partial<Record<ErrorCode, Outcome>>> = Obje
   WW_ENDPOINT_REFUSED: 'ignored',
   WW_LEASE_RELEASED: 'ignored',
   WW_EXCLUSIVE_COMMAND: 'ignored',
+  WW_DISPATCH_UNSUPPORTED: 'ignored',
   WW_DISCOVERY_FAILED: 'ignored',
   WW_PROXY_NOT_FOUND: 'ignored',
   WW_PROXY_EXISTS: 'ignored',
