@@ -73,11 +73,12 @@ export interface RespOptions {
 
 /**
  * How `pool.dispatch` shares a session: up to 128 callers' commands in flight on one
- * connection. Measured on one loopback session (bench/resp-session-pipelining.ts), GET
- * throughput grows with concurrency up to about 64 in flight and is flat beyond (Redis runs
- * a connection's commands one after another); a bound keeps a slow command's queue short,
- * and sends further callers to another connection or the pool's FIFO. While shared, the
- * session refuses commands that need it alone (resp-exclusive.ts).
+ * connection. Measured on one loopback session (GET, interleaved runs, docs/resp-protocol.md):
+ * 16 in flight 208k ops/s, 64 315k, 128 334k, 256 353k: past 64 a batch gains little
+ * (Redis runs a connection's commands one after another), while the queue behind one slow
+ * command doubles with each step. 128 keeps ~95 % of the best and sends further callers
+ * to another connection or the pool's FIFO. While shared, the session refuses commands
+ * that need it alone (resp-exclusive.ts).
  */
 export const RESP_SHARING: SessionSharing<RespSession> = Object.freeze({
   maxInFlight: 128,
