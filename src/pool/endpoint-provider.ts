@@ -67,7 +67,7 @@ export function endpointsFrom(source: EndpointSource, options: EndpointsFromOpti
   const refreshIntervalMs = options.refreshIntervalMs ?? 0;
   if (!isDurationMs(refreshIntervalMs)) throw invalidDuration('endpointsFrom.refreshIntervalMs', refreshIntervalMs);
   if (source instanceof Observable) {
-    return { kind: 'observable', watch: () => source };
+    return { kind: 'observable', watch: (ctx) => resubscribed(source, ctx) };
   }
   if (typeof source === 'function') {
     return { kind: 'function', watch: (ctx) => polled(source, refreshIntervalMs, ctx) };
@@ -76,7 +76,55 @@ export function endpointsFrom(source: EndpointSource, options: EndpointsFromOpti
   throw new InvalidOptionError(`endpoints must be an array of endpoints, an Observable of arrays, a function or a provider; got ${typeof source}`);
 }
 
-/** Calls `lookup` at start, on each hint and every `intervalMs`; one call at a time. */
+/** First retry after a failed lookup; it doubles per failure up to `MAX_RETRY_MS`. */
+const FIRST_RETRY_MS = 100;
+const MAX_RETRY_MS = 30_000;
+
+function retryDelayMs(failures: number, intervalMs: number): number {
+  const grown = FIRST_RETRY_MS * 2 ** Math.min(failures - 1, 16);
+  return Math.min(grown, intervalMs > 0 ? Math.min(intervalMs, MAX_RETRY_MS) : MAX_RETRY_MS);
+}
+
+/**
+ * A user's Observable must not end discovery by erroring: the error is reported and the
+ * source resubscribed after a growing delay (the last set stays in use meanwhile).
+ */
+function resubscribed(source: Observable<readonly Endpoint[]>, ctx: DiscoveryContext): Observable<readonly Endpoint[]> {
+  return new Observable<readonly Endpoint[]>((subscriber) => {
+    let failures = 0;
+    let inner: Subscription | undefined;
+    let timer: Subscription | undefined;
+    let closed = false;
+    const start = (): void => {
+      timer = undefined;
+      inner = source.subscribe({
+        next: (set) => {
+          failures = 0;
+          subscriber.next(set);
+        },
+        error: (err: unknown) => {
+          if (closed) return;
+          failures++;
+          ctx.report(err instanceof Error ? err : new Error(`endpoint source failed: ${String(err)}`));
+          timer = ctx.scheduler.schedule(start, retryDelayMs(failures, 0));
+        },
+        // A completed source leaves its last set in use.
+      });
+    };
+    start();
+    return () => {
+      closed = true;
+      inner?.unsubscribe();
+      timer?.unsubscribe();
+    };
+  });
+}
+
+/**
+ * Calls `lookup` at start, on each hint and every `intervalMs`; one call at a time. A
+ * failed call is retried after a growing delay (whatever `intervalMs`), and hints wait
+ * for that retry, so an outage's burst of hints does not hammer the lookup.
+ */
 function polled(
   lookup: () => readonly Endpoint[] | Promise<readonly Endpoint[]>,
   intervalMs: number,
@@ -86,13 +134,23 @@ function polled(
     let running = false;
     let again = false;
     let closed = false;
+    let failures = 0;
     let timer: Subscription | undefined;
-    const round = (): void => {
+    const arm = (ms: number): void => {
+      timer?.unsubscribe();
+      timer = ctx.scheduler.schedule(() => {
+        timer = undefined;
+        round(true);
+      }, ms);
+    };
+    const round = (due: boolean): void => {
       if (closed) return;
       if (running) {
         again = true;
         return;
       }
+      // After a failure only the retry timer starts the next call.
+      if (!due && failures > 0) return;
       running = true;
       timer?.unsubscribe();
       timer = undefined;
@@ -100,25 +158,27 @@ function polled(
         .then(lookup)
         .then(
           (set) => {
+            failures = 0;
             if (!closed) subscriber.next(set);
           },
           (err: unknown) => {
+            failures++;
+            again = false; // the retry timer runs the next call
             if (!closed) ctx.report(err instanceof Error ? err : new Error(`endpoint lookup failed: ${String(err)}`));
           },
         )
         .finally(() => {
           running = false;
           if (closed) return;
-          if (again) {
+          if (failures > 0) arm(retryDelayMs(failures, intervalMs));
+          else if (again) {
             again = false;
-            round();
-          } else if (intervalMs > 0) {
-            timer = ctx.scheduler.schedule(round, intervalMs);
-          }
+            round(true);
+          } else if (intervalMs > 0) arm(intervalMs);
         });
     };
-    const hints = ctx.refresh$.subscribe(round);
-    round();
+    const hints = ctx.refresh$.subscribe(() => round(false));
+    round(true);
     return () => {
       closed = true;
       hints.unsubscribe();

@@ -128,7 +128,12 @@ class SentinelWatch {
   #running = false;
   #again = false;
   #failures = 0;
+  /** Scheduler time before which no round starts (see `#round`). */
+  #notBefore = Number.NEGATIVE_INFINITY;
   #timer: Subscription | undefined;
+  #timerAt = Number.POSITIVE_INFINITY;
+  /** When the next `+switch-master` subscription may be tried (after one failed). */
+  #switchRetryAt = Number.NEGATIVE_INFINITY;
   /** The session subscribed to `+switch-master`, and the sentinel it is on. */
   #switchWatch: RespSession | undefined;
 
@@ -147,27 +152,38 @@ class SentinelWatch {
   stop(): void {
     this.#abort.abort();
     this.#hints.unsubscribe();
-    this.#timer?.unsubscribe();
-    this.#timer = undefined;
+    this.#disarm();
     const watch = this.#switchWatch;
     this.#switchWatch = undefined;
-    void watch?.close().catch(() => {});
+    watch?.destroy();
   }
 
   get #stopped(): boolean {
     return this.#abort.signal.aborted;
   }
 
-  /** Starts a round, or asks for one more after the running one (rounds never overlap). */
+  /**
+   * Starts a round now, or as soon as allowed: rounds never overlap, a hint during a round
+   * asks for one more afterwards, and no round starts before `#notBefore` — the failure
+   * backoff after a failed round, and `roleRetryMs` after any round — so a burst of hints
+   * (READONLY replies, failing dials during an outage) cannot turn into a connection storm
+   * against the sentinels.
+   */
   #round(): void {
     if (this.#stopped) return;
     if (this.#running) {
       this.#again = true;
       return;
     }
+    const waitMs = this.#notBefore - this.#ctx.scheduler.now();
+    if (waitMs > 0) {
+      // Too early: make sure a round is due then (the poll timer may be later).
+      if (this.#timerAt > this.#notBefore) this.#arm(waitMs);
+      return;
+    }
     this.#running = true;
-    this.#timer?.unsubscribe();
-    this.#timer = undefined;
+    this.#disarm();
+    this.#notBefore = this.#ctx.scheduler.now() + this.#o.roleRetryMs;
     this.#resolve().then((r) => this.#settle(r), (err: unknown) => this.#settle({ retryMs: FIRST_RETRY_MS, error: err as Error }));
   }
 
@@ -186,13 +202,29 @@ class SentinelWatch {
       this.#failures++;
       if (r.error !== undefined) this.#ctx.report(r.error);
       nextMs = Math.min(this.#o.pollIntervalMs, Math.max(r.retryMs, FIRST_RETRY_MS * 2 ** Math.min(this.#failures - 1, 16)));
+      this.#notBefore = Math.max(this.#notBefore, this.#ctx.scheduler.now() + nextMs);
     }
+    this.#arm(nextMs);
     if (this.#again) {
       this.#again = false;
       this.#round();
-      return;
     }
-    this.#timer = this.#ctx.scheduler.schedule(() => this.#round(), nextMs);
+  }
+
+  #arm(ms: number): void {
+    this.#disarm();
+    this.#timerAt = this.#ctx.scheduler.now() + ms;
+    this.#timer = this.#ctx.scheduler.schedule(() => {
+      this.#timer = undefined;
+      this.#timerAt = Number.POSITIVE_INFINITY;
+      this.#round();
+    }, ms);
+  }
+
+  #disarm(): void {
+    this.#timer?.unsubscribe();
+    this.#timer = undefined;
+    this.#timerAt = Number.POSITIVE_INFINITY;
   }
 
   async #resolve(): Promise<Round> {
@@ -207,14 +239,19 @@ class SentinelWatch {
         failures.push(`${describeEndpoint(sentinel)}: ${(err as Error).message}`);
         continue;
       }
-      if (!Array.isArray(reply) || reply.length !== 2) {
+      if (this.#stopped) return { retryMs: 0 };
+      if (reply === null || (Array.isArray(reply) && reply.length === 0)) {
         sawNull = true;
         failures.push(`${describeEndpoint(sentinel)}: no master named ${JSON.stringify(this.#o.name)}`);
         continue;
       }
+      const master = masterAddress(reply);
+      if (master === undefined) {
+        failures.push(`${describeEndpoint(sentinel)}: unexpected reply to get-master-addr-by-name`);
+        continue;
+      }
       this.#moveToFront(sentinel);
       this.#ensureSwitchWatch(sentinel);
-      const master: Endpoint = { host: String(reply[0]), port: Number(reply[1]) };
       let role: unknown;
       try {
         role = await this.#ask(this.#nodeProtocol, master, ['ROLE']);
@@ -224,6 +261,7 @@ class SentinelWatch {
           error: new DiscoveryError(`redisSentinel: master ${describeEndpoint(master)} named by ${describeEndpoint(sentinel)} does not answer ROLE`, { cause: err }),
         };
       }
+      if (this.#stopped) return { retryMs: 0 };
       if (Array.isArray(role) && role[0] === 'master') return { master };
       return {
         retryMs: this.#o.roleRetryMs,
@@ -246,9 +284,10 @@ class SentinelWatch {
   async #ask(protocol: Protocol<RespSession>, endpoint: Endpoint, args: readonly string[]): Promise<unknown> {
     const session = await this.#open(protocol, endpoint);
     try {
-      return await session.command(args, { timeoutMs: this.#o.sentinelTimeoutMs });
+      return await session.command(args, { timeoutMs: this.#o.sentinelTimeoutMs, signal: this.#abort.signal });
     } finally {
-      void session.close().catch(() => {});
+      if (this.#stopped) session.destroy();
+      else void session.close().catch(() => {});
     }
   }
 
@@ -276,14 +315,21 @@ class SentinelWatch {
     }
   }
 
-  /** Subscribes to `+switch-master` on `sentinel` unless a subscription is alive. */
+  /**
+   * Subscribes to `+switch-master` on `sentinel` unless a subscription is alive or one
+   * failed less than `pollIntervalMs` ago (an ACL user without channel access gets
+   * `-NOPERM`: retrying at once would be a connection storm). A subscription that ends
+   * after it was confirmed starts a round (its sentinel may be gone: find another).
+   */
   #ensureSwitchWatch(sentinel: SentinelAddress): void {
     if (this.#switchWatch !== undefined || this.#stopped) return;
+    if (this.#ctx.scheduler.now() < this.#switchRetryAt) return;
+    this.#switchRetryAt = this.#ctx.scheduler.now() + this.#o.pollIntervalMs;
     const name = this.#o.name;
     void this.#open(this.#sentinelProtocol, sentinel).then(
       async (session) => {
         if (this.#stopped || this.#switchWatch !== undefined) {
-          void session.close().catch(() => {});
+          session.destroy();
           return;
         }
         this.#switchWatch = session;
@@ -291,19 +337,38 @@ class SentinelWatch {
           // `<name> <old ip> <old port> <new ip> <new port>`: only a hint, the round asks again.
           if (String(message).startsWith(`${name} `)) this.#round();
         });
+        try {
+          await session.subscribe(['+switch-master']);
+        } catch (err) {
+          if (this.#switchWatch === session) this.#switchWatch = undefined;
+          session.destroy();
+          if (!this.#stopped) {
+            this.#ctx.report(new DiscoveryError(`redisSentinel: ${describeEndpoint(sentinel)} refused SUBSCRIBE +switch-master; failovers are found by polling every ${this.#o.pollIntervalMs} ms`, { cause: err }));
+          }
+          return;
+        }
+        // Confirmed: from now on a lost subscription is worth a round (and a new one).
+        this.#switchRetryAt = Number.NEGATIVE_INFINITY;
         void session.closed.then(() => {
           if (this.#switchWatch !== session) return;
           this.#switchWatch = undefined;
-          // The sentinel went away: find another one (and subscribe there).
           this.#round();
         });
-        await session.subscribe(['+switch-master']).catch(() => void session.close().catch(() => {}));
       },
       () => {
-        // No subscription this round; the next round tries again.
+        // No subscription this time; a later round tries again after pollIntervalMs.
       },
     );
   }
+}
+
+/** `[ip, port]` from `get-master-addr-by-name`, checked; undefined when malformed. */
+function masterAddress(reply: unknown): Endpoint | undefined {
+  if (!Array.isArray(reply) || reply.length !== 2) return undefined;
+  const host = String(reply[0]);
+  const port = Number(reply[1]);
+  if (host.length === 0 || !Number.isInteger(port) || port < 1 || port > 65_535) return undefined;
+  return { host, port };
 }
 
 function noop(): void {}

@@ -9,7 +9,8 @@
  *   const topo = await startSentinelTopology();
  *   topo.sentinels        // [{ host, port }] × 3
  *   await topo.killMaster();                  // SIGKILL; resolves when the process is gone
- *   await topo.waitForSwitch(10_000);         // until every sentinel names the replica
+ *   await topo.waitForPromotion(10_000);      // until the replica says ROLE master
+ *   await topo.waitForMaster('127.0.0.1:…', 10_000); // until every sentinel names it
  *   await topo.stop();
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -151,10 +152,16 @@ export async function startSentinelTopology(options: SentinelTopologyOptions = {
   const failoverTimeoutMs = options.failoverTimeoutMs ?? 5000;
   const auth = options.password === undefined ? [] : ['--masterauth', options.password];
   const master = await startRedis({ password: options.password, args: auth });
-  const replica = await startRedis({
-    password: options.password,
-    args: [...auth, '--replicaof', '127.0.0.1', String(master.port), '--replica-priority', '100'],
-  });
+  let replica: RedisServer;
+  try {
+    replica = await startRedis({
+      password: options.password,
+      args: [...auth, '--replicaof', '127.0.0.1', String(master.port), '--replica-priority', '100'],
+    });
+  } catch (err) {
+    await master.stop();
+    throw err;
+  }
   const sentinels: SentinelProcess[] = [];
   const topo = new SentinelTopology(master, replica, sentinels);
   try {

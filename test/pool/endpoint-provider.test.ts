@@ -1,5 +1,5 @@
 /** endpointsFrom(): the dynamic forms of a pool's `endpoints`, in virtual time. */
-import { Subject, of } from 'rxjs';
+import { Observable, Subject, of } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '../../src/errors.js';
 import { endpointsFrom, isEndpointSource, type DiscoveryContext } from '../../src/pool/endpoint-provider.js';
@@ -87,6 +87,48 @@ describe('endpointsFrom', () => {
     expect(calls).toBe(3);
     expect(errors.map((e) => e.message)).toEqual(['dns down']);
     expect(seen).toEqual([[A], [A]]);
+    sub.unsubscribe();
+  });
+
+  it('a failed lookup is retried with a growing delay even without refreshIntervalMs, and hints wait for the retry', async () => {
+    const { ctx, clock, refresh$, errors } = context();
+    const calledAt: number[] = [];
+    const seen: (readonly Endpoint[])[] = [];
+    const sub = endpointsFrom(() => {
+      calledAt.push(clock.now());
+      if (calledAt.length <= 3) throw new Error('registry down');
+      return [A];
+    }).watch(ctx).subscribe((s) => seen.push(s));
+    await settle();
+    // Hints during the backoff do not start extra calls.
+    for (let i = 0; i < 10; i++) refresh$.next('unreachable');
+    await clock.advance(1000, 10);
+    expect(calledAt).toEqual([0, 100, 300, 700]);
+    expect(errors).toHaveLength(3);
+    expect(seen).toEqual([[A]]);
+    // Healthy again: a hint starts a call at once.
+    refresh$.next('READONLY');
+    await settle();
+    expect(calledAt).toHaveLength(5);
+    sub.unsubscribe();
+  });
+
+  it('an Observable that errors is reported and resubscribed after a delay; discovery never errors', async () => {
+    const { ctx, clock, errors } = context();
+    let subscriptions = 0;
+    const source = new Observable<readonly Endpoint[]>((s) => {
+      subscriptions++;
+      if (subscriptions === 1) s.error(new Error('watch broke'));
+      else s.next([B]);
+    });
+    const seen: (readonly Endpoint[])[] = [];
+    let failed = false;
+    const sub = endpointsFrom(source).watch(ctx).subscribe({ next: (s) => seen.push(s), error: () => (failed = true) });
+    expect(errors.map((e) => e.message)).toEqual(['watch broke']);
+    await clock.advance(100, 10);
+    expect(subscriptions).toBe(2);
+    expect(seen).toEqual([[B]]);
+    expect(failed).toBe(false);
     sub.unsubscribe();
   });
 });
