@@ -48,6 +48,8 @@ export type { BackoffPolicy, Jitter, ExponentialBackoffOptions, ConstantBackoffO
 
 // The connection actor (docs/connection-actor.md)
 export { connectionMachine } from './actors/connection-machine.js';
+export { connectionModel } from './actors/connection-model.js';
+export type { ConnectionEvent } from './actors/connection-events.js';
 export { connectionState, liveConnection } from './actors/live-connection.js';
 export type { ConnectionSnapshot, ConnectionStatePath, ConnectionStateValue } from './actors/connection-snapshot.js';
 export type {

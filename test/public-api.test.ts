@@ -17,7 +17,7 @@ const ROOT_VALUES = [
   // supervisors and backoff
   'createSupervisor', 'supervisorChild', 'exponentialBackoff', 'constantBackoff', 'grpcBackoff',
   // the connection actor
-  'connectionMachine', 'connectionState', 'liveConnection',
+  'connectionMachine', 'connectionModel', 'connectionState', 'liveConnection',
   // transports and protocols
   'tcp', 'tls', 'unix', 'wire', 'createWireServer', 'createFramingPool', 'offloaded', 'resp', 'custom',
   // errors
@@ -40,7 +40,7 @@ const ROOT_TYPES = [
   'SupervisorChildOptions', 'ChildSpec', 'SupervisorSpec', 'RestartType', 'Strategy', 'ShutdownOrder',
   'SupervisorHandle', 'WhenChildStateOptions', 'ChildInfo', 'SupervisorRef', 'SupervisorSnapshot', 'SupervisorOutput',
   'BackoffPolicy', 'Jitter', 'ExponentialBackoffOptions', 'ConstantBackoffOptions',
-  'ConnectionSnapshot', 'ConnectionStatePath', 'ConnectionStateValue', 'ConnectionInput', 'ConnectionState', 'ConnectionOutput', 'ConnectionCommand', 'ConnectionHealth',
+  'ConnectionSnapshot', 'ConnectionStatePath', 'ConnectionStateValue', 'ConnectionEvent', 'ConnectionInput', 'ConnectionState', 'ConnectionOutput', 'ConnectionCommand', 'ConnectionHealth',
   'DeadReason', 'KillReason', 'HeartbeatOptions', 'HeartbeatInput', 'LiveConnectionView',
   'Endpoint', 'DialOptions', 'Transport', 'Protocol', 'ProtocolContext', 'ProbeListener',
   'TcpOptions', 'TlsOptions', 'Pem', 'UnixOptions', 'WireOptions', 'WireSession', 'WireSessionState', 'RequestOptions', 'SendOptions',

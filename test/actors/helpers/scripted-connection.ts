@@ -83,6 +83,8 @@ export class ScriptedConnection {
   readonly errors: unknown[] = [];
   server: Duplex | undefined;
   ctx: ProtocolContext | ConnectContext | undefined;
+  /** The peer ended the stream, or the client called `lost()` (once only). */
+  ended = false;
 
   constructor(logic: AnyActorLogic, readonly mode: ScriptMode, heartbeat: HeartbeatInput) {
     const stream = {
@@ -149,6 +151,41 @@ export class ScriptedConnection {
     return connectionState(this.actor.getSnapshot() as never);
   }
 
+  /**
+   * Whether `event` can be produced now by the outside world (a pending step to settle, a
+   * stream to end, a session to time out…). The clock-driven events (`ww.heartbeat.idle`,
+   * `ww.probe.failed`) are never "producible" here: random runs advance the clock instead.
+   */
+  canProduce(event: ConnectionEvent): boolean {
+    const open = (list: Pending<unknown>[]): boolean => list.at(-1)?.settled === false;
+    switch (event.type) {
+      case 'CLOSE':
+      case 'KILL':
+        return true;
+      case 'ww.dial.done':
+        return this.mode === 'stream' && open(this.dials as Pending<unknown>[]);
+      case 'ww.dial.failed':
+        return open((this.mode === 'stream' ? this.dials : this.connects) as Pending<unknown>[]);
+      case 'ww.connect.done':
+        return open(this.connects as Pending<unknown>[]);
+      case 'ww.handshake.done':
+      case 'ww.handshake.failed':
+        return open(this.opens as Pending<unknown>[]);
+      case 'ww.stream.closed':
+        return !this.ended && (this.mode === 'stream' ? this.server !== undefined : this.ctx !== undefined);
+      case 'ww.probe.ok':
+        return open(this.probes as Pending<unknown>[]);
+      case 'ww.probe.alive':
+        return !this.ended && (this.mode === 'stream' ? this.server !== undefined : this.ctx !== undefined);
+      case 'ww.request.timedout':
+        return this.ctx !== undefined;
+      case 'ww.close.done':
+        return open(this.closes as Pending<unknown>[]);
+      default:
+        return false;
+    }
+  }
+
   /** Produces `event` the way it happens for real (see the module doc), then lets it settle. */
   async produce(event: ConnectionEvent): Promise<void> {
     await settle();
@@ -177,6 +214,7 @@ export class ScriptedConnection {
         last(this.opens, 'open').reject(new HandshakeFailedError('rejected by the script'));
         break;
       case 'ww.stream.closed':
+        this.ended = true;
         if (this.mode === 'stream') this.server!.end();
         else (this.ctx as ConnectContext).lost();
         break;
