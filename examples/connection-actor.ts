@@ -6,12 +6,18 @@
  * 2. idle → the heartbeat probes (PING/PONG) and records the RTT;
  * 3. the server freezes (sockets open, nothing answered) → `probing` → `suspect` → `dead`
  *    with `heartbeat-timeout`, within `intervalMs + (1 + suspectProbes) × maxTimeoutMs`;
- * 4. a second connection is closed gracefully → `closed`.
+ * 4. a second connection is closed gracefully → `closed`;
+ * 5. the model: what a KILL or a failed probe would do to a live connection, computed by
+ *    XState's pure `getNextSnapshot`/`transition` (nothing runs), and every state's
+ *    shortest path from `xstate/graph` on `connectionModel`.
  *
  * Run: `npx tsx examples/connection-actor.ts`
  */
-import { createActor } from 'xstate';
-import { connectionMachine, connectionState, createWireServer, liveConnection, wire, type WireSession } from 'wirewarden';
+import { createActor, getNextSnapshot, transition } from 'xstate';
+import { getShortestPaths } from 'xstate/graph';
+import {
+  connectionMachine, connectionModel, connectionState, createWireServer, liveConnection, wire, type ConnectionEvent, type WireSession,
+} from 'wirewarden';
 
 const token = 'example-token'; // in real code: from the environment; never in snapshots or logs
 
@@ -73,6 +79,27 @@ server.thaw();
 // A graceful close: protocol.close (GOAWAY, drain), then the socket is destroyed.
 const b = connect('conn-b');
 await until(b, (s) => s === 'ready');
+
+// The model: XState's pure tools on the live connection's snapshot. Nothing runs.
+const ready = b.getSnapshot();
+const killed = getNextSnapshot(connectionMachine, ready, { type: 'KILL', reason: 'max-lifetime' });
+console.log(`a KILL would make conn-b ${String(killed.value)} (${killed.output?.reason}); it is still ${connectionState(b.getSnapshot())}`);
+const probing = getNextSnapshot(connectionMachine, ready, { type: 'ww.heartbeat.idle' });
+const failed = { type: 'ww.probe.failed', silentMs: 300, windowMs: 600 } as const;
+const [suspect, effects] = transition(connectionMachine, probing, failed);
+console.log(`a probe failing 300 ms into a 600 ms window → ${String(suspect.value)}, effects ${JSON.stringify((effects as { type: string; params?: unknown }[]).map((e) => ({ type: e.type, params: e.params })))}`);
+console.log(`… 600 ms into it → ${String(getNextSnapshot(connectionMachine, probing, { ...failed, silentMs: 600 }).value)}`);
+const events: ConnectionEvent[] = [
+  { type: 'ww.dial.done' }, { type: 'ww.handshake.done' }, { type: 'ww.heartbeat.idle' }, failed, { ...failed, silentMs: 600 },
+  { type: 'ww.probe.ok', rttMs: 1 }, { type: 'CLOSE' }, { type: 'ww.close.done' },
+];
+const paths = getShortestPaths(connectionModel, {
+  input: { endpoint: { host: '127.0.0.1', port }, protocol: wire({ token }) },
+  events,
+  serializeState: (s) => JSON.stringify(s.value),
+});
+for (const p of paths) console.log(`  ${JSON.stringify(p.state.value).padEnd(28)} ← ${p.steps.slice(1).map((s) => s.event.type).join(' → ') || '(start)'}`);
+
 b.send({ type: 'CLOSE' });
 await until(b, (s) => s === 'closed');
 console.log('conn-b output:', b.getSnapshot().output);
