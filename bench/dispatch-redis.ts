@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { createRuntime, resp, type Pool, type RespSession } from '../src/index.js';
 import { startRedis, type RedisServer } from '../test/helpers/redis-server.js';
-import { fmtRate, ratio, ratioText, rounds, type Contender } from './helpers/closed-loop.js';
+import { cpuText, fmtRate, ratio, ratioText, rounds, type Contender } from './helpers/closed-loop.js';
 import { commandOf, dispatchOf } from './helpers/dispatch-api.js';
 import { median } from './helpers/storm-stats.js';
 
@@ -121,9 +121,11 @@ try {
     const list = contenders(server, cmd, missing);
     const result = await rounds(list, RUNS, CALLERS, OPS, true);
     console.log(`\n${cmd}, ${CALLERS} concurrent callers\n`);
-    console.log('| client | ops/s (median) | vs ioredis auto-pipelining (median of rounds, range) |');
-    console.log('| --- | --- | --- |');
-    for (const c of list) console.log(`| ${c.name} | ${fmtRate(median(result.opsPerSec.get(c.name)!))} | ${ratioText(result, c.name, baseline)} |`);
+    console.log('| client | ops/s (median) | vs ioredis auto-pipelining (median of rounds, range) | client CPU per op |');
+    console.log('| --- | --- | --- | --- |');
+    for (const c of list) {
+      console.log(`| ${c.name} | ${fmtRate(median(result.opsPerSec.get(c.name)!))} | ${ratioText(result, c.name, baseline)} | ${cpuText(result, c.name)} |`);
+    }
     const ours = list.filter((c) => c.name.startsWith('pool.dispatch') || c.name.startsWith('pool.command'));
     for (const c of ours) console.log(`bar ${cmd} ${c.name}: ${ratio(result, c.name, baseline).toFixed(2)}× ioredis auto-pipelining (≥ 1.2×)`);
   }

@@ -19,7 +19,7 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createRuntime, wire, type Pool, type WireSession } from '../src/index.js';
 import { freePort } from '../test/helpers/redis-server.js';
-import { fmtRate, ratio, ratioText, rounds, type Contender } from './helpers/closed-loop.js';
+import { cpuText, fmtRate, ratio, ratioText, rounds, type Contender } from './helpers/closed-loop.js';
 import { dispatchOf, requestOf } from './helpers/dispatch-api.js';
 import { forkStormServer } from './helpers/storm-server-process.js';
 import { median } from './helpers/storm-stats.js';
@@ -115,10 +115,13 @@ try {
   const list = contenders(port, missing);
   const result = await rounds(list, RUNS, CALLERS, OPS, true);
   console.log(`\nwire() request/reply, ${CALLERS} concurrent callers\n`);
-  console.log('| client | requests/s (median) | vs floor, 1 socket | vs floor, 4 sockets |');
-  console.log('| --- | --- | --- | --- |');
+  console.log('| client | requests/s (median) | vs floor, 1 socket | vs floor, 4 sockets | client CPU per request |');
+  console.log('| --- | --- | --- | --- | --- |');
   for (const c of list) {
-    console.log(`| ${c.name} | ${fmtRate(median(result.opsPerSec.get(c.name)!))} | ${ratioText(result, c.name, 'floor (1 raw socket)')} | ${ratioText(result, c.name, 'floor (4 raw sockets)')} |`);
+    console.log(
+      `| ${c.name} | ${fmtRate(median(result.opsPerSec.get(c.name)!))} | ${ratioText(result, c.name, 'floor (1 raw socket)')} | ` +
+        `${ratioText(result, c.name, 'floor (4 raw sockets)')} | ${cpuText(result, c.name)} |`,
+    );
   }
   for (const n of [1, 4]) {
     const name = `pool.dispatch (max ${n})`;

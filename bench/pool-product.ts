@@ -21,7 +21,6 @@
  * prefix>` for profiling one pool: `node --cpu-prof --import tsx bench/pool-product.ts
  * --only rt.createPool`).
  */
-import { readFileSync } from 'node:fs';
 import { createServer, createConnection, type Server, type Socket } from 'node:net';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -34,6 +33,7 @@ import { createRuntime } from '../src/runtime.js';
 import { createWireServer } from '../src/transport/wire-server.js';
 import { wire } from '../src/transport/wire.js';
 import { median } from './helpers/storm-stats.js';
+import { threadCpuSeconds } from './helpers/thread-cpu.js';
 
 const { values } = parseArgs({
   options: {
@@ -216,22 +216,7 @@ interface Rate {
   readonly cpu: number;
 }
 
-/**
- * CPU time of the main thread: Linux's /proc/thread-self/schedstat (ns on a CPU), which
- * leaves out V8's background compiler and the tsx loader thread; elsewhere the process's
- * user + system time.
- */
-const cpuSeconds: () => number = (() => {
-  try {
-    readFileSync('/proc/thread-self/schedstat', 'utf8');
-    return () => Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e9;
-  } catch {
-    return () => {
-      const u = process.cpuUsage();
-      return (u.user + u.system) / 1e6;
-    };
-  }
-})();
+const cpuSeconds = threadCpuSeconds;
 
 async function timed(ops: number, body: () => Promise<void>): Promise<Rate> {
   const c0 = cpuSeconds();

@@ -6,6 +6,7 @@
  * in the same round: the median of those per-round ratios is what the bars read.
  */
 import { median } from './storm-stats.js';
+import { threadCpuSeconds } from './thread-cpu.js';
 
 export interface Contender {
   readonly name: string;
@@ -13,38 +14,58 @@ export interface Contender {
   open(): Promise<{ op: (caller: number, i: number) => Promise<unknown>; close(): Promise<void> }>;
 }
 
-/** Ops per second of `callers` closed loops running `op` until `ops` completed. */
-export async function closedLoop(op: (caller: number, i: number) => Promise<unknown>, callers: number, ops: number): Promise<number> {
+/**
+ * `callers` closed loops running `op` until `ops` completed: ops per wall-clock second,
+ * and the client's main-thread CPU time per op in µs.
+ */
+export async function closedLoop(
+  op: (caller: number, i: number) => Promise<unknown>, callers: number, ops: number,
+): Promise<{ opsPerSec: number; cpuUsPerOp: number }> {
   let started = 0;
   const caller = async (c: number) => {
     while (started < ops) await op(c, started++);
   };
+  const c0 = threadCpuSeconds();
   const t0 = performance.now();
   await Promise.all(Array.from({ length: callers }, (_, c) => caller(c)));
-  return ops / ((performance.now() - t0) / 1000);
+  const wallS = (performance.now() - t0) / 1000;
+  return { opsPerSec: ops / wallS, cpuUsPerOp: ((threadCpuSeconds() - c0) * 1e6) / ops };
 }
 
 export interface RoundsResult {
   /** Ops/s per contender, one per measured round. */
   readonly opsPerSec: Map<string, number[]>;
+  /** The client's main-thread CPU µs per op, per contender and round. */
+  readonly cpuUsPerOp: Map<string, number[]>;
 }
 
 export async function rounds(contenders: readonly Contender[], runs: number, callers: number, ops: number, log = false): Promise<RoundsResult> {
   const opsPerSec = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
+  const cpuUsPerOp = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
   for (let round = 0; round <= runs; round++) {
     const order = contenders.map((_, i) => contenders[(i + round) % contenders.length]!);
     for (const c of order) {
       const client = await c.open();
       try {
-        const rate = await closedLoop(client.op, callers, ops);
-        if (round > 0) opsPerSec.get(c.name)!.push(rate);
-        if (log) process.stderr.write(`  round ${round}${round === 0 ? ' (warm-up)' : ''}: ${c.name} ${(rate / 1000).toFixed(1)} k/s\n`);
+        const r = await closedLoop(client.op, callers, ops);
+        if (round > 0) {
+          opsPerSec.get(c.name)!.push(r.opsPerSec);
+          cpuUsPerOp.get(c.name)!.push(r.cpuUsPerOp);
+        }
+        if (log) {
+          process.stderr.write(`  round ${round}${round === 0 ? ' (warm-up)' : ''}: ${c.name} ${(r.opsPerSec / 1000).toFixed(1)} k/s, ${r.cpuUsPerOp.toFixed(2)} µs CPU/op\n`);
+        }
       } finally {
         await client.close();
       }
     }
   }
-  return { opsPerSec };
+  return { opsPerSec, cpuUsPerOp };
+}
+
+/** Median client CPU µs per op. */
+export function cpuText(result: RoundsResult, name: string): string {
+  return `${median(result.cpuUsPerOp.get(name)!).toFixed(2)} µs`;
 }
 
 /** Median of per-round ratios to `baseline`, with their range. */
