@@ -6,6 +6,8 @@
  *   pool.dispatch   rt.createPool({ protocol: resp() }) shared by every caller (max 1 and max 4)
  *   pool.command    the resp() convenience, when the build has it
  *   pool.use        exclusive leases, max 10: the leasing model the issue measured at 0.47×
+ *   shared by hand  one leased session every caller sends on at once (what dispatch does
+ *                   underneath, without its bookkeeping; the issue measured 1.42×)
  *   ioredis         one connection, enableAutoPipelining on, and off
  *
  * The bar (issue 13): pool.dispatch ≥ 1.2× ioredis with auto-pipelining. Ratios are the
@@ -72,6 +74,20 @@ function contenders(server: RedisServer, cmd: Command, missing: Set<string>): Co
       const { pool, close } = await readyPool(server, 1);
       const command = commandOf(pool as Pool<unknown>)!;
       return { op: (c) => command(args(cmd, c)), close };
+    },
+  });
+  list.push({
+    name: 'one leased session shared by hand',
+    async open() {
+      const { pool, close } = await readyPool(server, 1);
+      const lease = await pool.acquire();
+      return {
+        op: (c) => lease.conn.command(args(cmd, c)),
+        close: async () => {
+          lease.release();
+          await close();
+        },
+      };
     },
   });
   list.push({

@@ -6,6 +6,8 @@
  *   pool.dispatch   rt.createPool({ protocol: wire() }) shared by every caller (max 1 and max 4)
  *   pool.request    the wire() convenience, when the build has it
  *   pool.use        exclusive leases, max 10 (the leasing model)
+ *   shared by hand  one leased session every caller sends on at once (what dispatch does
+ *                   underneath, without its bookkeeping): a reference that runs on any build
  *   floor           raw sockets (1 and 4) after a hand-made HELLO, one pre-encoded REQ frame
  *                   per call, coalesced per event-loop turn, replies counted by size
  *                   (bench/helpers/wire-floor.ts)
@@ -80,6 +82,20 @@ function contenders(port: number, missing: Set<string>): Contender[] {
       const { pool, close } = await readyPool(port, 1);
       const request = requestOf(pool as Pool<unknown>)!;
       return { op: () => request(PAYLOAD), close };
+    },
+  });
+  list.push({
+    name: 'one leased session shared by hand',
+    async open() {
+      const { pool, close } = await readyPool(port, 1);
+      const lease = await pool.acquire();
+      return {
+        op: () => lease.conn.request(PAYLOAD),
+        close: async () => {
+          lease.release();
+          await close();
+        },
+      };
     },
   });
   list.push({
