@@ -21,7 +21,7 @@
  * clock.now;      // cheap, possibly a tick old
  * clock.read();   // exact, refreshes clock.now
  */
-import type { SchedulerLike } from 'rxjs';
+import { asyncScheduler, type SchedulerLike } from 'rxjs';
 
 export class PoolClock {
   readonly #scheduler: SchedulerLike;
@@ -44,4 +44,17 @@ export class PoolClock {
   observe(t: number): void {
     if (t > this.now) this.now = t;
   }
+}
+
+/**
+ * The clock of dispatch latencies: `performance.now()` on the real scheduler (sub-
+ * millisecond: a loopback round trip is tens of microseconds, which `Date.now()` rounds to
+ * 0 or 1 ms), the scheduler's own time on a virtual one. Only differences are used.
+ *
+ * @example
+ * const now = latencyClock(scheduler);
+ * const t0 = now(); await work(); const latencyMs = now() - t0;
+ */
+export function latencyClock(scheduler: SchedulerLike): () => number {
+  return scheduler === asyncScheduler ? () => performance.now() : () => scheduler.now();
 }

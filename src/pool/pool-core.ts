@@ -25,17 +25,24 @@
  * core opens one more slot, up to `max` (ready + pending). It never reopens because a
  * dial failed: a pending slot stays pending while its source retries with backoff (see
  * connection-source.ts), which rules out generic-pool's endless create loop (#175).
+ *
+ * Shared dispatch (`dispatch`, for protocols with `sharing`) lives in shared-dispatch.ts;
+ * the core arbitrates between the two queues whenever a whole connection becomes free
+ * (`#makeAvailable`): a connection drained for an acquire goes to the oldest acquire,
+ * any other to whichever queue's oldest caller came first.
  */
 import { setMaxListeners } from 'node:events';
 import { Subject, type Observable, type SchedulerLike } from 'rxjs';
 import { abortedError, InvalidOptionError, PoolClosedError, PoolQueueFullError } from '../errors.js';
 import { defaultScheduler, isScheduler } from '../scheduler.js';
+import type { SessionSharing } from '../transport/types.js';
 import { checkAcquireOptions, type AcquireOptions } from './acquire-options.js';
 import { Alarm } from './alarm.js';
+import { createBalancer, type Balancer } from './balancer.js';
 import { weightedLeastConnections } from './choose-endpoint.js';
 import type { ChooseEndpoint, ConnectionSource, ConnectionSourceFactory, PoolSink } from './connection-source.js';
 import { Housekeeper } from './housekeeper.js';
-import { PoolClock } from './pool-clock.js';
+import { latencyClock, PoolClock } from './pool-clock.js';
 import { Lease, type LeaseOwner } from './lease.js';
 import { defaultPoolLogger, type PoolEvent, type PoolLogger } from './pool-events.js';
 import { parsePoolOptions, type PoolOptions } from './pool-options.js';
@@ -45,7 +52,8 @@ import type { Slot } from './slot.js';
 import { SlotChecks } from './slot-checks.js';
 import { SlotLifecycle } from './slot-lifecycle.js';
 import { SlotTable } from './slot-table.js';
-import { Waitlist } from './waitlist.js';
+import { dispatchUnsupported, SharedDispatch, type DispatchRunner } from './shared-dispatch.js';
+import { Waitlist, type Tickets } from './waitlist.js';
 
 export interface PoolCoreConfig<C> {
   /** User options, validated here (`WW_INVALID_OPTION`). */
@@ -62,6 +70,8 @@ export interface PoolCoreConfig<C> {
   readonly idPrefix?: string;
   /** Told the wait of every queued acquire that got a connection (metrics, src/observe); never the fast path. */
   readonly onWaited?: (waitedMs: number) => void;
+  /** Picks the endpoint of each shared dispatch; default `createBalancer(options.balance, random)`. */
+  readonly balancer?: Balancer;
 }
 
 /** One row of `connections()`. */
@@ -71,6 +81,8 @@ export interface PoolConnectionInfo {
   /** The connection actor's state when the source reports it; else `dialing` or `ready`. */
   readonly state: string;
   readonly leased: boolean;
+  /** Dispatches running on it (`pool.dispatch`); 0 unless it is shared. */
+  readonly inFlight: number;
   readonly rttMs?: number;
   /** Scheduler time the slot entered its current coarse state (dialing or ready). */
   readonly since: number;
@@ -86,7 +98,12 @@ const NEVER_ABORTED = new AbortController().signal;
 setMaxListeners(0, NEVER_ABORTED);
 
 const closedWhileWaiting = () => new PoolClosedError('acquire failed: the pool closed while waiting');
+const dispatchClosedWhileWaiting = () => new PoolClosedError('dispatch failed: the pool closed while waiting');
 
+/** `dispatch(fn)`'s runner: the caller's `fn` is the argument, so no closure is made per call. */
+function callUser<C, R>(conn: C, fn: (conn: C, signal: AbortSignal) => R | Promise<R>, signal: AbortSignal | undefined): R | Promise<R> {
+  return fn(conn, signal ?? NEVER_ABORTED);
+}
 /**
  * Creates a pool core. Validates the options (`WW_INVALID_OPTION`); opens `min`
  * connections at once.
@@ -117,7 +134,10 @@ export class PoolCore<C> {
   readonly #counters = new PoolCounters();
   readonly #table: SlotTable<C>;
   readonly #waiters: Waitlist<C>;
+  /** Shared dispatch; undefined when the protocol cannot share a connection. */
+  readonly #shared: SharedDispatch<C> | undefined;
   readonly #housekeeper: Housekeeper<C>;
+  readonly #latencyNow: () => number;
   readonly #leakOn: boolean;
   readonly #validateOn: boolean;
   /** Release needs more than a hand-off: exact times (validation, leaks), a reset, or the pool is closing. */
@@ -144,16 +164,49 @@ export class PoolCore<C> {
     const o = this.options;
     this.#scheduler = config.scheduler ?? defaultScheduler;
     this.#clock = new PoolClock(this.#scheduler);
+    this.#latencyNow = latencyClock(this.#scheduler);
     this.#logger = config.logger ?? o.logger ?? defaultPoolLogger;
     this.#leakOn = o.leakDetectionMs > 0;
     this.#validateOn = o.validateAfterIdleMs > 0;
     this.#slowRelease = this.#validateOn || this.#leakOn || o.resetOnRelease;
-    this.#table = new SlotTable<C>(o.endpoints, config.idPrefix ?? 'conn-', this.#leaseOwner);
+    const sharing = (o.protocol as { sharing?: SessionSharing<C> }).sharing;
+    const warn = (message: string): void => this.#logger.warn(message);
+    this.#table = new SlotTable<C>(o.endpoints, config.idPrefix ?? 'conn-', this.#leaseOwner, {
+      sharing, latencyDecayMs: o.latencyDecayMs, warn,
+    });
+    // One arrival count for both queues: a free connection goes to the older head.
+    const tickets: Tickets = { next: 0 };
+    const describe = (): string => describeGauges(this.#gauges(), sharing !== undefined);
     this.#waiters = new Waitlist<C>(this.#scheduler, this.#clock, this.#counters, o.acquireTimeoutMs, {
-      describeState: () => describeGauges(this.#gauges()),
+      describeState: describe,
       timeoutCause: () => this.#life.timeoutCause(),
       onTimedOut: (message, waitedMs, now) => this.#emit({ type: 'acquire-timeout', at: now, waitedMs, message }),
       ...(config.onWaited === undefined ? {} : { onGranted: config.onWaited }),
+    }, tickets);
+    this.#shared = sharing === undefined ? undefined : new SharedDispatch<C>({
+      table: this.#table,
+      clock: this.#clock,
+      waiters: new Waitlist<C, Slot<C>>(this.#scheduler, this.#clock, this.#counters.dispatch, o.acquireTimeoutMs, {
+        what: 'dispatch',
+        describeState: describe,
+        timeoutCause: () => this.#life.timeoutCause(),
+        onTimedOut: (message, waitedMs, now) => this.#emit({ type: 'dispatch-timeout', at: now, waitedMs, message }),
+      }, tickets),
+      counters: this.#counters.dispatch,
+      balancer: config.balancer ?? createBalancer(o.balance, config.random ?? Math.random),
+      latencyNow: this.#latencyNow,
+      limit: o.maxInFlightPerConnection ?? sharing.maxInFlight,
+      max: o.max,
+      maxWaiting: o.maxWaiting,
+      acquireTimeoutMs: o.acquireTimeoutMs,
+      hooks: {
+        closing: () => this.#closing,
+        drained: (slot) => this.#drained(slot),
+        grow: (extra) => this.#life.grow(extra),
+        leaseWaiting: () => this.#waiters.size,
+        retireExpiredIdle: () => this.#retireExpiredIdle(),
+        refused: () => (this.#life.allRefused() ? this.#life.refusedError('dispatch') : undefined),
+      },
     });
     this.#housekeeper = new Housekeeper(this.#scheduler, this.#clock, o, {
       slots: () => this.#table.slots,
@@ -163,7 +216,10 @@ export class PoolCore<C> {
       reclaimLeak: (slot, ms) => this.#life.kill(slot, 'leak-reclaimed', 'leaked', undefined,
         `was reclaimed after being leased for ${ms} ms (leakDetectionMs ${o.leakDetectionMs}, leakReclaimGraceMs ${o.leakReclaimGraceMs})`),
       fillMin: () => this.#life.grow(),
-      tidy: () => this.#waiters.cancelTick(),
+      tidy: () => {
+        this.#waiters.cancelTick();
+        this.#shared?.cancelTick();
+      },
     });
     this.#life = new SlotLifecycle<C>({
       options: o,
@@ -175,13 +231,16 @@ export class PoolCore<C> {
       hooks: {
         makeAvailable: (slot, now) => this.#makeAvailable(slot, now),
         retryWaiter: (w) => this.#checks.retryWaiter(w),
-        waiting: () => this.#waiters.size,
+        waiting: () => this.#waiters.size + (this.#shared?.demand() ?? 0),
         closing: () => this.#closing,
         checkClosed: () => this.#finishCloseIfDone(),
         started: () => this.#housekeeper.start(),
         emit: (event) => this.#emit(event),
-        refuseWaiters: (error) => this.#waiters.rejectAll(error),
-        warn: (message) => this.#logger.warn(message),
+        refuseWaiters: (error) => {
+          this.#waiters.rejectAll(error);
+          this.#shared?.rejectAll(() => this.#life.refusedError('dispatch'));
+        },
+        warn,
       },
     });
     this.#checks = new SlotChecks<C>(o, this.#clock, this.#waiters, this.#life, {
@@ -251,6 +310,8 @@ export class PoolCore<C> {
     }
     const promise = this.#waiters.enqueue(timeoutMs, signal, stack);
     if (this.#table.size < this.options.max) this.#life.grow();
+    // At max with every connection shared: one drains for this acquire.
+    else this.#shared?.reserveForLeases();
     return promise;
   }
 
@@ -271,9 +332,37 @@ export class PoolCore<C> {
     }
   }
 
+  /**
+   * Runs `fn(conn, signal)` on a connection that other dispatches use at the same time
+   * (up to the per-connection limit), for protocols that multiplex (`protocol.sharing`):
+   * at once when a connection has room and no dispatch queues, else after waiting in
+   * FIFO order for at most `timeoutMs`. Rejects as `acquire` does, with
+   * `WW_DISPATCH_UNSUPPORTED` when the protocol cannot share, or as `fn` does; never
+   * throws. `fn` must not keep `conn` after it settles.
+   *
+   * @example
+   * const value = await core.dispatch((conn, signal) => conn.command(['GET', 'k'], { signal }));
+   */
+  dispatch<R>(fn: (conn: C, signal: AbortSignal) => R | Promise<R>, options?: AcquireOptions): Promise<R> {
+    return this.dispatchWith(callUser as DispatchRunner<C, (conn: C, signal: AbortSignal) => R | Promise<R>, R>, fn, options);
+  }
+
+  /**
+   * `dispatch` with a module-level runner: `run(conn, arg, signal)` (the protocol
+   * conveniences `pool.command` and `pool.request` use it, so no closure is made per call).
+   */
+  dispatchWith<A, R>(run: DispatchRunner<C, A, R>, arg: A, options?: AcquireOptions): Promise<R> {
+    const shared = this.#shared;
+    if (shared === undefined) {
+      if (this.#closing) return Promise.reject(new PoolClosedError('dispatch refused: the pool is closed'));
+      return Promise.reject(dispatchUnsupported((this.options.protocol as { name?: unknown }).name));
+    }
+    return shared.dispatch(run, arg, options);
+  }
+
   /** Go DBStats-like counters with a per-endpoint breakdown. */
   stats(): PoolStats {
-    return snapshotStats(this.#gauges(), this.#counters, this.#table.endpointStats());
+    return snapshotStats(this.#gauges(), this.#counters, this.#table.endpointStats(this.#latencyNow()));
   }
 
   /** Can the pool serve now, and why not: a pure snapshot of its counts and endpoints (pool-health.ts). */
@@ -291,6 +380,7 @@ export class PoolCore<C> {
         endpoint: slot.endpointKey,
         state: seen?.state ?? (slot.state === 'pending' ? 'dialing' : 'ready'),
         leased: slot.state === 'leased',
+        inFlight: slot.inFlight,
         since: slot.since,
       };
       return seen?.rttMs === undefined ? info : { ...info, rttMs: seen.rttMs };
@@ -312,9 +402,11 @@ export class PoolCore<C> {
     });
     this.#housekeeper.stop();
     this.#waiters.rejectAll(closedWhileWaiting);
+    this.#shared?.rejectAll(dispatchClosedWhileWaiting);
     for (const slot of this.#table.slots.slice()) {
       if (slot.validatingFor !== undefined) this.#waiters.reject(slot.validatingFor, closedWhileWaiting());
-      if (slot.state !== 'leased') this.#life.closeSlot(slot, 'shutdown', 'shutdown');
+      // Leased and shared connections close when they come back (release, drain).
+      if (slot.state !== 'leased' && slot.state !== 'shared') this.#life.closeSlot(slot, 'shutdown', 'shutdown');
     }
     if (!this.#finishCloseIfDone()) {
       this.#closeAlarm = new Alarm(this.#scheduler, () => this.#forceClose());
@@ -368,10 +460,15 @@ export class PoolCore<C> {
     return undefined;
   }
 
-  /** An idle slot that was passed over while suspect is ready again: serve a waiter with it. */
+  /** A slot that was passed over while suspect is ready again: serve waiters with it. */
   #serveRecovered(slot: Slot<C>): void {
-    if (slot.state !== 'idle' || slot.suspect || this.#waiters.size === 0) return;
-    this.#makeAvailable(slot, this.#clock.read());
+    if (slot.suspect) return;
+    const shared = this.#shared;
+    if (slot.state === 'idle') {
+      if (this.#waiters.size > 0 || (shared !== undefined && shared.waiting > 0)) this.#makeAvailable(slot, this.#clock.read());
+    } else if (slot.state === 'shared' && shared !== undefined && shared.waiting > 0 && shared.takes(slot)) {
+      shared.serve(slot);
+    }
   }
 
   /**
@@ -424,18 +521,57 @@ export class PoolCore<C> {
   }
 
   /**
-   * A ready slot whose holder or check is done (or a new one): hand it to the oldest
-   * waiter, or make it idle. A suspect connection is never handed to a waiter: it rests
-   * idle, passed over by acquires, until `#serveRecovered` hands it out once it is ready.
+   * A ready slot whose holder, check or dispatches are done (or a new one): hand it to
+   * the oldest acquire, to queued dispatches, or make it idle. A suspect connection is
+   * never handed out: it rests idle, passed over, until `#serveRecovered` hands it out
+   * once it is ready. With both queues waiting, a connection drained for an acquire goes
+   * to the oldest acquire; any other to the queue whose oldest caller came first.
    */
   #makeAvailable(slot: Slot<C>, now: number): void {
     slot.lastReleasedAt = now;
-    if (this.#waiters.size === 0 || slot.suspect) {
+    const leases = this.#waiters.size;
+    const shared = this.#shared;
+    const dispatches = shared === undefined ? 0 : shared.waiting;
+    if (slot.suspect || (leases === 0 && dispatches === 0)) {
       this.#table.move(slot, 'idle', now);
-    } else {
+    } else if (leases > 0 && (dispatches === 0 || slot.draining || this.#waiters.headTicket() < shared!.headTicket())) {
       const stack = this.#leakOn ? this.#waiters.firstStack() : undefined;
       this.#waiters.grantFirst(this.#grant(slot, now, stack));
+    } else {
+      this.#table.clearDraining(slot);
+      shared!.serve(slot);
+      if (leases > 0) shared!.reserveForLeases();
     }
+  }
+
+  /**
+   * The last dispatch on a shared slot settled: a closing pool closes it, a connection
+   * past its lifetime retires, a session its protocol reports dirty is reset; else it is
+   * available again (the oldest acquire when it drained for one).
+   */
+  #drained(slot: Slot<C>): void {
+    if (this.#closing) {
+      this.#life.closeSlot(slot, 'shutdown', 'shutdown');
+      this.#finishCloseIfDone();
+      return;
+    }
+    const now = this.#clock.now;
+    if (now >= slot.lifetimeDeadline) {
+      this.#life.closeSlot(slot, 'lifetime', 'lifetime');
+      this.#life.grow();
+      return;
+    }
+    if (this.#needsReset?.(slot) === true) this.#checks.reset(slot);
+    else this.#makeAvailable(slot, now);
+  }
+
+  /** Idle connections past their lifetime (dispatches pass them over): closed now; true when any was. */
+  #retireExpiredIdle(): boolean {
+    const now = this.#clock.read();
+    const expired = this.#table.idle.filter((slot) => now >= slot.lifetimeDeadline);
+    for (const slot of expired) this.#life.closeSlot(slot, 'lifetime', 'lifetime');
+    if (expired.length > 0) this.#life.grow();
+    return expired.length > 0;
   }
 
   // ── leaks and close ────────────────────────────────────────────────────
@@ -478,6 +614,6 @@ export class PoolCore<C> {
   }
 
   #gauges() {
-    return this.#table.gauges(this.options.max, this.options.min, this.#waiters.size);
+    return this.#table.gauges(this.options.max, this.options.min, this.#waiters.size, this.#shared?.waiting ?? 0);
   }
 }

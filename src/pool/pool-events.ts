@@ -97,6 +97,13 @@ export interface PoolAcquireTimeoutEvent extends Base {
   readonly message: string;
 }
 
+/** A queued dispatch failed with `WW_POOL_TIMEOUT`. */
+export interface PoolDispatchTimeoutEvent extends Base {
+  readonly type: 'dispatch-timeout';
+  readonly waitedMs: number;
+  readonly message: string;
+}
+
 export type PoolEvent =
   | PoolConnectionReadyEvent
   | PoolDialFailedEvent
@@ -107,7 +114,8 @@ export type PoolEvent =
   | PoolLeakReturnedEvent
   | PoolEndpointRefusedEvent
   | PoolEndpointRecoveredEvent
-  | PoolAcquireTimeoutEvent;
+  | PoolAcquireTimeoutEvent
+  | PoolDispatchTimeoutEvent;
 
 /** Where the leak warning goes besides `events$`; default `process.emitWarning`. */
 export interface PoolLogger {

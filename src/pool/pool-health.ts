@@ -9,7 +9,7 @@
  *
  *   closing/closed ─────────────────────────────▶ not live, not ready ('closed')
  *   nothing open, every endpoint refuses ───────▶ not ready ('refused')
- *   something open, queue at maxWaiting ────────▶ not ready ('saturated')
+ *   something open, a queue at maxWaiting ──────▶ not ready ('saturated')
  *   something open ─────────────────────────────▶ ready
  *   nothing open, dials failing everywhere ─────▶ not ready ('unreachable')
  *   nothing open, first dials still running ────▶ not ready ('connecting')
@@ -58,8 +58,14 @@ export interface PoolHealth {
   readonly open: number;
   readonly idle: number;
   readonly leased: number;
+  /** Connections carrying shared dispatches. */
+  readonly shared: number;
+  /** Dispatches running. */
+  readonly inFlight: number;
   readonly pending: number;
   readonly waiting: number;
+  /** Dispatches queued. */
+  readonly dispatchWaiting: number;
   readonly max: number;
   readonly endpoints: readonly EndpointHealth[];
 }
@@ -70,8 +76,11 @@ export interface PoolHealthInput {
   readonly open: number;
   readonly idle: number;
   readonly leased: number;
+  readonly shared?: number;
+  readonly inFlight?: number;
   readonly pending: number;
   readonly waiting: number;
+  readonly dispatchWaiting?: number;
   readonly max: number;
   readonly maxWaiting: number;
   readonly endpoints: readonly {
@@ -122,7 +131,10 @@ const why = (endpoints: readonly EndpointHealth[]) =>
 export function poolHealth(input: PoolHealthInput): PoolHealth {
   const endpoints = input.endpoints.map(endpointHealth);
   const { open, idle, leased, pending, waiting, max } = input;
-  const figures = { open, idle, leased, pending, waiting, max, endpoints };
+  const shared = input.shared ?? 0;
+  const inFlight = input.inFlight ?? 0;
+  const dispatchWaiting = input.dispatchWaiting ?? 0;
+  const figures = { open, idle, leased, shared, inFlight, pending, waiting, dispatchWaiting, max, endpoints };
   const verdict = (live: boolean, reason: PoolUnreadyReason | undefined, message: string): PoolHealth =>
     Object.freeze(reason === undefined ? { live, ready: true, message, ...figures } : { live, ready: false, reason, message, ...figures });
 
@@ -131,7 +143,11 @@ export function poolHealth(input: PoolHealthInput): PoolHealth {
     if (waiting >= input.maxWaiting) {
       return verdict(true, 'saturated', `every connection is busy and ${waiting} acquires queue (maxWaiting ${input.maxWaiting})`);
     }
-    return verdict(true, undefined, `${open} connection${open === 1 ? '' : 's'} open (${idle} idle, ${leased} leased)`);
+    if (dispatchWaiting >= input.maxWaiting && dispatchWaiting > 0) {
+      return verdict(true, 'saturated', `every connection is busy and ${dispatchWaiting} dispatches queue (maxWaiting ${input.maxWaiting})`);
+    }
+    const sharedPart = shared > 0 ? `, ${shared} shared` : '';
+    return verdict(true, undefined, `${open} connection${open === 1 ? '' : 's'} open (${idle} idle, ${leased} leased${sharedPart})`);
   }
   if (endpoints.length > 0 && endpoints.every((e) => e.state === 'refused')) {
     return verdict(true, 'refused', `every endpoint refused the handshake (${why(endpoints)})`);

@@ -25,6 +25,7 @@
  * });
  */
 import { InvalidOptionError } from '../errors.js';
+import { balanceOption, latencyDecayOption, type BalanceStrategy } from './balancer.js';
 import type { PoolLogger } from './pool-events.js';
 import {
   arrayOf, boolean, custom, describeValue, duration, integer, isObject, number, optional, parseOptions, shape, string,
@@ -105,6 +106,8 @@ const intOrInfinity = (min: number): Checker<number> =>
   );
 
 const d = poolDefaults;
+/** The largest per-connection dispatch limit (a count that fits a 32-bit signed int). */
+const MAX_IN_FLIGHT = 2 ** 31 - 1;
 export const poolOptionsSchema = shape({
   endpoints: arrayOf(endpointSchema, { minLength: 1 }),
   /** The protocol adapter (`wire()`, `resp()`, `custom()`); validated by the connection actor. */
@@ -138,6 +141,12 @@ export const poolOptionsSchema = shape({
   /** Passed to the connection actor (its default: 10000). */
   connectTimeoutMs: optional(duration({ min: 1 })),
   handshakeTimeoutMs: optional(duration({ min: 1 })),
+  /** `pool.dispatch`: concurrent dispatches per connection; default the protocol's `sharing.maxInFlight`. */
+  maxInFlightPerConnection: optional(integer({ min: 1, max: MAX_IN_FLIGHT })),
+  /** How a dispatch picks its endpoint (balancer.ts); default `p2c-peak-ewma`. */
+  balance: balanceOption,
+  /** τ of the endpoints' dispatch latency estimates (peak-ewma.ts); default 10000. */
+  latencyDecayMs: latencyDecayOption,
 });
 
 /** Validated, defaulted, frozen pool options. */
@@ -167,6 +176,9 @@ export interface PoolOptions {
   readonly logger?: PoolLogger;
   readonly connectTimeoutMs?: number;
   readonly handshakeTimeoutMs?: number;
+  readonly maxInFlightPerConnection?: number;
+  readonly balance: BalanceStrategy;
+  readonly latencyDecayMs: number;
 }
 
 /** What a user passes: every field but `endpoints` and `protocol` may be left out. */
@@ -217,6 +229,20 @@ export function parsePoolOptions(input: unknown, path = 'pool'): PoolOptions {
   }
   if (o.resetOnRelease && typeof (o.protocol as { reset?: unknown }).reset !== 'function') {
     throw new InvalidOptionError(`${path}.resetOnRelease requires a protocol with a reset() method`);
+  }
+  const sharing = (o.protocol as { sharing?: unknown }).sharing;
+  if (sharing !== undefined) {
+    const limit = isObject(sharing) ? (sharing as { maxInFlight?: unknown }).maxInFlight : undefined;
+    if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_IN_FLIGHT) {
+      throw new InvalidOptionError(
+        `${path}.protocol.sharing.maxInFlight must be an integer in [1, ${MAX_IN_FLIGHT}], got ${describeValue(limit)}`,
+      );
+    }
+  } else if (o.maxInFlightPerConnection !== undefined) {
+    throw new InvalidOptionError(
+      `${path}.maxInFlightPerConnection requires a protocol that can be shared (protocol.sharing), got protocol ` +
+        `${describeValue((o.protocol as { name?: unknown }).name)} without sharing`,
+    );
   }
   return Object.freeze({
     ...o,

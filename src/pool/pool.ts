@@ -4,6 +4,9 @@
  * supervisor (supervisor-source.ts); create-pool.ts validates the options and wires
  * the two together.
  *
+ * Shared dispatch (`dispatch`, and the conveniences `command` for `resp()` and `request`
+ * for `wire()`) is a direct delegation too: no event, timer or closure per call.
+ *
  * Every lease call is a direct delegation: `acquire()` on an idle connection is the
  * core's fast path plus one method call (no event, timer, listener or closure), and
  * the supervisor and the connection actors are never involved in a lease — only in
@@ -15,7 +18,9 @@
  * timer behind. The runtime closes its pools first on `rt.shutdown()`.
  */
 import type { Observable } from 'rxjs';
-import type { AcquireOptions } from './acquire-options.js';
+import type { RespArg } from '../transport/resp-encoder.js';
+import type { AcquireOptions, DispatchOptions } from './acquire-options.js';
+import { runCommand, runRequest, type CommandSession, type RequestSession } from './dispatch-calls.js';
 import type { Lease } from './lease.js';
 import type { PoolConnectionInfo, PoolCore } from './pool-core.js';
 import type { PoolEvent } from './pool-events.js';
@@ -104,6 +109,48 @@ export class Pool<S = unknown> implements AsyncDisposable {
     return tracing === undefined ? this.#core.use(fn, options) : tracing.use(this, this.#core, fn, options);
   }
 
+  /**
+   * Runs `fn(conn, signal)` on a connection that other `dispatch` callers use at the same
+   * time, up to `maxInFlightPerConnection` each (default: the protocol's
+   * `sharing.maxInFlight`), for protocols that multiplex (`wire()`, `resp()`; `custom()`
+   * when it opts in). Beyond capacity it waits in FIFO order as `acquire` does (same
+   * `timeoutMs`, `signal`, `maxWaiting` and errors). `fn` must not keep `conn` after it
+   * settles, and must not run commands that need the connection to themselves (RESP
+   * `MULTI`, `WATCH`, blocking commands, pub/sub: `WW_EXCLUSIVE_COMMAND`; use `use()`).
+   * Rejects with `WW_DISPATCH_UNSUPPORTED` when the protocol cannot share a connection.
+   *
+   * @example
+   * const value = await pool.dispatch((conn, signal) => conn.command(['GET', 'k'], { signal }));
+   */
+  dispatch<R>(fn: (conn: S, signal: AbortSignal) => R | Promise<R>, options?: DispatchOptions): Promise<R> {
+    return this.#core.dispatch(fn, options);
+  }
+
+  /**
+   * `resp()` pools: one command through `dispatch`, pipelined with the other callers'
+   * (`conn.command(args, { signal })`). Resolves with the reply; rejects as `dispatch`
+   * and as the command does.
+   *
+   * @example
+   * await pool.command(['SET', 'k', 'v']);
+   * const value = await pool.command<string | null>(['GET', 'k']);
+   */
+  command<T = unknown>(this: Pool<CommandSession>, args: readonly RespArg[], options?: DispatchOptions): Promise<T> {
+    return this.#core.dispatchWith(runCommand, args, options) as Promise<T>;
+  }
+
+  /**
+   * `wire()` pools: one request through `dispatch`, multiplexed with the other callers'
+   * (`conn.request(payload, { signal })`). Resolves with the reply; rejects as `dispatch`
+   * and as the request does.
+   *
+   * @example
+   * const user = await pool.request<{ name: string }>({ op: 'getUser', id: 7 });
+   */
+  request<T = unknown>(this: Pool<RequestSession>, payload: unknown, options?: DispatchOptions): Promise<T> {
+    return this.#core.dispatchWith(runRequest, payload, options) as Promise<T>;
+  }
+
   /** Go DBStats-like counters with a per-endpoint breakdown (docs/pool.md). */
   stats(): PoolStats {
     return this.#core.stats();
@@ -122,7 +169,7 @@ export class Pool<S = unknown> implements AsyncDisposable {
     return this.#core.health();
   }
 
-  /** `[{ id, endpoint, state, leased, rttMs?, since }]`: `state` and `rttMs` are the connection actor's. */
+  /** `[{ id, endpoint, state, leased, inFlight, rttMs?, since }]`: `state` and `rttMs` are the connection actor's. */
   connections(): PoolConnectionInfo[] {
     return this.#core.connections();
   }

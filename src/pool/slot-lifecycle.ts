@@ -31,7 +31,7 @@ export interface LifecycleHooks<C> {
   makeAvailable(slot: Slot<C>, now: number): void;
   /** A waiter whose slot under validation went away. */
   retryWaiter(w: Waiter<C>): void;
-  /** Queued waiters. */
+  /** Connections the queues need: one per queued acquire, one per `limit` queued dispatches. */
   waiting(): number;
   closing(): boolean;
   /** A slot left while the pool closes: maybe the close is complete. */
@@ -75,10 +75,13 @@ export class SlotLifecycle<C> implements PoolSink<C> {
     return this.#d.table.allFailing() ? this.#lastDialError : undefined;
   }
 
-  /** Opens slots while waiters outnumber pending dials, or below `min`; never above `max`. */
-  grow(): void {
+  /**
+   * Opens slots while the waiters need more than the pending dials (plus `extra`, for a
+   * dispatch load that filled its connections), or below `min`; never above `max`.
+   */
+  grow(extra = 0): void {
     const { table: t, options, hooks } = this.#d;
-    while (!hooks.closing() && t.size < options.max && (t.pending < hooks.waiting() || t.size < options.min)) {
+    while (!hooks.closing() && t.size < options.max && (t.pending < hooks.waiting() + extra || t.size < options.min)) {
       const slot = t.add(this.#d.choose(t.endpoints, this.#d.random), this.#d.clock.read());
       hooks.started();
       this.#source!.open(slot);
@@ -120,12 +123,12 @@ export class SlotLifecycle<C> implements PoolSink<C> {
     return t.open === 0 && t.everyEndpointRefused();
   }
 
-  /** What an acquire fails with while every endpoint refuses; the last refusal is its cause. */
-  refusedError(): EndpointRefusedError {
+  /** What an acquire (or a dispatch) fails with while every endpoint refuses; the last refusal is its cause. */
+  refusedError(what = 'acquire'): EndpointRefusedError {
     const t = this.#d.table;
     const refusals = t.endpoints.map((e) => `${e.key}: ${e.refused instanceof Error ? e.refused.message : 'refused'}`).join('; ');
     const cause = t.endpoints.find((e) => e.key === this.#lastRefusedKey)?.refused ?? t.endpoints[0]?.refused;
-    return new EndpointRefusedError(`acquire failed at once: every endpoint refused the handshake (${refusals})`, { cause });
+    return new EndpointRefusedError(`${what} failed at once: every endpoint refused the handshake (${refusals})`, { cause });
   }
 
   /**

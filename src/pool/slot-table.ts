@@ -7,6 +7,10 @@
  *   from \ to   the counts and fields it keeps in step
  *   idle        on / off the idle stack (LIFO; the top is popped in O(1))
  *   leased      `leased`; leaving it drops the lease and its acquire stack
+ *   shared      `shared`; entering it calls the protocol's `sharing.enter(session)`,
+ *               leaving it for another ready state `sharing.leave(session)`, leaving
+ *               it for good (death, close) drops its dispatches from `inFlight`; its
+ *               `draining` mark goes with it
  *   probing,    `checking` (a validation probe or a reset in flight)
  *   resetting
  *   pending     `pending` and the endpoint's `pending`; entering it stamps `since`
@@ -15,33 +19,31 @@
  *               bumps the incarnation, so late probe or reset results are ignored
  *
  * Counts are maintained incrementally, never recomputed on the lease path:
- *   open    = idle + leased + checking (slots in a ready state)
- *   pending = slots in `pending`
+ *   open     = idle + leased + shared + checking (slots in a ready state)
+ *   pending  = slots in `pending`
+ *   inFlight = Σ slot.inFlight = Σ endpoint.inFlight (beginDispatch / endDispatch)
  * Closing slots are out of every count (and of `slots`) at once, as Go's `numOpen` is
  * decremented when a close starts: a slot being drained does not hold a place under
  * `max`.
  */
+import type { SessionSharing } from '../transport/types.js';
 import type { EndpointView } from './connection-source.js';
+import { EndpointRecord } from './endpoint-record.js';
 import type { LeaseOwner } from './lease.js';
 import { endpointKey, type PoolEndpoint } from './pool-options.js';
 import type { EndpointStats, PoolGauges } from './pool-stats.js';
 import { Slot, type SlotState } from './slot.js';
 
-/** An endpoint with its live counts; what `ChooseEndpoint` policies see. */
-export class EndpointRecord implements EndpointView {
-  open = 0;
-  pending = 0;
-  consecutiveFailures = 0;
-  /** Failed dials and deaths since start. */
-  failures = 0;
-  /** The handshake refusal (`WW_HANDSHAKE_REFUSED`) while the endpoint refuses us; set by the table only. */
-  refused: unknown = undefined;
-  /** The error of the last failed dial since the last success (for `health()`). */
-  lastError: unknown = undefined;
-  constructor(
-    readonly endpoint: PoolEndpoint,
-    readonly key: string,
-  ) {}
+export { EndpointRecord };
+
+/** What the table needs besides the endpoints. */
+export interface SlotTableOptions<C> {
+  /** The protocol's `sharing`, whose `enter` and `leave` bracket each shared period. */
+  readonly sharing?: SessionSharing<C> | undefined;
+  /** τ of each endpoint's latency estimate (peak-ewma.ts). */
+  readonly latencyDecayMs?: number;
+  /** Where a throwing `sharing.enter`/`leave` is reported (the pool's logger). */
+  readonly warn?: (message: string) => void;
 }
 
 export class SlotTable<C> {
@@ -60,14 +62,21 @@ export class SlotTable<C> {
   #pending = 0;
   /** Slots being validated or reset. */
   #checking = 0;
+  #shared = 0;
+  #inFlight = 0;
+  #draining = 0;
+  readonly #sharing: SessionSharing<C> | undefined;
+  readonly #warn: (message: string) => void;
   /** Endpoints whose last handshake was refused for good. */
   refused = 0;
 
-  constructor(endpoints: readonly PoolEndpoint[], idPrefix: string, owner: LeaseOwner<C>) {
+  constructor(endpoints: readonly PoolEndpoint[], idPrefix: string, owner: LeaseOwner<C>, options: SlotTableOptions<C> = {}) {
     this.#owner = owner;
-    this.endpoints = endpoints.map((e) => new EndpointRecord(e, endpointKey(e)));
+    this.endpoints = endpoints.map((e, i) => new EndpointRecord(e, endpointKey(e), i, options.latencyDecayMs));
     for (const rec of this.endpoints) this.#byKey.set(rec.key, rec);
     this.#idPrefix = idPrefix;
+    this.#sharing = options.sharing;
+    this.#warn = options.warn ?? ((message) => process.emitWarning(message, 'WirewardenPoolWarning'));
   }
 
   /** Live slots (not closing), in creation order. Read-only: `add` and `move` change it. */
@@ -80,9 +89,24 @@ export class SlotTable<C> {
     return this.#idle;
   }
 
-  /** Slots in a ready state: idle, leased, being validated or reset. */
+  /** Slots in a ready state: idle, leased, shared, being validated or reset. */
   get open(): number {
-    return this.#idle.length + this.#leased + this.#checking;
+    return this.#idle.length + this.#leased + this.#shared + this.#checking;
+  }
+
+  /** Slots carrying dispatches. */
+  get shared(): number {
+    return this.#shared;
+  }
+
+  /** Dispatches counted on shared slots (granted ones not started yet included). */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Shared slots taking no new dispatch until they drain. */
+  get draining(): number {
+    return this.#draining;
   }
 
   get leased(): number {
@@ -99,13 +123,13 @@ export class SlotTable<C> {
   }
 
   record(slot: Slot<C>): EndpointRecord {
-    return this.#byKey.get(slot.endpointKey)!;
+    return slot.site;
   }
 
   /** A new pending slot on `endpoint` (chosen by the policy). */
   add(endpoint: EndpointView, now: number): Slot<C> {
     const rec = this.#byKey.get(endpoint.key)!;
-    const slot = new Slot<C>(`${this.#idPrefix}${this.#nextId++}`, rec.endpoint, rec.key, this.#owner, now);
+    const slot = new Slot<C>(`${this.#idPrefix}${this.#nextId++}`, rec, this.#owner, now);
     this.#slots.push(slot);
     this.#pending++;
     rec.pending++;
@@ -151,6 +175,20 @@ export class SlotTable<C> {
         slot.lease = undefined;
         slot.acquireStack = undefined;
         break;
+      case 'shared':
+        this.#shared--;
+        if (slot.draining) {
+          slot.draining = false;
+          this.#draining--;
+        }
+        if (slot.inFlight > 0) {
+          // Died or closed with dispatches running: they settle against a bumped incarnation.
+          this.#inFlight -= slot.inFlight;
+          slot.site.inFlight -= slot.inFlight;
+          slot.inFlight = 0;
+          slot.inTransit = 0;
+        }
+        break;
       case 'probing':
       case 'resetting':
         this.#checking--;
@@ -168,6 +206,9 @@ export class SlotTable<C> {
       case 'leased':
         this.#leased++;
         break;
+      case 'shared':
+        this.#shared++;
+        break;
       case 'probing':
       case 'resetting':
         this.#checking++;
@@ -184,6 +225,8 @@ export class SlotTable<C> {
     }
     const wasOpen = from !== 'pending';
     const isOpen = to !== 'pending' && to !== 'closing';
+    if (to === 'shared') this.#bracket(slot, true);
+    else if (from === 'shared' && isOpen) this.#bracket(slot, false);
     if (wasOpen === isOpen) return;
     if (isOpen) {
       this.record(slot).open++;
@@ -193,6 +236,63 @@ export class SlotTable<C> {
       slot.conn = undefined;
       slot.incarnation++;
       if (to === 'pending') slot.since = now;
+    }
+  }
+
+  /**
+   * One more dispatch on a ready slot that may take it (idle or shared): the slot becomes
+   * `shared` if it was not. `granted`: for a queued caller that starts later (`inTransit`).
+   */
+  beginDispatch(slot: Slot<C>, now: number, granted: boolean): void {
+    if (slot.state !== 'shared') this.move(slot, 'shared', now);
+    slot.inFlight++;
+    if (granted) slot.inTransit++;
+    slot.site.inFlight++;
+    this.#inFlight++;
+  }
+
+  /**
+   * A granted dispatch starts: false when its slot died (or closed) since the grant, which
+   * took the grant with it. Grants on one slot are interchangeable, so the count stays
+   * exact whichever caller claims one.
+   */
+  claimGranted(slot: Slot<C>): boolean {
+    if (slot.state !== 'shared' || slot.inTransit === 0) return false;
+    slot.inTransit--;
+    return true;
+  }
+
+  /** A dispatch on a shared slot settled; returns the dispatches left on it. */
+  endDispatch(slot: Slot<C>): number {
+    slot.inFlight--;
+    slot.site.inFlight--;
+    this.#inFlight--;
+    return slot.inFlight;
+  }
+
+  /** A shared slot takes no new dispatch; when drained it goes to an acquire (or retires). */
+  markDraining(slot: Slot<C>): void {
+    if (slot.state !== 'shared' || slot.draining) return;
+    slot.draining = true;
+    this.#draining++;
+  }
+
+  /** Takes dispatches again (a drained slot handed back to dispatches). */
+  clearDraining(slot: Slot<C>): void {
+    if (!slot.draining) return;
+    slot.draining = false;
+    this.#draining--;
+  }
+
+  /** `sharing.enter`/`leave` around a shared period; the protocol's code must not break the counts. */
+  #bracket(slot: Slot<C>, entering: boolean): void {
+    const sharing = this.#sharing;
+    const fn = entering ? sharing?.enter : sharing?.leave;
+    if (fn === undefined || slot.conn === undefined) return;
+    try {
+      fn.call(sharing, slot.conn);
+    } catch (err) {
+      this.#warn(`sharing.${entering ? 'enter' : 'leave'} of connection ${slot.id} threw: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 
@@ -213,6 +313,7 @@ export class SlotTable<C> {
     const to = this.#byKey.get(endpointKey)!;
     from.pending--;
     to.pending++;
+    slot.site = to;
     slot.endpoint = to.endpoint;
     slot.endpointKey = to.key;
   }
@@ -226,19 +327,27 @@ export class SlotTable<C> {
     if (awaitConfirmation) this.closing.add(slot);
   }
 
-  gauges(max: number, min: number, waiting: number): PoolGauges {
-    return { max, min, open: this.open, leased: this.#leased, idle: this.#idle.length, pending: this.#pending, waiting };
+  gauges(max: number, min: number, waiting: number, dispatchWaiting: number): PoolGauges {
+    return {
+      max, min, open: this.open, leased: this.#leased, idle: this.#idle.length, pending: this.#pending, waiting,
+      shared: this.#shared, inFlight: this.#inFlight, dispatchWaiting,
+    };
   }
 
-  endpointStats(): Record<string, EndpointStats> {
+  /** Per endpoint; `latencyNowMs` (the latency clock) decays the dispatch latency estimates. */
+  endpointStats(latencyNowMs: number): Record<string, EndpointStats> {
     const out: Record<string, EndpointStats> = {};
     for (const rec of this.endpoints) {
-      out[rec.key] = { open: rec.open, leased: 0, idle: 0, pending: rec.pending, failures: rec.failures };
+      const e: EndpointStats = { open: rec.open, leased: 0, idle: 0, shared: 0, pending: rec.pending, inFlight: rec.inFlight, failures: rec.failures };
+      const latencyMs = rec.latency.estimateMs(latencyNowMs);
+      if (latencyMs !== undefined) e.latencyMs = latencyMs;
+      out[rec.key] = e;
     }
     for (const slot of this.#slots) {
       const e = out[slot.endpointKey]!;
       if (slot.state === 'leased') e.leased++;
       else if (slot.state === 'idle') e.idle++;
+      else if (slot.state === 'shared') e.shared++;
     }
     return out;
   }

@@ -3,9 +3,9 @@
  *
  *              onReady                 acquire
  *   pending ───────────▶ idle ◀──────────────────▶ leased
- *      ▲                  │ ▲   release (reset?)     │
- *      │                  ▼ │                        │
- *      │               probing (validation)          │
+ *      ▲                 │ ▲ ▲  release (reset?)     │
+ *      │                 ▼ │ ╰──────────────╮        │
+ *      │        probing (validation)    shared (dispatches in flight; idle again when drained)
  *      │                                             │
  *      └──── onDead / kill (the source replaces) ────┘
  *   any state ── close(slot) ──▶ closing ── onClosed ──▶ (gone)
@@ -22,11 +22,12 @@
  * Fields are plain and all assigned in the constructor, so every slot shares one hidden
  * class and the lease fast path reads them without polymorphic lookups.
  */
+import type { EndpointRecord } from './endpoint-record.js';
 import type { PoolEndpoint } from './pool-options.js';
 import type { Lease, LeaseOwner } from './lease.js';
 import type { Waiter } from './waiter-queue.js';
 
-export type SlotState = 'pending' | 'idle' | 'leased' | 'probing' | 'resetting' | 'closing';
+export type SlotState = 'pending' | 'idle' | 'leased' | 'shared' | 'probing' | 'resetting' | 'closing';
 
 export class Slot<C = unknown> {
   /** Stable across restarts: the supervisor's child id (`conn-3`). */
@@ -35,6 +36,8 @@ export class Slot<C = unknown> {
   endpoint: PoolEndpoint;
   /** `host:port` or the socket path. */
   endpointKey: string;
+  /** The endpoint's counts (changed with `endpoint` on failover, by the table). */
+  site: EndpointRecord;
   /** The pool that leases it out. */
   readonly owner: LeaseOwner<C>;
   /** Changed only by `SlotTable.move`. */
@@ -69,18 +72,25 @@ export class Slot<C = unknown> {
   suspect = false;
   /** Aborts an in-flight validation probe or reset when the connection leaves or the pool closes. */
   checkAbort: AbortController | undefined = undefined;
+  /** Dispatches counted on it while `shared` (SlotTable.beginDispatch/endDispatch; 0 otherwise). */
+  inFlight = 0;
+  /** Of those, granted to queued callers that have not started yet (see pool-core.ts `#runQueued`). */
+  inTransit = 0;
+  /** While `shared`: takes no new dispatch; when drained it goes to an acquire (or retires). */
+  draining = false;
 
-  constructor(id: string, endpoint: PoolEndpoint, endpointKey: string, owner: LeaseOwner<C>, now: number) {
+  constructor(id: string, site: EndpointRecord, owner: LeaseOwner<C>, now: number) {
     this.id = id;
     this.owner = owner;
-    this.endpoint = endpoint;
-    this.endpointKey = endpointKey;
+    this.site = site;
+    this.endpoint = site.endpoint;
+    this.endpointKey = site.key;
     this.since = now;
   }
 
-  /** True while it holds a usable connection (idle, leased, being validated or reset). */
+  /** True while it holds a usable connection (idle, leased, shared, being validated or reset). */
   get ready(): boolean {
     const s = this.state;
-    return s === 'idle' || s === 'leased' || s === 'probing' || s === 'resetting';
+    return s !== 'pending' && s !== 'closing';
   }
 }

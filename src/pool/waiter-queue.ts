@@ -7,6 +7,11 @@
  *     fn:       resolve function, Waiter object, or undefined (a tombstone)
  *     reject:   the plain entry's reject function
  *     time:     enqueued at        deadline: times out at (NaN: not stamped yet)
+ *     ticket:   arrival number, shared with the pool's other queue (fairness between
+ *               acquires and dispatches: a free connection goes to the older head)
+ *
+ * The same queue serves acquires (it resolves with a `Lease`) and shared dispatches (it
+ * resolves with the slot granted to them): `V` is what a grant hands over.
  *
  * Two kinds of entries. A *plain* waiter (no signal, the pool's default timeout, no
  * leak stack: the contended hot path) is just its promise's two resolving functions
@@ -26,25 +31,27 @@
 import type { Subscription } from 'rxjs';
 import type { Lease } from './lease.js';
 
-export type ResolveLease<C> = (lease: Lease<C>) => void;
+export type ResolveLease<C, V = Lease<C>> = (value: V) => void;
 export type RejectLease = (err: unknown) => void;
 
 /** What a `Waiter` calls back into (the waitlist). */
-export interface WaiterOwner<C> {
-  onWaiterAbort(waiter: Waiter<C>): void;
-  onWaiterTimeout(waiter: Waiter<C>): void;
+export interface WaiterOwner<C, V = Lease<C>> {
+  onWaiterAbort(waiter: Waiter<C, V>): void;
+  onWaiterTimeout(waiter: Waiter<C, V>): void;
 }
 
 /** A waiter that needs an identity: a signal, its own timer, a leak stack. */
-export class Waiter<C> {
+export class Waiter<C, V = Lease<C>> {
   /** Ring index while queued. */
   index = -1;
   queued = false;
   settled = false;
-  readonly promise: Promise<Lease<C>>;
-  resolve: ResolveLease<C> = noop;
+  /** Arrival number (see the queue's `ticket`); kept when it is queued again at the head. */
+  ticket = 0;
+  readonly promise: Promise<V>;
+  resolve: ResolveLease<C, V> = noop;
   reject: RejectLease = noop;
-  readonly owner: WaiterOwner<C>;
+  readonly owner: WaiterOwner<C, V>;
   readonly enqueuedAt: number;
   readonly timeoutMs: number;
   timer: Subscription | undefined = undefined;
@@ -52,13 +59,13 @@ export class Waiter<C> {
   /** The acquirer's call site, captured only when leak detection is on. */
   readonly acquireStack: Error | undefined;
 
-  constructor(owner: WaiterOwner<C>, now: number, timeoutMs: number, signal: AbortSignal | undefined, stack: Error | undefined) {
+  constructor(owner: WaiterOwner<C, V>, now: number, timeoutMs: number, signal: AbortSignal | undefined, stack: Error | undefined) {
     this.owner = owner;
     this.enqueuedAt = now;
     this.timeoutMs = timeoutMs;
     this.signal = signal;
     this.acquireStack = stack;
-    this.promise = new Promise<Lease<C>>((resolve, reject) => {
+    this.promise = new Promise<V>((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
     });
@@ -74,12 +81,13 @@ function noop(): void {}
 
 const MIN_CAPACITY = 16;
 
-export class WaiterQueue<C> {
+export class WaiterQueue<C, V = Lease<C>> {
   #mask = MIN_CAPACITY - 1;
-  #fn: (ResolveLease<C> | Waiter<C> | undefined)[] = new Array(MIN_CAPACITY).fill(undefined);
+  #fn: (ResolveLease<C, V> | Waiter<C, V> | undefined)[] = new Array(MIN_CAPACITY).fill(undefined);
   #reject: (RejectLease | undefined)[] = new Array(MIN_CAPACITY).fill(undefined);
   #time = new Float64Array(MIN_CAPACITY);
   #deadline = new Float64Array(MIN_CAPACITY);
+  #ticket = new Float64Array(MIN_CAPACITY);
   /** Index of the first slot; always a live entry unless the queue is empty. */
   #head = 0;
   /** Slots in use from the head, tombstones included. */
@@ -115,7 +123,7 @@ export class WaiterQueue<C> {
     return -1;
   }
 
-  entry(index: number): ResolveLease<C> | Waiter<C> | undefined {
+  entry(index: number): ResolveLease<C, V> | Waiter<C, V> | undefined {
     return this.#fn[index];
   }
   rejectOf(index: number): RejectLease | undefined {
@@ -127,29 +135,35 @@ export class WaiterQueue<C> {
   deadlineOf(index: number): number {
     return this.#deadline[index]!;
   }
+  /** The head's arrival number; `Infinity` when empty. */
+  headTicket(): number {
+    return this.#size === 0 ? Number.POSITIVE_INFINITY : this.#ticket[this.#head]!;
+  }
   setDeadline(index: number, deadline: number): void {
     this.#deadline[index] = deadline;
   }
 
   /** Appends a plain waiter. */
-  push(resolve: ResolveLease<C>, reject: RejectLease, enqueuedAt: number, deadline: number): void {
+  push(resolve: ResolveLease<C, V>, reject: RejectLease, enqueuedAt: number, deadline: number, ticket = 0): void {
     if (this.#length === this.#fn.length) this.#grow();
     const i = (this.#head + this.#length) & this.#mask;
     this.#fn[i] = resolve;
     this.#reject[i] = reject;
     this.#time[i] = enqueuedAt;
     this.#deadline[i] = deadline;
+    this.#ticket[i] = ticket;
     this.#length++;
     this.#size++;
   }
 
   /** Appends a waiter object. */
-  pushWaiter(w: Waiter<C>): void {
+  pushWaiter(w: Waiter<C, V>): void {
     if (this.#length === this.#fn.length) this.#grow();
     const i = (this.#head + this.#length) & this.#mask;
     this.#fn[i] = w;
     this.#time[i] = w.enqueuedAt;
     this.#deadline[i] = Number.POSITIVE_INFINITY;
+    this.#ticket[i] = w.ticket;
     w.index = i;
     w.queued = true;
     this.#length++;
@@ -157,13 +171,14 @@ export class WaiterQueue<C> {
   }
 
   /** Inserts a waiter object at the head: it keeps its place in line. */
-  unshiftWaiter(w: Waiter<C>): void {
+  unshiftWaiter(w: Waiter<C, V>): void {
     if (this.#length === this.#fn.length) this.#grow();
     const i = (this.#head - 1) & this.#mask;
     this.#fn[i] = w;
     this.#reject[i] = undefined;
     this.#time[i] = w.enqueuedAt;
     this.#deadline[i] = Number.POSITIVE_INFINITY;
+    this.#ticket[i] = w.ticket;
     w.index = i;
     w.queued = true;
     this.#head = i;
@@ -182,7 +197,7 @@ export class WaiterQueue<C> {
     if (index === this.#head) this.#skipTombstones();
   }
 
-  removeWaiter(w: Waiter<C>): void {
+  removeWaiter(w: Waiter<C, V>): void {
     if (w.queued) this.removeAt(w.index);
   }
 
@@ -201,10 +216,11 @@ export class WaiterQueue<C> {
   /** Doubles the ring, re-laid from index 0; waiter objects learn their new index. */
   #grow(): void {
     const cap = this.#fn.length * 2;
-    const fn: (ResolveLease<C> | Waiter<C> | undefined)[] = new Array(cap).fill(undefined);
+    const fn: (ResolveLease<C, V> | Waiter<C, V> | undefined)[] = new Array(cap).fill(undefined);
     const reject: (RejectLease | undefined)[] = new Array(cap).fill(undefined);
     const time = new Float64Array(cap);
     const deadline = new Float64Array(cap);
+    const ticket = new Float64Array(cap);
     for (let k = 0; k < this.#length; k++) {
       const i = (this.#head + k) & this.#mask;
       const e = this.#fn[i];
@@ -212,12 +228,14 @@ export class WaiterQueue<C> {
       reject[k] = this.#reject[i];
       time[k] = this.#time[i]!;
       deadline[k] = this.#deadline[i]!;
+      ticket[k] = this.#ticket[i]!;
       if (e !== undefined && typeof e !== 'function') e.index = k;
     }
     this.#fn = fn;
     this.#reject = reject;
     this.#time = time;
     this.#deadline = deadline;
+    this.#ticket = ticket;
     this.#head = 0;
     this.#mask = cap - 1;
   }

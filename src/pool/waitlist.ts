@@ -1,7 +1,9 @@
 /**
  * Waiting for a connection: the FIFO ring (waiter-queue.ts), each waiter's clock and
  * abort signal, and the wait counters. A waiter ends exactly once, whichever comes
- * first: a grant, its timeout, its signal, or the pool closing.
+ * first: a grant, its timeout, its signal, or the pool closing. The pool has two: one for
+ * acquires (granted a `Lease`) and one for shared dispatches (granted a slot with room);
+ * they share one ticket counter, so a free connection can go to the older head.
  *
  * Timeouts with neither a timer nor a clock read per plain waiter. They share one
  * alarm, the waiter tick, which runs every `tickMs` while anyone waits:
@@ -26,11 +28,13 @@ import { abortedError, PoolTimeoutError } from '../errors.js';
 import { Alarm } from './alarm.js';
 import type { Lease } from './lease.js';
 import type { PoolClock } from './pool-clock.js';
-import type { PoolCounters } from './pool-stats.js';
+import type { WaitCounters } from './pool-stats.js';
 import { Waiter, WaiterQueue, type RejectLease, type ResolveLease, type WaiterOwner } from './waiter-queue.js';
 
 /** What the waitlist asks of the pool when an acquire times out. */
 export interface WaitlistHost {
+  /** What waits, for messages: `acquire` or `dispatch` (`acquire timed out after …`). */
+  readonly what?: string;
   /** `size 10, leased 10, idle 0, pending 0, waiting 5`; read while the waiter still counts. */
   describeState(): string;
   /** The timeout's `cause`: the last dial error when every endpoint is failing. */
@@ -41,8 +45,13 @@ export interface WaitlistHost {
   onGranted?(waitedMs: number): void;
 }
 
-function waiterTimeoutWork(this: SchedulerAction<Waiter<unknown>>, w?: Waiter<unknown>): void {
+function waiterTimeoutWork(this: SchedulerAction<Waiter<unknown, unknown>>, w?: Waiter<unknown, unknown>): void {
   w!.owner.onWaiterTimeout(w!);
+}
+
+/** Arrival numbers shared by a pool's queues. */
+export interface Tickets {
+  next: number;
 }
 
 /** The waiter tick: 1/50 of the default timeout, between 1 and 50 ms. */
@@ -50,23 +59,30 @@ export function waiterTickMs(acquireTimeoutMs: number): number {
   return Math.min(50, Math.max(1, Math.floor(acquireTimeoutMs / 50)));
 }
 
-export class Waitlist<C> implements WaiterOwner<C> {
-  readonly #q = new WaiterQueue<C>();
+export class Waitlist<C, V = Lease<C>> implements WaiterOwner<C, V> {
+  readonly #q = new WaiterQueue<C, V>();
   readonly #scheduler: SchedulerLike;
   readonly #clock: PoolClock;
-  readonly #counters: PoolCounters;
+  readonly #counters: WaitCounters;
   readonly #host: WaitlistHost;
+  readonly #what: string;
+  readonly #tickets: Tickets;
   readonly #defaultTimeoutMs: number;
   readonly #tickMs: number;
   readonly #tick: Alarm;
   /** Ring slots pushed since the last tick: the only entries that may be unstamped. */
   #unstamped = 0;
 
-  constructor(scheduler: SchedulerLike, clock: PoolClock, counters: PoolCounters, defaultTimeoutMs: number, host: WaitlistHost) {
+  constructor(
+    scheduler: SchedulerLike, clock: PoolClock, counters: WaitCounters, defaultTimeoutMs: number, host: WaitlistHost,
+    tickets: Tickets = { next: 0 },
+  ) {
     this.#scheduler = scheduler;
     this.#clock = clock;
     this.#counters = counters;
     this.#host = host;
+    this.#what = host.what ?? 'acquire';
+    this.#tickets = tickets;
     this.#defaultTimeoutMs = defaultTimeoutMs;
     this.#tickMs = waiterTickMs(defaultTimeoutMs);
     this.#tick = new Alarm(scheduler, (now) => this.#onTick(now));
@@ -77,26 +93,31 @@ export class Waitlist<C> implements WaiterOwner<C> {
     return this.#q.size;
   }
 
-  /** Queues an acquire at the tail. */
-  enqueue(timeoutMs: number, signal: AbortSignal | undefined, stack: Error | undefined): Promise<Lease<C>> {
+  /** The oldest waiter's arrival number; `Infinity` when none waits. */
+  headTicket(): number {
+    return this.#q.headTicket();
+  }
+
+  /** Queues an acquire (or a dispatch) at the tail. */
+  enqueue(timeoutMs: number, signal: AbortSignal | undefined, stack: Error | undefined): Promise<V> {
     const q = this.#q;
     const clock = this.#clock;
     this.#counters.waitCount++;
     this.#unstamped++;
     if (signal === undefined && stack === undefined && timeoutMs === this.#defaultTimeoutMs) {
-      let resolve: ResolveLease<C> | undefined;
+      let resolve: ResolveLease<C, V> | undefined;
       let reject: RejectLease | undefined;
-      const promise = new Promise<Lease<C>>((res, rej) => {
+      const promise = new Promise<V>((res, rej) => {
         resolve = res;
         reject = rej;
       });
       if (q.size === 0) {
         // No contention: an exact read is affordable, and starts the tick.
         const now = clock.read();
-        q.push(resolve!, reject!, now, now + timeoutMs);
+        q.push(resolve!, reject!, now, now + timeoutMs, this.#tickets.next++);
         this.#tick.armAt(now + this.#tickMs);
       } else {
-        q.push(resolve!, reject!, clock.now, Number.NaN);
+        q.push(resolve!, reject!, clock.now, Number.NaN, this.#tickets.next++);
         const due = clock.now + this.#tickMs;
         if (this.#tick.at > due) this.#tick.armAt(due);
       }
@@ -108,20 +129,21 @@ export class Waitlist<C> implements WaiterOwner<C> {
   }
 
   /** A waiter outside the queue (on a validation probe). */
-  startOutside(now: number, timeoutMs: number, signal: AbortSignal | undefined, stack: Error | undefined): Waiter<C> {
+  startOutside(now: number, timeoutMs: number, signal: AbortSignal | undefined, stack: Error | undefined): Waiter<C, V> {
     this.#counters.waitCount++;
     return this.#start(now, timeoutMs, signal, stack);
   }
 
-  #start(now: number, timeoutMs: number, signal: AbortSignal | undefined, stack: Error | undefined): Waiter<C> {
-    const w = new Waiter<C>(this, now, timeoutMs, signal, stack);
-    w.timer = this.#scheduler.schedule(waiterTimeoutWork, timeoutMs, w as Waiter<unknown>);
+  #start(now: number, timeoutMs: number, signal: AbortSignal | undefined, stack: Error | undefined): Waiter<C, V> {
+    const w = new Waiter<C, V>(this, now, timeoutMs, signal, stack);
+    w.ticket = this.#tickets.next++;
+    w.timer = this.#scheduler.schedule(waiterTimeoutWork, timeoutMs, w as Waiter<unknown, unknown>);
     if (signal !== undefined) signal.addEventListener('abort', w, { once: true });
     return w;
   }
 
   /** Back at the head: a validating waiter whose slot failed keeps its place in line. */
-  requeueFirst(w: Waiter<C>): void {
+  requeueFirst(w: Waiter<C, V>): void {
     this.#q.unshiftWaiter(w);
   }
 
@@ -131,8 +153,8 @@ export class Waitlist<C> implements WaiterOwner<C> {
     return typeof e === 'object' ? e.acquireStack : undefined;
   }
 
-  /** Hands `lease` to the oldest waiter; the queue must not be empty. */
-  grantFirst(lease: Lease<C>): void {
+  /** Hands `lease` (or a dispatch's slot) to the oldest waiter; the queue must not be empty. */
+  grantFirst(lease: V): void {
     const q = this.#q;
     const i = q.head;
     const e = q.entry(i)!;
@@ -148,14 +170,14 @@ export class Waitlist<C> implements WaiterOwner<C> {
   }
 
   /** Ends a waiter object's wait with a lease. */
-  grant(w: Waiter<C>, lease: Lease<C>): void {
+  grant(w: Waiter<C, V>, lease: V): void {
     const now = this.#clock.read();
     this.#settle(w, now);
     this.#host.onGranted?.(now > w.enqueuedAt ? now - w.enqueuedAt : 0);
     w.resolve(lease);
   }
 
-  reject(w: Waiter<C>, error: Error): void {
+  reject(w: Waiter<C, V>, error: Error): void {
     if (w.settled) return;
     this.#settle(w, this.#clock.read());
     w.reject(error);
@@ -188,11 +210,11 @@ export class Waitlist<C> implements WaiterOwner<C> {
     }
   }
 
-  onWaiterAbort(w: Waiter<C>): void {
-    if (!w.settled) this.reject(w, abortedError(w.signal!, 'acquire'));
+  onWaiterAbort(w: Waiter<C, V>): void {
+    if (!w.settled) this.reject(w, abortedError(w.signal!, this.#what));
   }
 
-  onWaiterTimeout(w: Waiter<C>): void {
+  onWaiterTimeout(w: Waiter<C, V>): void {
     if (w.settled) return;
     const now = this.#clock.read();
     const message = this.#message(w.timeoutMs);
@@ -202,7 +224,7 @@ export class Waitlist<C> implements WaiterOwner<C> {
     this.#host.onTimedOut(message, now - w.enqueuedAt, now);
   }
 
-  #settle(w: Waiter<C>, now: number): void {
+  #settle(w: Waiter<C, V>, now: number): void {
     w.settled = true;
     this.#q.removeWaiter(w);
     if (w.timer !== undefined) {
@@ -214,7 +236,7 @@ export class Waitlist<C> implements WaiterOwner<C> {
   }
 
   #message(timeoutMs: number): string {
-    return `acquire timed out after ${timeoutMs} ms (${this.#host.describeState()})`;
+    return `${this.#what} timed out after ${timeoutMs} ms (${this.#host.describeState()})`;
   }
 
   #timeoutError(message: string): PoolTimeoutError {

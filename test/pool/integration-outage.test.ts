@@ -32,7 +32,7 @@ describe('pool outages over loopback', () => {
     const elapsedMs = Date.now() - started;
     for (const err of errors) {
       expect(err).toBeInstanceOf(PoolTimeoutError);
-      expect((err as Error).message).toMatch(/^acquire timed out after 600 ms \(size 2, leased 0, idle 0, pending 2, waiting \d\)/);
+      expect((err as Error).message).toMatch(/^acquire timed out after 600 ms \(size 2, leased 0, idle 0, pending 2, waiting \d, shared 0, in flight 0, dispatches waiting 0\)/);
       expect(((err as Error).cause as WirewardenError).code).toBe('WW_DIAL_REFUSED');
     }
     expect(elapsedMs).toBeGreaterThanOrEqual(590);

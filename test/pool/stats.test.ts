@@ -22,8 +22,8 @@ describe('stats() and connections()', () => {
     });
     // the slot whose dial to a failed moved to b, which is live (failover)
     expect(s.endpoints).toEqual({
-      'a:1': { open: 1, leased: 1, idle: 0, pending: 0, failures: 1 },
-      'b:1': { open: 1, leased: 1, idle: 0, pending: 1, failures: 0 },
+      'a:1': { open: 1, leased: 1, idle: 0, shared: 0, pending: 0, inFlight: 0, failures: 1 },
+      'b:1': { open: 1, leased: 1, idle: 0, shared: 0, pending: 1, inFlight: 0, failures: 0 },
     });
     expect(Object.isFrozen(s)).toBe(true);
     for (const key of ['open', 'leased', 'idle', 'pending'] as const) {
@@ -40,8 +40,8 @@ describe('stats() and connections()', () => {
     t.source.ready(t.source.opened[0]!);
     await drain();
     expect(t.pool.connections()).toEqual([
-      { id: 'conn-1', endpoint: '127.0.0.1:7000', state: 'ready', leased: true, rttMs: 1, since: 40 },
-      { id: 'conn-2', endpoint: '127.0.0.1:7000', state: 'dialing', leased: false, since: 0 },
+      { id: 'conn-1', endpoint: '127.0.0.1:7000', state: 'ready', leased: true, inFlight: 0, rttMs: 1, since: 40 },
+      { id: 'conn-2', endpoint: '127.0.0.1:7000', state: 'dialing', leased: false, inFlight: 0, since: 0 },
     ]);
   });
 });

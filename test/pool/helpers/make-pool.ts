@@ -1,3 +1,4 @@
+import type { Balancer } from '../../../src/pool/balancer.js';
 import type { ChooseEndpoint } from '../../../src/pool/connection-source.js';
 import { createPoolCore, type PoolCore } from '../../../src/pool/pool-core.js';
 import type { PoolLogger } from '../../../src/pool/pool-events.js';
@@ -12,6 +13,18 @@ export const protocol = {
   close: async () => {},
 };
 
+/** A protocol whose sessions may be shared by `dispatch`; `log` records enter/leave per connection. */
+export function shareableProtocol(maxInFlight: number, log: string[] = []) {
+  return {
+    ...protocol,
+    sharing: {
+      maxInFlight,
+      enter: (conn: FakeConn) => void log.push(`enter ${conn.slotId}`),
+      leave: (conn: FakeConn) => void log.push(`leave ${conn.slotId}`),
+    },
+  };
+}
+
 export interface TestPool {
   pool: PoolCore<FakeConn>;
   source: FakeSource;
@@ -22,7 +35,7 @@ export interface TestPool {
 export function makePool(
   options: Record<string, unknown> = {},
   sourceOptions: FakeSourceOptions = {},
-  extra: { random?: () => number; chooseEndpoint?: ChooseEndpoint } = {},
+  extra: { random?: () => number; chooseEndpoint?: ChooseEndpoint; balancer?: Balancer } = {},
 ): TestPool {
   const clock = new VirtualClock();
   const source = new FakeSource(sourceOptions);
@@ -52,4 +65,15 @@ export function track<T>(p: Promise<T>): { settled: number; value?: T; error?: u
     },
   );
   return t;
+}
+
+/** A promise the test settles by hand. */
+export function gate<T = string>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
 }

@@ -1,0 +1,47 @@
+/**
+ * One endpoint as the pool counts it: what `ChooseEndpoint` policies see when a new
+ * connection is placed, and what the dispatch balancer (balancer.ts) weighs when a shared
+ * dispatch is placed. The counts are the slot table's (slot-table.ts changes them with
+ * the slots' states); the latency estimate is fed by the dispatches that settle there.
+ *
+ *   open, pending            ready / dialing connections to it (SlotTable.move)
+ *   inFlight                 dispatches running on its connections (SlotTable.beginDispatch/endDispatch)
+ *   latency                  peak-EWMA of those dispatches' latency (peak-ewma.ts)
+ *   usable                   the dispatch picker's answer for this pick: one of its
+ *                            connections can take a dispatch now (dispatch-picker.ts)
+ */
+import type { BalanceCandidate } from './balancer.js';
+import type { EndpointView } from './connection-source.js';
+import { PeakEwma } from './peak-ewma.js';
+import type { PoolEndpoint } from './pool-options.js';
+
+export class EndpointRecord implements EndpointView, BalanceCandidate {
+  open = 0;
+  pending = 0;
+  consecutiveFailures = 0;
+  /** Failed dials and deaths since start. */
+  failures = 0;
+  /** The handshake refusal (`WW_HANDSHAKE_REFUSED`) while the endpoint refuses us; set by the table only. */
+  refused: unknown = undefined;
+  /** The error of the last failed dial since the last success (for `health()`). */
+  lastError: unknown = undefined;
+  /** Dispatches running on its connections. */
+  inFlight = 0;
+  /** Set by the dispatch picker before each pick: one of its connections can take a dispatch. */
+  usable = false;
+  /** Its share within its priority group (1..1000). */
+  readonly weight: number;
+  /** Latency of the dispatches that settled on it. */
+  readonly latency: PeakEwma;
+
+  constructor(
+    readonly endpoint: PoolEndpoint,
+    readonly key: string,
+    /** Its position in the pool's endpoint list. */
+    readonly index: number,
+    latencyDecayMs?: number,
+  ) {
+    this.weight = endpoint.weight;
+    this.latency = new PeakEwma(latencyDecayMs);
+  }
+}

@@ -1,0 +1,318 @@
+/**
+ * Shared dispatch (`pool.dispatch`): many callers on one connection at once, up to a
+ * per-connection limit, for protocols that multiplex (the protocol's `sharing`). The
+ * core (pool-core.ts) leases connections exclusively; this file places dispatches, queues
+ * the ones that find no room, and hands a connection back to the core when its last
+ * dispatch settles.
+ *
+ *   dispatch ─▶ pick (a connection with room) ─▶ run fn(conn, signal) ─▶ settle
+ *                 │ none                                                 │ in flight 0
+ *                 ▼                                                      ▼
+ *               queue (FIFO; timeout, signal, maxWaiting as acquire)   drained: back to the
+ *                 ▲ granted a place on a connection when one frees      core (idle, lease, retire)
+ *
+ * Picking (two levels, as balancer.ts advises): every endpoint with a connection that can
+ * take one more dispatch is a candidate (`usable`, its dispatches in flight, its weight,
+ * its latency estimate); the pool's balancer (`balance`, default p2c over peak-EWMA)
+ * chooses the endpoint; within it the connection already shared with the fewest in
+ * flight, else its most recently used idle one. So dispatches concentrate on connections
+ * already shared and idle ones stay free for leases (and age out), while the balancer
+ * spreads load over endpoints. Never picked: connections that are leased, being
+ * validated or reset, suspect, past their lifetime, draining, at the limit, or on an
+ * endpoint that refuses the handshake.
+ *
+ * Growth: a dispatch that fills a connection to its limit opens one more connection
+ * when no idle one is left (one dial at a time, up to `max`), so a rising load gets its
+ * next connection before anyone queues; queued dispatches count ⌈waiting ÷ limit⌉
+ * towards the dials the pool keeps running, as each queued acquire counts one.
+ *
+ * Leases and dispatches in one pool: a connection is idle, leased or shared, never two
+ * of them. A shared connection is not leased until it drains; a leased one takes no
+ * dispatch. While acquires queue and the pool is at `max`, as many shared connections as
+ * there are queued acquires stop taking new dispatches (`draining`, least loaded first)
+ * and go to the oldest acquire when they drain: a stream of dispatches cannot starve an
+ * acquire. Any other free connection goes to whichever queue's oldest caller came first.
+ *
+ * The hot path (a connection has room, nobody queues): one pass over the live slots,
+ * the balancer's pick, two reads of the latency clock, an async function (its promise is
+ * the caller's), and the counts (SlotTable.beginDispatch/endDispatch, the one owner of
+ * `inFlight`). No XState event, no timer, no closure: `fn` travels as an argument to a
+ * module-level runner. A queued dispatch allocates what a queued acquire does.
+ *
+ * A connection that dies with dispatches in flight: its session fails them (the death's
+ * `WW_CONNECTION_CLOSED`, retryable) and the table drops their counts with the slot
+ * (they settle against a bumped incarnation and change nothing). A dispatch granted a
+ * place on a connection that died before it started begins again.
+ */
+import { abortedError, DispatchUnsupportedError, PoolClosedError, PoolQueueFullError } from '../errors.js';
+import { checkAcquireOptions, type AcquireOptions } from './acquire-options.js';
+import type { Balancer } from './balancer.js';
+import type { PoolClock } from './pool-clock.js';
+import type { DispatchCounters } from './pool-stats.js';
+import type { Slot } from './slot.js';
+import type { SlotTable } from './slot-table.js';
+import type { Waitlist } from './waitlist.js';
+
+/**
+ * Runs one dispatch on `conn`: a module-level function, so that the caller's `fn` (or a
+ * command's arguments) travels as `arg` and no closure is made per call.
+ */
+export type DispatchRunner<C, A, R> = (conn: C, arg: A, signal: AbortSignal | undefined) => R | Promise<R>;
+
+/** What shared dispatch needs from the core. */
+export interface DispatchHooks<C> {
+  closing(): boolean;
+  /** The last dispatch on `slot` settled: retire, reset, or hand it on (lease, dispatches, idle). */
+  drained(slot: Slot<C>): void;
+  /** Opens connections for the queues (and `extra` more), up to `max`. */
+  grow(extra: number): void;
+  /** Queued acquires. */
+  leaseWaiting(): number;
+  /** Closes idle connections past their lifetime; true when any was. */
+  retireExpiredIdle(): boolean;
+  /** The error to fail at once with while every endpoint refuses the handshake, else undefined. */
+  refused(): Error | undefined;
+}
+
+export interface SharedDispatchDeps<C> {
+  readonly table: SlotTable<C>;
+  readonly clock: PoolClock;
+  readonly waiters: Waitlist<C, Slot<C>>;
+  readonly counters: DispatchCounters;
+  readonly balancer: Balancer;
+  /** Sub-millisecond clock for latency (performance.now, or the virtual scheduler's). */
+  readonly latencyNow: () => number;
+  /** Dispatches per connection. */
+  readonly limit: number;
+  readonly max: number;
+  readonly maxWaiting: number;
+  readonly acquireTimeoutMs: number;
+  readonly hooks: DispatchHooks<C>;
+}
+
+export class SharedDispatch<C> {
+  readonly limit: number;
+  readonly #table: SlotTable<C>;
+  readonly #clock: PoolClock;
+  readonly #waiters: Waitlist<C, Slot<C>>;
+  readonly #counters: DispatchCounters;
+  readonly #balancer: Balancer;
+  readonly #latencyNow: () => number;
+  readonly #max: number;
+  readonly #maxWaiting: number;
+  readonly #timeoutMs: number;
+  readonly #hooks: DispatchHooks<C>;
+  /** Per endpoint index: its best connection for this pick (scratch, reused). */
+  readonly #best: (Slot<C> | undefined)[];
+  /** The latency clock read by the last pick: the start of the dispatch it placed. */
+  #pickedAt = 0;
+
+  constructor(deps: SharedDispatchDeps<C>) {
+    this.limit = deps.limit;
+    this.#table = deps.table;
+    this.#clock = deps.clock;
+    this.#waiters = deps.waiters;
+    this.#counters = deps.counters;
+    this.#balancer = deps.balancer;
+    this.#latencyNow = deps.latencyNow;
+    this.#max = deps.max;
+    this.#maxWaiting = deps.maxWaiting;
+    this.#timeoutMs = deps.acquireTimeoutMs;
+    this.#hooks = deps.hooks;
+    this.#best = new Array<Slot<C> | undefined>(deps.table.endpoints.length).fill(undefined);
+  }
+
+  /** Queued dispatches. */
+  get waiting(): number {
+    return this.#waiters.size;
+  }
+
+  /** The oldest queued dispatch's arrival number (`Infinity`: none). */
+  headTicket(): number {
+    return this.#waiters.headTicket();
+  }
+
+  /** Rejects every queued dispatch (the pool closing, every endpoint refusing). */
+  rejectAll(error: () => Error): void {
+    this.#waiters.rejectAll(error);
+  }
+
+  /** Stops the queue's tick once nobody waits (housekeeping). */
+  cancelTick(): void {
+    this.#waiters.cancelTick();
+  }
+
+  /** Connections the queued dispatches need: one per `limit` of them. */
+  demand(): number {
+    const n = this.#waiters.size;
+    return n === 0 ? 0 : Math.ceil(n / this.limit);
+  }
+
+  /**
+   * Runs `run(conn, arg, signal)` on a connection with room, at once or after queueing.
+   * Rejects like `acquire` (`WW_POOL_TIMEOUT`, `WW_POOL_QUEUE_FULL`, `WW_POOL_CLOSED`,
+   * `WW_ABORTED`, `WW_ENDPOINT_REFUSED`, `WW_INVALID_OPTION`), else settles as `run` does.
+   */
+  dispatch<A, R>(run: DispatchRunner<C, A, R>, arg: A, options: AcquireOptions | undefined): Promise<R> {
+    const hooks = this.#hooks;
+    if (hooks.closing()) return Promise.reject(new PoolClosedError('dispatch refused: the pool is closed'));
+    let timeoutMs = this.#timeoutMs;
+    let signal: AbortSignal | undefined;
+    if (options !== undefined) {
+      const invalid = checkAcquireOptions(options, 'dispatch');
+      if (invalid) return Promise.reject(invalid);
+      if (options.timeoutMs !== undefined) timeoutMs = options.timeoutMs;
+      signal = options.signal;
+      if (signal?.aborted) return Promise.reject(abortedError(signal, 'dispatch'));
+    }
+    const q = this.#waiters;
+    if (q.size === 0) {
+      let slot = this.#pick();
+      if (slot === undefined && hooks.retireExpiredIdle()) slot = this.#pick();
+      if (slot !== undefined) return this.#start(slot, run, arg, signal);
+    }
+    const refused = hooks.refused();
+    if (refused !== undefined) return Promise.reject(refused);
+    const max = this.#maxWaiting;
+    if (q.size >= max) {
+      return Promise.reject(new PoolQueueFullError(`dispatch refused: ${q.size} dispatches already queue (maxWaiting ${max})`));
+    }
+    const granted = q.enqueue(timeoutMs, signal, undefined);
+    hooks.grow(0);
+    return this.#startGranted(granted, run, arg, signal, options);
+  }
+
+  /**
+   * Grants queued dispatches places on `slot` (idle, a lease just released, drained, new,
+   * or shared with room), oldest first, up to the limit. The slot becomes `shared`.
+   */
+  serve(slot: Slot<C>): void {
+    const q = this.#waiters;
+    const t = this.#table;
+    const now = this.#clock.now;
+    while (q.size > 0 && slot.inFlight < this.limit) {
+      t.beginDispatch(slot, now, true);
+      this.#counters.dispatched++;
+      q.grantFirst(slot);
+    }
+  }
+
+  /**
+   * While acquires queue and the pool cannot grow, keeps one shared connection draining
+   * per queued acquire (least loaded first): it takes no new dispatch and goes to the
+   * oldest acquire when its last dispatch settles.
+   */
+  reserveForLeases(): void {
+    const t = this.#table;
+    if (t.shared === 0 || t.size < this.#max) return;
+    let want = this.#hooks.leaseWaiting() - t.draining;
+    while (want > 0) {
+      let least: Slot<C> | undefined;
+      for (const slot of t.slots) {
+        if (slot.state === 'shared' && !slot.draining && (least === undefined || slot.inFlight < least.inFlight)) least = slot;
+      }
+      if (least === undefined) return;
+      t.markDraining(least);
+      want--;
+    }
+  }
+
+  /** True when a shared slot may take more dispatches (queued ones, as it frees room). */
+  takes(slot: Slot<C>): boolean {
+    return !slot.draining && !slot.suspect && slot.site.refused === undefined && this.#clock.now < slot.lifetimeDeadline;
+  }
+
+  #start<A, R>(slot: Slot<C>, run: DispatchRunner<C, A, R>, arg: A, signal: AbortSignal | undefined): Promise<R> {
+    const t = this.#table;
+    t.beginDispatch(slot, this.#clock.now, false);
+    this.#counters.dispatched++;
+    // It filled this connection: open the next one now, so that the callers beyond it
+    // find room instead of a queue.
+    if (slot.inFlight >= this.limit && t.idle.length === 0) this.#hooks.grow(1);
+    return this.#run(slot, run, arg, signal, this.#pickedAt);
+  }
+
+  async #startGranted<A, R>(
+    granted: Promise<Slot<C>>, run: DispatchRunner<C, A, R>, arg: A, signal: AbortSignal | undefined, options: AcquireOptions | undefined,
+  ): Promise<R> {
+    const slot = await granted;
+    // The grant went with its connection if that died (or closed) since: start over.
+    if (!this.#table.claimGranted(slot)) return this.dispatch(run, arg, options);
+    return this.#run(slot, run, arg, signal, this.#latencyNow());
+  }
+
+  async #run<A, R>(slot: Slot<C>, run: DispatchRunner<C, A, R>, arg: A, signal: AbortSignal | undefined, startedAt: number): Promise<R> {
+    const incarnation = slot.incarnation;
+    try {
+      return await run(slot.conn as C, arg, signal);
+    } finally {
+      this.#settled(slot, incarnation, startedAt);
+    }
+  }
+
+  #settled(slot: Slot<C>, incarnation: number, startedAt: number): void {
+    // Its connection died or closed meanwhile: the counts went with it.
+    if (slot.incarnation !== incarnation) return;
+    const now = this.#latencyNow();
+    slot.site.latency.observe(now - startedAt, now);
+    if (this.#table.endDispatch(slot) > 0) {
+      if (this.#waiters.size > 0 && this.takes(slot)) this.serve(slot);
+      return;
+    }
+    this.#hooks.drained(slot);
+  }
+
+  /**
+   * The connection for the next dispatch, or undefined: per endpoint its best usable
+   * connection (shared with the fewest in flight, else the most recently used idle), then
+   * the balancer's choice among the endpoints that have one.
+   */
+  #pick(): Slot<C> | undefined {
+    const t = this.#table;
+    const endpoints = t.endpoints;
+    const best = this.#best;
+    for (let i = 0; i < endpoints.length; i++) {
+      endpoints[i]!.usable = false;
+      best[i] = undefined;
+    }
+    const limit = this.limit;
+    const now = this.#clock.now;
+    const slots = t.slots;
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots[i]!;
+      const state = slot.state;
+      if (state === 'shared') {
+        if (slot.draining || slot.inFlight >= limit) continue;
+      } else if (state !== 'idle') {
+        continue;
+      }
+      if (slot.suspect || now >= slot.lifetimeDeadline) continue;
+      const site = slot.site;
+      if (site.refused !== undefined) continue;
+      const b = best[site.index];
+      if (b === undefined || better(slot, b)) {
+        best[site.index] = slot;
+        site.usable = true;
+      }
+    }
+    const nowMs = this.#latencyNow();
+    this.#pickedAt = nowMs;
+    const i = this.#balancer.pick(endpoints, nowMs);
+    return i < 0 ? undefined : best[i];
+  }
+}
+
+/** Within one endpoint: shared with fewer in flight, then shared before idle, then the hotter idle. */
+function better<C>(a: Slot<C>, b: Slot<C>): boolean {
+  const aShared = a.state === 'shared';
+  if (aShared !== (b.state === 'shared')) return aShared;
+  return aShared ? a.inFlight < b.inFlight : a.lastReleasedAt > b.lastReleasedAt;
+}
+
+/** `dispatch` on a pool whose protocol has no `sharing`. */
+export function dispatchUnsupported(protocolName: unknown): DispatchUnsupportedError {
+  const name = typeof protocolName === 'string' ? JSON.stringify(protocolName) : 'of this pool';
+  return new DispatchUnsupportedError(
+    `dispatch refused: protocol ${name} cannot share a connection (it has no sharing); lease one with pool.use() or pool.acquire()`,
+  );
+}
