@@ -44,7 +44,7 @@ import {
   activeSnapshot, CONNECTING, doneSnapshot, flatState, HANDSHAKING, persistedSnapshot, stoppedSnapshot,
   type ConnectionSnapshot, type ConnectionStateValue, type FlatState,
 } from './connection-snapshot.js';
-import { connectionTransition, ConnectionStep } from './connection-transition.js';
+import { connectionTransition, initialStep, type ConnectionStep } from './connection-transition.js';
 import type { ConnectionInput } from './connection-types.js';
 import { initialConnection } from './initial-connection.js';
 
@@ -113,7 +113,7 @@ export const connectionMachine: ConnectionLogic = {
     if (live === undefined) return;
     live.markStarted();
     if (snapshot.status === 'active' && flatState(snapshot.value) === 'connecting') {
-      runEffects(live, new ConnectionStep('connecting', snapshot.context), INIT);
+      runEffects(live, initialStep(snapshot.context), INIT);
     }
   },
   transition,

@@ -31,16 +31,26 @@ import {
 /** The named effects: the entry actions of the model's states. */
 export type ConnectionEffect = 'startDial' | 'startHandshake' | 'armHeartbeat' | 'startProbe' | 'quiesce' | 'startClose';
 
+// Each state's entry actions, in the model's order: constants, so a step names its effects
+// without a lookup (a keyed load per transition showed in the heartbeat profile).
+const DIAL: readonly ConnectionEffect[] = Object.freeze(['startDial'] as const);
+const HANDSHAKE: readonly ConnectionEffect[] = Object.freeze(['startHandshake'] as const);
+const ARM_HEARTBEAT: readonly ConnectionEffect[] = Object.freeze(['armHeartbeat'] as const);
+const PROBE: readonly ConnectionEffect[] = Object.freeze(['startProbe'] as const);
+const CLOSE: readonly ConnectionEffect[] = Object.freeze(['quiesce', 'startClose'] as const);
+const QUIESCE: readonly ConnectionEffect[] = Object.freeze(['quiesce'] as const);
+const NONE: readonly ConnectionEffect[] = Object.freeze([] as const);
+
 /** Each state's entry actions, in the model's order. */
 export const ENTRY_EFFECTS: Readonly<Record<FlatState, readonly ConnectionEffect[]>> = Object.freeze({
-  connecting: Object.freeze(['startDial'] as const),
-  handshaking: Object.freeze(['startHandshake'] as const),
-  ready: Object.freeze(['armHeartbeat'] as const),
-  probing: Object.freeze(['startProbe'] as const),
-  suspect: Object.freeze(['startProbe'] as const),
-  closing: Object.freeze(['quiesce', 'startClose'] as const),
-  dead: Object.freeze(['quiesce'] as const),
-  closed: Object.freeze([] as const),
+  connecting: DIAL,
+  handshaking: HANDSHAKE,
+  ready: ARM_HEARTBEAT,
+  probing: PROBE,
+  suspect: PROBE,
+  closing: CLOSE,
+  dead: QUIESCE,
+  closed: NONE,
 });
 
 /** One transition's result: where to, the new context, the effects to run, and the output of a final state. */
@@ -50,22 +60,28 @@ export class ConnectionStep {
   readonly effects: readonly ConnectionEffect[];
   readonly output: ConnectionOutput | undefined;
 
-  constructor(state: FlatState, context: ConnectionContext, output?: ConnectionOutput) {
+  /** `effects` are the entry actions of `state` (ENTRY_EFFECTS), named by the caller. */
+  constructor(state: FlatState, context: ConnectionContext, effects: readonly ConnectionEffect[], output?: ConnectionOutput) {
     this.state = state;
     this.context = context;
-    this.effects = ENTRY_EFFECTS[state];
+    this.effects = effects;
     this.output = output;
   }
 }
 
+/** The first step of a connection (`dialing.connecting`, whose entry dials). */
+export function initialStep(context: ConnectionContext): ConnectionStep {
+  return new ConnectionStep('connecting', context, DIAL);
+}
+
 function dead(c: ConnectionContext, reason: DeadReason, event: ConnectionEvent, now: number): ConnectionStep {
   const next = died(c, reason, now);
-  return new ConnectionStep('dead', next, deadOutput(next, event));
+  return new ConnectionStep('dead', next, QUIESCE, deadOutput(next, event));
 }
 
 function close(c: ConnectionContext, now: number): ConnectionStep {
   const next = closed(c, now);
-  return new ConnectionStep('closed', next, closedOutput(next));
+  return new ConnectionStep('closed', next, NONE, closedOutput(next));
 }
 
 /**
@@ -92,7 +108,7 @@ export function connectionTransition(state: FlatState, c: ConnectionContext, eve
       return state === 'dead' || state === 'closed' ? undefined : dead(c, event.reason, event, now);
     case 'CLOSE':
       if (state === 'connecting' || state === 'handshaking') return close(c, now);
-      return state === 'ready' || state === 'probing' || state === 'suspect' ? new ConnectionStep('closing', stamped(c, now)) : undefined;
+      return state === 'ready' || state === 'probing' || state === 'suspect' ? new ConnectionStep('closing', stamped(c, now), CLOSE) : undefined;
     case 'ww.stream.closed':
       switch (state) {
         case 'handshaking': return dead(c, 'handshake-failed', event, now);
@@ -101,25 +117,25 @@ export function connectionTransition(state: FlatState, c: ConnectionContext, eve
         default: return undefined;
       }
     case 'ww.dial.done':
-      return state === 'connecting' ? new ConnectionStep('handshaking', stamped(c, now)) : undefined;
+      return state === 'connecting' ? new ConnectionStep('handshaking', stamped(c, now), HANDSHAKE) : undefined;
     case 'ww.connect.done':
-      return state === 'connecting' ? new ConnectionStep('ready', readied(c, now)) : undefined;
+      return state === 'connecting' ? new ConnectionStep('ready', readied(c, now), ARM_HEARTBEAT) : undefined;
     case 'ww.dial.failed':
       return state === 'connecting' ? dead(c, 'dial-failed', event, now) : undefined;
     case 'ww.handshake.done':
-      return state === 'handshaking' ? new ConnectionStep('ready', readied(c, now)) : undefined;
+      return state === 'handshaking' ? new ConnectionStep('ready', readied(c, now), ARM_HEARTBEAT) : undefined;
     case 'ww.handshake.failed':
       return state === 'handshaking' ? dead(c, 'handshake-failed', event, now) : undefined;
     case 'ww.heartbeat.idle':
-      return state === 'ready' ? new ConnectionStep('probing', probeSent(c, now)) : undefined;
+      return state === 'ready' ? new ConnectionStep('probing', probeSent(c, now), PROBE) : undefined;
     case 'ww.request.timedout':
-      return state === 'ready' ? new ConnectionStep('suspect', requestTimedOut(c, now)) : undefined;
+      return state === 'ready' ? new ConnectionStep('suspect', requestTimedOut(c, now), PROBE) : undefined;
     case 'ww.probe.ok':
     case 'ww.probe.alive':
-      return state === 'probing' || state === 'suspect' ? new ConnectionStep('ready', probeAnswered(c, event, now, state === 'suspect')) : undefined;
+      return state === 'probing' || state === 'suspect' ? new ConnectionStep('ready', probeAnswered(c, event, now, state === 'suspect'), ARM_HEARTBEAT) : undefined;
     case 'ww.probe.failed':
       if (state !== 'probing' && state !== 'suspect') return undefined;
-      return suspicionWindowEnded(event) ? dead(c, 'heartbeat-timeout', event, now) : new ConnectionStep('suspect', probeFailed(c, now));
+      return suspicionWindowEnded(event) ? dead(c, 'heartbeat-timeout', event, now) : new ConnectionStep('suspect', probeFailed(c, now), PROBE);
     case 'ww.close.done':
       return state === 'closing' ? close(c, now) : undefined;
     default:
