@@ -135,8 +135,9 @@ export class Pool<S = unknown> implements AsyncDisposable {
    * await pool.command(['SET', 'k', 'v']);
    * const value = await pool.command<string | null>(['GET', 'k']);
    */
-  command<T = unknown>(this: Pool<CommandSession>, args: readonly RespArg[], options?: DispatchOptions): Promise<T> {
-    return this.#core.dispatchWith(runCommand, args, options) as Promise<T>;
+  command<T = unknown>(this: S extends CommandSession ? Pool<S> : never, args: readonly RespArg[], options?: DispatchOptions): Promise<T> {
+    const core = (this as Pool<S>).#core as unknown as PoolCore<CommandSession>;
+    return core.dispatchWith(runCommand, args, options) as Promise<T>;
   }
 
   /**
@@ -147,8 +148,9 @@ export class Pool<S = unknown> implements AsyncDisposable {
    * @example
    * const user = await pool.request<{ name: string }>({ op: 'getUser', id: 7 });
    */
-  request<T = unknown>(this: Pool<RequestSession>, payload: unknown, options?: DispatchOptions): Promise<T> {
-    return this.#core.dispatchWith(runRequest, payload, options) as Promise<T>;
+  request<T = unknown>(this: S extends RequestSession ? Pool<S> : never, payload: unknown, options?: DispatchOptions): Promise<T> {
+    const core = (this as Pool<S>).#core as unknown as PoolCore<RequestSession>;
+    return core.dispatchWith(runRequest, payload, options) as Promise<T>;
   }
 
   /** Go DBStats-like counters with a per-endpoint breakdown (docs/pool.md). */
