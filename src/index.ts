@@ -32,6 +32,7 @@ export { createPrometheusMetrics } from './observe/prometheus.js';
 export type { PrometheusMetrics, PrometheusMetricsOptions, PrometheusRegistry } from './observe/prometheus.js';
 export { createOpenTelemetry } from './observe/opentelemetry.js';
 export type { OpenTelemetry, OpenTelemetryOptions } from './observe/opentelemetry.js';
+export type { OtelMetricProducer } from './observe/otel-metric-producer.js';
 // Live dashboard and Stately inspector relay (docs/observability.md): rt.serveDashboard(), rt.serveInspector()
 export type { Dashboard, DashboardOptions } from './observe/dashboard-server.js';
 export type { InspectorRelay, InspectorRelayOptions } from './observe/inspector-relay.js';

@@ -35,7 +35,7 @@ const ROOT_TYPES = [
   'Runtime', 'RuntimeOptions', 'RuntimeState',
   'RuntimeEvent', 'StateEvent', 'RestartEvent', 'ChildExitEvent', 'EscalationEvent', 'ShutdownEvent', 'RuntimeFailedEvent',
   'PoolRuntimeEvent', 'EventTrace',
-  'PrometheusMetrics', 'PrometheusMetricsOptions', 'PrometheusRegistry', 'OpenTelemetry', 'OpenTelemetryOptions',
+  'PrometheusMetrics', 'PrometheusMetricsOptions', 'PrometheusRegistry', 'OpenTelemetry', 'OpenTelemetryOptions', 'OtelMetricProducer',
   'Dashboard', 'DashboardOptions', 'InspectorRelay', 'InspectorRelayOptions', 'ServeInspectorOptions',
   'SupervisorChildOptions', 'ChildSpec', 'SupervisorSpec', 'RestartType', 'Strategy', 'ShutdownOrder',
   'SupervisorHandle', 'WhenChildStateOptions', 'ChildInfo', 'SupervisorRef', 'SupervisorSnapshot', 'SupervisorOutput',

@@ -48,6 +48,15 @@ export class HistogramCell {
     }
   }
 
+  /** Counts per bucket, not cumulated, with the overflow (> last bound) last: OpenTelemetry's layout. */
+  bucketCounts(): number[] {
+    const out = Array.from(this.#counts);
+    let inBounds = 0;
+    for (const c of out) inBounds += c;
+    out.push(this.count - inBounds);
+    return out;
+  }
+
   /** Cumulative counts per bound, as Prometheus reports them (`le`). */
   cumulative(): number[] {
     const out = new Array<number>(this.bounds.length);

@@ -14,6 +14,7 @@ import type { Runtime } from '../runtime.js';
 import { eventSinkOf } from './events.js';
 import { observeHubOf } from './observe-hub.js';
 import { loadOptionalPeer, wirewardenVersion } from './optional-peer.js';
+import { otelMetricProducer, type OtelMetricProducer } from './otel-metric-producer.js';
 import { startOtelMetrics } from './otel-metrics.js';
 import { startOtelTracing, type OtelTraceApi } from './otel-tracing.js';
 import { observeRuntime } from './runtime-observer.js';
@@ -27,8 +28,15 @@ export interface OpenTelemetryOptions {
   /** Where the spans go: an OTel `TracerProvider`. Default: the global one. `false`: no spans. */
   readonly tracerProvider?: { getTracer(name: string, version?: string): unknown } | false;
   /**
-   * Trace `pool.use` only inside a recording span of yours (your request's), so background
-   * work makes no root spans. Default true. Connection spans are always made.
+   * A `wirewarden.pool.use` span (with a `wirewarden.pool.acquire` child) for every traced
+   * `pool.use`. Default false: your span gets a `wirewarden.pool.use` event naming the
+   * connection, and only an acquire that waited ≥ 1 ms gets a span (an SDK span costs
+   * about as much CPU as a loopback request; docs/observability.md has the figures).
+   */
+  readonly requestSpans?: boolean;
+  /**
+   * With `requestSpans`: trace `pool.use` only inside a recording span of yours, so
+   * background work makes no root spans. Default true. Connection spans are always made.
    */
   readonly requireParentSpan?: boolean;
   /** The `@opentelemetry/api` module, when it does not resolve from wirewarden's location. Default: loaded here. */
@@ -37,6 +45,12 @@ export interface OpenTelemetryOptions {
 
 /** The handle `createOpenTelemetry` returns. */
 export interface OpenTelemetry {
+  /**
+   * The same metrics as an SDK `MetricProducer`, for a reader built with
+   * `metricProducers: [otel.metricProducer]`: nothing is recorded per sample (use it with
+   * `meterProvider: false`, or the metrics are reported twice). Empty after `close()`.
+   */
+  readonly metricProducer: OtelMetricProducer;
   /** Stops the instruments' callbacks, the spans and the trace ids on events. Idempotent. */
   close(): void;
 }
@@ -47,6 +61,7 @@ const hasMethod = (name: string) => (v: unknown): boolean =>
 const schema = shape({
   meterProvider: optional(custom<OpenTelemetryOptions['meterProvider']>('a MeterProvider (getMeter) or false', hasMethod('getMeter'))),
   tracerProvider: optional(custom<OpenTelemetryOptions['tracerProvider']>('a TracerProvider (getTracer) or false', hasMethod('getTracer'))),
+  requestSpans: optional(boolean()),
   requireParentSpan: optional(boolean()),
   api: optional(custom<object>('the @opentelemetry/api module', (v) => typeof v === 'object' && v !== null && 'trace' in v && 'metrics' in v && 'context' in v)),
 });
@@ -69,16 +84,22 @@ export function createOpenTelemetry(rt: Runtime, options?: OpenTelemetryOptions)
   const stops: Array<() => void> = [];
   if (o.meterProvider !== false) {
     const provider = (o.meterProvider ?? api.metrics.getMeterProvider()) as OtelApi.MeterProvider;
-    stops.push(startOtelMetrics(observer, provider.getMeter('wirewarden', version)));
+    stops.push(startOtelMetrics(observer, provider.getMeter('wirewarden', version), api.ROOT_CONTEXT));
   }
   if (o.tracerProvider !== false) {
     const provider = (o.tracerProvider ?? api.trace.getTracerProvider()) as OtelApi.TracerProvider;
     const hub = observeHubOf(rt.root.system);
     stops.push(startOtelTracing(api as unknown as OtelTraceApi, provider.getTracer('wirewarden', version), observer, hub,
-      eventSinkOf(rt.root.system), o.requireParentSpan ?? true));
+      eventSinkOf(rt.root.system), { requestSpans: o.requestSpans ?? false, requireParentSpan: o.requireParentSpan ?? true }));
   }
   let closed = false;
+  const producer = otelMetricProducer(observer, version);
   return {
+    metricProducer: {
+      collect: (collectOptions) => (closed
+        ? Promise.resolve({ resourceMetrics: { resource: {}, scopeMetrics: [] }, errors: [] })
+        : producer.collect(collectOptions)),
+    },
     close() {
       if (closed) return;
       closed = true;

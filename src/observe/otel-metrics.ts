@@ -9,13 +9,17 @@
  * dashboard reads both exporters alike; the attribute objects of a series are made once
  * and reused for every sample.
  */
-import type { Attributes, Histogram, Meter, ObservableResult } from '@opentelemetry/api';
+import type { Attributes, Context, Histogram, Meter, ObservableResult } from '@opentelemetry/api';
 import type { EndpointSeries } from './connection-watch.js';
 import { METRICS, type HistogramMetric, type ValueMetric } from './metric-catalog.js';
 import type { PoolSeries, RuntimeObserver } from './runtime-observer.js';
 
-/** Creates the instruments on `meter`; returns the function that stops them. */
-export function startOtelMetrics(observer: RuntimeObserver, meter: Meter): () => void {
+/**
+ * Creates the instruments on `meter`; returns the function that stops them. `root` is the
+ * API's ROOT_CONTEXT: passed to `record`, it spares the SDK a context lookup per sample
+ * (exemplars would come from the connection's events, not from whatever ran last).
+ */
+export function startOtelMetrics(observer: RuntimeObserver, meter: Meter, root: Context): () => void {
   const stops: Array<() => void> = [];
   const histograms = new Map<HistogramMetric['sample'], Histogram>();
   for (const m of METRICS) {
@@ -48,9 +52,9 @@ export function startOtelMetrics(observer: RuntimeObserver, meter: Meter): () =>
     return a;
   };
   stops.push(observer.addListener({
-    rtt: (s, seconds) => rtt.record(seconds, seriesAttributes(s)),
-    detection: (s, seconds) => detection.record(seconds, seriesAttributes(s)),
-    waited: (s, seconds) => wait.record(seconds, poolAttributes(s)),
+    rtt: (s, seconds) => rtt.record(seconds, seriesAttributes(s), root),
+    detection: (s, seconds) => detection.record(seconds, seriesAttributes(s), root),
+    waited: (s, seconds) => wait.record(seconds, poolAttributes(s), root),
   }));
   return () => {
     for (const stop of stops) stop();

@@ -2,18 +2,22 @@
  * OpenTelemetry spans for what a request and a connection go through, and the trace id
  * in wirewarden's events:
  *
- *   your span ─▶ wirewarden.pool.use ─┬─ wirewarden.pool.acquire   (until a connection is leased)
- *                                     └─ (your work on the connection, in the use span's context)
+ *   your span ─┬─ event wirewarden.pool.use { connection.path, endpoint }   (default)
+ *              └─ wirewarden.pool.acquire       (only when the acquire waited ≥ 1 ms)
+ *   your span ─▶ wirewarden.pool.use ─▶ wirewarden.pool.acquire             (requestSpans: true)
  *   wirewarden.connection.connect ─┬─ wirewarden.connection.dial       (transport connect)
  *                                  └─ wirewarden.connection.handshake  (protocol open/auth)
  *
- * `pool.use` asks the runtime's hub for a tracer on every call (observe-hub.ts); with
- * `requireParentSpan` (the default) it makes spans only inside a recording span of yours,
- * so untraced background work pays one context lookup. The use span names the connection
- * (`wirewarden.connection.path`, the `path` of its events), and every event emitted while
- * a span records carries its `traceId`/`spanId`: a slow request's trace leads to the
- * connection's events, and an event (ready → suspect after a request timed out) to the
- * trace of the request that saw it.
+ * `pool.use` asks the runtime's hub for a tracer on every call (observe-hub.ts). Only
+ * inside a recording span of yours does it record anything (untraced work pays one
+ * context lookup), and by default no span per request: an SDK span costs about as much
+ * CPU as a whole loopback request (bench/observability-overhead.ts), so the request is
+ * your span, annotated with the connection that served it (`wirewarden.connection.path`,
+ * the `path` of its events); a wait for a connection, the part wirewarden adds to your
+ * latency, gets its own span. `requestSpans: true` makes a use span per request instead.
+ * Every event emitted while a span records carries its `traceId`/`spanId`: a slow
+ * request's trace leads to the connection's events, and an event (ready → suspect after
+ * a request timed out) to the trace of the request that saw it.
  *
  * Connection spans are made after the fact from the runtime's events (a dial's start and
  * end) and the connection's snapshots during the dial (when the handshake began), with
@@ -52,27 +56,80 @@ function failSpan(api: OtelTraceApi, span: Span, err: unknown): void {
   if (typeof code === 'string') span.setAttribute('error.type', code);
 }
 
+/** What `pool.use` records: the caller's span annotated (default), or spans of its own per request. */
+export interface PoolTraceOptions {
+  /** A `wirewarden.pool.use` span (with an acquire child) for every traced request. Default false. */
+  readonly requestSpans: boolean;
+  /** With `requestSpans`: only inside a recording span of the caller. Default true. */
+  readonly requireParentSpan: boolean;
+}
+
+/** An acquire that waited this long gets a span of its own, even without `requestSpans`. */
+export const ACQUIRE_SPAN_MIN_WAIT_MS = 1;
+
 class PoolUseTracer implements PoolTracing {
   readonly #api: OtelTraceApi;
   readonly #tracer: Tracer;
   readonly #observer: RuntimeObserver;
-  readonly #requireParent: boolean;
+  readonly #options: PoolTraceOptions;
+  readonly #clock: { now(): number };
 
-  constructor(api: OtelTraceApi, tracer: Tracer, observer: RuntimeObserver, requireParent: boolean) {
+  constructor(api: OtelTraceApi, tracer: Tracer, observer: RuntimeObserver, options: PoolTraceOptions, clock: { now(): number }) {
     this.#api = api;
+    this.#clock = clock;
     this.#tracer = tracer;
     this.#observer = observer;
-    this.#requireParent = requireParent;
+    this.#options = options;
   }
 
   use<S, R>(pool: Pool<S>, leases: LeaseSource<S>, fn: (conn: S, signal: AbortSignal) => R | Promise<R>,
     options: AcquireOptions | undefined): Promise<R> {
     const api = this.#api;
     const parent = api.context.active();
-    if (this.#requireParent && api.trace.getSpan(parent)?.isRecording() !== true) return plainUse(leases, fn, options);
-    const span = this.#tracer.startSpan('wirewarden.pool.use', { kind: api.SpanKind.CLIENT as 2, attributes: { 'wirewarden.pool': pool.id } }, parent);
-    const ctx = api.trace.setSpan(parent, span);
-    return api.context.with(ctx, () => this.#run(pool, leases, fn, options, span, ctx));
+    const caller = api.trace.getSpan(parent);
+    const recording = caller !== undefined && caller.isRecording();
+    if (this.#options.requestSpans) {
+      if (this.#options.requireParentSpan && !recording) return plainUse(leases, fn, options);
+      const span = this.#tracer.startSpan('wirewarden.pool.use', { kind: api.SpanKind.CLIENT as 2, attributes: { 'wirewarden.pool': pool.id } }, parent);
+      const ctx = api.trace.setSpan(parent, span);
+      return api.context.with(ctx, () => this.#run(pool, leases, fn, options, span, ctx));
+    }
+    return recording ? this.#annotate(pool, leases, fn, options, caller, parent) : plainUse(leases, fn, options);
+  }
+
+  /**
+   * The default: no span per request (an SDK span costs about as much CPU as a loopback
+   * request). The caller's span gets an event naming the connection, and an acquire that
+   * waited gets a span of its own, after the fact.
+   */
+  async #annotate<S, R>(pool: Pool<S>, leases: LeaseSource<S>, fn: (conn: S, signal: AbortSignal) => R | Promise<R>,
+    options: AcquireOptions | undefined, caller: Span, parent: Context): Promise<R> {
+    const startedAt = this.#clock.now();
+    let lease: Lease<S>;
+    try {
+      lease = await leases.acquire(options);
+    } catch (err) {
+      this.#acquireSpan(pool, parent, startedAt, undefined, err);
+      throw err;
+    }
+    const connection = this.#connectionAttributes(pool, lease.connectionId);
+    const waitedMs = this.#clock.now() - startedAt;
+    if (waitedMs >= ACQUIRE_SPAN_MIN_WAIT_MS) this.#acquireSpan(pool, parent, startedAt, connection, undefined);
+    caller.addEvent('wirewarden.pool.use', connection);
+    try {
+      return await fn(lease.conn, options?.signal ?? NEVER_ABORTED);
+    } finally {
+      lease.release();
+    }
+  }
+
+  /** A `wirewarden.pool.acquire` span from `startedAt` to now (the runtime's clock, like every wirewarden time). */
+  #acquireSpan(pool: { readonly id: string; readonly path: string }, parent: Context, startedAt: number, connection: Attributes | undefined, err: unknown): void {
+    const span = this.#tracer.startSpan('wirewarden.pool.acquire', {
+      kind: this.#api.SpanKind.INTERNAL as 0, startTime: startedAt, attributes: { 'wirewarden.pool': pool.id, ...connection },
+    }, parent);
+    if (err !== undefined) failSpan(this.#api, span, err);
+    span.end(this.#clock.now());
   }
 
   async #run<S, R>(pool: Pool<S>, leases: LeaseSource<S>, fn: (conn: S, signal: AbortSignal) => R | Promise<R>,
@@ -104,12 +161,12 @@ class PoolUseTracer implements PoolTracing {
     }
   }
 
-  #connectionAttributes(pool: { readonly path: string }, id: string): Attributes {
+  #connectionAttributes(pool: { readonly id: string; readonly path: string }, id: string): Attributes {
     const path = `${pool.path}/${id}`;
     const endpoint = this.#observer.watchAt(path)?.series.labels.endpoint;
     return endpoint === undefined
-      ? { 'wirewarden.connection.id': id, 'wirewarden.connection.path': path }
-      : { 'wirewarden.connection.id': id, 'wirewarden.connection.path': path, 'wirewarden.endpoint': endpoint };
+      ? { 'wirewarden.pool': pool.id, 'wirewarden.connection.id': id, 'wirewarden.connection.path': path }
+      : { 'wirewarden.pool': pool.id, 'wirewarden.connection.id': id, 'wirewarden.connection.path': path, 'wirewarden.endpoint': endpoint };
   }
 }
 
@@ -155,9 +212,9 @@ function dialSpans(api: OtelTraceApi, tracer: Tracer, w: ConnectionWatch, dial: 
  * observer, trace ids on events through the bus. Returns the function that stops it.
  */
 export function startOtelTracing(
-  api: OtelTraceApi, tracer: Tracer, observer: RuntimeObserver, hub: ObserveHub, sink: unknown, requireParentSpan: boolean,
+  api: OtelTraceApi, tracer: Tracer, observer: RuntimeObserver, hub: ObserveHub, sink: unknown, options: PoolTraceOptions,
 ): () => void {
-  const tracing = new PoolUseTracer(api, tracer, observer, requireParentSpan);
+  const tracing = new PoolUseTracer(api, tracer, observer, options, observer.rt.scheduler);
   hub.tracing = tracing;
   const stopDials = observer.addListener({ tracesDials: true, dialEnded: (w, dial) => dialSpans(api, tracer, w, dial) });
   const bus = sink instanceof EventBus ? sink : undefined;

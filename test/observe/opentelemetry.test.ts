@@ -6,6 +6,7 @@
  * (and only then).
  */
 import { SpanStatusCode, type Tracer } from '@opentelemetry/api';
+import { DataPointType, type MetricProducer } from '@opentelemetry/sdk-metrics';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createOpenTelemetry } from '../../src/observe/opentelemetry.js';
@@ -78,8 +79,50 @@ describe('createOpenTelemetry: metrics', () => {
   });
 });
 
+describe('createOpenTelemetry: metric producer', () => {
+  it('an SDK reader with metricProducers: [otel.metricProducer] reads the same cells as the Prometheus scrape', async () => {
+    const register = new Registry();
+    let producer: MetricProducer | undefined;
+    let handle: { close(): void } | undefined;
+    setup = virtualPool(2, 2, (rt) => {
+      createPrometheusMetrics(rt, { register });
+      const otel = createOpenTelemetry(rt, { meterProvider: false, tracerProvider: false });
+      producer = otel.metricProducer as unknown as MetricProducer;
+      handle = otel;
+    });
+    sdk = otelSdk([producer!]);
+    const { scheduler, pool, peer } = setup;
+    await advance(scheduler, 50);
+    await advance(scheduler, 3 * HEARTBEAT.intervalMs, 1);
+    peer.frozen = true;
+    await advance(scheduler, 3 * HEARTBEAT.intervalMs, 1);
+
+    const metrics = await sdk.metrics();
+    const text = await register.metrics();
+    const series = { pool: pool.id, endpoint: EP };
+    expect(metrics.get('wirewarden.connection.transitions')).toMatchObject({ dataPointType: DataPointType.SUM, isMonotonic: true });
+    expect(metrics.get('wirewarden.connections')).toMatchObject({ dataPointType: DataPointType.SUM, isMonotonic: false });
+    expect(point(metrics.get('wirewarden.connection.transitions'), { ...series, from: 'probing', to: 'ready' })?.value)
+      .toBe(value(text, 'wirewarden_connection_transitions_total', { ...series, from: 'probing', to: 'ready' }));
+    expect(point(metrics.get('wirewarden.restarts'), { supervisor: pool.id, reason: 'heartbeat-timeout' })?.value)
+      .toBe(value(text, 'wirewarden_restarts_total', { supervisor: pool.id, reason: 'heartbeat-timeout' }));
+    const rtt = point<HistogramPoint['value']>(metrics.get('wirewarden.connection.probe_rtt'), series)!.value;
+    expect(rtt.count).toBe(value(text, 'wirewarden_connection_probe_rtt_seconds_count', series));
+    expect(rtt.sum).toBeCloseTo(value(text, 'wirewarden_connection_probe_rtt_seconds_sum', series)!, 12);
+    const le5ms = rtt.buckets.boundaries.indexOf(0.005);
+    expect(rtt.buckets.counts.slice(0, le5ms + 1).reduce((a, b) => a + b, 0))
+      .toBe(value(text, 'wirewarden_connection_probe_rtt_seconds_bucket', { ...series, le: '0.005' }));
+    const detection = point<HistogramPoint['value']>(metrics.get('wirewarden.connection.detection'), series)!.value;
+    expect(detection.count).toBe(2);
+    expect(detection.sum).toBeCloseTo(value(text, 'wirewarden_connection_detection_seconds_sum', series)!, 12);
+
+    handle!.close();
+    expect((await sdk.metrics()).has('wirewarden.connections')).toBe(false);
+  });
+});
+
 describe('createOpenTelemetry: tracing', () => {
-  it('pool.use inside a request: use and acquire spans name the connection; events inside carry the trace id', async () => {
+  it('pool.use inside a request (default): the caller\'s span names the connection, a wait gets an acquire span, events inside carry the trace id', async () => {
     sdk = otelSdk();
     const otel = sdk;
     const events: RuntimeEvent[] = [];
@@ -89,67 +132,102 @@ describe('createOpenTelemetry: tracing', () => {
     });
     const { scheduler, pool } = setup;
     await advance(scheduler, 50);
-    const { result, traceId } = await inRequest(sdk.tracerProvider.getTracer('test'), () => pool.use(async (conn) => {
+    const tracer = sdk.tracerProvider.getTracer('test');
+    const { result, traceId } = await inRequest(tracer, () => pool.use(async (conn) => {
       // The request went unanswered: the connection turns suspect inside this request.
       conn.ctx.requestTimedOut!();
       return 'done';
     }));
     expect(result).toBe('done');
 
-    const spans = sdk.spans.getFinishedSpans();
-    const use = spansNamed(spans, 'wirewarden.pool.use')[0]!;
-    const acquire = spansNamed(spans, 'wirewarden.pool.acquire')[0]!;
+    let spans = sdk.spans.getFinishedSpans();
     const request = spansNamed(spans, 'request')[0]!;
-    expect(use.spanContext().traceId).toBe(traceId);
-    expect(use.parentSpanContext?.spanId).toBe(request.spanContext().spanId);
-    expect(acquire.parentSpanContext?.spanId).toBe(use.spanContext().spanId);
+    // No span per request; the caller's span says which connection served it.
+    expect(spansNamed(spans, 'wirewarden.pool.use')).toHaveLength(0);
+    expect(spansNamed(spans, 'wirewarden.pool.acquire')).toHaveLength(0);
     const path = `${pool.path}/conn-1`;
-    expect(use.attributes).toMatchObject({ 'wirewarden.pool': pool.id, 'wirewarden.connection.id': 'conn-1', 'wirewarden.connection.path': path, 'wirewarden.endpoint': EP });
-    expect(acquire.attributes).toMatchObject({ 'wirewarden.connection.path': path });
-
+    expect(request.events.map((e) => [e.name, e.attributes])).toEqual([
+      ['wirewarden.pool.use', { 'wirewarden.pool': pool.id, 'wirewarden.connection.id': 'conn-1', 'wirewarden.connection.path': path, 'wirewarden.endpoint': EP }],
+    ]);
     // The trace leads to the connection's events, and the event back to the trace.
     const suspect = events.find((e) => e.type === 'state' && e.path === path && e.to === 'suspect')!;
-    expect(suspect).toMatchObject({ traceId, spanId: use.spanContext().spanId });
-    // Events after the request carry no trace (the span ended).
+    expect(suspect).toMatchObject({ traceId, spanId: request.spanContext().spanId });
+    // Events after the request carry no trace (its span ended, even if a timer kept its context).
     await advance(scheduler, 2 * HEARTBEAT.intervalMs, 1);
     const later = events.filter((e) => e.type === 'state' && e.at > suspect.at);
     expect(later.length).toBeGreaterThan(0);
     for (const e of later) expect(e.traceId).toBeUndefined();
+
+    // An acquire that waits gets a span of its own, from the call to the grant.
+    const held = await pool.acquire();
+    const waiting = inRequest(tracer, () => pool.use(() => 'after a wait'));
+    await advance(scheduler, 40);
+    held.release();
+    expect((await waiting).result).toBe('after a wait');
+    spans = sdk.spans.getFinishedSpans();
+    const acquire = spansNamed(spans, 'wirewarden.pool.acquire')[0]!;
+    expect(durationMs(acquire)).toBe(40);
+    expect(acquire.parentSpanContext?.spanId).toBe(spansNamed(spans, 'request')[1]!.spanContext().spanId);
+    expect(acquire.attributes).toMatchObject({ 'wirewarden.pool': pool.id, 'wirewarden.connection.path': path });
   });
 
-  it('a failing use: both spans record the error code; without a parent span no span is made (requireParentSpan)', async () => {
+  it('requestSpans: a use span with an acquire child per traced request, naming the connection; errors carry their code', async () => {
     sdk = otelSdk();
     const otel = sdk;
-    setup = virtualPool(1, 1, (rt) => createOpenTelemetry(rt, { meterProvider: false, tracerProvider: otel.tracerProvider }));
+    setup = virtualPool(1, 1, (rt) => createOpenTelemetry(rt, { meterProvider: false, tracerProvider: otel.tracerProvider, requestSpans: true }));
     const { scheduler, pool } = setup;
     await advance(scheduler, 50);
     expect(await pool.use(() => 'untraced')).toBe('untraced');
     expect(spansNamed(sdk.spans.getFinishedSpans(), 'wirewarden.pool.use')).toHaveLength(0);
 
     const tracer = sdk.tracerProvider.getTracer('test');
+    const { traceId } = await inRequest(tracer, () => pool.use(() => 'traced'));
+    let spans = sdk.spans.getFinishedSpans();
+    const use = spansNamed(spans, 'wirewarden.pool.use')[0]!;
+    const acquire = spansNamed(spans, 'wirewarden.pool.acquire')[0]!;
+    expect(use.spanContext().traceId).toBe(traceId);
+    expect(use.parentSpanContext?.spanId).toBe(spansNamed(spans, 'request')[0]!.spanContext().spanId);
+    expect(acquire.parentSpanContext?.spanId).toBe(use.spanContext().spanId);
+    expect(use.attributes).toMatchObject({ 'wirewarden.pool': pool.id, 'wirewarden.connection.id': 'conn-1', 'wirewarden.connection.path': `${pool.path}/conn-1`, 'wirewarden.endpoint': EP });
+
     const boom = Object.assign(new Error('remote said no'), { code: 'WW_REMOTE_ERROR' });
     await expect(inRequest(tracer, () => pool.use(() => Promise.reject(boom)))).rejects.toBe(boom);
-    const use = spansNamed(sdk.spans.getFinishedSpans(), 'wirewarden.pool.use')[0]!;
-    expect(use.status).toEqual({ code: SpanStatusCode.ERROR, message: 'WW_REMOTE_ERROR' });
-    expect(use.attributes['error.type']).toBe('WW_REMOTE_ERROR');
+    const failedUse = spansNamed(sdk.spans.getFinishedSpans(), 'wirewarden.pool.use').at(-1)!;
+    expect(failedUse.status).toEqual({ code: SpanStatusCode.ERROR, message: 'WW_REMOTE_ERROR' });
+    expect(failedUse.attributes['error.type']).toBe('WW_REMOTE_ERROR');
     expect(pool.stats().leased).toBe(0);
 
     // An acquire that times out fails both spans with the pool's code.
     const held = await pool.acquire();
-    const failed = inRequest(tracer, () => pool.use(() => 'never', { timeoutMs: 100 }));
-    const settled = failed.catch((e: unknown) => e);
+    const settled = inRequest(tracer, () => pool.use(() => 'never', { timeoutMs: 100 })).catch((e: unknown) => e);
     await advance(scheduler, 200);
     expect(await settled).toMatchObject({ code: 'WW_POOL_TIMEOUT' });
     held.release();
-    const acquire = spansNamed(sdk.spans.getFinishedSpans(), 'wirewarden.pool.acquire').at(-1)!;
-    expect(acquire.status.code).toBe(SpanStatusCode.ERROR);
-    expect(acquire.attributes['error.type']).toBe('WW_POOL_TIMEOUT');
+    spans = sdk.spans.getFinishedSpans();
+    expect(spansNamed(spans, 'wirewarden.pool.acquire').at(-1)!.attributes['error.type']).toBe('WW_POOL_TIMEOUT');
+    expect(spansNamed(spans, 'wirewarden.pool.use').at(-1)!.status.code).toBe(SpanStatusCode.ERROR);
   });
 
-  it('requireParentSpan: false traces background work as root spans', async () => {
+  it('a timed-out acquire fails its span in the default mode too', async () => {
     sdk = otelSdk();
     const otel = sdk;
-    setup = virtualPool(1, 1, (rt) => createOpenTelemetry(rt, { meterProvider: false, tracerProvider: otel.tracerProvider, requireParentSpan: false }));
+    setup = virtualPool(1, 1, (rt) => createOpenTelemetry(rt, { meterProvider: false, tracerProvider: otel.tracerProvider }));
+    const { scheduler, pool } = setup;
+    await advance(scheduler, 50);
+    const held = await pool.acquire();
+    const settled = inRequest(sdk.tracerProvider.getTracer('test'), () => pool.use(() => 'never', { timeoutMs: 100 })).catch((e: unknown) => e);
+    await advance(scheduler, 200);
+    expect(await settled).toMatchObject({ code: 'WW_POOL_TIMEOUT' });
+    held.release();
+    const acquire = spansNamed(sdk.spans.getFinishedSpans(), 'wirewarden.pool.acquire')[0]!;
+    expect(acquire.status).toEqual({ code: SpanStatusCode.ERROR, message: 'WW_POOL_TIMEOUT' });
+    expect(durationMs(acquire)).toBeGreaterThanOrEqual(100);
+  });
+
+  it('requestSpans with requireParentSpan: false traces background work as root spans', async () => {
+    sdk = otelSdk();
+    const otel = sdk;
+    setup = virtualPool(1, 1, (rt) => createOpenTelemetry(rt, { meterProvider: false, tracerProvider: otel.tracerProvider, requestSpans: true, requireParentSpan: false }));
     await advance(setup.scheduler, 50);
     await setup.pool.use(() => 1);
     const use = spansNamed(sdk.spans.getFinishedSpans(), 'wirewarden.pool.use');
@@ -192,7 +270,7 @@ describe('createOpenTelemetry: tracing', () => {
     sdk = otelSdk();
     const otel = sdk;
     let handle: { close(): void } | undefined;
-    setup = virtualPool(1, 1, (rt) => (handle = createOpenTelemetry(rt, { meterProvider: false, tracerProvider: otel.tracerProvider, requireParentSpan: false })));
+    setup = virtualPool(1, 1, (rt) => (handle = createOpenTelemetry(rt, { meterProvider: false, tracerProvider: otel.tracerProvider, requestSpans: true, requireParentSpan: false })));
     await advance(setup.scheduler, 50);
     handle!.close();
     handle!.close();

@@ -7,7 +7,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { context, ROOT_CONTEXT, type Context, type ContextManager } from '@opentelemetry/api';
 import {
   AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type DataPoint, type Histogram,
-  type MetricData,
+  type MetricData, type MetricProducer,
 } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 
@@ -48,10 +48,11 @@ export interface OtelSdk {
   shutdown(): Promise<void>;
 }
 
-export function otelSdk(): OtelSdk {
+/** Real SDK providers with in-memory exporters; `metricProducers` go to the metric reader. */
+export function otelSdk(metricProducers: MetricProducer[] = []): OtelSdk {
   const metricExporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
   // A long interval: the tests collect with forceFlush; the reader's timer is unref'd.
-  const reader = new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: 3_600_000 });
+  const reader = new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: 3_600_000, metricProducers });
   const meterProvider = new MeterProvider({ readers: [reader] });
   const spans = new InMemorySpanExporter();
   const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
