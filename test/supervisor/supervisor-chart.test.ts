@@ -2,12 +2,17 @@
  * The supervisor's published statechart (supervisor-chart.ts) against what supervisors do:
  * every phase change a real supervisor makes (recorded from inspection events, as the
  * Stately inspector sees them) is an edge of the chart, and every edge of the chart is
- * taken by some run below.
+ * taken by some run below. An edge is keyed by its guard too: a child exit in `running`
+ * has four transitions, three of them back to `running`, and which one a supervisor took
+ * is read from what it did (the runtime's child-exit, restart, escalation and state events
+ * of that step, and its child counts), so a chart that sends `notRestarted` elsewhere fails.
  */
 import { expect, test } from 'vitest';
 import type { AnyActorRef, InspectionEvent } from 'xstate';
+import type { RuntimeEvent } from '../../src/observe/events.js';
 import { supervisorChart } from '../../src/supervisor/supervisor-chart.js';
 import { supervisorLogic } from '../../src/supervisor/supervisor-logic.js';
+import type { SupervisorContext } from '../../src/supervisor/supervisor-types.js';
 import { virtualRuntime } from './helpers/virtual-runtime.js';
 import { workerMachine } from './helpers/worker-machine.js';
 
@@ -20,7 +25,15 @@ interface Step {
   readonly from: string;
   readonly event: string;
   readonly to: string;
+  /** The guard of the transition taken, when the step is a child exit in `running` (undefined: the unguarded one). */
+  readonly guard?: string;
 }
+
+/** A transition's guard name (the chart names them; it implements none). */
+const guardName = (t: { guard?: unknown }): string | undefined => (typeof t.guard === 'string' ? t.guard : undefined);
+
+const edgeKey = (from: string, descriptor: string, guard: string | undefined, to: string) =>
+  `${from} --${descriptor}${guard === undefined ? '' : ` [${guard}]`}--> ${to}`;
 
 /** The chart's descriptor that an event matches (`xstate.done.actor.a` → `xstate.done.actor.*`). */
 function descriptorOf(state: StateKey, event: string): string | undefined {
@@ -30,20 +43,22 @@ function descriptorOf(state: StateKey, event: string): string | undefined {
   return undefined;
 }
 
-/** Where `always` goes from a state (guarded: it may or may not be taken). */
-function alwaysTarget(state: StateKey): StateKey | undefined {
-  return node(state).always?.[0]?.target?.[0]?.key as StateKey | undefined;
+/** Where `always` goes from a state, and under which guard (it may or may not be taken). */
+function alwaysOf(state: StateKey): { target: StateKey; guard: string | undefined } | undefined {
+  const t = node(state).always?.[0];
+  const target = t?.target?.[0]?.key as StateKey | undefined;
+  return t && target ? { target, guard: guardName(t) } : undefined;
 }
 
-/** Every edge of the chart as `from --descriptor--> to` (`always` for eventless ones). */
+/** Every edge of the chart as `from --descriptor [guard]--> to` (`always` for eventless ones). */
 function chartEdges(): Set<string> {
   const edges = new Set<string>();
   for (const [key, node] of Object.entries(supervisorChart.states)) {
     for (const [d, candidates] of node.transitions) {
-      for (const t of candidates) edges.add(`${key} --${d}--> ${t.target?.[0]?.key ?? key}`);
+      for (const t of candidates) edges.add(edgeKey(key, d, guardName(t), t.target?.[0]?.key ?? key));
     }
-    const always = alwaysTarget(key as StateKey);
-    if (always) edges.add(`${key} --always--> ${always}`);
+    const always = alwaysOf(key as StateKey);
+    if (always) edges.add(edgeKey(key, 'always', always.guard, always.target));
   }
   return edges;
 }
@@ -53,19 +68,39 @@ function explain(step: Step): string[] | undefined {
   const from = step.from as StateKey;
   const d = descriptorOf(from, step.event);
   if (d === undefined) return step.to === step.from ? [] : undefined; // an event the phase ignores
-  for (const t of node(from).transitions.get(d)!) {
-    const target = (t.target?.[0]?.key ?? from) as StateKey;
-    const edge = `${from} --${d}--> ${target}`;
-    if (target === step.to) return [edge];
-    const next = alwaysTarget(target);
-    if (next === step.to) return [edge, `${target} --always--> ${next}`];
-  }
+  // The transition with the guard the supervisor applied (none for unguarded events).
+  const t = node(from).transitions.get(d)!.find((c) => guardName(c) === step.guard);
+  if (t === undefined) return undefined;
+  const target = (t.target?.[0]?.key ?? from) as StateKey;
+  const edge = edgeKey(from, d, step.guard, target);
+  if (target === step.to) return [edge];
+  const always = alwaysOf(target);
+  if (always?.target === step.to) return [edge, edgeKey(target, 'always', always.guard, always.target)];
   return undefined;
 }
 
-/** Records each supervisor's phase steps from inspection events. */
-function stepRecorder(): { observe(e: InspectionEvent): void; steps: Step[] } {
-  const phase = new Map<AnyActorRef, string>();
+const CHILD_EXIT = /^xstate\.(?:done|error)\.actor\.(.+)$/;
+
+/**
+ * Which of the child-exit transitions in `running` a supervisor took, from what it did in
+ * that step: `events` are the runtime events of the step, `before` its child counts before.
+ */
+function guardOfExit(event: string, context: SupervisorContext, before: SupervisorContext['childCounts'], events: readonly RuntimeEvent[]): string | undefined {
+  const id = CHILD_EXIT.exec(event)![1]!;
+  const path = `${context.path}/${id}`;
+  if (events.some((e) => e.type === 'escalation' && e.path === context.path && e.child === id)) return 'intensityExceeded';
+  if (events.some((e) => e.type === 'restart' && e.path === path && e.trigger === undefined)) return undefined; // restarted
+  const exitAt = events.findIndex((e) => e.type === 'child-exit' && e.path === path);
+  if (exitAt < 0) return 'exitExpected'; // an older incarnation's event: no incarnation ended
+  // It waits in a restart group (stopped by a sibling's restart): 'restarting' right after its exit.
+  if (events.slice(exitAt).some((e) => e.type === 'state' && e.path === path && e.to === 'restarting')) return 'exitExpected';
+  if (context.childCounts.stopping < before.stopping) return 'exitExpected'; // it was being stopped
+  return 'notRestarted';
+}
+
+/** Records each supervisor's phase steps from inspection events, with the runtime events between them. */
+function stepRecorder(events: readonly RuntimeEvent[]): { observe(e: InspectionEvent): void; steps: Step[] } {
+  const last = new Map<AnyActorRef, { phase: string; eventsSeen: number; counts?: SupervisorContext['childCounts'] }>();
   const steps: Step[] = [];
   return {
     steps,
@@ -73,20 +108,28 @@ function stepRecorder(): { observe(e: InspectionEvent): void; steps: Step[] } {
       const ref = e.actorRef as AnyActorRef & { logic: unknown };
       if (ref.logic !== supervisorLogic) return;
       // Announced while it initialises (its snapshot cannot be read yet): in the initial phase.
-      if (e.type === '@xstate.actor') phase.set(ref, supervisorChart.config.initial as string);
+      if (e.type === '@xstate.actor') last.set(ref, { phase: supervisorChart.config.initial as string, eventsSeen: events.length });
       if (e.type !== '@xstate.snapshot') return;
       const { type } = e.event;
-      const to = (e.snapshot as unknown as { value: string }).value;
+      const snapshot = e.snapshot as unknown as { value: string; context: SupervisorContext };
+      const before = last.get(ref)!;
       // XState's own start and forced stop apply to every actor and are not drawn.
-      if (type !== 'xstate.init' && type !== 'xstate.stop') steps.push({ from: phase.get(ref)!, event: type, to });
-      phase.set(ref, to);
+      if (type !== 'xstate.init' && type !== 'xstate.stop') {
+        const guard = before.phase === 'running' && CHILD_EXIT.test(type)
+          ? guardOfExit(type, snapshot.context, before.counts!, events.slice(before.eventsSeen))
+          : undefined;
+        steps.push({ from: before.phase, event: type, to: snapshot.value, ...(guard === undefined ? {} : { guard }) });
+      }
+      last.set(ref, { phase: snapshot.value, eventsSeen: events.length, counts: snapshot.context.childCounts });
     },
   };
 }
 
 test('every phase change of a supervisor is an edge of its chart, and every edge is taken', async () => {
-  const rec = stepRecorder();
+  const events: RuntimeEvent[] = [];
+  const rec = stepRecorder(events);
   const v = virtualRuntime({ inspect: (e) => rec.observe(e) });
+  v.rt.events$.subscribe((e) => events.push(e));
   const slow = (closeMs: number) => ({ logic: workerMachine, input: { closeMs } });
   const rejected = (p: Promise<void>) => p.catch(() => 'rejected');
 
@@ -117,6 +160,15 @@ test('every phase change of a supervisor is an edge of its chart, and every edge
   v.advance(200);                                                // done in failing, then failed
   await Promise.all(inFailing);
 
+  // A temporary child crashes; a child crashes while it is being stopped.
+  const c = v.rt.createSupervisor({
+    id: 'c', children: [{ id: 'tmp', logic: workerMachine, restart: 'temporary' }, { id: 'closing', ...slow(100) }],
+  }, { restart: 'temporary' });
+  c.childRef('tmp')!.send({ type: 'CRASH' });                    // error [notRestarted]
+  const closing = c.terminateChild('closing');
+  c.childRef('closing')!.send({ type: 'CRASH' });                // error [exitExpected]
+  await closing;
+
   // A crash within the intensity; then a graceful stop with slow children.
   const b = v.rt.createSupervisor({
     id: 'b', children: [{ id: 'x', ...slow(100) }, { id: 'y', ...slow(300) }, { id: 'z', ...slow(100) },
@@ -142,9 +194,14 @@ test('every phase change of a supervisor is an edge of its chart, and every edge
   const taken = new Set<string>();
   for (const step of rec.steps) {
     const edges = explain(step);
-    expect(edges, `${step.from} --${step.event}--> ${step.to} is not in the chart`).toBeDefined();
+    expect(edges, `${edgeKey(step.from, step.event, step.guard, step.to)} is not in the chart`).toBeDefined();
     for (const e of edges!) taken.add(e);
   }
+  // The guards read from the runtime's events agree with the restart types: the children
+  // forgotten are exactly the temporary ones that exited on their own (t and tmp, and the
+  // root's temporary supervisors a, empty and fragile, which ended while the root ran).
+  const notRestarted = rec.steps.filter((s) => s.guard === 'notRestarted').map((s) => CHILD_EXIT.exec(s.event)![1]);
+  expect(notRestarted.sort()).toEqual(['a', 'empty', 'fragile', 't', 'tmp']);
   expect([...chartEdges()].filter((e) => !taken.has(e))).toEqual([]);
   // The runs above took the edges through the phases a user sees.
   expect(new Set(rec.steps.map((s) => s.to))).toEqual(new Set(['running', 'stopping', 'failing', 'stopped', 'failed']));
