@@ -34,10 +34,15 @@
  * acquire. Any other free connection goes to whichever queue's oldest caller came first.
  *
  * The hot path (a connection has room, nobody queues): one pass over the live slots,
- * the balancer's pick, two reads of the latency clock, an async function (its promise is
- * the caller's), and the counts (SlotTable.beginDispatch/endDispatch, the one owner of
+ * the balancer's pick (skipped with one endpoint), an async function (its promise is the
+ * caller's), and the counts (SlotTable.beginDispatch/endDispatch, the one owner of
  * `inFlight`). No XState event, no timer, no closure: `fn` travels as an argument to a
  * module-level runner. A queued dispatch allocates what a queued acquire does.
+ *
+ * Latency (settle − start, on the latency clock: performance.now, or the virtual
+ * scheduler's) feeds each endpoint's peak-EWMA estimate when the balancer weighs it —
+ * `p2c-peak-ewma` over several endpoints. Otherwise no clock is read: two reads cost
+ * ~10 % of a dispatch here, for an estimate nothing would use.
  *
  * A connection that dies with dispatches in flight: its session fails them (the death's
  * `WW_CONNECTION_CLOSED`, retryable) and the table drops their counts with the slot
@@ -98,6 +103,8 @@ export class SharedDispatch<C> {
   readonly #counters: DispatchCounters;
   readonly #balancer: Balancer;
   readonly #latencyNow: () => number;
+  /** The balancer weighs latency (p2c over several endpoints): measure each dispatch. */
+  readonly #measure: boolean;
   readonly #max: number;
   readonly #maxWaiting: number;
   readonly #timeoutMs: number;
@@ -115,6 +122,7 @@ export class SharedDispatch<C> {
     this.#counters = deps.counters;
     this.#balancer = deps.balancer;
     this.#latencyNow = deps.latencyNow;
+    this.#measure = deps.balancer.strategy === 'p2c-peak-ewma' && deps.table.endpoints.length > 1;
     this.#max = deps.max;
     this.#maxWaiting = deps.maxWaiting;
     this.#timeoutMs = deps.acquireTimeoutMs;
@@ -238,7 +246,7 @@ export class SharedDispatch<C> {
     const slot = await granted;
     // The grant went with its connection if that died (or closed) since: start over.
     if (!this.#table.claimGranted(slot)) return this.dispatch(run, arg, options);
-    return this.#run(slot, run, arg, signal, this.#latencyNow());
+    return this.#run(slot, run, arg, signal, this.#measure ? this.#latencyNow() : 0);
   }
 
   async #run<A, R>(slot: Slot<C>, run: DispatchRunner<C, A, R>, arg: A, signal: AbortSignal | undefined, startedAt: number): Promise<R> {
@@ -253,8 +261,10 @@ export class SharedDispatch<C> {
   #settled(slot: Slot<C>, incarnation: number, startedAt: number): void {
     // Its connection died or closed meanwhile: the counts went with it.
     if (slot.incarnation !== incarnation) return;
-    const now = this.#latencyNow();
-    slot.site.latency.observe(now - startedAt, now);
+    if (this.#measure) {
+      const now = this.#latencyNow();
+      slot.site.latency.observe(now - startedAt, now);
+    }
     if (this.#table.endDispatch(slot) > 0) {
       if (this.#waiters.size > 0 && this.takes(slot)) this.serve(slot);
       return;
@@ -295,7 +305,8 @@ export class SharedDispatch<C> {
         site.usable = true;
       }
     }
-    const nowMs = this.#latencyNow();
+    if (endpoints.length === 1) return best[0];
+    const nowMs = this.#measure ? this.#latencyNow() : 0;
     this.#pickedAt = nowMs;
     const i = this.#balancer.pick(endpoints, nowMs);
     return i < 0 ? undefined : best[i];

@@ -74,6 +74,8 @@ describe('dispatch', () => {
     await drain();
     expect(results.every((r) => r.value === 'ok')).toBe(true);
     expect(pool.stats()).toMatchObject({ idle: 1, shared: 0, inFlight: 0 });
+    // One endpoint: nothing to weigh, so no latency clock is read.
+    expect(pool.stats().endpoints['127.0.0.1:7000']).not.toHaveProperty('latencyMs');
   });
 
   it('a queued dispatch times out like an acquire, naming the state', async () => {
@@ -469,7 +471,7 @@ describe('balancing', () => {
   it('asks the balancer once per dispatch with one candidate per endpoint, and records latency per endpoint', async () => {
     const seen: { usable: boolean; inFlight: number; weight: number }[][] = [];
     const pickB: Balancer = {
-      strategy: 'least-connections',
+      strategy: 'p2c-peak-ewma', // a latency-weighing strategy: the pool measures each dispatch
       pick(candidates: readonly BalanceCandidate[]) {
         seen.push(candidates.map((c) => ({ usable: c.usable, inFlight: c.inFlight, weight: c.weight })));
         return candidates.findLastIndex((c) => c.usable);
