@@ -87,15 +87,17 @@ export type { CustomStreamOptions, CustomConnectOptions, CustomSessionOptions } 
 export type { Pool } from './pool/pool.js';
 export type { Lease } from './pool/lease.js';
 export type { CreatePoolOptions } from './pool/create-pool.js';
-export type { AcquireOptions } from './pool/acquire-options.js';
+export type { AcquireOptions, DispatchOptions } from './pool/acquire-options.js';
+export type { CommandSession, RequestSession } from './pool/dispatch-calls.js';
+export type { BalanceStrategy } from './pool/balancer.js';
 export type { PoolOptions, PoolEndpoint } from './pool/pool-options.js';
 export type { PoolConnectionInfo } from './pool/pool-core.js';
-export type { PoolStats, EndpointStats, ClosedReason } from './pool/pool-stats.js';
+export type { PoolStats, EndpointStats, DispatchStats, ClosedReason } from './pool/pool-stats.js';
 export type { PoolHealth, EndpointHealth, EndpointHealthState, PoolUnreadyReason } from './pool/pool-health.js';
 export type {
   PoolEvent, PoolConnectionReadyEvent, PoolDialFailedEvent, PoolFailoverEvent, PoolConnectionClosedEvent,
   PoolLeaseLostEvent, PoolLeakEvent, PoolLeakReturnedEvent, PoolEndpointRefusedEvent, PoolEndpointRecoveredEvent,
-  PoolAcquireTimeoutEvent, PoolLogger,
+  PoolAcquireTimeoutEvent, PoolDispatchTimeoutEvent, PoolLogger,
 } from './pool/pool-events.js';
 
 // Supervised pub/sub (docs/pubsub.md)
