@@ -14,7 +14,8 @@
  * median of per-round ratios (contenders interleaved, order rotated, a warm-up round
  * discarded); the machine has 2 cores shared with redis-server, so compare ratios.
  *
- * Run: `npx tsx bench/dispatch-redis.ts` (`--quick`, `--runs N`, `--ops N`, `--callers N`).
+ * Run: `npx tsx bench/dispatch-redis.ts` (`--quick`, `--runs N`, `--ops N`, `--callers N`;
+ * `--only <name prefix>` runs one contender, e.g. under `node --cpu-prof --import tsx`).
  */
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -31,6 +32,7 @@ const { values } = parseArgs({
     runs: { type: 'string' },
     ops: { type: 'string' },
     callers: { type: 'string', default: '100' },
+    only: { type: 'string' },
   },
   strict: true,
 });
@@ -109,7 +111,7 @@ function contenders(server: RedisServer, cmd: Command, missing: Set<string>): Co
     });
   }
   // Probe the build once: contenders whose API is missing are reported, not run.
-  return list.filter((c) => !missing.has(c.name));
+  return list.filter((c) => !missing.has(c.name) && (values.only === undefined || c.name.startsWith(values.only)));
 }
 
 async function probeMissing(server: RedisServer): Promise<Set<string>> {

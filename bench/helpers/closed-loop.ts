@@ -37,20 +37,32 @@ export interface RoundsResult {
   readonly opsPerSec: Map<string, number[]>;
   /** The client's main-thread CPU µs per op, per contender and round. */
   readonly cpuUsPerOp: Map<string, number[]>;
+  /** The server process's CPU µs per op (when `serverCpuMs` was given), per contender and round. */
+  readonly serverUsPerOp: Map<string, number[]>;
 }
 
-export async function rounds(contenders: readonly Contender[], runs: number, callers: number, ops: number, log = false): Promise<RoundsResult> {
+/**
+ * Runs every contender once per round. `serverCpuMs` (the server process's CPU time so
+ * far, in ms) is read around each window, for the server's CPU per op.
+ */
+export async function rounds(
+  contenders: readonly Contender[], runs: number, callers: number, ops: number, log = false, serverCpuMs?: () => number,
+): Promise<RoundsResult> {
   const opsPerSec = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
   const cpuUsPerOp = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
+  const serverUsPerOp = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
   for (let round = 0; round <= runs; round++) {
     const order = contenders.map((_, i) => contenders[(i + round) % contenders.length]!);
     for (const c of order) {
       const client = await c.open();
       try {
+        const s0 = serverCpuMs?.() ?? 0;
         const r = await closedLoop(client.op, callers, ops);
+        const serverUs = serverCpuMs === undefined ? Number.NaN : ((serverCpuMs() - s0) * 1000) / ops;
         if (round > 0) {
           opsPerSec.get(c.name)!.push(r.opsPerSec);
           cpuUsPerOp.get(c.name)!.push(r.cpuUsPerOp);
+          serverUsPerOp.get(c.name)!.push(serverUs);
         }
         if (log) {
           process.stderr.write(`  round ${round}${round === 0 ? ' (warm-up)' : ''}: ${c.name} ${(r.opsPerSec / 1000).toFixed(1)} k/s, ${r.cpuUsPerOp.toFixed(2)} µs CPU/op\n`);
@@ -60,7 +72,16 @@ export async function rounds(contenders: readonly Contender[], runs: number, cal
       }
     }
   }
-  return { opsPerSec, cpuUsPerOp };
+  return { opsPerSec, cpuUsPerOp, serverUsPerOp };
+}
+
+/**
+ * Requests per second this client and server could sustain with a core each, from the
+ * CPU each spent per op: 1 / max(client, server). Independent of what else the machine
+ * runs, unlike the wall-clock rate.
+ */
+export function capacity(result: RoundsResult, name: string): number {
+  return 1e6 / Math.max(median(result.cpuUsPerOp.get(name)!), median(result.serverUsPerOp.get(name)!));
 }
 
 /** Median client CPU µs per op. */
@@ -77,9 +98,11 @@ export function ratioText(result: RoundsResult, name: string, baseline: string):
   return `${median(r).toFixed(2)}× (${Math.min(...r).toFixed(2)}–${Math.max(...r).toFixed(2)})`;
 }
 
+/** Median of per-round ratios to `baseline`; NaN when either was not run. */
 export function ratio(result: RoundsResult, name: string, baseline: string): number {
-  const xs = result.opsPerSec.get(name)!;
-  const base = result.opsPerSec.get(baseline)!;
+  const xs = result.opsPerSec.get(name);
+  const base = result.opsPerSec.get(baseline);
+  if (xs === undefined || base === undefined) return Number.NaN;
   return median(xs.map((x, i) => x / base[i]!));
 }
 
