@@ -15,14 +15,17 @@
  * Trade-offs:
  * - It runs on every command of a shared session, so it starts with a switch on the
  *   name's length, as resp-lease-state.ts does: `GET`/`SET` (3) leave at once and nothing
- *   is allocated or upper-cased. Blocking is decided by `blockTimeMs` (one owner), which
- *   the session computes for every command anyway: a `BLPOP` with a block time Redis
- *   refuses is answered at once with an error, and may share.
+ *   is allocated or upper-cased.
+ * - Blocking is decided by `isBlocking` (resp-blocking.ts, one owner): by the command's
+ *   name, and for XREAD/XREADGROUP by a BLOCK option, never by the block time's value.
+ *   Redis reads block times we do not (strtold: `0x0`, `0x1p3`, 40 zeros), so a value we
+ *   cannot read must not let a command through: a `BLPOP q soon`, which Redis would
+ *   refuse at once, is refused here too (fail closed).
  * - CLIENT subcommands that only read or act on the server (ID, INFO, LIST, GETNAME,
  *   KILL, PAUSE…) share; only those that change this connection are refused.
  */
 import type { RespArg } from './resp-encoder.js';
-import { NOT_BLOCKING } from './resp-blocking.js';
+import { isBlocking } from './resp-blocking.js';
 import { commandName } from './resp-pipeline.js';
 import { wordIs, wordLength } from './resp-words.js';
 
@@ -35,16 +38,15 @@ const CONNECTION = 'it changes the connection for every caller';
 const CLOSING = 'it closes the connection of every caller';
 
 /**
- * `undefined` when `args` may share a connection; else why it may not. `blockMs` is
- * `blockTimeMs(args)`.
+ * `undefined` when `args` may share a connection; else why it may not.
  *
  * @example
- * exclusiveReason(['GET', 'k'], NOT_BLOCKING)        // undefined
- * exclusiveReason(['MULTI'], NOT_BLOCKING)           // 'a transaction would take in …'
- * exclusiveReason(['BLPOP', 'q', '1'], 1000)         // 'it blocks: …'
+ * exclusiveReason(['GET', 'k'])              // undefined
+ * exclusiveReason(['MULTI'])                 // 'a transaction would take in …'
+ * exclusiveReason(['BLPOP', 'q', '0x0'])     // 'it blocks: …'
  */
-export function exclusiveReason(args: readonly RespArg[], blockMs: number): string | undefined {
-  if (blockMs !== NOT_BLOCKING) return BLOCKING;
+export function exclusiveReason(args: readonly RespArg[]): string | undefined {
+  if (isBlocking(args)) return BLOCKING;
   const first = args[0];
   switch (wordLength(first)) {
     case 4:

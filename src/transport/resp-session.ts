@@ -235,10 +235,8 @@ export class RespSession {
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(new AbortedError(`${commandName(args?.[0])} to ${this.#where} aborted`, { cause: signal.reason }));
     const first = Array.isArray(args) ? args[0] : undefined;
-    let blockMs: number | undefined;
     if (this.#shared && first !== undefined) {
-      blockMs = blockTimeMs(args);
-      const why = exclusiveReason(args, blockMs);
+      const why = exclusiveReason(args);
       if (why !== undefined) return Promise.reject(this.#exclusiveRefusal(exclusiveName(args), why));
     }
     const unordered = unorderedRefusal(first);
@@ -251,7 +249,7 @@ export class RespSession {
       return Promise.reject(err as Error);
     }
     this.#lease.sent(args);
-    return this.#pipeline.expect(first!, timeoutMs, signal, false, blockMs ?? blockTimeMs(args)) as Promise<T>;
+    return this.#pipeline.expect(first!, timeoutMs, signal, false, blockTimeMs(args)) as Promise<T>;
   }
 
   /**

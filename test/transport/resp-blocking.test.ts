@@ -31,8 +31,17 @@ describe('resp blocking: classification', () => {
     [['XREAD', 'BLOCK', 0, 'STREAMS', 's', '$'], 0],
     [[Buffer.from('blpop'), 'q', Buffer.from('1')], 1000],
     [['BLPOP', 'q', '-1'], NOT_BLOCKING], // Redis refuses a negative timeout at once
-    [['BLPOP', 'q', 'soon'], NOT_BLOCKING],
-    [['BLPOP'], NOT_BLOCKING],
+    // XREADGROUP's options come in any order: BLOCK before GROUP blocks as well.
+    [['XREADGROUP', 'BLOCK', '300', 'GROUP', 'g', 'c', 'STREAMS', 's', '>'], 300],
+    [['XREADGROUP', 'COUNT', '5', 'BLOCK', 0, 'GROUP', 'g', 'c', 'STREAMS', 's', '>'], 0],
+    // Block times we cannot read (Redis's strtold reads hex, and any length of digits)
+    // get no default deadline, as 0 does: a 10 s default would kill a legitimate wait.
+    [['BLPOP', 'q', '0x0'], 0],
+    [['BLPOP', 'q', '0x1p3'], 0],
+    [['BLPOP', 'q', Buffer.from('0'.repeat(39) + '1')], 0],
+    [['XREADGROUP', 'BLOCK', 'x', 'GROUP', 'g', 'c', 'STREAMS', 's', '>'], 0],
+    [['BLPOP', 'q', 'soon'], 0], // Redis refuses it at once: no deadline needed
+    [['BLPOP'], 0],
     [['GET', 'k'], NOT_BLOCKING],
     [['LPOP', 'q'], NOT_BLOCKING],
     [['BLPOPX', 'q', '1'], NOT_BLOCKING],
@@ -63,6 +72,18 @@ describe('resp blocking: session deadlines (virtual time)', () => {
     const popped = session.command(['BLPOP', 'q', 0]);
     expect(vts.actions).toHaveLength(0);
     advance(vts, 3_600_000);
+    await peer.received(1);
+    peer.send('*2\r\n$1\r\nq\r\n$1\r\nx\r\n');
+    expect(await popped).toEqual(['q', 'x']);
+  });
+
+  it('a block time we cannot read (BLPOP q 0x1p3: 8 s to Redis) holds no timer: no default deadline kills it', async () => {
+    const { session, vts, client, peer } = await open({ requestTimeoutMs: 1000 });
+    advance(vts, 1000); // the handshake's shared deadline timer lapses
+    const popped = session.command(['BLPOP', 'q', '0x1p3']);
+    expect(vts.actions).toHaveLength(0);
+    advance(vts, 60_000);
+    expect(client.destroyed).toBe(false);
     await peer.received(1);
     peer.send('*2\r\n$1\r\nq\r\n$1\r\nx\r\n');
     expect(await popped).toEqual(['q', 'x']);

@@ -8,11 +8,12 @@ import type { Duplex } from 'node:stream';
 import { asyncScheduler } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ExclusiveCommandError, hasCode } from '../../src/errors.js';
+import type { RespArg } from '../../src/transport/resp-encoder.js';
 import type { RespSession } from '../../src/transport/resp-session.js';
 import { resp } from '../../src/transport/resp.js';
 import { tcp } from '../../src/transport/tcp.js';
 import { rejection } from './helpers.js';
-import { useRealRedis } from './resp-helpers/real-session.js';
+import { blockedClients, useRealRedis } from './resp-helpers/real-session.js';
 
 const redis = useRealRedis();
 const protocol = resp();
@@ -102,11 +103,42 @@ describe('resp() sharing', () => {
     expect(session.subscriptionCount).toBe(1);
   });
 
-  it('a blocking command that Redis answers at once (an invalid block time) is not held back', async () => {
+  // Block times Redis reads (strtold: hex, 40 digits) but we do not, and XREADGROUP's
+  // options in any order: each of these blocks on a real Redis, so a shared session must
+  // refuse it, or every other caller's reply would wait behind it.
+  const unreadable: [string, RespArg[], () => Promise<unknown>][] = [
+    ['BLPOP 0x0', ['BLPOP', 'sh:q1', '0x0'], () => redis.server.command(['RPUSH', 'sh:q1', 'v'])],
+    ['BLPOP 0x1p3', ['BLPOP', 'sh:q2', '0x1p3'], () => redis.server.command(['RPUSH', 'sh:q2', 'v'])],
+    ['BLPOP 40 zeros', ['BLPOP', 'sh:q3', Buffer.from('0'.repeat(40))], () => redis.server.command(['RPUSH', 'sh:q3', 'v'])],
+    ['XREADGROUP BLOCK 0 GROUP …', ['XREADGROUP', 'BLOCK', '0', 'GROUP', 'g', 'c', 'STREAMS', 'sh:s', '>'],
+      () => redis.server.command(['XADD', 'sh:s', '*', 'f', 'v'])],
+  ];
+
+  it.each(unreadable)('%s blocks on a real Redis when leased, and is refused while shared', async (_, args, wake) => {
+    await redis.server.command(['DEL', 'sh:q1', 'sh:q2', 'sh:q3', 'sh:s']);
+    await redis.server.command(['XGROUP', 'CREATE', 'sh:s', 'g', '$', 'MKSTREAM']);
+    const { session: leased } = await open();
+    const woken = leased.command(args);
+    await blockedClients(redis.server, 1); // Redis took the block time: it blocks
+    await wake();
+    expect(await woken).not.toBeNull(); // woken by the push, not refused by Redis
+    const { session, writes } = await open();
+    sharing.enter!(session);
+    const before = writes();
+    const err = await rejection(session.command(args));
+    expect(err).toBeInstanceOf(ExclusiveCommandError);
+    expect(err.message).toMatch(/it blocks/);
+    expect(writes()).toBe(before);
+    expect(await session.command(['PING'])).toBe('PONG');
+  });
+
+  it('a blocking command whose block time Redis refuses is refused too (fail closed, by name)', async () => {
     const { session } = await open();
     sharing.enter!(session);
-    const err = await rejection(session.command(['BLPOP', 'sh:list', 'soon']));
-    expect(hasCode(err, 'WW_REMOTE_ERROR')).toBe(true);
+    for (const args of [['BLPOP', 'sh:list', 'soon'], ['BLPOP', 'sh:list', '-1'], ['XREAD', 'BLOCK', 'x', 'STREAMS', 's', '$']]) {
+      expect(hasCode(await rejection(session.command(args)), 'WW_EXCLUSIVE_COMMAND')).toBe(true);
+    }
     expect(session.state).toBe('open');
+    expect(session.inFlight).toBe(0);
   });
 });
