@@ -10,6 +10,9 @@
  *   SELECT                             changes the database of every caller
  *   AUTH HELLO RESET                   change the user, the protocol, or everything
  *   CLIENT REPLY/TRACKING/CACHING/SETNAME/SETINFO/NO-EVICT/NO-TOUCH   per-connection settings
+ *   READONLY READWRITE                 the cluster read mode of every caller
+ *   ASKING                             a one-shot flag for the next command: another caller's
+ *   SYNC PSYNC                         turn the connection into a replication stream
  *   QUIT                               closes the connection under every caller
  *
  * Trade-offs:
@@ -36,6 +39,8 @@ const UNORDERED = 'its replies do not follow command order';
 const DATABASE = 'it changes the database of every caller';
 const CONNECTION = 'it changes the connection for every caller';
 const CLOSING = 'it closes the connection of every caller';
+const ONE_SHOT = 'it flags the next command, which may be another caller\'s';
+const REPLICATION = 'it turns the connection into a replication stream';
 
 /**
  * `undefined` when `args` may share a connection; else why it may not.
@@ -52,19 +57,25 @@ export function exclusiveReason(args: readonly RespArg[]): string | undefined {
     case 4:
       if (wordIs(first, 'EXEC')) return TRANSACTION;
       if (wordIs(first, 'AUTH')) return CONNECTION;
+      if (wordIs(first, 'SYNC')) return REPLICATION;
       return wordIs(first, 'QUIT') ? CLOSING : undefined;
     case 5:
       if (wordIs(first, 'MULTI')) return TRANSACTION;
       if (wordIs(first, 'WATCH')) return WATCHING;
+      if (wordIs(first, 'PSYNC')) return REPLICATION;
       return wordIs(first, 'HELLO') || wordIs(first, 'RESET') ? CONNECTION : undefined;
     case 6:
       if (wordIs(first, 'SELECT')) return DATABASE;
+      if (wordIs(first, 'ASKING')) return ONE_SHOT;
       return wordIs(first, 'CLIENT') && changesConnection(args[1]) ? CONNECTION : undefined;
     case 7:
       if (wordIs(first, 'DISCARD')) return TRANSACTION;
       if (wordIs(first, 'UNWATCH')) return WATCHING;
       return wordIs(first, 'MONITOR') ? UNORDERED : undefined;
+    case 8:
+      return wordIs(first, 'READONLY') ? CONNECTION : undefined;
     case 9:
+      if (wordIs(first, 'READWRITE')) return CONNECTION;
       return wordIs(first, 'SUBSCRIBE') ? UNORDERED : undefined;
     case 10:
       return wordIs(first, 'PSUBSCRIBE') || wordIs(first, 'SSUBSCRIBE') ? UNORDERED : undefined;

@@ -21,6 +21,9 @@ describe('exclusiveReason', () => {
     [['RESET'], /connection/], [['QUIT'], /closes/],
     [['CLIENT', 'REPLY', 'OFF'], /connection/], [['client', 'tracking', 'on'], /connection/], [['CLIENT', 'SETNAME', 'x'], /connection/],
     [['CLIENT', 'NO-EVICT', 'on'], /connection/], [[Buffer.from('multi')], /transaction/],
+    [['READONLY'], /connection for every caller/], [['readwrite'], /connection for every caller/],
+    [['ASKING'], /next command, which may be another caller's/],
+    [['SYNC'], /replication stream/], [['PSYNC', '?', '-1'], /replication stream/],
   ] as [RespArg[], RegExp][])('%j needs the connection alone', (args, why) => {
     expect(reason(...args)).toMatch(why);
   });
@@ -45,6 +48,7 @@ describe('exclusiveReason', () => {
     [['GET', 'k']], [['SET', 'k', 'v']], [['INCR', 'n']], [['EVAL', 'return 1', '0']], [['PING']],
     [['XREAD', 'COUNT', '1', 'STREAMS', 's', '0']], [['CLIENT', 'ID']], [['CLIENT', 'KILL', 'ID', '7']], [['CLIENT', 'INFO']],
     [[Buffer.from('get'), 'k']], [['BLPOPX', 'q', '1']], [['WAITS', '1', '1']],
+    [['READONLYX']], [['SYNCS']], [['ASKINGS']], [['PSYNCH']], [['SCAN', '0']], [['SINTER', 'a']],
     [['XREAD', 'STREAMS', 'BLOCK', '$']], // a key named BLOCK
     [['XREAD', 'COUNT', 'BLOCK', 'STREAMS', 's', '0']], // COUNT's value, not an option
     [['XREADGROUP', 'GROUP', 'g', 'BLOCK', 'STREAMS', 's', '>']], // a consumer named BLOCK
