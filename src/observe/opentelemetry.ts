@@ -29,8 +29,8 @@ export interface OpenTelemetryOptions {
   readonly tracerProvider?: { getTracer(name: string, version?: string): unknown } | false;
   /**
    * A `wirewarden.pool.use` span (with a `wirewarden.pool.acquire` child) for every traced
-   * `pool.use`. Default false: your span gets a `wirewarden.pool.use` event naming the
-   * connection, and only an acquire that waited ≥ 1 ms gets a span (an SDK span costs
+   * `pool.use`. Default false: your span gets the attribute `wirewarden.connection.path`
+   * (the last connection it used), and only an acquire that waited ≥ 1 ms gets a span (an SDK span costs
    * about as much CPU as a loopback request; docs/observability.md has the figures).
    */
   readonly requestSpans?: boolean;
