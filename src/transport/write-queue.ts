@@ -37,6 +37,12 @@
  * unhandled-rejection pass (a fresh Map) after every tick that used it — per heartbeat,
  * on 10k connections. A "tick" is thus the synchronous run plus the microtasks queued
  * before the burst's own: callers resumed by one inbound chunk all write in it.
+ *
+ * A stream that throws from its own write (a user Duplex whose `_write` throws
+ * synchronously; Node then leaves it mid-write for good) is destroyed with that error,
+ * alone: the shared microtask still ends every other queue's burst, and a caller whose
+ * item was not written gets `ConnectionClosedError` (the error as `cause`), never the
+ * throw of an item another caller wrote earlier in the tick.
  */
 import type { Duplex } from 'node:stream';
 import { ConnectionClosedError, WriteQueueFullError } from '../errors.js';
@@ -133,7 +139,7 @@ export class WriteQueue<T> {
       return true;
     }
     if (this.#burst === BURST_HELD && !this.#corkHeld()) return this.#enqueue(item);
-    const ok = this.#items.write(this.#stream, item);
+    const ok = this.#put(item);
     if (this.#mustWait(ok)) this.#block();
     return ok;
   }
@@ -149,7 +155,12 @@ export class WriteQueue<T> {
     if (this.#mustQueue() || (this.#burst === BURST_HELD && !this.#corkHeld())) {
       return this.#enqueue(this.#items.fromEncoded!(encoded));
     }
-    const ok = this.#stream.write(encoded);
+    let ok: boolean;
+    try {
+      ok = this.#stream.write(encoded);
+    } catch (err) {
+      throw this.#failed(err);
+    }
     if (this.#mustWait(ok)) this.#block();
     return ok;
   }
@@ -186,15 +197,20 @@ export class WriteQueue<T> {
   endBurst(): void {
     const burst = this.#burst;
     this.#burst = BURST_NONE;
-    if (burst === BURST_CORKED) {
-      this.#stream.uncork();
-    } else if (burst === BURST_HELD) {
-      const item = this.#held as T;
-      this.#held = undefined;
-      const s = this.#stream;
-      // Destroyed within the tick: the item dies with the connection, like the queue.
-      if (this.#disposed || s.destroyed || s.writableEnded) return;
-      if (this.#mustWait(this.#items.write(s, item))) this.#block();
+    try {
+      if (burst === BURST_CORKED) {
+        this.#stream.uncork();
+      } else if (burst === BURST_HELD) {
+        const item = this.#held as T;
+        this.#held = undefined;
+        const s = this.#stream;
+        // Destroyed within the tick: the item dies with the connection, like the queue.
+        if (this.#disposed || s.destroyed || s.writableEnded) return;
+        if (this.#mustWait(this.#items.write(s, item))) this.#block();
+      }
+    } catch (err) {
+      // Never out of the shared microtask: the other queues' bursts must still end.
+      this.#failed(err);
     }
   }
 
@@ -229,9 +245,31 @@ export class WriteQueue<T> {
     this.#held = undefined;
     this.#burst = BURST_CORKED;
     this.#stream.cork();
-    if (!this.#mustWait(this.#items.write(this.#stream, item))) return true;
+    if (!this.#mustWait(this.#put(item))) return true;
     this.#block();
     return false;
+  }
+
+  /** `items.write(item)`; a throwing stream is destroyed, and the caller gets `ConnectionClosedError`. */
+  #put(item: T): boolean {
+    try {
+      return this.#items.write(this.#stream, item);
+    } catch (err) {
+      throw this.#failed(err);
+    }
+  }
+
+  /**
+   * The stream threw from a write: it is left mid-write (Node never calls that write's
+   * callback), so it is destroyed with the error, and the queue dropped. Returns what a
+   * caller whose item was not written is told.
+   */
+  #failed(err: unknown): ConnectionClosedError {
+    this.dispose();
+    const s = this.#stream;
+    const cause = err instanceof Error ? err : new Error('the stream threw a non-Error value while writing', { cause: err });
+    if (!s.destroyed) s.destroy(cause);
+    return new ConnectionClosedError(`cannot write a ${this.#items.noun}: the stream threw while writing and was destroyed`, { cause });
   }
 
   /** Whether to stop writing after a write returned `ok`: see the overflow policies. */
@@ -262,16 +300,23 @@ export class WriteQueue<T> {
           break;
         }
       }
-    } finally {
       this.#queue = i === this.#queue.length ? [] : this.#queue.slice(i);
       s.uncork();
+    } catch (err) {
+      // Out of a 'drain' listener a throw would be uncaught; the stream dies with it instead.
+      this.#failed(err);
+      return;
     }
     if (!this.#blocked && this.#ending) this.#finish();
   }
 
   #finish(): void {
     const s = this.#stream;
-    if (!s.destroyed && !s.writableEnded) s.end();
+    try {
+      if (!s.destroyed && !s.writableEnded) s.end();
+    } catch (err) {
+      this.#failed(err);
+    }
     this.#resolveEnded?.();
   }
 }
