@@ -54,6 +54,7 @@ const FRAMES: WriteItems<Uint8Array> = {
   noun: 'frame',
   bytes: (payload) => FRAME_HEADER_BYTES + payload.length,
   write: writeFrame,
+  split: (payload) => payload.length > COPY_BELOW_BYTES,
   // A `writeFramed` frame that must wait: its payload, re-framed when the queue drains.
   fromEncoded: (frame) => frame.subarray(FRAME_HEADER_BYTES),
 };

@@ -26,6 +26,7 @@ const COMMANDS: WriteItems<EncodedCommand> = {
   noun: 'command',
   bytes: (command) => command.bytes,
   write: writeCommand,
+  split: (command) => command.chunks.length > 1,
 };
 
 /** Every chunk of a command goes out, even after a `false`: a command must not be split. */

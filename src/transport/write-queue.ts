@@ -30,7 +30,8 @@
  * the burst writes a lone held item as is, or uncorks the burst into one `writev`. So a
  * lone item (a reply, a request on a quiet connection) pays no cork, no buffered write
  * request and no `writev` — at 10k idle connections the corked path cost more than the
- * frame. Backpressure holds inside a burst: once the stream pushes back, the rest of the
+ * frame. Only a lone item written in several chunks (`items.split`: a large payload or
+ * Buffer argument, never copied) is corked, to stay one syscall. Backpressure holds inside a burst: once the stream pushes back, the rest of the
  * burst waits in the queue (or is refused). One microtask ends the burst of every queue
  * that wrote since the last one (a module-level list): no allocation, promise or timer
  * per write, and no `process.nextTick`, whose queue makes Node 20 run its
@@ -57,6 +58,12 @@ export interface WriteItems<T> {
   bytes(item: T): number;
   /** Writes the whole item; the last `stream.write` result (false: the stream asked to wait). */
   write(stream: Duplex, item: T): boolean;
+  /**
+   * True when `write` makes more than one `stream.write` call for the item (a command with
+   * a large Buffer argument, a frame with a large payload): a lone one is then corked, so
+   * it still leaves in one syscall.
+   */
+  split(item: T): boolean;
   /**
    * For `writeAlone`: the item an already-encoded one stands for, built only when it must
    * wait in the queue (a heartbeat frame otherwise costs no second object).
@@ -206,7 +213,15 @@ export class WriteQueue<T> {
         const s = this.#stream;
         // Destroyed within the tick: the item dies with the connection, like the queue.
         if (this.#disposed || s.destroyed || s.writableEnded) return;
-        if (this.#mustWait(this.#items.write(s, item))) this.#block();
+        const items = this.#items;
+        if (!items.split(item)) {
+          if (this.#mustWait(items.write(s, item))) this.#block();
+          return;
+        }
+        s.cork();
+        const ok = items.write(s, item);
+        s.uncork();
+        if (this.#mustWait(ok)) this.#block();
       }
     } catch (err) {
       // Never out of the shared microtask: the other queues' bursts must still end.

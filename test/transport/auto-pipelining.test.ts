@@ -88,6 +88,14 @@ describe('resp() auto-pipelining (real redis-server)', () => {
     expect(await s.command(['PING'])).toBe('PONG');
     expect(io.writes).toBe(1);
   });
+
+  it('a lone command with a 64 KiB Buffer argument (several chunks, never copied) is still one socket write', async () => {
+    const { session: s, io } = await session();
+    const value = Buffer.alloc(64 * 1024, 0x61);
+    expect(await s.command(['SET', 'ap:big', value])).toBe('OK');
+    expect(io.writes).toBe(1);
+    expect(await s.command(['STRLEN', 'ap:big'])).toBe(64 * 1024);
+  });
 });
 
 describe('wire() auto-pipelining (real loopback server)', () => {

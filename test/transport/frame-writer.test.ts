@@ -227,5 +227,10 @@ describe('FrameWriter', () => {
     await Promise.resolve();
     expect(a.calls).toEqual([2, 1]);
     expect(corks).toBe(0);
+    // A lone frame with a large payload goes as header + payload (never copied): corked, one writev.
+    wa.write(Buffer.alloc(20 * 1024));
+    await Promise.resolve();
+    expect(a.calls).toEqual([2, 1, 2]);
+    expect(a.stream.writableCorked).toBe(0);
   });
 });

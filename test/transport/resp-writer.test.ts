@@ -52,6 +52,20 @@ describe('resp writer', () => {
     expect(s.text()).toBe('*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n*2\r\n$3\r\nGET\r\n$1\r\na\r\n*1\r\n$4\r\nPING\r\n');
   });
 
+  it('a lone command with a large Buffer argument (several chunks) leaves in one writev; a small one in one write', async () => {
+    const s = sink();
+    const w = respWriter(s.stream as never, 1 << 20);
+    const big = encodeCommand(['SET', 'k', Buffer.alloc(16 * 1024, 0x62)], 1 << 20);
+    expect(big.chunks.length).toBeGreaterThan(1);
+    w.write(big);
+    await turn();
+    expect(s.calls.map((c) => c.length)).toEqual([big.chunks.length]);
+    expect(s.stream.writableCorked).toBe(0);
+    w.write(cmd('GET', 'k'));
+    await turn();
+    expect(s.calls.map((c) => c.length)).toEqual([big.chunks.length, 1]);
+  });
+
   it('writes ahead up to maxQueuedBytes, then holds whole commands in order until drain, never refusing', async () => {
     const s = sink(16);
     s.hold();
