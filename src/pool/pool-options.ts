@@ -145,7 +145,7 @@ export const poolOptionsSchema = shape({
   maxInFlightPerConnection: optional(integer({ min: 1, max: MAX_IN_FLIGHT })),
   /** How a dispatch picks its endpoint (balancer.ts); default `p2c-peak-ewma`. */
   balance: balanceOption,
-  /** τ of the endpoints' dispatch latency estimates (peak-ewma.ts); default 10000. */
+  /** τ of the endpoints' dispatch latency estimates (peak-ewma.ts); default 1000. */
   latencyDecayMs: latencyDecayOption,
 });
 
