@@ -45,7 +45,8 @@ export interface CustomSessionOptions<S> {
    * request matching), so `pool.dispatch` may run several callers on one session at once,
    * up to `maxInFlight` (an integer ≥ 1; a pool option overrides it). `enter`/`leave`
    * (optional) bracket each period the session is shared, e.g. to refuse commands that
-   * need the session alone. Without it, the pool only leases the session exclusively.
+   * need the session alone; `canShare` (optional) says whether a session may start one
+   * now. Without it, the pool only leases the session exclusively.
    */
   readonly sharing?: SessionSharing<S>;
 }
@@ -87,6 +88,7 @@ const customSchema = shape({
   refused: optional(func()),
   sharing: optional(shape({
     maxInFlight: integer({ min: 1, max: MAX_IN_FLIGHT }),
+    canShare: optional(func()),
     enter: optional(func()),
     leave: optional(func()),
   })),

@@ -12,7 +12,7 @@
  * and every error are free of it, and a bad password *option* is reported by type only.
  */
 import type { Duplex } from 'node:stream';
-import { InvalidOptionError } from '../errors.js';
+import { InvalidOptionError, InvariantBrokenError } from '../errors.js';
 import { boolean, custom, duration, integer, optional, parseOptions, secret, shape, string } from '../options.js';
 import { describeEndpoint } from './dial-socket.js';
 import { DEFAULT_MAX_QUEUED_BYTES } from './frame-writer.js';
@@ -79,11 +79,26 @@ export interface RespOptions {
  * command doubles with each step. 128 keeps ~95 % of the best and sends further callers
  * to another connection or the pool's FIFO. While shared, the session refuses commands
  * that need it alone (resp-exclusive.ts).
+ *
+ * `canShare` is the pool's side of the contract (SessionSharing): no user command in
+ * flight (an abandoned BLPOP would hold every dispatch behind it) and nothing to reset
+ * (an open MULTI would take them in). `enter` on a session failing it still refuses
+ * exclusive commands from then on, and throws `InvariantBrokenError` so the caller's bug
+ * is seen (the pool reports a throwing `enter` as a warning).
  */
 export const RESP_SHARING: SessionSharing<RespSession> = Object.freeze({
   maxInFlight: 128,
+  canShare(session: RespSession): boolean {
+    return session.inFlight === 0 && !session.needsReset;
+  },
   enter(session: RespSession): void {
     session.beginSharing();
+    if (session.inFlight > 0 || session.needsReset) {
+      throw new InvariantBrokenError(
+        `resp sharing.enter on a session that cannot be shared (${session.inFlight} commands in flight, ` +
+          `needsReset ${session.needsReset}): the pool must check canShare (busy and needsReset false) first`,
+      );
+    }
   },
   leave(session: RespSession): void {
     session.endSharing();

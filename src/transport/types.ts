@@ -159,10 +159,23 @@ export interface SessionProtocol<S = unknown> {
  * is not leased until they drain, and a leased session takes no dispatches, so `enter`
  * and `leave` bracket each shared period (both cheap, called on the pool's state changes,
  * never per request).
+ *
+ * Contract: the pool calls `enter` only on a session that is not busy and does not need
+ * a reset (the protocol's `busy` and `needsReset` both false): an abandoned BLPOP still
+ * in flight, or a MULTI left open by the last lease, would otherwise be inherited by
+ * every dispatch. `canShare`, when present, is that check in one call; the pool calls it
+ * before `enter` and leases (or resets) a session it refuses instead of sharing it.
  */
 export interface SessionSharing<S = unknown> {
   /** Default per-connection limit of concurrent dispatches (a pool option overrides it). */
   readonly maxInFlight: number;
+  /**
+   * Optional: false when the session may not start a shared period now (a command in
+   * flight, state to reset). Cheap (field reads); `enter` on such a session is a bug in
+   * the caller, which `resp()`'s `enter` reports by throwing (after refusing exclusive
+   * commands all the same).
+   */
+  canShare?(session: S): boolean;
   /** The session starts carrying dispatches: commands that need it alone should now be refused. */
   enter?(session: S): void;
   /** The last dispatch settled; the session may be leased again. */

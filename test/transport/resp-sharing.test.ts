@@ -7,7 +7,7 @@
 import type { Duplex } from 'node:stream';
 import { asyncScheduler } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ExclusiveCommandError, hasCode } from '../../src/errors.js';
+import { ExclusiveCommandError, hasCode, InvariantBrokenError } from '../../src/errors.js';
 import type { RespArg } from '../../src/transport/resp-encoder.js';
 import type { RespSession } from '../../src/transport/resp-session.js';
 import { resp } from '../../src/transport/resp.js';
@@ -83,6 +83,43 @@ describe('resp() sharing', () => {
     // Not in MULTI, not subscribed, not monitoring, database 0, replies on.
     for (const field of [' flags=N ', ' db=0 ', ' sub=0 ', ' multi=-1 ']) expect(info).toContain(field);
     expect(await redis.server.command(['GET', 'sh:n'])).toBe(String(refused.length));
+  });
+
+  it('canShare is false while a command is in flight or the session needs a reset; enter then throws, but refuses exclusive commands all the same', async () => {
+    const { session } = await open();
+    expect(sharing.canShare!(session)).toBe(true);
+    // An abandoned BLPOP of the last lease is still in flight: every dispatch would wait behind it.
+    const popped = session.command(['BLPOP', 'sh:cs', '0']);
+    await blockedClients(redis.server, 1);
+    expect(sharing.canShare!(session)).toBe(false);
+    let caught: unknown;
+    try {
+      sharing.enter!(session);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(InvariantBrokenError);
+    expect(hasCode(caught, 'WW_INVARIANT_BROKEN')).toBe(true);
+    expect((caught as Error).message).toBe(
+      'resp sharing.enter on a session that cannot be shared (1 commands in flight, needsReset false): ' +
+        'the pool must check canShare (busy and needsReset false) first',
+    );
+    expect(session.shared).toBe(true); // fail closed
+    expect(hasCode(await rejection(session.command(['MULTI'])), 'WW_EXCLUSIVE_COMMAND')).toBe(true);
+    sharing.leave!(session);
+    await redis.server.command(['RPUSH', 'sh:cs', 'v']);
+    expect(await popped).toEqual(['sh:cs', 'v']);
+    expect(sharing.canShare!(session)).toBe(true);
+    // A MULTI left open by the last lease: shared, it would take in every caller's commands.
+    await session.command(['MULTI']);
+    expect(session.inFlight).toBe(0);
+    expect(sharing.canShare!(session)).toBe(false);
+    expect(() => sharing.enter!(session)).toThrow(/needsReset true/);
+    sharing.leave!(session);
+    await session.reset();
+    expect(sharing.canShare!(session)).toBe(true);
+    sharing.enter!(session); // no throw
+    expect(session.shared).toBe(true);
   });
 
   it('refuses pub/sub methods and reset() while shared, and lets everything through again after leave', async () => {

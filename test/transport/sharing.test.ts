@@ -69,6 +69,11 @@ describe('custom() sharing (opt-in)', () => {
     expect(entered).toEqual([session]);
     const connectMode = custom({ connect: async () => ({}), probe: async () => {}, close: async () => {}, sharing: { maxInFlight: 1 } });
     expect(connectMode.sharing).toEqual({ maxInFlight: 1 });
+    // canShare, the pool's check before enter, is the caller's as well.
+    const canShare = (s: { idle?: boolean }): boolean => s.idle === true;
+    const withCheck = custom({ ...base, sharing: { maxInFlight: 2, canShare } }).sharing!;
+    expect(withCheck.canShare).toBe(canShare);
+    expect([withCheck.canShare!({ idle: true }), withCheck.canShare!({})]).toEqual([true, false]);
   });
 
   it.each([
@@ -76,6 +81,7 @@ describe('custom() sharing (opt-in)', () => {
     [{ maxInFlight: 1.5 }, 'custom.sharing.maxInFlight must be an integer in [1, 2147483647], got 1.5'],
     [{}, 'custom.sharing.maxInFlight must be an integer in [1, 2147483647], got undefined'],
     [{ maxInFlight: 4, enter: 'yes' }, 'custom.sharing.enter must be a function'],
+    [{ maxInFlight: 4, canShare: true }, 'custom.sharing.canShare must be a function'],
     [{ maxInFlight: 4, max: 5 }, 'custom.sharing.max is not a known option'],
     [true, 'custom.sharing must be an object'],
   ])('refuses %j at construction', (sharing, message) => {
