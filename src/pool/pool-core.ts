@@ -529,12 +529,19 @@ export class PoolCore<C> {
    */
   #makeAvailable(slot: Slot<C>, now: number): void {
     slot.lastReleasedAt = now;
+    if (slot.suspect || (this.#waiters.size === 0 && (this.#shared === undefined || this.#shared.waiting === 0))) {
+      this.#table.move(slot, 'idle', now);
+    } else {
+      this.#handOut(slot, now);
+    }
+  }
+
+  /** `#makeAvailable` with callers queued: the oldest acquire, or the queued dispatches. */
+  #handOut(slot: Slot<C>, now: number): void {
     const leases = this.#waiters.size;
     const shared = this.#shared;
     const dispatches = shared === undefined ? 0 : shared.waiting;
-    if (slot.suspect || (leases === 0 && dispatches === 0)) {
-      this.#table.move(slot, 'idle', now);
-    } else if (leases > 0 && (dispatches === 0 || slot.draining || this.#waiters.headTicket() < shared!.headTicket())) {
+    if (leases > 0 && (dispatches === 0 || slot.draining || this.#waiters.headTicket() < shared!.headTicket())) {
       const stack = this.#leakOn ? this.#waiters.firstStack() : undefined;
       this.#waiters.grantFirst(this.#grant(slot, now, stack));
     } else {
