@@ -41,7 +41,7 @@ import { exclusiveName, exclusiveReason } from './resp-exclusive.js';
 import { settleHandshake } from './resp-handshake-outcome.js';
 import { RESET_STEP, type HandshakeStep, type RespHandshake, type RespServerInfo } from './resp-handshake.js';
 import { RespLeaseState } from './resp-lease-state.js';
-import { addListener, callListeners } from './listeners.js';
+import { addListener, callLate, callListeners } from './listeners.js';
 import { ReplyKind, RespParser, type RespReply } from './resp-parser.js';
 import { commandName, RespPipeline, unorderedRefusal } from './resp-pipeline.js';
 import { encodePubSubCall, RespPubSub, type PubSubCommand, type RespMessage } from './resp-pubsub.js';
@@ -323,8 +323,12 @@ export class RespSession {
     return addListener((this.#pushListeners ??= new Set()), listener);
   }
 
-  /** Called once when the stream closed; `error` is set when it died abnormally. */
+  /**
+   * Called once when the stream closed; `error` is set when it died abnormally. Added
+   * after the session closed, it is called on a microtask with the error it closed with.
+   */
   onClose(listener: (error: Error | undefined) => void): () => void {
+    if (this.#state === 'closed') return callLate(listener, this.#error, 'WirewardenCloseListenerWarning');
     return addListener((this.#closeListeners ??= new Set()), listener);
   }
 

@@ -31,7 +31,7 @@ import {
 } from '../errors.js';
 import { invalidDuration, isDurationMs } from '../options.js';
 import { FifoDeadlines } from './fifo-deadlines.js';
-import { addListener, callListeners } from './listeners.js';
+import { addListener, callLate, callListeners } from './listeners.js';
 import { redactSecret } from './redact.js';
 import type { FramingPool } from './framing-pool.js';
 import { ListenerPing, PingTable, type PendingPing } from './ping-table.js';
@@ -95,6 +95,8 @@ export class WireSession {
   #deadlines: FifoDeadlines<number> | undefined;
   #pushListeners: Set<(payload: unknown) => void> | undefined;
   #closeListeners: Set<(error: Error | undefined) => void> | undefined;
+  /** What the stream closed with, for an `onClose` listener added after that. */
+  #closeError: Error | undefined;
   #state: WireSessionState = 'handshake';
   #handshake: Call | undefined;
   /** Kept (private: no inspect, JSON or spread shows it) only to redact it from the server's error texts. */
@@ -225,8 +227,12 @@ export class WireSession {
     return addListener((this.#pushListeners ??= new Set()), listener);
   }
 
-  /** Called once when the stream closed; `error` is set when it died abnormally. */
+  /**
+   * Called once when the stream closed; `error` is set when it died abnormally. Added
+   * after the session closed, it is called on a microtask with the error it closed with.
+   */
   onClose(listener: (error: Error | undefined) => void): () => void {
+    if (this.#state === 'closed') return callLate(listener, this.#closeError, 'WirewardenCloseListenerWarning');
     return addListener((this.#closeListeners ??= new Set()), listener);
   }
 
@@ -431,6 +437,7 @@ export class WireSession {
   #onClose(error: Error | undefined): void {
     const wasHandshake = this.#state === 'handshake';
     this.#state = 'closed';
+    this.#closeError = error;
     this.#closeTimer?.unsubscribe();
     this.#deadlines?.clear();
     if (wasHandshake) {

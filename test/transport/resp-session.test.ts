@@ -220,6 +220,28 @@ describe('resp session: bad input kills only this connection', () => {
     expect(hasCode(closedWith, 'WW_PROTOCOL_ERROR')).toBe(true);
   });
 
+  it('onClose added after the session closed is called once, on a microtask, with the error it closed with; its unsubscribe cancels that', async () => {
+    const { session, peer } = await open();
+    peer.send('+OK\r\n'); // no command waiting: ProtocolError
+    await session.closed;
+    const late: (Error | undefined)[] = [];
+    session.onClose((e) => late.push(e));
+    const cancelled: unknown[] = [];
+    session.onClose((e) => cancelled.push(e))();
+    expect(late).toEqual([]); // never inside the onClose call
+    await Promise.resolve();
+    expect(late).toHaveLength(1);
+    expect(hasCode(late[0], 'WW_PROTOCOL_ERROR')).toBe(true);
+    await turn();
+    expect(late).toHaveLength(1);
+    expect(cancelled).toEqual([]);
+    // Closed without an error: a late listener hears none either.
+    const { session: other } = await open();
+    other.destroy();
+    await other.closed;
+    expect(await new Promise<Error | undefined>((resolve) => other.onClose(resolve))).toBeUndefined();
+  });
+
   it('garbage destroys the stream with ProtocolError; waiting commands get ConnectionClosedError', async () => {
     const { session, peer, client } = await open();
     const p = session.command(['GET', 'k']);

@@ -232,6 +232,24 @@ describe('wire session: bad input kills only this connection', () => {
     expect(session.state).toBe('closed');
   });
 
+  it('onClose added after the session closed is called once, on a microtask, with the error it closed with; its unsubscribe cancels that', async () => {
+    const { session, peer } = await open();
+    peer.socket.write(Buffer.from([0, 0, 0, 3, 0xc1, 0xff, 0x00]));
+    await session.closed;
+    expect(session.state).toBe('closed');
+    const late: (Error | undefined)[] = [];
+    session.onClose((e) => late.push(e));
+    const cancelled: unknown[] = [];
+    session.onClose((e) => cancelled.push(e))();
+    expect(late).toEqual([]); // never inside the onClose call
+    await Promise.resolve();
+    expect(late).toHaveLength(1);
+    expect(hasCode(late[0], 'WW_PROTOCOL_ERROR')).toBe(true);
+    await turn();
+    expect(late).toHaveLength(1);
+    expect(cancelled).toEqual([]);
+  });
+
   it('an oversized length header destroys the stream with FrameTooLargeError', async () => {
     const { session, peer } = await open({ maxFrameBytes: 1024 });
     const closed = new Promise<Error | undefined>((resolve) => session.onClose(resolve));
