@@ -54,13 +54,13 @@ describe('WirewardenError.retryable', () => {
     const lines = [
       'LOADING Redis is loading the dataset in memory', 'BUSY Redis is busy running a script.',
       'TRYAGAIN Multiple keys request during rehashing of slot', 'MASTERDOWN Link with MASTER is down',
-      'CLUSTERDOWN The cluster is down',
+      'CLUSTERDOWN The cluster is down', "READONLY You can't write against a read only replica.",
       'ERR unknown command', 'WRONGTYPE Operation against a key holding the wrong kind of value',
       'BUSYGROUP Consumer Group name already exists', 'BUSYKEY Target key name already exists.', 'NOSCRIPT No matching script.',
     ];
     parser.push(Buffer.from(lines.map((l) => `-${l}\r\n`).join('') + '!11\r\nLOADING now\r\n'));
     expect(replies.map((r) => [(r as RemoteError).message.split(' ')[0], (r as RemoteError).retryable])).toEqual([
-      ['LOADING', true], ['BUSY', true], ['TRYAGAIN', true], ['MASTERDOWN', true], ['CLUSTERDOWN', true],
+      ['LOADING', true], ['BUSY', true], ['TRYAGAIN', true], ['MASTERDOWN', true], ['CLUSTERDOWN', true], ['READONLY', true],
       ['ERR', false], ['WRONGTYPE', false], ['BUSYGROUP', false], ['BUSYKEY', false], ['NOSCRIPT', false],
       ['LOADING', true],
     ]);

@@ -48,7 +48,8 @@ export interface CreatePoolOptions<S = unknown>
 /** Validates everything; throws `InvalidOptionError` naming the `pool.` path. */
 function parseCreateOptions(input: unknown): PoolOptions {
   const options = parsePoolOptions(input, 'pool');
-  parseConnectionInput({ endpoint: options.endpoints[0]!, ...connectionChildInput(options) }, 'pool');
+  // With discovery there is no endpoint yet: the connection options are checked on a stand-in.
+  parseConnectionInput({ endpoint: options.endpoints[0] ?? { host: '127.0.0.1', port: 1 }, ...connectionChildInput(options) }, 'pool');
   if (options.backoff !== undefined && !isBackoffPolicy(options.backoff)) {
     fail('pool.backoff', 'a backoff policy (an object with delayMs(attempt, prevMs, random))', options.backoff);
   }

@@ -30,15 +30,21 @@ export class EndpointRecord implements EndpointView, BalanceCandidate {
   /** Set by the dispatch picker before each pick: one of its connections can take a dispatch. */
   usable = false;
   /** Its share within its priority group (1..1000). */
-  readonly weight: number;
+  weight: number;
   /** Latency of the dispatches that settled on it. */
   readonly latency: PeakEwma;
+  /**
+   * Discovery dropped it from the set (pool-discovery.ts): its connections drain and it
+   * is no candidate for new ones. Set by the table only.
+   */
+  removed = false;
 
   constructor(
-    readonly endpoint: PoolEndpoint,
+    /** Its options (priority, weight); discovery may update them for the same key. */
+    public endpoint: PoolEndpoint,
     readonly key: string,
-    /** Its position in the pool's endpoint list. */
-    readonly index: number,
+    /** Its position in the pool's current endpoint list (-1 once removed); set by the table only. */
+    public index: number,
     latencyDecayMs?: number,
   ) {
     this.weight = endpoint.weight;

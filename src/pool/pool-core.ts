@@ -46,6 +46,7 @@ import { latencyClock, PoolClock } from './pool-clock.js';
 import { Lease, type LeaseOwner } from './lease.js';
 import { defaultPoolLogger, type PoolEvent, type PoolLogger } from './pool-events.js';
 import { parsePoolOptions, type PoolOptions } from './pool-options.js';
+import { PoolDiscovery } from './pool-discovery.js';
 import { describeGauges, PoolCounters, snapshotStats, type PoolStats } from './pool-stats.js';
 import { poolHealth, type PoolHealth } from './pool-health.js';
 import type { Slot } from './slot.js';
@@ -137,6 +138,8 @@ export class PoolCore<C> {
   /** Shared dispatch; undefined when the protocol cannot share a connection. */
   readonly #shared: SharedDispatch<C> | undefined;
   readonly #housekeeper: Housekeeper<C>;
+  /** Live discovery when `endpoints` is a provider (pool-discovery.ts). */
+  readonly #discovery: PoolDiscovery<C> | undefined;
   readonly #latencyNow: () => number;
   readonly #leakOn: boolean;
   readonly #validateOn: boolean;
@@ -179,7 +182,7 @@ export class PoolCore<C> {
     const describe = (): string => describeGauges(this.#gauges(), sharing !== undefined);
     this.#waiters = new Waitlist<C>(this.#scheduler, this.#clock, this.#counters, o.acquireTimeoutMs, {
       describeState: describe,
-      timeoutCause: () => this.#life.timeoutCause(),
+      timeoutCause: () => this.#discovery?.timeoutCause() ?? this.#life.timeoutCause(),
       onTimedOut: (message, waitedMs, now) => this.#emit({ type: 'acquire-timeout', at: now, waitedMs, message }),
       ...(config.onWaited === undefined ? {} : { onGranted: config.onWaited }),
     }, tickets);
@@ -189,7 +192,7 @@ export class PoolCore<C> {
       waiters: new Waitlist<C, Slot<C>>(this.#scheduler, this.#clock, this.#counters.dispatch, o.acquireTimeoutMs, {
         what: 'dispatch',
         describeState: describe,
-        timeoutCause: () => this.#life.timeoutCause(),
+        timeoutCause: () => this.#discovery?.timeoutCause() ?? this.#life.timeoutCause(),
         onTimedOut: (message, waitedMs, now) => this.#emit({ type: 'dispatch-timeout', at: now, waitedMs, message }),
       }, tickets),
       counters: this.#counters.dispatch,
@@ -206,6 +209,7 @@ export class PoolCore<C> {
         leaseWaiting: () => this.#waiters.size,
         retireExpiredIdle: () => this.#retireExpiredIdle(),
         refused: () => (this.#life.allRefused() ? this.#life.refusedError('dispatch') : undefined),
+        callFailed: (slot, error) => this.#discovery?.callFailed(slot, error),
       },
     });
     this.#housekeeper = new Housekeeper(this.#scheduler, this.#clock, o, {
@@ -254,7 +258,10 @@ export class PoolCore<C> {
     const life = this.#life;
     const sink: PoolSink<C> = {
       onReady: (slot, conn) => life.onReady(slot, conn),
-      onDialFailed: (slot, error) => life.onDialFailed(slot, error),
+      onDialFailed: (slot, error) => {
+        life.onDialFailed(slot, error);
+        this.#discovery?.dialFailed();
+      },
       onDead: (slot, reason, error) => life.onDead(slot, reason, error),
       onClosed: (slot, error) => life.onClosed(slot, error),
       onRecovered: (slot) => this.#serveRecovered(slot),
@@ -262,7 +269,13 @@ export class PoolCore<C> {
     this.#source = config.source(sink);
     this.#needsReset = this.#source.needsReset?.bind(this.#source);
     life.attach(this.#source);
+    const provider = o.endpointSource;
+    this.#discovery = provider === undefined ? undefined : new PoolDiscovery<C>({
+      provider, scheduler: this.#scheduler, table: this.#table, life, emit: (event) => this.#emit(event),
+      changed: () => this.#shared?.endpointsChanged(),
+    });
     life.grow();
+    this.#discovery?.start();
   }
 
   /** True once `close()` was called. */
@@ -327,6 +340,9 @@ export class PoolCore<C> {
     const lease = await this.acquire(options);
     try {
       return await fn(lease.conn, options?.signal ?? NEVER_ABORTED);
+    } catch (err) {
+      if (this.#discovery !== undefined && lease.active) this.#leaseFailed(lease, err);
+      throw err;
     } finally {
       lease.release();
     }
@@ -368,7 +384,10 @@ export class PoolCore<C> {
   /** Can the pool serve now, and why not: a pure snapshot of its counts and endpoints (pool-health.ts). */
   health(): PoolHealth {
     const g = this.#gauges();
-    return poolHealth({ ...g, closed: this.#closing, maxWaiting: this.options.maxWaiting, endpoints: this.#table.endpoints });
+    const discovery = this.#discovery?.health();
+    return poolHealth({
+      ...g, closed: this.#closing, maxWaiting: this.options.maxWaiting, endpoints: this.#table.endpoints, ...(discovery === undefined ? {} : { discovery }),
+    });
   }
 
   /** One row per live slot (closing ones excluded). */
@@ -400,6 +419,7 @@ export class PoolCore<C> {
     this.#closePromise = new Promise<void>((resolve) => {
       this.#closeDone = resolve;
     });
+    this.#discovery?.stop();
     this.#housekeeper.stop();
     this.#waiters.rejectAll(closedWhileWaiting);
     this.#shared?.rejectAll(dispatchClosedWhileWaiting);
@@ -579,6 +599,12 @@ export class PoolCore<C> {
     for (const slot of expired) this.#life.closeSlot(slot, 'lifetime', 'lifetime');
     if (expired.length > 0) this.#life.grow();
     return expired.length > 0;
+  }
+
+  /** `use()`'s work failed on `lease`: discovery looks for a READONLY reply (error path only, so a scan is fine). */
+  #leaseFailed(lease: Lease<C>, error: unknown): void {
+    const slot = this.#table.slots.find((s) => s.lease === lease);
+    if (slot !== undefined) this.#discovery?.callFailed(slot, error);
   }
 
   // ── leaks and close ────────────────────────────────────────────────────

@@ -90,6 +90,35 @@ export interface PoolEndpointRecoveredEvent extends Base {
   readonly endpoint: string;
 }
 
+/**
+ * A discovery provider (`endpoints: redisSentinel(…)`, an Observable, a function) gave a new
+ * endpoint set and the pool took it: connections to `added` open as the pool needs them;
+ * those of `removed` drain — `closed` of them (idle, dialing, being checked) closed at once,
+ * `draining` (leased, shared) close when released or when their dispatches settle.
+ */
+export interface PoolEndpointsChangedEvent extends Base {
+  readonly type: 'endpoints-changed';
+  /** The provider's `kind` (`redis-sentinel`, `observable`, `function`). */
+  readonly source: string;
+  /** The whole new set, by key (`host:port` or path). */
+  readonly endpoints: readonly string[];
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
+  readonly closed: number;
+  readonly draining: number;
+}
+
+/**
+ * Discovery failed: the provider reported a failed round (`WW_DISCOVERY_FAILED`: no
+ * sentinel reachable…) or gave a set the pool refused (`WW_DISCOVERY_FAILED` whose `cause`
+ * is the `WW_INVALID_OPTION` naming the bad field). The last good set stays in use.
+ */
+export interface PoolDiscoveryErrorEvent extends Base {
+  readonly type: 'discovery-error';
+  readonly source: string;
+  readonly error: unknown;
+}
+
 /** An acquire failed with `WW_POOL_TIMEOUT`. */
 export interface PoolAcquireTimeoutEvent extends Base {
   readonly type: 'acquire-timeout';
@@ -115,7 +144,9 @@ export type PoolEvent =
   | PoolEndpointRefusedEvent
   | PoolEndpointRecoveredEvent
   | PoolAcquireTimeoutEvent
-  | PoolDispatchTimeoutEvent;
+  | PoolDispatchTimeoutEvent
+  | PoolEndpointsChangedEvent
+  | PoolDiscoveryErrorEvent;
 
 /** Where the leak warning goes besides `events$`; default `process.emitWarning`. */
 export interface PoolLogger {

@@ -14,6 +14,7 @@
  *   nothing open, dials failing everywhere ─────▶ not ready ('unreachable')
  *   nothing open, first dials still running ────▶ not ready ('connecting')
  *   nothing open, nothing dialing (min 0) ──────▶ ready: an acquire opens one
+ *   no endpoint yet (discovery has not answered) ▶ not ready ('discovering')
  *
  * Live answers "is the pool usable at all" (a closed pool never recovers: restart the
  * process); ready answers "send me traffic now" (it flips back by itself).
@@ -34,7 +35,23 @@ export type EndpointHealthState =
   | 'unused';
 
 /** Why a pool is not ready. */
-export type PoolUnreadyReason = 'closed' | 'refused' | 'saturated' | 'unreachable' | 'connecting';
+export type PoolUnreadyReason = 'closed' | 'refused' | 'saturated' | 'unreachable' | 'connecting' | 'discovering';
+
+/** How a pool's endpoint discovery stands (`endpoints` given as a provider). */
+export interface DiscoveryHealth {
+  /** The provider's `kind` (`redis-sentinel`, `observable`, `function`). */
+  readonly source: string;
+  /** True once a set was taken: before that the pool has no endpoint. */
+  readonly resolved: boolean;
+  /** Scheduler time of the last set taken. */
+  readonly updatedAt?: number;
+  /** Sets taken since start. */
+  readonly changes: number;
+  /** Discovery errors since start. */
+  readonly errors: number;
+  /** The latest discovery error, when it happened (its code and message: never a credential). */
+  readonly lastError?: { readonly code: string; readonly message: string; readonly at: number };
+}
 
 export interface EndpointHealth {
   /** `host:port` or the socket path (as in `stats().endpoints`). */
@@ -67,7 +84,10 @@ export interface PoolHealth {
   /** Dispatches queued. */
   readonly dispatchWaiting: number;
   readonly max: number;
+  /** The current endpoints (with discovery: the last set taken). */
   readonly endpoints: readonly EndpointHealth[];
+  /** Present when `endpoints` is a discovery provider. */
+  readonly discovery?: DiscoveryHealth;
 }
 
 /** What the core hands `poolHealth`: plain counts and records. */
@@ -92,9 +112,10 @@ export interface PoolHealthInput {
     readonly refused: unknown;
     readonly lastError: unknown;
   }[];
+  readonly discovery?: DiscoveryHealth;
 }
 
-function describeError(error: unknown): { code: string; message: string } | undefined {
+export function describeError(error: unknown): { code: string; message: string } | undefined {
   if (error === undefined) return undefined;
   if (error instanceof WirewardenError) return { code: error.code, message: error.message };
   if (error instanceof Error) {
@@ -134,11 +155,18 @@ export function poolHealth(input: PoolHealthInput): PoolHealth {
   const shared = input.shared ?? 0;
   const inFlight = input.inFlight ?? 0;
   const dispatchWaiting = input.dispatchWaiting ?? 0;
-  const figures = { open, idle, leased, shared, inFlight, pending, waiting, dispatchWaiting, max, endpoints };
+  const discovery = input.discovery;
+  const figures = discovery === undefined
+    ? { open, idle, leased, shared, inFlight, pending, waiting, dispatchWaiting, max, endpoints }
+    : { open, idle, leased, shared, inFlight, pending, waiting, dispatchWaiting, max, endpoints, discovery };
   const verdict = (live: boolean, reason: PoolUnreadyReason | undefined, message: string): PoolHealth =>
     Object.freeze(reason === undefined ? { live, ready: true, message, ...figures } : { live, ready: false, reason, message, ...figures });
 
   if (input.closed) return verdict(false, 'closed', 'the pool is closing or closed');
+  if (discovery !== undefined && !discovery.resolved) {
+    const last = discovery.lastError === undefined ? '' : ` (last error: ${discovery.lastError.code}: ${discovery.lastError.message})`;
+    return verdict(true, 'discovering', `no endpoint yet: waiting for the first set from ${discovery.source}${last}`);
+  }
   if (open > 0) {
     if (waiting >= input.maxWaiting) {
       return verdict(true, 'saturated', `every connection is busy and ${waiting} acquires queue (maxWaiting ${input.maxWaiting})`);

@@ -26,6 +26,7 @@
  */
 import { InvalidOptionError } from '../errors.js';
 import { balanceOption, latencyDecayOption, type BalanceStrategy } from './balancer.js';
+import { endpointsFrom, isEndpointSource, type EndpointProvider, type EndpointSource } from './endpoint-provider.js';
 import type { PoolLogger } from './pool-events.js';
 import {
   arrayOf, boolean, custom, describeValue, duration, integer, isObject, number, optional, parseOptions, shape, string,
@@ -108,8 +109,15 @@ const intOrInfinity = (min: number): Checker<number> =>
 const d = poolDefaults;
 /** The largest per-connection dispatch limit (a count that fits a 32-bit signed int). */
 const MAX_IN_FLIGHT = 2 ** 31 - 1;
+const endpointList = arrayOf(endpointSchema, { minLength: 1 });
+/** A fixed list, or a dynamic source (pool-discovery.ts) that is normalised with `endpointsFrom`. */
+const endpointsOption = custom<readonly PoolEndpoint[] | EndpointSource>(
+  'an array of at least 1 endpoint, or a discovery source (an EndpointProvider such as redisSentinel(…), an Observable of endpoint arrays, or a function returning one)',
+  (v) => Array.isArray(v) || isEndpointSource(v),
+);
+
 export const poolOptionsSchema = shape({
-  endpoints: arrayOf(endpointSchema, { minLength: 1 }),
+  endpoints: endpointsOption,
   /** The protocol adapter (`wire()`, `resp()`, `custom()`); validated by the connection actor. */
   protocol: custom<object>('a protocol object', isObject),
   transport: optional(custom<object>('a transport object', isObject)),
@@ -152,7 +160,10 @@ export const poolOptionsSchema = shape({
 /** Validated, defaulted, frozen pool options. */
 export interface PoolOptions {
   readonly id?: string;
+  /** The fixed endpoints; empty when they come from `endpointSource`. */
   readonly endpoints: readonly PoolEndpoint[];
+  /** Where the endpoints come from when they change at run time (docs/pool.md "Discovery"). */
+  readonly endpointSource?: EndpointProvider;
   readonly protocol: object;
   readonly transport?: object;
   readonly min: number;
@@ -185,7 +196,7 @@ export interface PoolOptions {
 export type PoolOptionsInput = {
   readonly endpoints: readonly {
     host?: string; port?: number; path?: string; priority?: number; weight?: number; servername?: string;
-  }[];
+  }[] | EndpointSource;
   readonly protocol: object;
 } & Partial<Omit<PoolOptions, 'endpoints' | 'protocol'>>;
 
@@ -200,22 +211,8 @@ export function endpointKey(endpoint: Pick<PoolEndpoint, 'host' | 'port' | 'path
  */
 export function parsePoolOptions(input: unknown, path = 'pool'): PoolOptions {
   const o = parseOptions(path, poolOptionsSchema, input);
-  const seen = new Map<string, number>();
-  o.endpoints.forEach((e, i) => {
-    const at = `${path}.endpoints[${i}]`;
-    if (e.path === undefined && (e.host === undefined || e.port === undefined)) {
-      throw new InvalidOptionError(`${at} must have a host and a port, or a path`);
-    }
-    if (e.path !== undefined && (e.host !== undefined || e.port !== undefined)) {
-      throw new InvalidOptionError(`${at} must have either a path or a host and port, not both`);
-    }
-    const key = endpointKey(e);
-    const first = seen.get(key);
-    if (first !== undefined) {
-      throw new InvalidOptionError(`${at} duplicates ${path}.endpoints[${first}] (${key})`);
-    }
-    seen.set(key, i);
-  });
+  const endpointSource = isEndpointSource(o.endpoints) ? endpointsFrom(o.endpoints) : undefined;
+  const endpoints = endpointSource === undefined ? parseEndpointList(o.endpoints, `${path}.endpoints`) : [];
   if (o.min > o.max) {
     throw new InvalidOptionError(`${path}.min must be <= ${path}.max (${o.max}), got ${o.min}`);
   }
@@ -246,7 +243,34 @@ export function parsePoolOptions(input: unknown, path = 'pool'): PoolOptions {
   }
   return Object.freeze({
     ...o,
-    endpoints: o.endpoints as readonly PoolEndpoint[],
+    endpoints,
+    ...(endpointSource === undefined ? {} : { endpointSource }),
     leakReclaimGraceMs: o.leakReclaimGraceMs ?? o.leakDetectionMs,
   });
+}
+
+/**
+ * Validates a list of endpoints at `path` (`pool.endpoints`, or a set a discovery provider
+ * gave): at least one, each with a host and port or a path, no key twice. Returns them
+ * with `priority` and `weight` defaulted, frozen; throws `InvalidOptionError`.
+ */
+export function parseEndpointList(input: unknown, path: string): readonly PoolEndpoint[] {
+  const list = endpointList.check(input, path) as readonly PoolEndpoint[];
+  const seen = new Map<string, number>();
+  list.forEach((e, i) => {
+    const at = `${path}[${i}]`;
+    if (e.path === undefined && (e.host === undefined || e.port === undefined)) {
+      throw new InvalidOptionError(`${at} must have a host and a port, or a path`);
+    }
+    if (e.path !== undefined && (e.host !== undefined || e.port !== undefined)) {
+      throw new InvalidOptionError(`${at} must have either a path or a host and port, not both`);
+    }
+    const key = endpointKey(e);
+    const first = seen.get(key);
+    if (first !== undefined) {
+      throw new InvalidOptionError(`${at} duplicates ${path}[${first}] (${key})`);
+    }
+    seen.set(key, i);
+  });
+  return list;
 }

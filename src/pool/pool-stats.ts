@@ -19,7 +19,11 @@ export type ClosedReason =
   | 'reset-failed'
   | 'validation'
   | 'destroyed'
-  | 'shutdown';
+  | 'shutdown'
+  /** Its endpoint left the set a discovery provider gave (docs/pool.md "Discovery"). */
+  | 'removed'
+  /** It answered as a demoted node does (a Redis `READONLY` reply): the pool asked discovery to re-resolve. */
+  | 'stale';
 
 export interface EndpointStats {
   open: number;
@@ -110,6 +114,8 @@ export class PoolCounters implements WaitCounters {
     validation: 0,
     destroyed: 0,
     shutdown: 0,
+    removed: 0,
+    stale: 0,
   };
 }
 

@@ -77,6 +77,8 @@ export interface DispatchHooks<C> {
   retireExpiredIdle(): boolean;
   /** The error to fail at once with while every endpoint refuses the handshake, else undefined. */
   refused(): Error | undefined;
+  /** A dispatch on `slot` (still the incarnation it ran on) failed with `error`: discovery hints (pool-discovery.ts). */
+  callFailed?(slot: Slot<C>, error: unknown): void;
 }
 
 export interface SharedDispatchDeps<C> {
@@ -104,7 +106,7 @@ export class SharedDispatch<C> {
   readonly #balancer: Balancer;
   readonly #latencyNow: () => number;
   /** The balancer weighs latency (p2c over several endpoints): measure each dispatch. */
-  readonly #measure: boolean;
+  #measure: boolean;
   readonly #max: number;
   readonly #maxWaiting: number;
   readonly #timeoutMs: number;
@@ -143,6 +145,16 @@ export class SharedDispatch<C> {
   /** Rejects every queued dispatch (the pool closing, every endpoint refusing). */
   rejectAll(error: () => Error): void {
     this.#waiters.rejectAll(error);
+  }
+
+  /**
+   * The endpoint set changed (discovery): the per-endpoint scratch grows with it, and
+   * latency is measured only while the balancer can weigh it (p2c over several endpoints).
+   */
+  endpointsChanged(): void {
+    const n = this.#table.endpoints.length;
+    while (this.#best.length < n) this.#best.push(undefined);
+    this.#measure = this.#balancer.strategy === 'p2c-peak-ewma' && n > 1;
   }
 
   /** Stops the queue's tick once nobody waits (housekeeping). */
@@ -253,6 +265,9 @@ export class SharedDispatch<C> {
     const incarnation = slot.incarnation;
     try {
       return await run(slot.conn as C, arg, signal);
+    } catch (err) {
+      if (slot.incarnation === incarnation) this.#hooks.callFailed?.(slot, err);
+      throw err;
     } finally {
       this.#settled(slot, incarnation, startedAt);
     }

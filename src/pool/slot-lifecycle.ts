@@ -81,7 +81,8 @@ export class SlotLifecycle<C> implements PoolSink<C> {
    */
   grow(extra = 0): void {
     const { table: t, options, hooks } = this.#d;
-    while (!hooks.closing() && t.size < options.max && (t.pending < hooks.waiting() + extra || t.size < options.min)) {
+    // No endpoint yet (a discovery provider has not answered): nowhere to dial.
+    while (!hooks.closing() && t.endpoints.length > 0 && t.size < options.max && (t.pending < hooks.waiting() + extra || t.size < options.min)) {
       const slot = t.add(this.#d.choose(t.endpoints, this.#d.random), this.#d.clock.read());
       hooks.started();
       this.#source!.open(slot);
@@ -178,6 +179,7 @@ export class SlotLifecycle<C> implements PoolSink<C> {
     if (!slot.ready) return;
     this.#d.table.record(slot).failures++;
     if (this.#d.hooks.closing()) this.closeSlot(slot, 'shutdown-forced', 'dead', error, `died (${reason})`);
+    else if (slot.retireReason !== undefined) this.#closeRetired(slot, 'lifetime', 'dead', error, `died (${reason})`);
     else this.#toPending(slot, 'dead', error, `died (${reason})`);
   }
 
@@ -203,12 +205,28 @@ export class SlotLifecycle<C> implements PoolSink<C> {
       this.#d.hooks.checkClosed();
       return;
     }
+    if (slot.retireReason !== undefined) {
+      this.#closeRetired(slot, 'shutdown-forced', closed, error, lostWhy);
+      return;
+    }
     this.#toPending(slot, closed, error, lostWhy);
     this.#source!.kill(slot, reason, error);
   }
 
+  /**
+   * A retired slot (its endpoint left the set, or it said READONLY) that dies or is killed
+   * is not replaced in place, where its next dial would go to the old endpoint: it closes,
+   * and `grow` opens what the pool still needs on the current set.
+   */
+  #closeRetired(slot: Slot<C>, reason: PoolCloseReason, closed: ClosedReason, error: unknown, lostWhy: string): void {
+    this.closeSlot(slot, reason, closed, error, lostWhy);
+    this.grow();
+  }
+
   /** Takes a slot out of the pool for good; asks the source to close it unless `reason` is undefined. */
   closeSlot(slot: Slot<C>, reason: PoolCloseReason | undefined, closed: ClosedReason, error?: unknown, lostWhy = 'was closed'): void {
+    // A retired slot leaves through the lifetime checks (SlotTable.retire): say why it really went.
+    if (slot.retireReason !== undefined && (closed === 'lifetime' || closed === 'idle')) closed = slot.retireReason;
     const validating = this.#leave(slot, 'closing', reason !== undefined, closed, error, lostWhy);
     if (reason !== undefined) this.#source!.close(slot, reason);
     if (validating !== undefined) this.#d.hooks.retryWaiter(validating);

@@ -53,8 +53,11 @@ export class SlotTable<C> {
   readonly #idle: Slot<C>[] = [];
   /** Closed by the core, not yet confirmed by the source. */
   readonly closing = new Set<Slot<C>>();
-  readonly endpoints: readonly EndpointRecord[];
+  /** The current endpoint set, in the pool's order (discovery replaces it: `setEndpoints`). */
+  #endpoints: readonly EndpointRecord[];
+  /** Current endpoints, and removed ones whose connections still drain. */
   readonly #byKey = new Map<string, EndpointRecord>();
+  readonly #latencyDecayMs: number | undefined;
   readonly #idPrefix: string;
   readonly #owner: LeaseOwner<C>;
   #nextId = 1;
@@ -67,13 +70,14 @@ export class SlotTable<C> {
   #draining = 0;
   readonly #sharing: SessionSharing<C> | undefined;
   readonly #warn: (message: string) => void;
-  /** Endpoints whose last handshake was refused for good. */
+  /** Current endpoints whose last handshake was refused for good. */
   refused = 0;
 
   constructor(endpoints: readonly PoolEndpoint[], idPrefix: string, owner: LeaseOwner<C>, options: SlotTableOptions<C> = {}) {
     this.#owner = owner;
-    this.endpoints = endpoints.map((e, i) => new EndpointRecord(e, endpointKey(e), i, options.latencyDecayMs));
-    for (const rec of this.endpoints) this.#byKey.set(rec.key, rec);
+    this.#latencyDecayMs = options.latencyDecayMs;
+    this.#endpoints = endpoints.map((e, i) => new EndpointRecord(e, endpointKey(e), i, options.latencyDecayMs));
+    for (const rec of this.#endpoints) this.#byKey.set(rec.key, rec);
     this.#idPrefix = idPrefix;
     this.#sharing = options.sharing;
     this.#warn = options.warn ?? ((message) => process.emitWarning(message, 'WirewardenPoolWarning'));
@@ -124,6 +128,67 @@ export class SlotTable<C> {
 
   record(slot: Slot<C>): EndpointRecord {
     return slot.site;
+  }
+
+  /** The current endpoint set, in the pool's order. Read-only: `setEndpoints` replaces it. */
+  get endpoints(): readonly EndpointRecord[] {
+    return this.#endpoints;
+  }
+
+  /**
+   * Replaces the endpoint set (discovery, pool-discovery.ts). An endpoint that stays keeps
+   * its record (counts, failures, latency; priority and weight updated); a new one gets a
+   * fresh record; a removed one is marked `removed` and stays its slots' `site` until they
+   * drain (re-adding it meanwhile revives the same record, so counts never split). Removed
+   * records no slot uses any more are forgotten here. Draining the slots is the caller's.
+   */
+  setEndpoints(list: readonly PoolEndpoint[]): { readonly added: readonly string[]; readonly removed: readonly string[] } {
+    const next: EndpointRecord[] = [];
+    const added: string[] = [];
+    const keys = new Set<string>();
+    list.forEach((endpoint, i) => {
+      const key = endpointKey(endpoint);
+      keys.add(key);
+      let rec = this.#byKey.get(key);
+      if (rec === undefined) {
+        rec = new EndpointRecord(endpoint, key, i, this.#latencyDecayMs);
+        this.#byKey.set(key, rec);
+        added.push(key);
+      } else {
+        if (rec.removed) {
+          rec.removed = false;
+          if (rec.refused !== undefined) this.refused++;
+          added.push(key);
+        }
+        rec.endpoint = endpoint;
+        rec.weight = endpoint.weight;
+        rec.index = i;
+      }
+      next.push(rec);
+    });
+    const removed: string[] = [];
+    for (const rec of this.#endpoints) {
+      if (keys.has(rec.key)) continue;
+      rec.removed = true;
+      rec.index = -1;
+      if (rec.refused !== undefined) this.refused--;
+      removed.push(rec.key);
+    }
+    for (const [key, rec] of this.#byKey) {
+      if (rec.removed && rec.open === 0 && rec.pending === 0) this.#byKey.delete(key);
+    }
+    this.#endpoints = next;
+    return { added, removed };
+  }
+
+  /**
+   * Marks a ready slot to leave at its next lifetime check instead of serving again: idle
+   * at once, leased on release, shared when its dispatches settle (every path that checks
+   * `lifetimeDeadline`). `why` becomes its close reason (SlotLifecycle.closeSlot).
+   */
+  retire(slot: Slot<C>, why: 'removed' | 'stale'): void {
+    slot.retireReason = why;
+    slot.lifetimeDeadline = Number.NEGATIVE_INFINITY;
   }
 
   /** A new pending slot on `endpoint` (chosen by the policy). */
@@ -357,14 +422,19 @@ export class SlotTable<C> {
   /** Per endpoint; `latencyNowMs` (the latency clock) decays the dispatch latency estimates. */
   endpointStats(latencyNowMs: number): Record<string, EndpointStats> {
     const out: Record<string, EndpointStats> = {};
-    for (const rec of this.endpoints) {
+    const add = (rec: EndpointRecord): void => {
       const e: EndpointStats = { open: rec.open, leased: 0, idle: 0, shared: 0, pending: rec.pending, inFlight: rec.inFlight, failures: rec.failures };
       const latencyMs = rec.latency.estimateMs(latencyNowMs);
       if (latencyMs !== undefined) e.latencyMs = latencyMs;
       out[rec.key] = e;
-    }
+    };
+    for (const rec of this.#endpoints) add(rec);
+    // Removed by discovery but still draining: listed until their last connection closes,
+    // so that the per-endpoint figures still add up to the pool's.
+    for (const rec of this.#byKey.values()) if (rec.removed && rec.open + rec.pending > 0) add(rec);
     for (const slot of this.#slots) {
-      const e = out[slot.endpointKey]!;
+      const e = out[slot.endpointKey];
+      if (e === undefined) continue;
       if (slot.state === 'leased') e.leased++;
       else if (slot.state === 'idle') e.idle++;
       else if (slot.state === 'shared') e.shared++;
@@ -375,7 +445,7 @@ export class SlotTable<C> {
   /** Marks the endpoint refused; true when it was not already. */
   markRefused(rec: EndpointRecord, error: unknown): boolean {
     const first = rec.refused === undefined;
-    if (first) this.refused++;
+    if (first && !rec.removed) this.refused++;
     rec.refused = error;
     return first;
   }
@@ -384,17 +454,17 @@ export class SlotTable<C> {
   clearRefused(rec: EndpointRecord): boolean {
     if (rec.refused === undefined) return false;
     rec.refused = undefined;
-    this.refused--;
+    if (!rec.removed) this.refused--;
     return true;
   }
 
   /** Every endpoint refuses the handshake: no new connection until one accepts. */
   everyEndpointRefused(): boolean {
-    return this.refused === this.endpoints.length;
+    return this.#endpoints.length > 0 && this.refused === this.#endpoints.length;
   }
 
   /** Every endpoint's last dial failed: the pool cannot connect anywhere. */
   allFailing(): boolean {
-    return this.endpoints.every((e) => e.consecutiveFailures > 0);
+    return this.#endpoints.every((e) => e.consecutiveFailures > 0);
   }
 }

@@ -78,6 +78,12 @@ export class Slot<C = unknown> {
   inTransit = 0;
   /** While `shared`: takes no new dispatch; when drained it goes to an acquire (or retires). */
   draining = false;
+  /**
+   * Set by `SlotTable.retire`: the slot leaves at its next lifetime check, closed for this
+   * reason — its endpoint left the discovered set (`removed`), or it answered as a demoted
+   * node does (`stale`, a Redis READONLY reply). It is never replaced in place.
+   */
+  retireReason: 'removed' | 'stale' | undefined = undefined;
 
   constructor(id: string, site: EndpointRecord, owner: LeaseOwner<C>, now: number) {
     this.id = id;

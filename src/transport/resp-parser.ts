@@ -236,10 +236,13 @@ const BIG = /^-?\d+$/;
 /**
  * Error prefixes by which Redis says "not now" rather than "not this": the dataset is
  * still loading, a script or function is running too long, a cluster slot is migrating
- * or its master is down. The same command can succeed later. Exact prefixes: `BUSYKEY`
- * and `BUSYGROUP` say the request itself is wrong.
+ * or its master is down. The same command can succeed later. `READONLY` too: a write
+ * reached a replica — after a failover, a demoted master — and the same write succeeds
+ * once sent to the new master (a pool with discovery retires that connection and
+ * re-resolves, docs/pool.md "Discovery"). Exact prefixes: `BUSYKEY` and `BUSYGROUP` say
+ * the request itself is wrong.
  */
-const TRANSIENT_PREFIXES = new Set(['LOADING', 'BUSY', 'TRYAGAIN', 'MASTERDOWN', 'CLUSTERDOWN']);
+const TRANSIENT_PREFIXES = new Set(['LOADING', 'BUSY', 'TRYAGAIN', 'MASTERDOWN', 'CLUSTERDOWN', 'READONLY']);
 
 /**
  * Builds the `RemoteError` of an error reply: the message is Redis's text verbatim and

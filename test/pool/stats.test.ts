@@ -29,7 +29,7 @@ describe('stats() and connections()', () => {
     for (const key of ['open', 'leased', 'idle', 'pending'] as const) {
       expect(Object.values(s.endpoints).reduce((n, e) => n + e[key], 0)).toBe(s[key]);
     }
-    expect(s.closed).toEqual({ idle: 0, lifetime: 0, dead: 0, leaked: 0, 'reset-failed': 0, validation: 0, destroyed: 0, shutdown: 0 });
+    expect(s.closed).toEqual({ idle: 0, lifetime: 0, dead: 0, leaked: 0, 'reset-failed': 0, validation: 0, destroyed: 0, shutdown: 0, removed: 0, stale: 0 });
   });
 
   it('connections() lists each slot with the source\'s state and RTT', async () => {
