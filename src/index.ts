@@ -93,11 +93,16 @@ export type { BalanceStrategy } from './pool/balancer.js';
 export type { PoolOptions, PoolEndpoint } from './pool/pool-options.js';
 export type { PoolConnectionInfo } from './pool/pool-core.js';
 export type { PoolStats, EndpointStats, DispatchStats, ClosedReason } from './pool/pool-stats.js';
-export type { PoolHealth, EndpointHealth, EndpointHealthState, PoolUnreadyReason } from './pool/pool-health.js';
+export type { PoolHealth, EndpointHealth, EndpointHealthState, PoolUnreadyReason, DiscoveryHealth } from './pool/pool-health.js';
+// Live discovery: `endpoints` from a provider (docs/pool.md "Discovery")
+export { endpointsFrom } from './pool/endpoint-provider.js';
+export type { EndpointProvider, EndpointSource, DiscoveryContext, EndpointsFromOptions } from './pool/endpoint-provider.js';
+export { redisSentinel } from './pool/redis-sentinel.js';
+export type { RedisSentinelOptions } from './pool/redis-sentinel.js';
 export type {
   PoolEvent, PoolConnectionReadyEvent, PoolDialFailedEvent, PoolFailoverEvent, PoolConnectionClosedEvent,
   PoolLeaseLostEvent, PoolLeakEvent, PoolLeakReturnedEvent, PoolEndpointRefusedEvent, PoolEndpointRecoveredEvent,
-  PoolAcquireTimeoutEvent, PoolDispatchTimeoutEvent, PoolLogger,
+  PoolAcquireTimeoutEvent, PoolDispatchTimeoutEvent, PoolEndpointsChangedEvent, PoolDiscoveryErrorEvent, PoolLogger,
 } from './pool/pool-events.js';
 
 // Supervised pub/sub (docs/pubsub.md)

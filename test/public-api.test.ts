@@ -20,6 +20,8 @@ const ROOT_VALUES = [
   'connectionMachine', 'connectionModel', 'connectionState', 'liveConnection',
   // transports and protocols
   'tcp', 'tls', 'unix', 'wire', 'createWireServer', 'createFramingPool', 'offloaded', 'resp', 'custom',
+  // pool discovery
+  'endpointsFrom', 'redisSentinel',
   // errors
   'WirewardenError', 'hasCode', 'errorFromCode',
   'InvalidOptionError', 'AbortedError', 'DialRefusedError', 'DialTimeoutError', 'DialFailedError', 'TlsError',
@@ -52,6 +54,8 @@ const ROOT_TYPES = [
   'Pool', 'Lease', 'CreatePoolOptions', 'AcquireOptions', 'DispatchOptions', 'CommandSession', 'RequestSession', 'BalanceStrategy',
   'PoolOptions', 'PoolEndpoint', 'PoolConnectionInfo',
   'PoolStats', 'EndpointStats', 'DispatchStats', 'ClosedReason', 'PoolHealth', 'EndpointHealth', 'EndpointHealthState', 'PoolUnreadyReason',
+  'DiscoveryHealth', 'EndpointProvider', 'EndpointSource', 'DiscoveryContext', 'EndpointsFromOptions', 'RedisSentinelOptions',
+  'PoolEndpointsChangedEvent', 'PoolDiscoveryErrorEvent',
   'PoolEvent', 'PoolConnectionReadyEvent', 'PoolDialFailedEvent', 'PoolFailoverEvent', 'PoolConnectionClosedEvent',
   'PoolLeaseLostEvent', 'PoolLeakEvent', 'PoolLeakReturnedEvent', 'PoolEndpointRefusedEvent', 'PoolEndpointRecoveredEvent',
   'PoolAcquireTimeoutEvent', 'PoolDispatchTimeoutEvent', 'PoolLogger',
