@@ -12,7 +12,8 @@
  * hint, the answer still comes from step 2–3), on the pool's hints (a `READONLY` reply:
  * a write reached a demoted master; every dial failing), and every `pollIntervalMs`.
  * A round that finds no master is reported as a `DiscoveryError` (the last known master
- * stays in use) and retried with a growing delay (100 ms doubling, up to the poll interval).
+ * stays in use) and retried with a growing delay (100 ms doubling, up to the poll interval);
+ * the pool's hints wait for that delay, `+switch-master` does not (the failover is over).
  *
  * Passwords go to the RESP handshake only (resp-handshake.ts holds them); errors name
  * sentinels by address, never a credential.
@@ -136,6 +137,8 @@ class SentinelWatch {
   #switchRetryAt = Number.NEGATIVE_INFINITY;
   /** The session subscribed to `+switch-master`, and the sentinel it is on. */
   #switchWatch: RespSession | undefined;
+  /** A `+switch-master` for our master arrived: the next round ignores the failure backoff. */
+  #switchSeen = false;
 
   constructor(o: Options, sentinelProtocol: Protocol<RespSession>, nodeProtocol: Protocol<RespSession>, ctx: DiscoveryContext, emit: (master: Endpoint) => void) {
     this.#o = o;
@@ -174,6 +177,13 @@ class SentinelWatch {
     if (this.#running) {
       this.#again = true;
       return;
+    }
+    if (this.#switchSeen) {
+      // The failover is done: the backoff that paced rounds while the old master was down
+      // no longer applies. A sentinel says this once per failover: no storm to fear.
+      this.#switchSeen = false;
+      this.#failures = 0;
+      this.#notBefore = Number.NEGATIVE_INFINITY;
     }
     const waitMs = this.#notBefore - this.#ctx.scheduler.now();
     if (waitMs > 0) {
@@ -334,8 +344,13 @@ class SentinelWatch {
         }
         this.#switchWatch = session;
         session.onMessage(({ message }) => {
-          // `<name> <old ip> <old port> <new ip> <new port>`: only a hint, the round asks again.
-          if (String(message).startsWith(`${name} `)) this.#round();
+          // `<name> <old ip> <old port> <new ip> <new port>`: only a hint, the round asks again,
+          // but at once: rounds that failed while the old master was down may have grown the
+          // backoff to seconds (measured: the pool's first write 3.5 s after the kill, not 1.7 s).
+          if (String(message).startsWith(`${name} `)) {
+            this.#switchSeen = true;
+            this.#round();
+          }
         });
         try {
           await session.subscribe(['+switch-master']);

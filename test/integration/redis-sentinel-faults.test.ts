@@ -146,6 +146,36 @@ describe('redisSentinel against faulty sentinels', () => {
     }
   });
 
+  it('+switch-master starts a round at once, even while failed rounds have grown the backoff', async () => {
+    let promoted = false;
+    let subscriber: Socket | undefined;
+    const fake = await fakeSentinel((c, socket, port) => {
+      const name = c[0]!.toUpperCase();
+      if (name === 'SENTINEL') masterHere(socket, port);
+      else if (name === 'ROLE' && promoted) socket.write(`*3\r\n${bulk('master')}:0\r\n*0\r\n`);
+      else if (name === 'ROLE') socket.write(`*5\r\n${bulk('slave')}${bulk('127.0.0.1')}:1\r\n${bulk('connected')}:0\r\n`);
+      else if (name === 'SUBSCRIBE') {
+        subscriber = socket;
+        socket.write(`*3\r\n${bulk('subscribe')}${bulk('+switch-master')}:1\r\n`);
+      }
+    });
+    const w = watch(redisSentinel({ sentinels: [{ host: '127.0.0.1', port: fake.port }], name: 'mymaster', roleRetryMs: 50, pollIntervalMs: 60_000 }));
+    try {
+      // Rounds at about 0, 100, 300, 700, 1500 ms: the next one is not due before ~3.1 s.
+      await sleep(1600);
+      expect(fake.counts.ROLE).toBeLessThanOrEqual(6);
+      expect(w.sets).toEqual([]);
+      promoted = true;
+      const switchedAt = Date.now();
+      subscriber!.write(`*3\r\n${bulk('message')}${bulk('+switch-master')}${bulk(`mymaster 127.0.0.1 1 127.0.0.1 ${fake.port}`)}`);
+      while (w.sets.length === 0 && Date.now() - switchedAt < 3000) await sleep(5);
+      expect(w.sets).toHaveLength(1);
+      expect(Date.now() - switchedAt).toBeLessThan(300);
+    } finally {
+      w.stop();
+    }
+  });
+
   it('stop() during a slow reply closes its socket at once', async () => {
     const fake = await fakeSentinel((c, socket, port) => {
       if (c[0]!.toUpperCase() === 'SENTINEL') setTimeout(() => !socket.destroyed && masterHere(socket, port), 400);
