@@ -158,7 +158,7 @@ export const METRICS: readonly CatalogMetric[] = Object.freeze([
   },
   {
     kind: 'counter', name: 'wirewarden_pool_connections_closed_total', otelName: 'wirewarden.pool.connections.closed',
-    unit: '{connection}', help: 'Connections that left the pool or were replaced, by reason (idle, lifetime, dead, leaked, reset-failed, validation, destroyed, shutdown).',
+    unit: '{connection}', help: 'Connections that left the pool or were replaced, by reason (idle, lifetime, dead, leaked, reset-failed, validation, destroyed, shutdown, removed, stale).',
     labels: ['pool', 'reason'],
     read: (o) => {
       const out: Sample[] = [];
