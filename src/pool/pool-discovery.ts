@@ -14,7 +14,8 @@
  *   pool ──hint──▶ ctx.refresh$ ──▶ the provider re-resolves at once (it rate-limits)
  *       'READONLY'     a call got Redis's READONLY: it reached a demoted master; that
  *                      connection retires (`stale`), the caller gets the error (retryable)
- *       'unreachable'  a dial failed and every endpoint of the set is failing
+ *       'unreachable'  a dial failed and every endpoint of the set is failing (at most
+ *                      one per second: every slot's dial fails on its own backoff)
  *
  * Until the first set the pool has no endpoint: acquires and dispatches wait as in a
  * pool whose first dials run (within `acquireTimeoutMs`, with the last discovery error as
@@ -44,6 +45,12 @@ export interface PoolDiscoveryDeps<C> {
   /** The set changed, before the pool grows on it (shared dispatch resizes its scratch). */
   readonly changed: () => void;
 }
+
+/**
+ * At most one `unreachable` hint per this long: during an outage every slot's dial fails on
+ * its own backoff, and a function provider runs a lookup per hint it gets while healthy.
+ */
+const UNREACHABLE_HINT_MS = 1000;
 
 /** First resubscription after a provider's Observable errored; doubles up to `MAX_RETRY_MS`. */
 const FIRST_RETRY_MS = 100;
@@ -76,6 +83,7 @@ export class PoolDiscovery<C> {
   #errors = 0;
   #lastError: unknown;
   #lastErrorAt = 0;
+  #unreachableHintAt = Number.NEGATIVE_INFINITY;
 
   constructor(deps: PoolDiscoveryDeps<C>) {
     this.#d = deps;
@@ -142,10 +150,17 @@ export class PoolDiscovery<C> {
     this.hint('READONLY');
   }
 
-  /** A dial failed: when every endpoint of the set is failing, the set itself may be stale. */
+  /**
+   * A dial failed: when every endpoint of the set is failing, the set itself may be stale.
+   * At most one hint per `UNREACHABLE_HINT_MS`.
+   */
   dialFailed(): void {
     const t = this.#d.table;
-    if (t.endpoints.length > 0 && t.allFailing()) this.hint('unreachable');
+    if (t.endpoints.length === 0 || !t.allFailing()) return;
+    const now = this.#d.scheduler.now();
+    if (now - this.#unreachableHintAt < UNREACHABLE_HINT_MS) return;
+    this.#unreachableHintAt = now;
+    this.hint('unreachable');
   }
 
   /** The cause for a timed-out acquire while no set has come yet; undefined once one has. */

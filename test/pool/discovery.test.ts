@@ -340,7 +340,7 @@ describe('pool discovery: hints to the provider', () => {
     await t.pool.close();
   });
 
-  it('every dial to the current set failing sends unreachable hints; a pool with one live endpoint sends none', async () => {
+  it('every dial to the current set failing sends unreachable hints, one per second at most; a live endpoint left means none', async () => {
     const p = recordingProvider(new BehaviorSubject<readonly Endpoint[]>([A, B]));
     const t = makePool({ endpoints: p, min: 2, max: 2 });
     const [s1, s2] = t.source.opened;
@@ -348,9 +348,14 @@ describe('pool discovery: hints to the provider', () => {
     expect(p.hints).toEqual([]);
     t.source.failDial(s2!);
     expect(p.hints).toEqual(['unreachable']);
-    t.source.ready(s1!);
+    // Still failing: the next dials within the second send nothing more.
+    await t.clock.advance(999);
+    t.source.failDial(s1!);
     t.source.failDial(s2!);
     expect(p.hints).toEqual(['unreachable']);
+    await t.clock.advance(1);
+    t.source.failDial(s1!);
+    expect(p.hints).toEqual(['unreachable', 'unreachable']);
     await t.pool.close();
   });
 });
