@@ -37,7 +37,7 @@ const DEPTH_LIMIT = 12;
 export const REDACTED_INPUT = '[redacted]';
 
 /** Whether the actor runs one of wirewarden's own logics, whose inputs are made to be shown. */
-function isOwnActor(ref: AnyActorRef | undefined): boolean {
+function isOwnActor(ref: unknown): boolean {
   const logic = (ref as { logic?: unknown } | undefined)?.logic;
   return logic === connectionMachine || logic === breakerMachine || isSupervisorLogic(logic);
 }
