@@ -11,22 +11,43 @@
  * `waited` loops over an empty array and `tracing` is undefined (one check per `use`).
  *
  *   waitlist ──waited(ms)──▶ hub ──▶ every wait listener (metrics)
- *   pool.use ──hub.tracing?──▶ PoolTracing.use (spans), else the plain lease path
+ *   pool.use/dispatch/command/request ──hub.tracing?──▶ PoolTracing (spans around the
+ *                                       core's own call), else the core's call directly
+ *   pool dials ──hub.detached(fn)──▶ outside the caller's trace while tracing is on
  */
 import type { ActorSystem } from 'xstate';
 import type { AcquireOptions } from '../pool/acquire-options.js';
-import type { Lease } from '../pool/lease.js';
 import type { Pool } from '../pool/pool.js';
+import type { DispatchRunner } from '../pool/shared-dispatch.js';
 
-/** The untraced lease path of a pool, handed to the tracer so it can call it. */
-export interface LeaseSource<S> {
-  acquire(options?: AcquireOptions): Promise<Lease<S>>;
+/**
+ * A pool's core as the tracer calls it: the pool's own, untraced calls, whole (acquire,
+ * what the breaker and discovery make of a failure, release). The tracer wraps the
+ * caller's function and never re-implements a call, so tracing cannot change what the
+ * pool does.
+ */
+export interface TracedCore<S> {
+  use<R>(fn: (conn: S, signal: AbortSignal) => R | Promise<R>, options?: AcquireOptions): Promise<R>;
+  dispatch<R>(fn: (conn: S, signal: AbortSignal) => R | Promise<R>, options?: AcquireOptions): Promise<R>;
+  dispatchWith<A, R>(run: DispatchRunner<S, A, R>, arg: A, options?: AcquireOptions): Promise<R>;
+  /** The id of the connection whose session is `conn` (a scan: called only for traced calls, once per session). */
+  connectionIdOf(conn: S): string | undefined;
 }
 
-/** What `pool.use` calls instead of its own body while tracing is on. */
+/** What the tracer names of a pool. */
+export type TracedPool = Pick<Pool<unknown>, 'id' | 'path'>;
+
+/** What the pool calls instead of its core while tracing is on. */
 export interface PoolTracing {
-  use<S, R>(pool: Pool<S>, leases: LeaseSource<S>, fn: (conn: S, signal: AbortSignal) => R | Promise<R>,
+  use<S, R>(pool: TracedPool, core: TracedCore<S>, fn: (conn: S, signal: AbortSignal) => R | Promise<R>,
     options: AcquireOptions | undefined): Promise<R>;
+  dispatch<S, R>(pool: TracedPool, core: TracedCore<S>, fn: (conn: S, signal: AbortSignal) => R | Promise<R>,
+    options: AcquireOptions | undefined): Promise<R>;
+  /** `pool.command` / `pool.request`: the core's `dispatchWith` with the protocol's runner. */
+  dispatchWith<S, A, R>(pool: TracedPool, core: TracedCore<S>, name: 'command' | 'request', run: DispatchRunner<S, A, R>, arg: A,
+    options: AcquireOptions | undefined): Promise<R>;
+  /** Runs `fn` outside any trace (OpenTelemetry's ROOT_CONTEXT). */
+  detached<T>(fn: () => T): T;
 }
 
 /** What scrapes read of a pool (gauges from `stats()`, connection states from `connections()`). */
@@ -56,6 +77,17 @@ export class ObserveHub {
 
   removePool(pool: ObservedPool): void {
     this.#pools.delete(pool);
+  }
+
+  /**
+   * @internal The pool's connection source: runs a dial (a child started or restarted)
+   * outside the caller's trace. A connection made while a request's span was active would
+   * otherwise keep that context in its sockets and timers, and its heartbeat events, long
+   * after, would name that request's trace.
+   */
+  detached<T>(fn: () => T): T {
+    const tracing = this.tracing;
+    return tracing === undefined ? fn() : tracing.detached(fn);
   }
 
   /** @internal The waitlist: a queued acquire of `poolId` got its connection after `waitedMs`. */

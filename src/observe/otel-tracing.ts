@@ -4,11 +4,16 @@
  *
  *   your span { wirewarden.connection.path } ─ wirewarden.pool.acquire   (default; the
  *                                                 acquire span only when it waited ≥ 1 ms)
- *   your span ─▶ wirewarden.pool.use ─▶ wirewarden.pool.acquire             (requestSpans: true)
+ *   your span ─▶ wirewarden.pool.use ─▶ wirewarden.pool.acquire             (requestSpans: true;
+ *                .dispatch, .command, .request alike)
  *   wirewarden.connection.connect ─┬─ wirewarden.connection.dial       (transport connect)
  *                                  └─ wirewarden.connection.handshake  (protocol open/auth)
  *
- * `pool.use` asks the runtime's hub for a tracer on every call (observe-hub.ts). Only
+ * `pool.use`, `dispatch`, `command` and `request` ask the runtime's hub for a tracer on
+ * every call (observe-hub.ts). The tracer never does the pool's work itself: it calls the
+ * core's own `use`/`dispatch` (acquire, the breaker's and discovery's bookkeeping of a
+ * failure, release) with the caller's function wrapped, and learns when the connection was
+ * granted from that wrapper's first call — so tracing cannot change what the pool does. Only
  * inside a recording span of yours does it record anything (untraced work pays one
  * context lookup), and by default no span per request: an SDK span costs about as much
  * CPU as a whole loopback request (bench/observability-overhead.ts), so the request is
@@ -22,19 +27,20 @@
  * Connection spans are made after the fact from the runtime's events (a dial's start and
  * end) and the connection's snapshots during the dial (when the handshake began), with
  * their real start and end times: nothing is added to the connection actor. They are
- * root spans: a dial belongs to the pool, not to the request that happened to be waiting.
+ * root spans: a dial belongs to the pool, not to the request that happened to be waiting,
+ * and the pool dials under ROOT_CONTEXT (`detached`), so a connection's sockets and timers
+ * do not carry the context of the request that made the pool grow into its later events.
  *
  * Spans carry ids, endpoints and error codes, never a credential (errors of wirewarden
  * name endpoints only).
  */
-import { setMaxListeners } from 'node:events';
 import type { Attributes, Context, Span, Tracer } from '@opentelemetry/api';
 import type { AcquireOptions } from '../pool/acquire-options.js';
-import type { Lease } from '../pool/lease.js';
-import type { Pool } from '../pool/pool.js';
+import type { DispatchRunner } from '../pool/shared-dispatch.js';
+import { preciseNow } from '../scheduler.js';
 import type { ConnectionWatch, DialTimeline } from './connection-watch.js';
 import { EventBus, type RuntimeEvent } from './events.js';
-import type { LeaseSource, ObserveHub, PoolTracing } from './observe-hub.js';
+import type { ObserveHub, PoolTracing, TracedCore, TracedPool } from './observe-hub.js';
 import type { RuntimeObserver } from './runtime-observer.js';
 
 /** The parts of `@opentelemetry/api` used here. */
@@ -43,11 +49,8 @@ export interface OtelTraceApi {
   readonly trace: { getSpan(ctx: Context): Span | undefined; setSpan(ctx: Context, span: Span): Context };
   readonly SpanKind: { readonly CLIENT: number; readonly INTERNAL: number };
   readonly SpanStatusCode: { readonly ERROR: number };
+  readonly ROOT_CONTEXT: Context;
 }
-
-/** `use`'s signal when the caller gave none: never aborts (one for all calls, like the pool's). */
-const NEVER_ABORTED = new AbortController().signal;
-setMaxListeners(0, NEVER_ABORTED);
 
 function failSpan(api: OtelTraceApi, span: Span, err: unknown): void {
   const code = (err as { code?: unknown } | undefined)?.code;
@@ -56,9 +59,9 @@ function failSpan(api: OtelTraceApi, span: Span, err: unknown): void {
   if (typeof code === 'string') span.setAttribute('error.type', code);
 }
 
-/** What `pool.use` records: the caller's span annotated (default), or spans of its own per request. */
+/** What pool calls record: the caller's span annotated (default), or spans of their own per call. */
 export interface PoolTraceOptions {
-  /** A `wirewarden.pool.use` span (with an acquire child) for every traced request. Default false. */
+  /** A `wirewarden.pool.<call>` span (with an acquire child) for every traced call. Default false. */
   readonly requestSpans: boolean;
   /** With `requestSpans`: only inside a recording span of the caller. Default true. */
   readonly requireParentSpan: boolean;
@@ -67,117 +70,201 @@ export interface PoolTraceOptions {
 /** An acquire that waited this long gets a span of its own, even without `requestSpans`. */
 export const ACQUIRE_SPAN_MIN_WAIT_MS = 1;
 
-class PoolUseTracer implements PoolTracing {
-  readonly #api: OtelTraceApi;
-  readonly #tracer: Tracer;
-  readonly #observer: RuntimeObserver;
-  readonly #options: PoolTraceOptions;
-  readonly #clock: { now(): number };
+/** The pool calls that are traced: `wirewarden.pool.<call>` spans. */
+type PoolCall = 'use' | 'dispatch' | 'command' | 'request';
 
-  constructor(api: OtelTraceApi, tracer: Tracer, observer: RuntimeObserver, options: PoolTraceOptions, clock: { now(): number }) {
-    this.#api = api;
-    this.#clock = clock;
+/**
+ * One traced pool call, from the call to its settling. `granted(conn)` is called by the
+ * wrapped function when the core runs it: the end of the wait for a connection.
+ */
+class TracedCall<S> {
+  readonly #tracer: PoolTracer;
+  readonly #pool: TracedPool;
+  readonly #core: TracedCore<S>;
+  readonly #parent: Context;
+  /** Default mode: the caller's recording span, annotated with the connection. */
+  readonly #caller: Span | undefined;
+  /** `requestSpans`: this call's span and its context. */
+  readonly #span: Span | undefined;
+  readonly #ctx: Context | undefined;
+  #acquire: Span | undefined;
+  readonly #startedAt: number;
+  #granted = false;
+
+  constructor(tracer: PoolTracer, pool: TracedPool, core: TracedCore<S>, call: PoolCall, parent: Context, caller: Span | undefined) {
     this.#tracer = tracer;
-    this.#observer = observer;
-    this.#options = options;
+    this.#pool = pool;
+    this.#core = core;
+    this.#parent = parent;
+    this.#startedAt = tracer.now();
+    if (caller !== undefined) {
+      this.#caller = caller;
+      return;
+    }
+    const api = tracer.api;
+    const attributes = { 'wirewarden.pool': pool.id };
+    const span = tracer.tracer.startSpan(`wirewarden.pool.${call}`, { kind: api.SpanKind.CLIENT as 2, startTime: this.#startedAt, attributes }, parent);
+    this.#span = span;
+    this.#ctx = api.trace.setSpan(parent, span);
+    this.#acquire = tracer.tracer.startSpan('wirewarden.pool.acquire', { kind: api.SpanKind.INTERNAL as 0, startTime: this.#startedAt, attributes }, this.#ctx);
   }
 
-  use<S, R>(pool: Pool<S>, leases: LeaseSource<S>, fn: (conn: S, signal: AbortSignal) => R | Promise<R>,
-    options: AcquireOptions | undefined): Promise<R> {
-    const api = this.#api;
-    const parent = api.context.active();
-    const caller = api.trace.getSpan(parent);
-    const recording = caller !== undefined && caller.isRecording();
-    if (this.#options.requestSpans) {
-      if (this.#options.requireParentSpan && !recording) return plainUse(leases, fn, options);
-      const span = this.#tracer.startSpan('wirewarden.pool.use', { kind: api.SpanKind.CLIENT as 2, attributes: { 'wirewarden.pool': pool.id } }, parent);
-      const ctx = api.trace.setSpan(parent, span);
-      return api.context.with(ctx, () => this.#run(pool, leases, fn, options, span, ctx));
+  /** Runs the core's call (inside this call's span, with `requestSpans`) and ends the spans when it settles. */
+  run<R>(body: () => Promise<R>): Promise<R> {
+    const ctx = this.#ctx;
+    const promise = ctx === undefined ? body() : this.#tracer.api.context.with(ctx, body);
+    return promise.then((value) => {
+      this.#span?.end(this.#tracer.now());
+      return value;
+    }, (err: unknown) => {
+      this.#failed(err);
+      throw err;
+    });
+  }
+
+  /** The core runs the caller's function on `conn`: the wait is over. */
+  granted(conn: S): void {
+    if (this.#granted) return;
+    this.#granted = true;
+    const now = this.#tracer.now();
+    const connection = this.#tracer.connectionAttributes(this.#pool, this.#core, conn);
+    const caller = this.#caller;
+    if (caller !== undefined) {
+      if (now - this.#startedAt >= ACQUIRE_SPAN_MIN_WAIT_MS) this.#waitSpan(now, connection, undefined);
+      // One attribute (~0.06 µs; an SDK span event costs ~1 µs): the last connection this request used.
+      const path = connection['wirewarden.connection.path'];
+      if (path !== undefined) caller.setAttribute('wirewarden.connection.path', path);
+      return;
     }
-    return recording ? this.#annotate(pool, leases, fn, options, caller, parent) : plainUse(leases, fn, options);
+    this.#acquire!.setAttributes(connection);
+    this.#acquire!.end(now);
+    this.#acquire = undefined;
+    this.#span!.setAttributes(connection);
+  }
+
+  #failed(err: unknown): void {
+    const api = this.#tracer.api;
+    const now = this.#tracer.now();
+    if (this.#caller !== undefined) {
+      // Failed before a connection was granted: the wait gets its span, with the pool's code.
+      if (!this.#granted) this.#waitSpan(now, undefined, err);
+      return;
+    }
+    if (this.#acquire !== undefined) {
+      failSpan(api, this.#acquire, err);
+      this.#acquire.end(now);
+      this.#acquire = undefined;
+    }
+    failSpan(api, this.#span!, err);
+    this.#span!.end(now);
+  }
+
+  /** Default mode: a `wirewarden.pool.acquire` span from the call to `end`, after the fact. */
+  #waitSpan(end: number, connection: Attributes | undefined, err: unknown): void {
+    const t = this.#tracer;
+    const span = t.tracer.startSpan('wirewarden.pool.acquire', {
+      kind: t.api.SpanKind.INTERNAL as 0, startTime: this.#startedAt, attributes: { 'wirewarden.pool': this.#pool.id, ...connection },
+    }, this.#parent);
+    if (err !== undefined) failSpan(t.api, span, err);
+    span.end(end);
+  }
+}
+
+/** `command`/`request` through a traced call: the runner tells the call when it starts. */
+interface TracedArg<S, A, R> {
+  readonly call: TracedCall<S>;
+  readonly run: DispatchRunner<S, A, R>;
+  readonly arg: A;
+}
+
+function tracedRun<S, A, R>(conn: S, t: TracedArg<S, A, R>, signal: AbortSignal | undefined): R | Promise<R> {
+  t.call.granted(conn);
+  return t.run(conn, t.arg, signal);
+}
+
+class PoolTracer implements PoolTracing {
+  readonly api: OtelTraceApi;
+  readonly tracer: Tracer;
+  readonly #observer: RuntimeObserver;
+  readonly #options: PoolTraceOptions;
+  readonly now: () => number;
+  /** Session → connection id (a session belongs to one incarnation of one slot for its life). */
+  readonly #ids = new WeakMap<object, string>();
+
+  constructor(api: OtelTraceApi, tracer: Tracer, observer: RuntimeObserver, options: PoolTraceOptions) {
+    this.api = api;
+    this.tracer = tracer;
+    this.#observer = observer;
+    this.#options = options;
+    // Span times to the sub-millisecond (the runtime's clock: virtual in tests).
+    const scheduler = observer.rt.scheduler;
+    this.now = () => preciseNow(scheduler);
+  }
+
+  use<S, R>(pool: TracedPool, core: TracedCore<S>, fn: (conn: S, signal: AbortSignal) => R | Promise<R>, options: AcquireOptions | undefined): Promise<R> {
+    const call = this.#begin(pool, core, 'use');
+    if (call === undefined) return core.use(fn, options);
+    return call.run(() => core.use((conn, signal) => {
+      call.granted(conn);
+      return fn(conn, signal);
+    }, options));
+  }
+
+  dispatch<S, R>(pool: TracedPool, core: TracedCore<S>, fn: (conn: S, signal: AbortSignal) => R | Promise<R>, options: AcquireOptions | undefined): Promise<R> {
+    const call = this.#begin(pool, core, 'dispatch');
+    if (call === undefined) return core.dispatch(fn, options);
+    return call.run(() => core.dispatch((conn, signal) => {
+      call.granted(conn);
+      return fn(conn, signal);
+    }, options));
+  }
+
+  dispatchWith<S, A, R>(pool: TracedPool, core: TracedCore<S>, name: 'command' | 'request', run: DispatchRunner<S, A, R>, arg: A,
+    options: AcquireOptions | undefined): Promise<R> {
+    const call = this.#begin(pool, core, name);
+    if (call === undefined) return core.dispatchWith(run, arg, options);
+    const traced: TracedArg<S, A, R> = { call, run, arg };
+    return call.run(() => core.dispatchWith(tracedRun as DispatchRunner<S, TracedArg<S, A, R>, R>, traced, options));
+  }
+
+  detached<T>(fn: () => T): T {
+    return this.api.context.with(this.api.ROOT_CONTEXT, fn);
   }
 
   /**
-   * The default: no span per request (an SDK span costs about as much CPU as a loopback
-   * request). The caller's span gets the connection's path as an attribute, and an
-   * acquire that waited gets a span of its own, after the fact.
+   * A traced call, or undefined for an untraced one (one context lookup): by default only
+   * inside a recording span of the caller, which gets annotated; with `requestSpans` a
+   * span of its own (inside a recording span, unless `requireParentSpan` is false).
    */
-  async #annotate<S, R>(pool: Pool<S>, leases: LeaseSource<S>, fn: (conn: S, signal: AbortSignal) => R | Promise<R>,
-    options: AcquireOptions | undefined, caller: Span, parent: Context): Promise<R> {
-    const startedAt = this.#clock.now();
-    let lease: Lease<S>;
-    try {
-      lease = await leases.acquire(options);
-    } catch (err) {
-      this.#acquireSpan(pool, parent, startedAt, undefined, err);
-      throw err;
+  #begin<S>(pool: TracedPool, core: TracedCore<S>, name: PoolCall): TracedCall<S> | undefined {
+    const parent = this.api.context.active();
+    const caller = this.api.trace.getSpan(parent);
+    const recording = caller !== undefined && caller.isRecording();
+    if (this.#options.requestSpans) {
+      if (this.#options.requireParentSpan && !recording) return undefined;
+      return new TracedCall(this, pool, core, name, parent, undefined);
     }
-    const waitedMs = this.#clock.now() - startedAt;
-    if (waitedMs >= ACQUIRE_SPAN_MIN_WAIT_MS) this.#acquireSpan(pool, parent, startedAt, this.#connectionAttributes(pool, lease.connectionId), undefined);
-    // One attribute (~0.06 µs; an SDK span event costs ~1 µs): the last connection this request used.
-    caller.setAttribute('wirewarden.connection.path', `${pool.path}/${lease.connectionId}`);
-    try {
-      return await fn(lease.conn, options?.signal ?? NEVER_ABORTED);
-    } finally {
-      lease.release();
-    }
+    return recording ? new TracedCall(this, pool, core, name, parent, caller) : undefined;
   }
 
-  /** A `wirewarden.pool.acquire` span from `startedAt` to now (the runtime's clock, like every wirewarden time). */
-  #acquireSpan(pool: { readonly id: string; readonly path: string }, parent: Context, startedAt: number, connection: Attributes | undefined, err: unknown): void {
-    const span = this.#tracer.startSpan('wirewarden.pool.acquire', {
-      kind: this.#api.SpanKind.INTERNAL as 0, startTime: startedAt, attributes: { 'wirewarden.pool': pool.id, ...connection },
-    }, parent);
-    if (err !== undefined) failSpan(this.#api, span, err);
-    span.end(this.#clock.now());
-  }
-
-  async #run<S, R>(pool: Pool<S>, leases: LeaseSource<S>, fn: (conn: S, signal: AbortSignal) => R | Promise<R>,
-    options: AcquireOptions | undefined, span: Span, ctx: Context): Promise<R> {
-    const api = this.#api;
-    const acquire = this.#tracer.startSpan('wirewarden.pool.acquire', { kind: api.SpanKind.INTERNAL as 0, attributes: { 'wirewarden.pool': pool.id } }, ctx);
-    let lease: Lease<S>;
-    try {
-      lease = await leases.acquire(options);
-    } catch (err) {
-      failSpan(api, acquire, err);
-      acquire.end();
-      failSpan(api, span, err);
-      span.end();
-      throw err;
-    }
-    const connection = this.#connectionAttributes(pool, lease.connectionId);
-    acquire.setAttributes(connection);
-    acquire.end();
-    span.setAttributes(connection);
-    try {
-      return await fn(lease.conn, options?.signal ?? NEVER_ABORTED);
-    } catch (err) {
-      failSpan(api, span, err);
-      throw err;
-    } finally {
-      lease.release();
-      span.end();
-    }
-  }
-
-  #connectionAttributes(pool: { readonly id: string; readonly path: string }, id: string): Attributes {
+  connectionAttributes<S>(pool: TracedPool, core: TracedCore<S>, conn: S): Attributes {
+    const id = this.#connectionId(core, conn);
+    if (id === undefined) return { 'wirewarden.pool': pool.id };
     const path = `${pool.path}/${id}`;
     const endpoint = this.#observer.watchAt(path)?.series.labels.endpoint;
     return endpoint === undefined
       ? { 'wirewarden.pool': pool.id, 'wirewarden.connection.id': id, 'wirewarden.connection.path': path }
       : { 'wirewarden.pool': pool.id, 'wirewarden.connection.id': id, 'wirewarden.connection.path': path, 'wirewarden.endpoint': endpoint };
   }
-}
 
-/** `pool.use` without spans (what the pool core does): lease, run, release. */
-async function plainUse<S, R>(leases: LeaseSource<S>, fn: (conn: S, signal: AbortSignal) => R | Promise<R>,
-  options: AcquireOptions | undefined): Promise<R> {
-  const lease = await leases.acquire(options);
-  try {
-    return await fn(lease.conn, options?.signal ?? NEVER_ABORTED);
-  } finally {
-    lease.release();
+  #connectionId<S>(core: TracedCore<S>, conn: S): string | undefined {
+    const keyed = typeof conn === 'object' && conn !== null;
+    let id = keyed ? this.#ids.get(conn) : undefined;
+    if (id === undefined) {
+      id = core.connectionIdOf(conn);
+      if (keyed && id !== undefined) this.#ids.set(conn, id);
+    }
+    return id;
   }
 }
 
@@ -208,13 +295,13 @@ function dialSpans(api: OtelTraceApi, tracer: Tracer, w: ConnectionWatch, dial: 
 }
 
 /**
- * Starts tracing a runtime: `pool.use` spans through the hub, dial spans from the
+ * Starts tracing a runtime: pool call spans through the hub, dial spans from the
  * observer, trace ids on events through the bus. Returns the function that stops it.
  */
 export function startOtelTracing(
   api: OtelTraceApi, tracer: Tracer, observer: RuntimeObserver, hub: ObserveHub, sink: unknown, options: PoolTraceOptions,
 ): () => void {
-  const tracing = new PoolUseTracer(api, tracer, observer, options, observer.rt.scheduler);
+  const tracing = new PoolTracer(api, tracer, observer, options);
   hub.tracing = tracing;
   const stopDials = observer.addListener({ tracesDials: true, dialEnded: (w, dial) => dialSpans(api, tracer, w, dial) });
   const bus = sink instanceof EventBus ? sink : undefined;

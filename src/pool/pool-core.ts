@@ -376,6 +376,16 @@ export class PoolCore<C> {
     return shared.dispatch(run, arg, options);
   }
 
+  /**
+   * The id of the connection whose session is `conn`, or undefined: the tracer names the
+   * connection a traced call ran on (src/observe/otel-tracing.ts, once per session). A
+   * scan, never on an untraced path.
+   */
+  connectionIdOf(conn: C): string | undefined {
+    for (const slot of this.#table.slots) if (slot.conn === conn) return slot.id;
+    return undefined;
+  }
+
   /** Go DBStats-like counters with a per-endpoint breakdown. */
   stats(): PoolStats {
     return snapshotStats(this.#gauges(), this.#counters, this.#table.endpointStats(this.#latencyNow()));

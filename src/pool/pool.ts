@@ -5,7 +5,9 @@
  * the two together.
  *
  * Shared dispatch (`dispatch`, and the conveniences `command` for `resp()` and `request`
- * for `wire()`) is a direct delegation too: no event, timer or closure per call.
+ * for `wire()`) is a direct delegation too: no event, timer or closure per call. With
+ * tracing on (src/observe), every call goes through the tracer, which calls the same core
+ * method with the caller's function wrapped.
  *
  * Every lease call is a direct delegation: `acquire()` on an idle connection is the
  * core's fast path plus one method call (no event, timer, listener or closure), and
@@ -104,7 +106,7 @@ export class Pool<S = unknown> implements AsyncDisposable {
    * const value = await pool.use((conn, signal) => conn.request({ op: 'get', key: 'k' }, { signal }), { signal });
    */
   use<R>(fn: (conn: S, signal: AbortSignal) => R | Promise<R>, options?: AcquireOptions): Promise<R> {
-    // Tracing on (src/observe/otel-tracing.ts): spans around the acquire and the work.
+    // Tracing on (src/observe/otel-tracing.ts): spans around the core's own call.
     const tracing = this.#observe?.tracing;
     return tracing === undefined ? this.#core.use(fn, options) : tracing.use(this, this.#core, fn, options);
   }
@@ -123,7 +125,8 @@ export class Pool<S = unknown> implements AsyncDisposable {
    * const value = await pool.dispatch((conn, signal) => conn.command(['GET', 'k'], { signal }));
    */
   dispatch<R>(fn: (conn: S, signal: AbortSignal) => R | Promise<R>, options?: DispatchOptions): Promise<R> {
-    return this.#core.dispatch(fn, options);
+    const tracing = this.#observe?.tracing;
+    return tracing === undefined ? this.#core.dispatch(fn, options) : tracing.dispatch(this, this.#core, fn, options);
   }
 
   /**
@@ -137,7 +140,9 @@ export class Pool<S = unknown> implements AsyncDisposable {
    */
   command<T = unknown>(this: S extends CommandSession ? Pool<S> : never, args: readonly RespArg[], options?: DispatchOptions): Promise<T> {
     const core = (this as Pool<S>).#core as unknown as PoolCore<CommandSession>;
-    return core.dispatchWith(runCommand, args, options) as Promise<T>;
+    const tracing = (this as Pool<S>).#observe?.tracing;
+    return (tracing === undefined ? core.dispatchWith(runCommand, args, options)
+      : tracing.dispatchWith(this as Pool<S>, core, 'command', runCommand, args, options)) as Promise<T>;
   }
 
   /**
@@ -150,7 +155,9 @@ export class Pool<S = unknown> implements AsyncDisposable {
    */
   request<T = unknown>(this: S extends RequestSession ? Pool<S> : never, payload: unknown, options?: DispatchOptions): Promise<T> {
     const core = (this as Pool<S>).#core as unknown as PoolCore<RequestSession>;
-    return core.dispatchWith(runRequest, payload, options) as Promise<T>;
+    const tracing = (this as Pool<S>).#observe?.tracing;
+    return (tracing === undefined ? core.dispatchWith(runRequest, payload, options)
+      : tracing.dispatchWith(this as Pool<S>, core, 'request', runRequest, payload, options)) as Promise<T>;
   }
 
   /** Go DBStats-like counters with a per-endpoint breakdown (docs/pool.md). */
