@@ -34,6 +34,7 @@ import { connectionMachine } from '../actors/connection-machine.js';
 import type { KillReason } from '../actors/connection-types.js';
 import { liveConnection } from '../actors/live-connection.js';
 import { DialFailedError, PoolClosedError, ProtocolError, WirewardenError } from '../errors.js';
+import { observeHubOf, type ObserveHub } from '../observe/observe-hub.js';
 import type { SchedulerLike } from '../scheduler.js';
 import type { BackoffPolicy } from '../supervisor/backoff.js';
 import type { SupervisorHandle } from '../supervisor/supervisor-handle.js';
@@ -59,6 +60,11 @@ export interface SupervisorSourceConfig<S> {
   readonly onGone: (error: unknown) => void;
 }
 
+/** `fn` outside the caller's trace when the runtime traces (observe-hub.ts), else just `fn()`. */
+function detached<T>(hub: ObserveHub | undefined, fn: () => T): T {
+  return hub === undefined ? fn() : hub.detached(fn);
+}
+
 const warn = (err: unknown): void =>
   process.emitWarning(err instanceof Error ? err : new Error(String(err)), 'WirewardenPoolWarning');
 
@@ -72,6 +78,8 @@ export class SupervisorSource<S> implements ConnectionSource<S>, WatcherOwner<S>
   /** Watchers that began awaiting since the last supervisor event: looked up at the next. */
   readonly #arrived = new Set<SlotWatcher<S>>();
   readonly #supervisorSub: { unsubscribe(): void } | undefined;
+  /** The runtime's observability hub: dials run outside the caller's trace while tracing is on. */
+  readonly #observe: ObserveHub | undefined;
   #gone = false;
 
   /** Defined only when the protocol can tell (`Protocol.needsReset`): the core skips the call otherwise. */
@@ -83,6 +91,7 @@ export class SupervisorSource<S> implements ConnectionSource<S>, WatcherOwner<S>
     this.needsReset = protocol.needsReset === undefined ? undefined
       : (slot) => slot.conn !== undefined && protocol.needsReset!(slot.conn) === true;
     const ref = config.supervisor.ref;
+    this.#observe = ref === undefined ? undefined : observeHubOf(ref.system);
     if (ref === undefined) {
       this.#supervisorSub = undefined;
       this.#goneNow(new PoolClosedError(`supervisor ${config.supervisor.path} is not running`));
@@ -105,10 +114,12 @@ export class SupervisorSource<S> implements ConnectionSource<S>, WatcherOwner<S>
     if (this.#gone) return; // the pool is about to close; close() reports it
     this.#await(w);
     try {
-      this.#c.supervisor.startChild({
+      // Outside the caller's trace (src/observe): the connection's sockets and timers keep
+      // the context they were made in, and an acquire that made the pool grow is one request.
+      detached(this.#observe, () => this.#c.supervisor.startChild({
         id: slot.id, logic: connectionMachine, input: w.input, restart: 'transient', resetAfterMs: this.#c.resetBackoffAfterMs,
         ...(this.#c.backoff === undefined ? {} : { backoff: this.#c.backoff }),
-      });
+      }));
     } catch (err) {
       this.#stopAwaiting(w);
       this.#goneNow(err);
@@ -149,7 +160,7 @@ export class SupervisorSource<S> implements ConnectionSource<S>, WatcherOwner<S>
     const w = this.#watchers.get(slot);
     if (w === undefined || w.closing || w.ref !== undefined || this.#gone) return;
     // An explicit restart: the supervisor cancels the pending delay and spawns it now.
-    this.#c.supervisor.restartChild(slot.id).catch(() => {});
+    detached(this.#observe, () => this.#c.supervisor.restartChild(slot.id)).catch(() => {});
   }
 
   probe(slot: Slot<S>, signal: AbortSignal): Promise<void> {
