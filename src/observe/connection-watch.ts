@@ -30,6 +30,10 @@ export class EndpointSeries {
   readonly transitions = new Map<string, Map<string, { value: number }>>();
   readonly rtt: HistogramCell;
   readonly detection: HistogramCell;
+  /** Live connections counting into it. */
+  live = 0;
+  /** Its endpoint left the pool's set (discovery): dropped once `live` is 0. */
+  retired = false;
 
   constructor(labels: EndpointLabels, rttBounds: readonly number[], detectionBounds: readonly number[]) {
     this.labels = labels;

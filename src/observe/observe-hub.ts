@@ -59,6 +59,7 @@ export type WaitListener = (poolId: string, waitedMs: number) => void;
 export class ObserveHub {
   readonly #pools = new Set<ObservedPool>();
   #waitListeners: readonly WaitListener[] = [];
+  readonly #removedListeners = new Set<(pool: ObservedPool) => void>();
   /**
    * The tracer of every pool of the runtime (one at a time; undefined: none). Pools read
    * it on each `use`, so it applies to pools made before and after it was set.
@@ -76,7 +77,14 @@ export class ObserveHub {
   }
 
   removePool(pool: ObservedPool): void {
-    this.#pools.delete(pool);
+    if (!this.#pools.delete(pool)) return;
+    for (const listener of this.#removedListeners) listener(pool);
+  }
+
+  /** Starts telling `listener` about pools that closed (metrics drop their cells); returns the function that stops it. */
+  onPoolRemoved(listener: (pool: ObservedPool) => void): () => void {
+    this.#removedListeners.add(listener);
+    return () => this.#removedListeners.delete(listener);
   }
 
   /**

@@ -7,8 +7,14 @@
  *              ─ child-exit ─▶ end of a watch (and of a failed dial)
  *              ─ restart ────▶ restarts by supervisor and reason
  *              ─ pool leak ──▶ leaks
+ *              ─ pool endpoints-changed ─▶ a removed endpoint's series dropped once its
+ *                                          last connection is gone
  *   hub.waited (slow path) ──▶ acquire-wait histogram
+ *   hub pool removed ────────▶ the pool's cells dropped (series, waits, leaks, restarts)
  *   pool.stats() at scrape ──▶ pool gauges and counters (read by the exporters)
+ *
+ * Cells live as long as what they describe: a closed pool or an endpoint discovery took
+ * away would otherwise stay in every scrape forever (series churn without bound).
  *
  * Nothing here runs per frame or per acquire: state events come on state changes (an idle
  * connection makes two per heartbeat: ready → probing → ready), waits only from acquires
@@ -87,6 +93,7 @@ export class RuntimeObserver {
   #tracesDials = false;
   readonly #sub: Subscription;
   readonly #stopWaits: () => void;
+  readonly #stopRemovals: () => void;
   /** @internal observeRuntime's reference count. */
   refs = 0;
 
@@ -95,7 +102,9 @@ export class RuntimeObserver {
     this.buckets = buckets;
     this.#walk(rt.root, 'root');
     this.#sub = rt.events$.subscribe((e) => this.#onEvent(e));
-    this.#stopWaits = observeHubOf(rt.root.system).onWait((poolId, ms) => this.#waited(poolId, ms));
+    const hub = observeHubOf(rt.root.system);
+    this.#stopWaits = hub.onWait((poolId, ms) => this.#waited(poolId, ms));
+    this.#stopRemovals = hub.onPoolRemoved((pool) => this.#poolRemoved(pool.id, pool.path));
   }
 
   /** The runtime's open pools. */
@@ -144,6 +153,7 @@ export class RuntimeObserver {
   close(): void {
     this.#sub.unsubscribe();
     this.#stopWaits();
+    this.#stopRemovals();
     for (const w of this.#watches.values()) w.stopDialTrace();
     this.#watches.clear();
   }
@@ -166,6 +176,7 @@ export class RuntimeObserver {
       }
       case 'pool':
         if (e.event.type === 'leak') this.#poolSeries(e.id).leaks++;
+        else if (e.event.type === 'endpoints-changed') this.#endpointsChanged(e.id, e.event.added, e.event.removed);
         return;
       default:
     }
@@ -175,7 +186,7 @@ export class RuntimeObserver {
     let w = this.#watches.get(e.path);
     if (e.to === 'dialing') {
       // A new incarnation (a connection's first state): find it and start watching.
-      w?.stopDialTrace();
+      if (w !== undefined) this.#unwatch(w);
       w = this.#watchNew(e.path, e.to, undefined);
       if (w === undefined) return;
       if (this.#tracesDials) w.traceDial(e.at, () => this.rt.scheduler.now());
@@ -196,8 +207,38 @@ export class RuntimeObserver {
   #onExit(e: ChildExitEvent): void {
     const w = this.#watches.get(e.path);
     if (w === undefined) return;
-    this.#watches.delete(e.path);
+    this.#unwatch(w);
     this.#dialEnded(w, w.endDial(e.at, false, e.reason, e.error));
+  }
+
+  /** A watch ends: its series loses a live connection, and goes if its endpoint left the pool. */
+  #unwatch(w: ConnectionWatch): void {
+    w.stopDialTrace();
+    if (this.#watches.get(w.path) === w) this.#watches.delete(w.path);
+    const s = w.series;
+    if (--s.live === 0 && s.retired) this.#series.delete(seriesKey(s.labels.pool, s.labels.endpoint));
+  }
+
+  /** Discovery changed `pool`'s endpoints: series of removed ones go once no connection there is left. */
+  #endpointsChanged(pool: string, added: readonly string[], removed: readonly string[]): void {
+    for (const endpoint of removed) {
+      const s = this.#series.get(seriesKey(pool, endpoint));
+      if (s === undefined) continue;
+      if (s.live === 0) this.#series.delete(seriesKey(pool, endpoint));
+      else s.retired = true;
+    }
+    for (const endpoint of added) {
+      const s = this.#series.get(seriesKey(pool, endpoint));
+      if (s !== undefined) s.retired = false;
+    }
+  }
+
+  /** A pool closed: every cell labelled with it goes (its connections have exited by now). */
+  #poolRemoved(pool: string, path: string): void {
+    for (const w of [...this.#watches.values()]) if (w.path.startsWith(`${path}/`)) this.#unwatch(w);
+    for (const [key, s] of this.#series) if (s.labels.pool === pool) this.#series.delete(key);
+    for (const [key, c] of this.#restarts) if (c.supervisor === pool) this.#restarts.delete(key);
+    this.#pools.delete(pool);
   }
 
   /** A probe came back: a new RTT sample if the estimate moved (else other traffic ended the probe). */
@@ -254,12 +295,13 @@ export class RuntimeObserver {
     const info = connectionInfo(ref);
     if (info === undefined) return undefined;
     const pool = parentId(path);
-    const key = `${pool}\n${info.endpoint}`;
+    const key = seriesKey(pool, info.endpoint);
     let series = this.#series.get(key);
     if (series === undefined) {
       series = new EndpointSeries({ pool, endpoint: info.endpoint }, this.buckets.rttSeconds, this.buckets.detectionSeconds);
       this.#series.set(key, series);
     }
+    series.live++;
     const w = new ConnectionWatch(path, ref, series, state, heardAt);
     this.#watches.set(path, w);
     return w;
@@ -282,6 +324,8 @@ export class RuntimeObserver {
     for (const child of engine.childRefs()) this.#walk(child, `${path}/${child.id}`);
   }
 }
+
+const seriesKey = (pool: string, endpoint: string): string => `${pool}\n${endpoint}`;
 
 const observers = new WeakMap<Runtime, RuntimeObserver>();
 
