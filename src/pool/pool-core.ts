@@ -221,6 +221,7 @@ export class PoolCore<C> {
         `was reclaimed after being leased for ${ms} ms (leakDetectionMs ${o.leakDetectionMs}, leakReclaimGraceMs ${o.leakReclaimGraceMs})`),
       fillMin: () => this.#life.grow(),
       tidy: () => {
+        this.#shareIdle();
         this.#waiters.cancelTick();
         this.#shared?.cancelTick();
       },
@@ -574,10 +575,34 @@ export class PoolCore<C> {
     if (leases > 0 && (dispatches === 0 || slot.draining || this.#waiters.headTicket() < shared!.headTicket())) {
       const stack = this.#leakOn ? this.#waiters.firstStack() : undefined;
       this.#waiters.grantFirst(this.#grant(slot, now, stack));
+    } else if (!this.#table.mayShare(slot)) {
+      // Its session may not start sharing now (`sharing.canShare`: a command of its last
+      // holder still in flight): an acquire may have it, else it rests idle until the
+      // housekeeping sweep finds it shareable (`#shareIdle`).
+      if (leases > 0) {
+        const stack = this.#leakOn ? this.#waiters.firstStack() : undefined;
+        this.#waiters.grantFirst(this.#grant(slot, now, stack));
+      } else {
+        this.#table.move(slot, 'idle', now);
+      }
     } else {
       this.#table.clearDraining(slot);
       shared!.serve(slot);
       if (leases > 0) shared!.reserveForLeases();
+    }
+  }
+
+  /**
+   * Queued dispatches and idle connections that could not start sharing when they came
+   * back (`sharing.canShare` said no): each sweep hands those that now can to the queue.
+   */
+  #shareIdle(): void {
+    const shared = this.#shared;
+    if (shared === undefined || shared.waiting === 0 || this.#closing) return;
+    const now = this.#clock.now;
+    for (const slot of this.#table.idle.slice()) {
+      if (shared.waiting === 0) return;
+      if (slot.state === 'idle' && !slot.suspect && now < slot.lifetimeDeadline && this.#table.mayShare(slot)) this.#makeAvailable(slot, now);
     }
   }
 

@@ -312,6 +312,8 @@ export class SharedDispatch<C> {
         continue;
       }
       if (slot.suspect || now >= slot.lifetimeDeadline) continue;
+      // An idle session that may not start sharing now (its last holder's command in flight).
+      if (state === 'idle' && !t.mayShare(slot)) continue;
       const site = slot.site;
       if (site.refused !== undefined) continue;
       const b = best[site.index];

@@ -362,6 +362,17 @@ export class SlotTable<C> {
     this.#draining++;
   }
 
+  /**
+   * True when `slot` may carry dispatches now: it already does, or its protocol lets the
+   * session start a shared period (`sharing.canShare`: no command of its last holder in
+   * flight, nothing to reset). `enter` is called only on such a session.
+   */
+  mayShare(slot: Slot<C>): boolean {
+    if (slot.state === 'shared') return true;
+    const sharing = this.#sharing;
+    return sharing?.canShare === undefined || (slot.conn !== undefined && sharing.canShare(slot.conn) === true);
+  }
+
   /** Takes dispatches again (a drained slot handed back to dispatches). */
   clearDraining(slot: Slot<C>): void {
     if (!slot.draining) return;

@@ -441,6 +441,43 @@ describe('connections that cannot take dispatches', () => {
   });
 });
 
+describe('sessions that cannot start sharing (sharing.canShare)', () => {
+  it('an idle session that refuses is passed over; a released one goes to an acquire or rests idle, and serves once it can', async () => {
+    const busy = new Set<string>();
+    const log: string[] = [];
+    const warnings: string[] = [];
+    const { pool, source, clock } = makePool({
+      protocol: shareableProtocol(2, log, busy), max: 2, min: 2, housekeepingIntervalMs: 100, logger: { warn: (m: string) => warnings.push(m) },
+    });
+    source.readyAll();
+    busy.add('conn-2'); // the top of the idle stack: a command of its last holder still in flight
+    const ran: string[] = [];
+    const a = job(ran, 'a');
+    track(pool.dispatch(a.fn));
+    expect(ran).toEqual(['a@conn-1']);
+    // conn-1 full, conn-2 refuses: the next ones queue.
+    const b = job(ran, 'b');
+    track(pool.dispatch(b.fn));
+    const c = job(ran, 'c');
+    track(pool.dispatch(c.fn));
+    await drain();
+    expect(ran).toEqual(['a@conn-1', 'b@conn-1']);
+    expect(pool.stats()).toMatchObject({ shared: 1, idle: 1, dispatch: { waiting: 1 } });
+    // A lease may still take it: an acquire is served by conn-2.
+    const lease = track(pool.acquire());
+    await drain();
+    expect(lease.value?.conn.slotId).toBe('conn-2');
+    lease.value!.release(); // still busy: back to idle, not shared
+    await drain();
+    expect(pool.stats()).toMatchObject({ idle: 1, dispatch: { waiting: 1 } });
+    busy.delete('conn-2'); // its command answered
+    await clock.advance(100); // the sweep hands it to the queued dispatch
+    expect(ran).toEqual(['a@conn-1', 'b@conn-1', 'c@conn-2']);
+    expect(log).toEqual(['enter conn-1', 'enter conn-2']);
+    expect(warnings).toEqual([]); // enter never ran on a session that refused
+  });
+});
+
 describe('close', () => {
   it('refuses new dispatches, fails queued ones, waits for the running ones and leaves nothing behind', async () => {
     const { pool, source, clock, log } = sharedPool({ max: 1 }, 1);

@@ -13,13 +13,20 @@ export const protocol = {
   close: async () => {},
 };
 
-/** A protocol whose sessions may be shared by `dispatch`; `log` records enter/leave per connection. */
-export function shareableProtocol(maxInFlight: number, log: string[] = []) {
+/**
+ * A protocol whose sessions may be shared by `dispatch`; `log` records enter/leave per
+ * connection; sessions whose slot id is in `busy` refuse to start sharing (`canShare`).
+ */
+export function shareableProtocol(maxInFlight: number, log: string[] = [], busy?: Set<string>) {
   return {
     ...protocol,
     sharing: {
       maxInFlight,
-      enter: (conn: FakeConn) => void log.push(`enter ${conn.slotId}`),
+      ...(busy === undefined ? {} : { canShare: (conn: FakeConn) => !busy.has(conn.slotId) }),
+      enter: (conn: FakeConn) => {
+        if (busy?.has(conn.slotId)) throw new Error(`enter on ${conn.slotId}, which refuses to share`);
+        log.push(`enter ${conn.slotId}`);
+      },
       leave: (conn: FakeConn) => void log.push(`leave ${conn.slotId}`),
     },
   };
