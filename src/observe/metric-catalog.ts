@@ -63,12 +63,12 @@ function perPool(observer: RuntimeObserver, read: (pool: ObservedPool) => number
 function statsGauge(name: string, otelName: string, help: string, field: 'open' | 'idle' | 'leased' | 'pending' | 'waiting' | 'max'): ValueMetric {
   return {
     kind: 'gauge', name, otelName, unit: field === 'waiting' ? '{request}' : '{connection}', help, labels: ['pool'],
-    read: (o) => perPool(o, (pool) => pool.stats()[field]),
+    read: (o) => perPool(o, (pool) => o.statsOf(pool)[field]),
   };
 }
 
 function statsCounter(name: string, otelName: string, unit: string, help: string, field: 'acquired' | 'timeouts'): ValueMetric {
-  return { kind: 'counter', name, otelName, unit, help, labels: ['pool'], read: (o) => perPool(o, (pool) => pool.stats()[field]) };
+  return { kind: 'counter', name, otelName, unit, help, labels: ['pool'], read: (o) => perPool(o, (pool) => o.statsOf(pool)[field]) };
 }
 
 const BREAKER_STATES = ['closed', 'open', 'half-open'] as const;
@@ -163,7 +163,7 @@ export const METRICS: readonly CatalogMetric[] = Object.freeze([
     read: (o) => {
       const out: Sample[] = [];
       for (const pool of o.pools()) {
-        for (const [reason, value] of Object.entries(pool.stats().closed)) out.push({ labels: { pool: pool.id, reason }, value });
+        for (const [reason, value] of Object.entries(o.statsOf(pool).closed)) out.push({ labels: { pool: pool.id, reason }, value });
       }
       return out;
     },
@@ -174,7 +174,7 @@ export const METRICS: readonly CatalogMetric[] = Object.freeze([
     read: (o) => {
       const out: Sample[] = [];
       for (const pool of o.pools()) {
-        for (const [endpoint, e] of Object.entries(pool.stats().endpoints)) out.push({ labels: { pool: pool.id, endpoint }, value: e.failures });
+        for (const [endpoint, e] of Object.entries(o.statsOf(pool).endpoints)) out.push({ labels: { pool: pool.id, endpoint }, value: e.failures });
       }
       return out;
     },

@@ -37,6 +37,7 @@ import {
 } from './connection-watch.js';
 import type { ChildExitEvent, RuntimeEvent, StateEvent } from './events.js';
 import { DETECTION_BUCKETS_SECONDS, HistogramCell, RTT_BUCKETS_SECONDS, WAIT_BUCKETS_SECONDS } from './histogram.js';
+import type { PoolStats } from '../pool/pool-stats.js';
 import { observeHubOf, type ObservedPool } from './observe-hub.js';
 
 /** Per pool: what only events and the slow path can tell (gauges come from `stats()`). */
@@ -90,6 +91,8 @@ export class RuntimeObserver {
   readonly #restarts = new Map<string, RestartCell>();
   readonly #pools = new Map<string, PoolSeries>();
   #listeners: readonly ObservationListener[] = [];
+  /** `stats()` of each pool read during the current scrape (cleared on the next microtask). */
+  readonly #stats = new Map<ObservedPool, PoolStats>();
   #tracesDials = false;
   readonly #sub: Subscription;
   readonly #stopWaits: () => void;
@@ -110,6 +113,22 @@ export class RuntimeObserver {
   /** The runtime's open pools. */
   pools(): Iterable<ObservedPool> {
     return observeHubOf(this.rt.root.system).pools;
+  }
+
+  /**
+   * `pool.stats()`, read once per scrape: a scrape (prom-client's `metrics()`, an OTel
+   * collection) reads every metric in one synchronous turn, and a dozen metrics come from
+   * each pool's stats. The memo is cleared on the next microtask, so the next scrape reads
+   * fresh figures.
+   */
+  statsOf(pool: ObservedPool): PoolStats {
+    let stats = this.#stats.get(pool);
+    if (stats === undefined) {
+      if (this.#stats.size === 0) queueMicrotask(() => this.#stats.clear());
+      stats = pool.stats();
+      this.#stats.set(pool, stats);
+    }
+    return stats;
   }
 
   series(): Iterable<EndpointSeries> {
