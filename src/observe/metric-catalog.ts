@@ -74,18 +74,17 @@ function statsCounter(name: string, otelName: string, unit: string, help: string
 const BREAKER_STATES = ['closed', 'open', 'half-open'] as const;
 
 /**
- * Breaker state per endpoint, where the pool has breakers: read from
- * `pool.health().endpoints[i].breaker` (`closed | open | half-open`) when present. Pools
- * without breakers report nothing.
+ * Breaker state per endpoint, where the pool has breakers: `stats().endpoints[e].breaker`
+ * (`closed | open | half-open`; docs/pool.md "Circuit breaker"), from the scrape's one
+ * `stats()` read. Endpoints without a breaker (the pool's `breaker: false`) report nothing.
  */
 function breakerStates(o: RuntimeObserver): Sample[] {
   const out: Sample[] = [];
   for (const pool of o.pools()) {
-    for (const e of pool.health().endpoints as readonly { endpoint: string; breaker?: unknown }[]) {
-      const raw = e.breaker;
-      const state = typeof raw === 'string' ? raw : (raw as { state?: unknown } | undefined)?.state;
+    for (const [endpoint, e] of Object.entries(o.statsOf(pool).endpoints)) {
+      const state = (e as { breaker?: unknown }).breaker;
       if (typeof state !== 'string') continue;
-      for (const s of BREAKER_STATES) out.push({ labels: { pool: pool.id, endpoint: e.endpoint, state: s }, value: s === state ? 1 : 0 });
+      for (const s of BREAKER_STATES) out.push({ labels: { pool: pool.id, endpoint, state: s }, value: s === state ? 1 : 0 });
     }
   }
   return out;
