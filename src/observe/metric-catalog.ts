@@ -179,7 +179,7 @@ export const METRICS: readonly CatalogMetric[] = Object.freeze([
     },
   },
   {
-    kind: 'gauge', name: 'wirewarden_pool_breaker_state', otelName: 'wirewarden.pool.breaker.state', unit: '1',
+    kind: 'gauge', name: 'wirewarden_pool_breaker_state', otelName: 'wirewarden.pool.breaker.state', unit: '{state}',
     help: 'Circuit breaker state per endpoint (1 for the current state), where the pool has breakers.',
     labels: ['pool', 'endpoint', 'state'], read: breakerStates,
   },

@@ -7,6 +7,7 @@ import { Registry } from 'prom-client';
 import { afterEach, expect, it, vi } from 'vitest';
 import { createOpenTelemetry } from '../../src/observe/opentelemetry.js';
 import { createPrometheusMetrics } from '../../src/observe/prometheus.js';
+import { METRICS } from '../../src/observe/metric-catalog.js';
 import { advance, shutdown, virtualPool, type VirtualSetup } from './helpers/virtual-peer.js';
 import { samples, value } from './helpers/scrape.js';
 
@@ -64,4 +65,6 @@ it('breaker state per endpoint comes from stats().endpoints[e].breaker: 1 for th
   breaker = 'open';
   text = await register.metrics();
   expect(value(text, 'wirewarden_pool_breaker_state', { pool: pool.id, endpoint: ep, state: 'open' })).toBe(1);
+  // A state indicator, not a ratio: OpenTelemetry's unit is {state} (`1` would convert to a _ratio suffix).
+  expect(METRICS.find((m) => m.name === 'wirewarden_pool_breaker_state')!.unit).toBe('{state}');
 });
