@@ -34,7 +34,9 @@ import type { PoolEndpoint } from './pool-options.js';
 import type { Slot } from './slot.js';
 
 /** Why the core closes a slot gracefully (no replacement). */
-export type PoolCloseReason = 'idle' | 'lifetime' | 'shutdown' | 'shutdown-forced';
+export type PoolCloseReason = 'idle' | 'lifetime' | 'shutdown' | 'shutdown-forced'
+  /** A pending slot whose endpoint takes no dial now (breaker open, ejected, another priority group). */
+  | 'unavailable';
 
 /**
  * Why the core kills a slot's connection (the source replaces it). The supervisor source

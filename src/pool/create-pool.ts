@@ -15,6 +15,7 @@
  * `rt.events$` and the `wirewarden:event` diagnostics channel, only while one of those
  * has a listener.
  */
+import type { InspectionEvent } from 'xstate';
 import type { HeartbeatInput } from '../actors/connection-types.js';
 import { connectionChildInput, parseConnectionInput } from '../actors/connection-input.js';
 import { fail } from '../options.js';
@@ -43,6 +44,19 @@ export interface CreatePoolOptions<S = unknown>
   readonly heartbeat?: HeartbeatInput;
   /** Delay between dial attempts of one slot; default exponential, phased jitter, 100 ms .. 30 s, ×2. */
   readonly backoff?: BackoffPolicy;
+}
+
+/**
+ * The pool's breaker actors are created on their own (a hot-path facade owns each one,
+ * health/circuit-breaker.ts), not spawned in the runtime's tree: their inspection events
+ * are forwarded to the runtime's system, so `rt.inspect(…)` and the runtime's `inspect`
+ * observer see them with the rest of the tree (XState's system hook, present in v5).
+ */
+function breakerInspection(rt: Runtime, poolId: string): { inspect?: (event: InspectionEvent) => void; breakerIdPrefix: string } {
+  const system = rt.root.system as { _sendInspectionEvent?: (event: InspectionEvent) => void };
+  const send = system._sendInspectionEvent;
+  if (typeof send !== 'function') return { breakerIdPrefix: poolId };
+  return { inspect: (event) => send.call(system, event), breakerIdPrefix: poolId };
 }
 
 /** Validates everything; throws `InvalidOptionError` naming the `pool.` path. */
@@ -75,6 +89,8 @@ export function createSupervisedPool<S>(rt: Runtime, input: CreatePoolOptions<S>
       scheduler: rt.scheduler,
       random: rt.random,
       onWaited: (waitedMs) => observe.waited(id, waitedMs),
+      onDispatchWaited: (waitedMs) => observe.waited(id, waitedMs, 'dispatch'),
+      ...breakerInspection(rt, id),
       source: (sink) => (source = new SupervisorSource<S>({
         supervisor, sink, input: connectionChildInput(options), backoff: (options.backoff as BackoffPolicy | undefined) ?? reconnectBackoff,
         scheduler: rt.scheduler, validationTimeoutMs: options.validationTimeoutMs, resetBackoffAfterMs: options.resetBackoffAfterMs,

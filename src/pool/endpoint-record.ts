@@ -12,6 +12,8 @@
  */
 import type { BalanceCandidate } from './balancer.js';
 import type { EndpointView } from './connection-source.js';
+import type { CircuitBreaker } from './health/circuit-breaker.js';
+import type { OutlierHandle } from './health/outlier-detector.js';
 import { PeakEwma } from './peak-ewma.js';
 import type { PoolEndpoint } from './pool-options.js';
 
@@ -29,6 +31,21 @@ export class EndpointRecord implements EndpointView, BalanceCandidate {
   inFlight = 0;
   /** Set by the dispatch picker before each pick: one of its connections can take a dispatch. */
   usable = false;
+  /**
+   * Endpoint health (endpoint-guards.ts), mirrored here so the lease and dispatch paths read
+   * one field: 0 calls go through and successes are counted in bulk (`successes`); 1 each
+   * call is judged on its own (a half-open breaker's trials, an endpoint on probation);
+   * 2 no new call or dial (breaker open, or ejected). Set by the guards only.
+   */
+  admit: 0 | 1 | 2 = 0;
+  /** Its breaker's epoch (0 without a breaker): a closed-state call's permit. */
+  epoch = 0;
+  /** Successes since the guards last handed them to the breaker and the outlier detector. */
+  successes = 0;
+  /** Its circuit breaker, when the pool has them; owned by the guards. */
+  breaker: CircuitBreaker | undefined = undefined;
+  /** Its outlier-detection record, when ejection is on; owned by the guards. */
+  outlier: OutlierHandle | undefined = undefined;
   /** Its share within its priority group (1..1000). */
   weight: number;
   /** Latency of the dispatches that settled on it. */

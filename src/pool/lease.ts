@@ -72,6 +72,11 @@ export class Lease<C = unknown> {
     return this.#slot.id;
   }
 
+  /** @internal The leased slot: `pool.use` reports its call's outcome there (endpoint health). */
+  get slot(): Slot<C> {
+    return this.#slot;
+  }
+
   /** True until released, destroyed or lost. */
   get active(): boolean {
     return this.#state === ACTIVE;

@@ -55,6 +55,8 @@ import { SlotLifecycle } from './slot-lifecycle.js';
 import { SlotTable } from './slot-table.js';
 import { dispatchUnsupported, SharedDispatch, type DispatchRunner } from './shared-dispatch.js';
 import { Waitlist, type Tickets } from './waitlist.js';
+import { EndpointGuards, NOT_PERMITTED, type GuardsConfig } from './endpoint-guards.js';
+import { QueueShedding } from './queue-shedding.js';
 
 export interface PoolCoreConfig<C> {
   /** User options, validated here (`WW_INVALID_OPTION`). */
@@ -71,8 +73,14 @@ export interface PoolCoreConfig<C> {
   readonly idPrefix?: string;
   /** Told the wait of every queued acquire that got a connection (metrics, src/observe); never the fast path. */
   readonly onWaited?: (waitedMs: number) => void;
+  /** Told the wait of every queued dispatch that got a place on a connection (metrics); never the fast path. */
+  readonly onDispatchWaited?: (waitedMs: number) => void;
   /** Picks the endpoint of each shared dispatch; default `createBalancer(options.balance, random)`. */
   readonly balancer?: Balancer;
+  /** Given to each endpoint's breaker actor: `rt.createPool` forwards to the runtime's inspection observers. */
+  readonly inspect?: GuardsConfig<C>['inspect'];
+  /** Prefix of the breaker actors' ids (the pool's id). */
+  readonly breakerIdPrefix?: string;
 }
 
 /** One row of `connections()`. */
@@ -138,6 +146,12 @@ export class PoolCore<C> {
   /** Shared dispatch; undefined when the protocol cannot share a connection. */
   readonly #shared: SharedDispatch<C> | undefined;
   readonly #housekeeper: Housekeeper<C>;
+  /** Endpoint health: breakers, ejection, failover between priority groups (endpoint-guards.ts). */
+  readonly #guards: EndpointGuards<C>;
+  /** Load shedding of the acquire queue (`shedding` option); undefined when off. */
+  readonly #shedding: QueueShedding | undefined;
+  /** `use()` calls at least this long count as slow for the breaker (`Infinity` without one). */
+  readonly #slowCallMs: number;
   /** Live discovery when `endpoints` is a provider (pool-discovery.ts). */
   readonly #discovery: PoolDiscovery<C> | undefined;
   readonly #latencyNow: () => number;
@@ -153,7 +167,14 @@ export class PoolCore<C> {
   #closeAlarm: Alarm | undefined = undefined;
   readonly #leaseOwner: LeaseOwner<C> = {
     releaseLease: (_lease, slot) => this.#release(slot),
-    destroyLease: (_lease, slot, reason) => this.#life.kill(slot, 'destroyed', 'destroyed', reason, 'was destroyed by its holder'),
+    destroyLease: (_lease, slot, reason) => {
+      // A reason that is evidence about the endpoint (a request timeout…) counts; none is no evidence.
+      const permit = slot.permit;
+      slot.permit = NOT_PERMITTED;
+      if (reason === undefined) this.#guards.release(slot.site, permit);
+      else this.#guards.settle(slot.site, permit, 0, reason);
+      this.#life.kill(slot, 'destroyed', 'destroyed', reason, 'was destroyed by its holder');
+    },
   };
 
   /** Pool events (state changes only); completes when the pool has closed. */
@@ -177,6 +198,17 @@ export class PoolCore<C> {
     this.#table = new SlotTable<C>(o.endpoints, config.idPrefix ?? 'conn-', this.#leaseOwner, {
       sharing, latencyDecayMs: o.latencyDecayMs, warn,
     });
+    const random = config.random ?? Math.random;
+    const emit = (event: PoolEvent): void => this.#emit(event);
+    this.#guards = new EndpointGuards<C>({
+      options: o, table: this.#table, clock: this.#clock, scheduler: this.#scheduler, random,
+      choose: config.chooseEndpoint ?? weightedLeastConnections, emit,
+      ...(config.inspect === undefined ? {} : { inspect: config.inspect }),
+      ...(config.breakerIdPrefix === undefined ? {} : { idPrefix: config.breakerIdPrefix }),
+    });
+    this.#slowCallMs = o.breaker === false ? Number.POSITIVE_INFINITY : o.breaker.slowCallDurationThresholdMs;
+    this.#shedding = o.shedding === false ? undefined : new QueueShedding(o.shedding, 'acquire', this.#clock, emit);
+    const dispatchShedding = o.shedding === false || sharing === undefined ? undefined : new QueueShedding(o.shedding, 'dispatch', this.#clock, emit);
     // One arrival count for both queues: a free connection goes to the older head.
     const tickets: Tickets = { next: 0 };
     const describe = (): string => describeGauges(this.#gauges(), sharing !== undefined);
@@ -185,16 +217,23 @@ export class PoolCore<C> {
       timeoutCause: () => this.#discovery?.timeoutCause() ?? this.#life.timeoutCause(),
       onTimedOut: (message, waitedMs, now) => this.#emit({ type: 'acquire-timeout', at: now, waitedMs, message }),
       ...(config.onWaited === undefined ? {} : { onGranted: config.onWaited }),
+      ...this.#shedding?.hooks(o.acquireTimeoutMs, config.onWaited),
     }, tickets);
+    this.#shedding?.attach(this.#waiters as Waitlist<unknown, unknown>, () => this.#counters.shed++);
+    const dispatchWaiters = sharing === undefined ? undefined : new Waitlist<C, Slot<C>>(this.#scheduler, this.#clock, this.#counters.dispatch, o.acquireTimeoutMs, {
+      what: 'dispatch',
+      describeState: describe,
+      timeoutCause: () => this.#discovery?.timeoutCause() ?? this.#life.timeoutCause(),
+      onTimedOut: (message, waitedMs, now) => this.#emit({ type: 'dispatch-timeout', at: now, waitedMs, message }),
+      ...(config.onDispatchWaited === undefined ? {} : { onGranted: config.onDispatchWaited }),
+      ...dispatchShedding?.hooks(o.acquireTimeoutMs, config.onDispatchWaited),
+    }, tickets);
+    if (dispatchWaiters !== undefined) dispatchShedding?.attach(dispatchWaiters as Waitlist<unknown, unknown>, () => this.#counters.shed++);
     this.#shared = sharing === undefined ? undefined : new SharedDispatch<C>({
       table: this.#table,
       clock: this.#clock,
-      waiters: new Waitlist<C, Slot<C>>(this.#scheduler, this.#clock, this.#counters.dispatch, o.acquireTimeoutMs, {
-        what: 'dispatch',
-        describeState: describe,
-        timeoutCause: () => this.#discovery?.timeoutCause() ?? this.#life.timeoutCause(),
-        onTimedOut: (message, waitedMs, now) => this.#emit({ type: 'dispatch-timeout', at: now, waitedMs, message }),
-      }, tickets),
+      waiters: dispatchWaiters!,
+      guards: this.#guards,
       counters: this.#counters.dispatch,
       balancer: config.balancer ?? createBalancer(o.balance, config.random ?? Math.random),
       latencyNow: this.#latencyNow,
@@ -208,7 +247,15 @@ export class PoolCore<C> {
         grow: (extra) => this.#life.grow(extra),
         leaseWaiting: () => this.#waiters.size,
         retireExpiredIdle: () => this.#retireExpiredIdle(),
-        refused: () => (this.#life.allRefused() ? this.#life.refusedError('dispatch') : undefined),
+        // Fail at once rather than queue: every endpoint refuses, none can take a call, or shedding.
+        refused: () => {
+          if (this.#life.allRefused()) return this.#life.refusedError('dispatch');
+          if (this.#guards.blocked) {
+            this.#counters.circuitOpen++;
+            return this.#guards.openError('dispatch');
+          }
+          return dispatchShedding?.admit(this.#clock.now);
+        },
         callFailed: (slot, error) => this.#discovery?.callFailed(slot, error),
       },
     });
@@ -221,6 +268,7 @@ export class PoolCore<C> {
         `was reclaimed after being leased for ${ms} ms (leakDetectionMs ${o.leakDetectionMs}, leakReclaimGraceMs ${o.leakReclaimGraceMs})`),
       fillMin: () => this.#life.grow(),
       tidy: () => {
+        this.#guards.sweep();
         this.#shareIdle();
         this.#waiters.cancelTick();
         this.#shared?.cancelTick();
@@ -231,8 +279,9 @@ export class PoolCore<C> {
       clock: this.#clock,
       table: this.#table,
       counters: this.#counters,
-      random: config.random ?? Math.random,
+      random,
       choose: config.chooseEndpoint ?? weightedLeastConnections,
+      guards: this.#guards,
       hooks: {
         makeAvailable: (slot, now) => this.#makeAvailable(slot, now),
         retryWaiter: (w) => this.#checks.retryWaiter(w),
@@ -270,10 +319,25 @@ export class PoolCore<C> {
     this.#source = config.source(sink);
     this.#needsReset = this.#source.needsReset?.bind(this.#source);
     life.attach(this.#source);
+    this.#guards.attach({
+      closing: () => this.#closing,
+      closePending: (slot) => life.closeSlot(slot, 'unavailable', 'shutdown'),
+      rejectWaiters: (error) => {
+        this.#counters.circuitOpen += this.#waiters.size + (this.#shared?.waiting ?? 0);
+        this.#waiters.rejectAll(error);
+        this.#shared?.rejectAll(() => this.#guards.openError('dispatch'));
+      },
+      trialDial: (rec, permit, evict) => life.openTrial(rec, permit, evict),
+      retireOutside: (priority) => this.#retireOutside(priority),
+      grow: () => life.grow(),
+    });
     const provider = o.endpointSource;
     this.#discovery = provider === undefined ? undefined : new PoolDiscovery<C>({
       provider, scheduler: this.#scheduler, table: this.#table, life, emit: (event) => this.#emit(event),
-      changed: () => this.#shared?.endpointsChanged(),
+      changed: () => {
+        this.#shared?.endpointsChanged();
+        this.#guards.endpointsChanged();
+      },
     });
     life.grow();
     this.#discovery?.start();
@@ -318,6 +382,15 @@ export class PoolCore<C> {
     }
     // Every endpoint refuses the handshake (bad credentials…): waiting cannot help.
     if (this.#life.allRefused()) return Promise.reject(this.#life.refusedError());
+    // No endpoint can take a call (every breaker open, ejected, refused): waiting cannot help either.
+    if (this.#guards.blocked) {
+      this.#counters.circuitOpen++;
+      return Promise.reject(this.#guards.openError());
+    }
+    if (this.#shedding !== undefined) {
+      const overloaded = this.#shedding.admit(this.#clock.now);
+      if (overloaded !== undefined) return Promise.reject(overloaded);
+    }
     const max = this.options.maxWaiting;
     if (this.#waiters.size >= max) {
       return Promise.reject(new PoolQueueFullError(`acquire refused: ${this.#waiters.size} waiters already queue (maxWaiting ${max})`));
@@ -339,14 +412,28 @@ export class PoolCore<C> {
    */
   async use<R>(fn: (conn: C, signal: AbortSignal) => R | Promise<R>, options?: AcquireOptions): Promise<R> {
     const lease = await this.acquire(options);
+    const slot = lease.slot;
+    let failed = false;
     try {
       return await fn(lease.conn, options?.signal ?? NEVER_ABORTED);
     } catch (err) {
+      failed = true;
+      // The breaker and ejection judge the call (classify-outcome.ts); a lost lease's death already counted.
+      if (lease.active) this.#settleUse(slot, err);
       if (this.#discovery !== undefined && lease.active) this.#leaseFailed(lease, err);
       throw err;
     } finally {
+      // A fast success is counted when the lease is released; a slow one here, with its duration.
+      if (!failed && lease.active && this.#clock.now - slot.leasedAt >= this.#slowCallMs) this.#settleUse(slot, undefined);
       lease.release();
     }
+  }
+
+  /** `use()`'s call on `slot` ended (an error, or a slow success): recorded now, so the release records nothing. */
+  #settleUse(slot: Slot<C>, error: unknown): void {
+    const permit = slot.permit;
+    slot.permit = NOT_PERMITTED;
+    this.#guards.settle(slot.site, permit, this.#clock.now - slot.leasedAt, error);
   }
 
   /**
@@ -389,15 +476,33 @@ export class PoolCore<C> {
 
   /** Go DBStats-like counters with a per-endpoint breakdown. */
   stats(): PoolStats {
-    return snapshotStats(this.#gauges(), this.#counters, this.#table.endpointStats(this.#latencyNow()));
+    const endpoints = this.#table.endpointStats(this.#latencyNow());
+    for (const rec of this.#table.endpoints) {
+      const e = endpoints[rec.key];
+      if (e !== undefined) Object.assign(e, this.#guards.stateOf(rec));
+    }
+    return snapshotStats(this.#gauges(), this.#counters, endpoints);
   }
 
   /** Can the pool serve now, and why not: a pure snapshot of its counts and endpoints (pool-health.ts). */
   health(): PoolHealth {
     const g = this.#gauges();
     const discovery = this.#discovery?.health();
+    const guards = this.#guards;
+    const endpoints = this.#table.endpoints.map((rec) => {
+      const { breaker, outlier } = guards.stateOf(rec);
+      return {
+        key: rec.key, open: rec.open, pending: rec.pending, consecutiveFailures: rec.consecutiveFailures, refused: rec.refused, lastError: rec.lastError,
+        ...(breaker === undefined ? {} : { breakerState: breaker }),
+        ...(outlier === undefined ? {} : { outlierState: outlier }),
+      };
+    });
+    const active = guards.activePriority;
     return poolHealth({
-      ...g, closed: this.#closing, maxWaiting: this.options.maxWaiting, endpoints: this.#table.endpoints, ...(discovery === undefined ? {} : { discovery }),
+      ...g, closed: this.#closing, maxWaiting: this.options.maxWaiting, endpoints, ...(discovery === undefined ? {} : { discovery }),
+      ...(guards.blocked && !this.#closing ? { circuitOpen: guards.openError().message } : {}),
+      ...(this.#shedding === undefined ? {} : { shedding: this.#shedding.shedding }),
+      ...(active === undefined ? {} : { activePriority: active }),
     });
   }
 
@@ -432,6 +537,7 @@ export class PoolCore<C> {
     });
     this.#discovery?.stop();
     this.#housekeeper.stop();
+    this.#guards.dispose();
     this.#waiters.rejectAll(closedWhileWaiting);
     this.#shared?.rejectAll(dispatchClosedWhileWaiting);
     for (const slot of this.#table.slots.slice()) {
@@ -461,7 +567,8 @@ export class PoolCore<C> {
     const idle = this.#table.idle;
     let retired = false;
     for (let slot = idle.at(-1); slot !== undefined; slot = idle.at(-1)) {
-      if (slot.suspect) {
+      // Suspect, or on an endpoint whose calls are judged one by one or refused (endpoint health).
+      if (slot.suspect || slot.site.admit !== 0) {
         const usable = this.#takeIdleBelowSuspect(now);
         if (retired) this.#life.grow();
         return usable;
@@ -479,13 +586,21 @@ export class PoolCore<C> {
 
   /**
    * Only `ready` connections are leased: a suspect one (probe timed out, verification in
-   * progress) stays idle but is passed over. Rare, so the scan stays off the fast path.
+   * progress) stays idle but is passed over, and so is one whose endpoint takes no call
+   * (breaker open, ejected) or has no trial left (half-open). Rare, so the scan stays off
+   * the fast path. A trial's permit is taken here and kept on the slot for its grant.
    */
   #takeIdleBelowSuspect(now: number): Slot<C> | undefined {
     const idle = this.#table.idle;
     for (let i = idle.length - 1; i >= 0; i--) {
       const slot = idle[i]!;
       if (slot.suspect || now >= slot.lifetimeDeadline) continue;
+      const site = slot.site;
+      if (site.admit !== 0) {
+        const permit = site.admit === 2 ? NOT_PERMITTED : this.#guards.callPermit(site);
+        if (permit === NOT_PERMITTED) continue;
+        slot.permit = permit;
+      }
       return slot;
     }
     return undefined;
@@ -507,6 +622,10 @@ export class PoolCore<C> {
    * one, when it is already `leased`): a new `Lease` per holder.
    */
   #grant(slot: Slot<C>, now: number, stack: Error | undefined): Lease<C> {
+    // The lease is a call on its endpoint: a closed breaker's epoch, or a trial taken already.
+    const site = slot.site;
+    if (site.admit === 0) slot.permit = site.epoch;
+    else if (slot.permit === NOT_PERMITTED) slot.permit = this.#guards.callPermit(site);
     this.#table.move(slot, 'leased', now);
     slot.leasedAt = now;
     slot.leakReported = false;
@@ -527,6 +646,12 @@ export class PoolCore<C> {
    * the reset, which retires the connection.
    */
   #release(slot: Slot<C>): void {
+    // The lease's call ended well: counted in bulk on a healthy endpoint (endpoint-guards.ts).
+    const site = slot.site;
+    const permit = slot.permit;
+    slot.permit = NOT_PERMITTED;
+    if (site.admit === 0 && permit === site.epoch) site.successes++;
+    else this.#guards.settle(site, permit, 0, undefined);
     const dirty = this.#needsReset?.(slot) === true;
     let now = this.#clock.now;
     let reset = false;
@@ -560,7 +685,10 @@ export class PoolCore<C> {
    */
   #makeAvailable(slot: Slot<C>, now: number): void {
     slot.lastReleasedAt = now;
-    if (slot.suspect || (this.#waiters.size === 0 && (this.#shared === undefined || this.#shared.waiting === 0))) {
+    // Shedding: waiters queued past twice the target are dropped before anyone is served.
+    if (this.#shedding !== undefined && this.#shedding.shedding) this.#shedding.beforeGrant(now);
+    // An endpoint that takes no call (breaker open, ejected) keeps its connection idle, passed over.
+    if (slot.suspect || slot.site.admit === 2 || (this.#waiters.size === 0 && (this.#shared === undefined || this.#shared.waiting === 0))) {
       this.#table.move(slot, 'idle', now);
     } else {
       this.#handOut(slot, now);
@@ -625,6 +753,30 @@ export class PoolCore<C> {
     }
     if (this.#needsReset?.(slot) === true) this.#checks.reset(slot);
     else this.#makeAvailable(slot, now);
+  }
+
+  /**
+   * After a failback to `priority`: connections of the other groups retire — idle and
+   * dialing ones now, leased ones when released, shared ones when their dispatches settle
+   * (the lifetime checks on those paths) — and `grow` opens what is needed in the group now
+   * active.
+   */
+  #retireOutside(priority: number): void {
+    let closed = false;
+    for (const slot of this.#table.slots.slice()) {
+      if (slot.site.endpoint.priority === priority) continue;
+      if (slot.state === 'pending') {
+        this.#life.closeSlot(slot, 'unavailable', 'shutdown');
+        closed = true;
+        continue;
+      }
+      slot.lifetimeDeadline = Number.NEGATIVE_INFINITY;
+      if (slot.state === 'idle') {
+        this.#life.closeSlot(slot, 'lifetime', 'lifetime');
+        closed = true;
+      }
+    }
+    if (closed) this.#life.grow();
   }
 
   /** Idle connections past their lifetime (dispatches pass them over): closed now; true when any was. */

@@ -119,6 +119,77 @@ export interface PoolDiscoveryErrorEvent extends Base {
   readonly error: unknown;
 }
 
+/**
+ * An endpoint's circuit breaker changed state (docs/pool.md "Circuit breaker"). To `open`:
+ * why (`failure-rate`, `slow-call-rate`, `trials-failed`, `half-open-timeout`), the counts
+ * behind it, the last failure's code and how long until trial calls. To `half-open`: trial
+ * calls are admitted. To `closed`: the trials were healthy.
+ */
+export interface PoolBreakerEvent extends Base {
+  readonly type: 'breaker';
+  readonly endpoint: string;
+  readonly from: 'closed' | 'open' | 'half-open';
+  readonly to: 'closed' | 'open' | 'half-open';
+  /** Opens since the breaker last closed (0 once closed). */
+  readonly consecutiveOpens: number;
+  readonly reason?: 'failure-rate' | 'slow-call-rate' | 'trials-failed' | 'half-open-timeout';
+  readonly calls?: number;
+  readonly failures?: number;
+  readonly slowCalls?: number;
+  readonly errorCode?: string;
+  readonly openForMs?: number;
+}
+
+/** Outlier ejection took an endpoint out of rotation (docs/pool.md "Outlier ejection"). */
+export interface PoolEndpointEjectedEvent extends Base {
+  readonly type: 'endpoint-ejected';
+  readonly endpoint: string;
+  readonly reason: 'consecutive-failures' | 'consecutive-gateway-failure' | 'success-rate';
+  /** Its ejections so far (the time multiplier). */
+  readonly ejections: number;
+  readonly ejectedForMs: number;
+  /** Success-rate ejections: its rate and the threshold it fell below, in percent. */
+  readonly successRate?: number;
+  readonly threshold?: number;
+}
+
+/** An ejected endpoint serves again, on probation (`time-served`, or `cap-shrunk` when the set shrank). */
+export interface PoolEndpointReadmittedEvent extends Base {
+  readonly type: 'endpoint-readmitted';
+  readonly endpoint: string;
+  readonly reason: 'time-served' | 'cap-shrunk';
+}
+
+/** An endpoint on probation had its healthy streak. */
+export interface PoolEndpointHealthyEvent extends Base {
+  readonly type: 'endpoint-healthy';
+  readonly endpoint: string;
+}
+
+/** Traffic moved to priority group `to`: `from` could not serve (every endpoint open, ejected, refused or down). */
+export interface PoolPriorityFailoverEvent extends Base {
+  readonly type: 'priority-failover';
+  readonly from: number;
+  readonly to: number;
+  readonly reason: 'unavailable';
+}
+
+/** Traffic returned to the preferred group `to` after it could serve for `requiredStableMs` without a break. */
+export interface PoolPriorityFailbackEvent extends Base {
+  readonly type: 'priority-failback';
+  readonly from: number;
+  readonly to: number;
+  readonly reason: 'stable';
+  readonly stableForMs: number;
+  readonly requiredStableMs: number;
+}
+
+/** Load shedding started (`active`: new waiters are refused with `WW_POOL_OVERLOADED`) or ended. */
+export interface PoolSheddingEvent extends Base {
+  readonly type: 'shedding';
+  readonly active: boolean;
+}
+
 /** An acquire failed with `WW_POOL_TIMEOUT`. */
 export interface PoolAcquireTimeoutEvent extends Base {
   readonly type: 'acquire-timeout';
@@ -145,6 +216,13 @@ export type PoolEvent =
   | PoolEndpointRecoveredEvent
   | PoolAcquireTimeoutEvent
   | PoolDispatchTimeoutEvent
+  | PoolBreakerEvent
+  | PoolEndpointEjectedEvent
+  | PoolEndpointReadmittedEvent
+  | PoolEndpointHealthyEvent
+  | PoolPriorityFailoverEvent
+  | PoolPriorityFailbackEvent
+  | PoolSheddingEvent
   | PoolEndpointsChangedEvent
   | PoolDiscoveryErrorEvent;
 

@@ -35,7 +35,9 @@ export type EndpointHealthState =
   | 'unused';
 
 /** Why a pool is not ready. */
-export type PoolUnreadyReason = 'closed' | 'refused' | 'saturated' | 'unreachable' | 'connecting' | 'discovering';
+export type PoolUnreadyReason = 'closed' | 'refused' | 'saturated' | 'unreachable' | 'connecting' | 'discovering'
+  /** No endpoint can take a call (every breaker open, or ejected, or refused): calls fail fast with `WW_CIRCUIT_OPEN`. */
+  | 'circuit-open';
 
 /** How a pool's endpoint discovery stands (`endpoints` given as a provider). */
 export interface DiscoveryHealth {
@@ -61,6 +63,10 @@ export interface EndpointHealth {
   readonly pending: number;
   /** The last failed dial while it is `down` or `refused`: its code and message (never a credential). */
   readonly lastError?: { readonly code: string; readonly message: string };
+  /** Its circuit breaker's state, when the pool has breakers (`open`: it takes no call until trials). */
+  readonly breaker?: 'closed' | 'open' | 'half-open';
+  /** Its outlier-ejection state, when ejection is on (`ejected`: out of rotation for a while). */
+  readonly outlier?: 'healthy' | 'ejected' | 'probation';
 }
 
 export interface PoolHealth {
@@ -88,6 +94,10 @@ export interface PoolHealth {
   readonly endpoints: readonly EndpointHealth[];
   /** Present when `endpoints` is a discovery provider. */
   readonly discovery?: DiscoveryHealth;
+  /** Present when the pool sheds load (`shedding` option): true while new waiters are refused. */
+  readonly shedding?: boolean;
+  /** The priority group carrying new connections (failover and failback). */
+  readonly activePriority?: number;
 }
 
 /** What the core hands `poolHealth`: plain counts and records. */
@@ -111,7 +121,16 @@ export interface PoolHealthInput {
     /** The refusal while the endpoint refuses the handshake. */
     readonly refused: unknown;
     readonly lastError: unknown;
+    /** Its breaker's state, when the pool has breakers. */
+    readonly breakerState?: 'closed' | 'open' | 'half-open';
+    /** Its outlier-ejection state, when ejection is on. */
+    readonly outlierState?: 'healthy' | 'ejected' | 'probation';
   }[];
+  /** Set while no endpoint can take a call: why (the fail-fast error's message). */
+  readonly circuitOpen?: string;
+  /** Load shedding is refusing new waiters now (absent: the pool does not shed). */
+  readonly shedding?: boolean;
+  readonly activePriority?: number;
   readonly discovery?: DiscoveryHealth;
 }
 
@@ -132,9 +151,12 @@ function endpointHealth(e: PoolHealthInput['endpoints'][number]): EndpointHealth
   else if (e.consecutiveFailures > 0) state = 'down';
   else if (e.pending > 0) state = 'connecting';
   else state = 'unused';
-  const base = { endpoint: e.key, state, open: e.open, pending: e.pending };
+  const base: { -readonly [K in keyof EndpointHealth]: EndpointHealth[K] } = { endpoint: e.key, state, open: e.open, pending: e.pending };
   const lastError = state === 'down' || state === 'refused' ? describeError(e.refused ?? e.lastError) : undefined;
-  return lastError === undefined ? base : { ...base, lastError };
+  if (lastError !== undefined) base.lastError = lastError;
+  if (e.breakerState !== undefined) base.breaker = e.breakerState;
+  if (e.outlierState !== undefined) base.outlier = e.outlierState;
+  return base;
 }
 
 const why = (endpoints: readonly EndpointHealth[]) =>
@@ -156,9 +178,12 @@ export function poolHealth(input: PoolHealthInput): PoolHealth {
   const inFlight = input.inFlight ?? 0;
   const dispatchWaiting = input.dispatchWaiting ?? 0;
   const discovery = input.discovery;
-  const figures = discovery === undefined
-    ? { open, idle, leased, shared, inFlight, pending, waiting, dispatchWaiting, max, endpoints }
-    : { open, idle, leased, shared, inFlight, pending, waiting, dispatchWaiting, max, endpoints, discovery };
+  const figures = {
+    open, idle, leased, shared, inFlight, pending, waiting, dispatchWaiting, max, endpoints,
+    ...(discovery === undefined ? {} : { discovery }),
+    ...(input.shedding === undefined ? {} : { shedding: input.shedding }),
+    ...(input.activePriority === undefined ? {} : { activePriority: input.activePriority }),
+  };
   const verdict = (live: boolean, reason: PoolUnreadyReason | undefined, message: string): PoolHealth =>
     Object.freeze(reason === undefined ? { live, ready: true, message, ...figures } : { live, ready: false, reason, message, ...figures });
 
@@ -167,6 +192,7 @@ export function poolHealth(input: PoolHealthInput): PoolHealth {
     const last = discovery.lastError === undefined ? '' : ` (last error: ${discovery.lastError.code}: ${discovery.lastError.message})`;
     return verdict(true, 'discovering', `no endpoint yet: waiting for the first set from ${discovery.source}${last}`);
   }
+  if (input.circuitOpen !== undefined) return verdict(true, 'circuit-open', input.circuitOpen);
   if (open > 0) {
     if (waiting >= input.maxWaiting) {
       return verdict(true, 'saturated', `every connection is busy and ${waiting} acquires queue (maxWaiting ${input.maxWaiting})`);

@@ -27,6 +27,13 @@
 import { InvalidOptionError } from '../errors.js';
 import { balanceOption, latencyDecayOption, type BalanceStrategy } from './balancer.js';
 import { endpointsFrom, isEndpointSource, type EndpointProvider, type EndpointSource } from './endpoint-provider.js';
+import {
+  parseEndpointHealthOptions, type EndpointHealthOptions, type EndpointHealthOptionsInput,
+} from './endpoint-health-options.js';
+import type { BreakerOptions } from './health/breaker-options.js';
+import type { FailoverOptions } from './health/failover-policy.js';
+import type { OutlierOptions } from './health/outlier-options.js';
+import type { SheddingOptions } from './health/queue-delay-shedder.js';
 import type { PoolLogger } from './pool-events.js';
 import {
   arrayOf, boolean, custom, describeValue, duration, integer, isObject, number, optional, parseOptions, shape, string,
@@ -155,6 +162,11 @@ export const poolOptionsSchema = shape({
   balance: balanceOption,
   /** τ of the endpoints' dispatch latency estimates (peak-ewma.ts); default 1000. */
   latencyDecayMs: latencyDecayOption,
+  /** Endpoint health (endpoint-health-options.ts): checked there, with the same paths. */
+  breaker: optional(custom<unknown>('a boolean or an options object', () => true)),
+  outlierDetection: optional(custom<unknown>('a boolean or an options object', () => true)),
+  failover: optional(custom<unknown>('an options object', () => true)),
+  shedding: optional(custom<unknown>('a boolean or an options object', () => true)),
 });
 
 /** Validated, defaulted, frozen pool options. */
@@ -190,6 +202,14 @@ export interface PoolOptions {
   readonly maxInFlightPerConnection?: number;
   readonly balance: BalanceStrategy;
   readonly latencyDecayMs: number;
+  /** Circuit breaker per endpoint (docs/pool.md "Circuit breaker"); `false`: off. */
+  readonly breaker: BreakerOptions | false;
+  /** Outlier ejection (docs/pool.md "Outlier ejection"); `false`: off. */
+  readonly outlierDetection: OutlierOptions | false;
+  /** Failover and failback between priority groups (docs/pool.md "Failover and failback"). */
+  readonly failover: FailoverOptions;
+  /** Queue-delay load shedding (docs/pool.md "Load shedding"); `false` (the default): off. */
+  readonly shedding: SheddingOptions | false;
 }
 
 /** What a user passes: every field but `endpoints` and `protocol` may be left out. */
@@ -198,7 +218,7 @@ export type PoolOptionsInput = {
     host?: string; port?: number; path?: string; priority?: number; weight?: number; servername?: string;
   }[] | EndpointSource;
   readonly protocol: object;
-} & Partial<Omit<PoolOptions, 'endpoints' | 'protocol'>>;
+} & Partial<Omit<PoolOptions, 'endpoints' | 'protocol' | keyof EndpointHealthOptions>> & EndpointHealthOptionsInput;
 
 /** `host:port`, or the socket path: how stats and events name an endpoint. */
 export function endpointKey(endpoint: Pick<PoolEndpoint, 'host' | 'port' | 'path'>): string {
@@ -246,6 +266,7 @@ export function parsePoolOptions(input: unknown, path = 'pool'): PoolOptions {
     endpoints,
     ...(endpointSource === undefined ? {} : { endpointSource }),
     leakReclaimGraceMs: o.leakReclaimGraceMs ?? o.leakDetectionMs,
+    ...parseEndpointHealthOptions(o as Record<string, unknown>, path),
   });
 }
 

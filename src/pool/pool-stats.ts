@@ -38,6 +38,10 @@ export interface EndpointStats {
   latencyMs?: number;
   /** Failed dials and deaths of ready connections since the pool started. */
   failures: number;
+  /** Its circuit breaker's state, when the pool has breakers (docs/pool.md "Circuit breaker"). */
+  breaker?: 'closed' | 'open' | 'half-open';
+  /** Its outlier-ejection state, when ejection is on (docs/pool.md "Outlier ejection"). */
+  outlier?: 'healthy' | 'ejected' | 'probation';
 }
 
 export interface PoolStats {
@@ -63,6 +67,10 @@ export interface PoolStats {
   readonly timeouts: number;
   /** Acquires granted, since start. */
   readonly acquired: number;
+  /** Acquires and dispatches failed at once with `WW_CIRCUIT_OPEN` (no endpoint could take them), since start. */
+  readonly circuitOpen: number;
+  /** Acquires and dispatches refused or dropped with `WW_POOL_OVERLOADED` (load shedding), since start. */
+  readonly shed: number;
   readonly closed: Readonly<Record<ClosedReason, number>>;
   /** Shared dispatch (`pool.dispatch`, `command`, `request`): queue and counters. */
   readonly dispatch: Readonly<DispatchStats>;
@@ -105,6 +113,8 @@ export class PoolCounters implements WaitCounters {
   waitDurationMs = 0;
   timeouts = 0;
   acquired = 0;
+  circuitOpen = 0;
+  shed = 0;
   readonly closed: Record<ClosedReason, number> = {
     idle: 0,
     lifetime: 0,
@@ -147,6 +157,8 @@ export function snapshotStats(
     waitDurationMs: counters.waitDurationMs,
     timeouts: counters.timeouts,
     acquired: counters.acquired,
+    circuitOpen: counters.circuitOpen,
+    shed: counters.shed,
     closed: Object.freeze({ ...counters.closed }),
     dispatch: Object.freeze({
       waiting: dispatchWaiting, dispatched: d.dispatched, waitCount: d.waitCount, waitDurationMs: d.waitDurationMs, timeouts: d.timeouts,

@@ -57,6 +57,7 @@ import type { DispatchCounters } from './pool-stats.js';
 import type { Slot } from './slot.js';
 import type { SlotTable } from './slot-table.js';
 import type { Waitlist } from './waitlist.js';
+import { NOT_PERMITTED, type EndpointGuards } from './endpoint-guards.js';
 
 /**
  * Runs one dispatch on `conn`: a module-level function, so that the caller's `fn` (or a
@@ -95,6 +96,8 @@ export interface SharedDispatchDeps<C> {
   readonly maxWaiting: number;
   readonly acquireTimeoutMs: number;
   readonly hooks: DispatchHooks<C>;
+  /** Endpoint health: which endpoints take a dispatch, and what each dispatch's outcome tells (endpoint-guards.ts). */
+  readonly guards: EndpointGuards<C>;
 }
 
 export class SharedDispatch<C> {
@@ -111,6 +114,11 @@ export class SharedDispatch<C> {
   readonly #maxWaiting: number;
   readonly #timeoutMs: number;
   readonly #hooks: DispatchHooks<C>;
+  readonly #guards: EndpointGuards<C>;
+  /** Dispatches at least this long are slow calls for the breaker (`Infinity` without one). */
+  readonly #slowMs: number;
+  /** The breaker permit of the dispatch the last pick placed. */
+  #pickedPermit = NOT_PERMITTED;
   /** Per endpoint index: its best connection for this pick (scratch, reused). */
   readonly #best: (Slot<C> | undefined)[];
   /** The latency clock read by the last pick: the start of the dispatch it placed. */
@@ -129,6 +137,8 @@ export class SharedDispatch<C> {
     this.#maxWaiting = deps.maxWaiting;
     this.#timeoutMs = deps.acquireTimeoutMs;
     this.#hooks = deps.hooks;
+    this.#guards = deps.guards;
+    this.#slowMs = deps.guards.slowCallMs;
     this.#best = new Array<Slot<C> | undefined>(deps.table.endpoints.length).fill(undefined);
   }
 
@@ -239,7 +249,7 @@ export class SharedDispatch<C> {
 
   /** True when a shared slot may take more dispatches (queued ones, as it frees room). */
   takes(slot: Slot<C>): boolean {
-    return !slot.draining && !slot.suspect && slot.site.refused === undefined && this.#clock.now < slot.lifetimeDeadline;
+    return !slot.draining && !slot.suspect && slot.site.refused === undefined && slot.site.admit !== 2 && this.#clock.now < slot.lifetimeDeadline;
   }
 
   #start<A, R>(slot: Slot<C>, run: DispatchRunner<C, A, R>, arg: A, signal: AbortSignal | undefined): Promise<R> {
@@ -249,7 +259,7 @@ export class SharedDispatch<C> {
     // It filled this connection: open the next one now, so that the callers beyond it
     // find room instead of a queue.
     if (slot.inFlight >= this.limit && t.idle.length === 0) this.#hooks.grow(1);
-    return this.#run(slot, run, arg, signal, this.#pickedAt);
+    return this.#run(slot, run, arg, signal, this.#pickedAt, this.#pickedPermit);
   }
 
   async #startGranted<A, R>(
@@ -258,15 +268,30 @@ export class SharedDispatch<C> {
     const slot = await granted;
     // The grant went with its connection if that died (or closed) since: start over.
     if (!this.#table.claimGranted(slot)) return this.dispatch(run, arg, options);
-    return this.#run(slot, run, arg, signal, this.#measure ? this.#latencyNow() : 0);
+    return this.#run(slot, run, arg, signal, this.#measure ? this.#latencyNow() : 0, this.#guards.callPermit(slot.site));
   }
 
-  async #run<A, R>(slot: Slot<C>, run: DispatchRunner<C, A, R>, arg: A, signal: AbortSignal | undefined, startedAt: number): Promise<R> {
+  async #run<A, R>(
+    slot: Slot<C>, run: DispatchRunner<C, A, R>, arg: A, signal: AbortSignal | undefined, startedAt: number, permit: number,
+  ): Promise<R> {
     const incarnation = slot.incarnation;
+    const site = slot.site;
+    const clock = this.#clock;
+    const t0 = clock.now;
     try {
-      return await run(slot.conn as C, arg, signal);
+      const value = await run(slot.conn as C, arg, signal);
+      // Endpoint health: a fast success on a healthy endpoint is one increment (counted in bulk).
+      if (site.admit === 0 && permit === site.epoch && clock.now - t0 < this.#slowMs) site.successes++;
+      else this.#guards.settle(site, permit, clock.now - t0, undefined);
+      return value;
     } catch (err) {
-      if (slot.incarnation === incarnation) this.#hooks.callFailed?.(slot, err);
+      if (slot.incarnation === incarnation) {
+        this.#hooks.callFailed?.(slot, err);
+        this.#guards.settle(site, permit, clock.now - t0, err);
+      } else {
+        // Its connection died under it: the pool counts that death once, not once per call.
+        this.#guards.release(site, permit);
+      }
       throw err;
     } finally {
       this.#settled(slot, incarnation, startedAt);
@@ -315,18 +340,40 @@ export class SharedDispatch<C> {
       // An idle session that may not start sharing now (its last holder's command in flight).
       if (state === 'idle' && !t.mayShare(slot)) continue;
       const site = slot.site;
-      if (site.refused !== undefined) continue;
+      // Refused, or taking no call (breaker open, ejected: endpoint-guards.ts).
+      if (site.refused !== undefined || site.admit === 2) continue;
       const b = best[site.index];
       if (b === undefined || better(slot, b)) {
         best[site.index] = slot;
         site.usable = true;
       }
     }
-    if (endpoints.length === 1) return best[0];
+    if (endpoints.length === 1) {
+      const only = best[0];
+      return only === undefined ? undefined : this.#permitted(only);
+    }
     const nowMs = this.#measure ? this.#latencyNow() : 0;
     this.#pickedAt = nowMs;
-    const i = this.#balancer.pick(endpoints, nowMs);
-    return i < 0 ? undefined : best[i];
+    for (;;) {
+      const i = this.#balancer.pick(endpoints, nowMs);
+      if (i < 0) return undefined;
+      const slot = this.#permitted(best[i]!);
+      if (slot !== undefined) return slot;
+      endpoints[i]!.usable = false; // a half-open endpoint whose trials are all taken
+    }
+  }
+
+  /** `slot` with the permit for a dispatch on its endpoint (`#pickedPermit`), or undefined when it takes none. */
+  #permitted(slot: Slot<C>): Slot<C> | undefined {
+    const site = slot.site;
+    if (site.admit === 0) {
+      this.#pickedPermit = site.epoch;
+      return slot;
+    }
+    const permit = this.#guards.callPermit(site);
+    if (permit === NOT_PERMITTED) return undefined;
+    this.#pickedPermit = permit;
+    return slot;
   }
 }
 

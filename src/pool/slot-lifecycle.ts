@@ -23,6 +23,8 @@ import type { PoolOptions } from './pool-options.js';
 import type { ClosedReason, PoolCounters } from './pool-stats.js';
 import type { Slot } from './slot.js';
 import type { SlotTable } from './slot-table.js';
+import type { EndpointGuards } from './endpoint-guards.js';
+import type { EndpointRecord } from './endpoint-record.js';
 import type { Waiter } from './waiter-queue.js';
 
 /** What the lifecycle needs from the leasing side. */
@@ -53,6 +55,8 @@ export interface LifecycleDeps<C> {
   readonly random: () => number;
   readonly choose: ChooseEndpoint;
   readonly hooks: LifecycleHooks<C>;
+  /** Endpoint health: where dials go, and what dials and deaths tell the breakers (endpoint-guards.ts). */
+  readonly guards: EndpointGuards<C>;
 }
 
 export class SlotLifecycle<C> implements PoolSink<C> {
@@ -81,16 +85,49 @@ export class SlotLifecycle<C> implements PoolSink<C> {
    */
   grow(extra = 0): void {
     const { table: t, options, hooks } = this.#d;
+    // Trial and scout dials (pinned) are no capacity the queues can count on.
+    let pinned = 0;
+    if (t.pending > 0) for (const s of t.slots) if (s.pinned) pinned++;
     // No endpoint yet (a discovery provider has not answered): nowhere to dial.
-    while (!hooks.closing() && t.endpoints.length > 0 && t.size < options.max && (t.pending < hooks.waiting() + extra || t.size < options.min)) {
-      const slot = t.add(this.#d.choose(t.endpoints, this.#d.random), this.#d.clock.read());
+    while (!hooks.closing() && t.endpoints.length > 0 && t.size < options.max && (t.pending - pinned < hooks.waiting() + extra || t.size < options.min)) {
+      // Only where a dial may go: the active priority group, no open breaker, not ejected.
+      const pick = this.#d.guards.pickDial(this.#d.random);
+      if (pick === undefined) return;
+      const slot = t.add(pick.rec, this.#d.clock.read());
+      slot.permit = pick.permit;
       hooks.started();
       this.#source!.open(slot);
     }
   }
 
+  /**
+   * One dial to `rec` beyond what the queues need, pinned to it (its failures are retried
+   * there, on the backoff): a half-open breaker's trial, or a scout of a down endpoint in a
+   * preferred group (endpoint-guards.ts). At `max`, with `evict`, the least recently used
+   * idle connection makes room. False when there is no room.
+   */
+  openTrial(rec: EndpointRecord, permit: number, evict: boolean): boolean {
+    const { table: t, options, hooks } = this.#d;
+    if (hooks.closing()) return false;
+    if (t.size >= options.max) {
+      const victim = evict ? t.idle[0] : undefined;
+      if (victim === undefined) return false;
+      this.closeSlot(victim, 'idle', 'idle');
+    }
+    const slot = t.add(rec, this.#d.clock.read());
+    slot.permit = permit;
+    slot.pinned = true;
+    hooks.started();
+    this.#source!.open(slot);
+    return true;
+  }
+
   onReady(slot: Slot<C>, conn: C): void {
     if (slot.state !== 'pending') return;
+    this.#d.guards.batch(() => this.#ready(slot, conn));
+  }
+
+  #ready(slot: Slot<C>, conn: C): void {
     const { clock, options: o } = this.#d;
     const now = clock.read();
     const deadline = o.maxLifetimeMs > 0
@@ -99,6 +136,9 @@ export class SlotLifecycle<C> implements PoolSink<C> {
     this.#d.table.markReady(slot, conn, now, deadline);
     this.#lastDialError = undefined;
     const recovered = this.#d.table.clearRefused(this.#d.table.record(slot));
+    this.#d.guards.dialSucceeded(slot.site, slot.permit);
+    slot.permit = -1;
+    slot.pinned = false;
     // Counted and placed (idle, or leased to the oldest waiter) before anyone hears of it.
     this.#d.hooks.makeAvailable(slot, now);
     if (recovered) this.#d.hooks.emit({ type: 'endpoint-recovered', at: now, endpoint: slot.endpointKey });
@@ -107,12 +147,22 @@ export class SlotLifecycle<C> implements PoolSink<C> {
 
   onDialFailed(slot: Slot<C>, error: unknown): void {
     if (slot.state !== 'pending') return;
+    this.#d.guards.batch(() => this.#dialFailed(slot, error));
+  }
+
+  #dialFailed(slot: Slot<C>, error: unknown): void {
+    const guards = this.#d.guards;
+    guards.dialFailed(slot.site, slot.permit, error);
+    slot.permit = -1;
     this.#d.table.markDialFailed(slot, error);
     this.#lastDialError = error;
     const at = this.#d.clock.read();
     this.#d.hooks.emit({ type: 'dial-failed', at, id: slot.id, endpoint: slot.endpointKey, attempt: slot.dialFailures, error });
     if (hasCode(error, 'WW_HANDSHAKE_REFUSED')) this.#refused(slot, error, at);
-    if (!this.#d.hooks.closing()) this.#failover(slot, at);
+    if (this.#d.hooks.closing() || slot.state !== 'pending') return;
+    if (!slot.pinned) this.#failover(slot, at);
+    // The next attempt's permit, wherever it dials now (none: the slot is closed).
+    guards.permitDial(slot);
   }
 
   /**
@@ -155,18 +205,14 @@ export class SlotLifecycle<C> implements PoolSink<C> {
    * endpoint in the list, so that its attempts cycle through all of them and whichever
    * recovers first is found (then the others follow it through the first rule). The
    * slot stays pending and its next attempt, after the source's backoff, dials there:
-   * a move never opens anything, so it cannot become a create loop.
+   * a move never opens anything, so it cannot become a create loop. Only endpoints that
+   * take dials are considered (no open breaker, not ejected), the active priority group's
+   * live ones first (EndpointGuards.retryTarget).
    */
   #failover(slot: Slot<C>, at: number): void {
     const t = this.#d.table;
     const from = t.record(slot);
-    let to: EndpointView | undefined;
-    if (t.allFailing()) {
-      to = t.endpoints[(t.endpoints.indexOf(from) + 1) % t.endpoints.length];
-    } else {
-      const pick = this.#d.choose(t.endpoints, this.#d.random);
-      if (pick.consecutiveFailures === 0) to = pick;
-    }
+    const to: EndpointView | undefined = this.#d.guards.retryTarget(from, this.#d.random);
     if (to === undefined || to.key === from.key) return;
     t.retarget(slot, to.key);
     this.#d.hooks.emit({ type: 'failover', at, id: slot.id, from: from.key, to: to.key });
@@ -177,7 +223,17 @@ export class SlotLifecycle<C> implements PoolSink<C> {
 
   onDead(slot: Slot<C>, reason: string, error?: unknown): void {
     if (!slot.ready) return;
+    this.#d.guards.batch(() => this.#dead(slot, reason, error));
+  }
+
+  #dead(slot: Slot<C>, reason: string, error: unknown): void {
     this.#d.table.record(slot).failures++;
+    if (!this.#d.hooks.closing()) {
+      // A death is a connection failure of its endpoint, and of the lease's call if leased.
+      const permit = slot.state === 'leased' ? slot.permit : -1;
+      slot.permit = -1;
+      this.#d.guards.death(slot.site, permit, error);
+    }
     if (this.#d.hooks.closing()) this.closeSlot(slot, 'shutdown-forced', 'dead', error, `died (${reason})`);
     else if (slot.retireReason !== undefined) this.#closeRetired(slot, 'lifetime', 'dead', error, `died (${reason})`);
     else this.#toPending(slot, 'dead', error, `died (${reason})`);
@@ -200,6 +256,10 @@ export class SlotLifecycle<C> implements PoolSink<C> {
 
   /** Kills a ready slot's connection; the source replaces it, so the slot is pending. */
   kill(slot: Slot<C>, reason: PoolKillReason, closed: ClosedReason, error: unknown, lostWhy: string): void {
+    this.#d.guards.batch(() => this.#kill(slot, reason, closed, error, lostWhy));
+  }
+
+  #kill(slot: Slot<C>, reason: PoolKillReason, closed: ClosedReason, error: unknown, lostWhy: string): void {
     if (this.#d.hooks.closing()) {
       this.closeSlot(slot, 'shutdown-forced', closed, error, lostWhy);
       this.#d.hooks.checkClosed();
@@ -239,6 +299,8 @@ export class SlotLifecycle<C> implements PoolSink<C> {
 
   #toPending(slot: Slot<C>, closed: ClosedReason, error: unknown, lostWhy: string): void {
     const validating = this.#leave(slot, 'pending', false, closed, error, lostWhy);
+    // The source replaces it: that dial needs a permit (none: the slot is closed instead).
+    this.#d.guards.permitDial(slot);
     if (validating !== undefined) this.#d.hooks.retryWaiter(validating);
   }
 
@@ -249,6 +311,11 @@ export class SlotLifecycle<C> implements PoolSink<C> {
    */
   #leave(slot: Slot<C>, to: 'pending' | 'closing', awaitConfirmation: boolean, closed: ClosedReason, error: unknown, lostWhy: string): Waiter<C> | undefined {
     const { clock, table, counters, hooks } = this.#d;
+    // A call the slot still carried (a dial, a lease) ends without an outcome.
+    if (slot.permit !== -1) {
+      this.#d.guards.release(slot.site, slot.permit);
+      slot.permit = -1;
+    }
     const now = clock.read();
     const wasReady = slot.ready;
     const lease = slot.lease;

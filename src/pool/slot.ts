@@ -79,6 +79,16 @@ export class Slot<C = unknown> {
   /** While `shared`: takes no new dispatch; when drained it goes to an acquire (or retires). */
   draining = false;
   /**
+   * The breaker permit of the call the slot carries (its dial while pending, its lease while
+   * leased), settled exactly once by the guards (endpoint-guards.ts); -1: none.
+   */
+  permit = -1;
+  /**
+   * Dials only its own endpoint (a half-open breaker's trial, or a scout of a down endpoint
+   * in a preferred group): a failed dial is not moved elsewhere. Cleared once ready.
+   */
+  pinned = false;
+  /**
    * Set by `SlotTable.retire`: the slot leaves at its next lifetime check, closed for this
    * reason — its endpoint left the discovered set (`removed`), or it answered as a demoted
    * node does (`stale`, a Redis READONLY reply). It is never replaced in place.

@@ -43,6 +43,12 @@ export interface WaitlistHost {
   onTimedOut(message: string, waitedMs: number, now: number): void;
   /** A queued acquire got its connection after `waitedMs` (the acquire-wait histogram, src/observe). */
   onGranted?(waitedMs: number): void;
+  /** A grant emptied the queue (load shedding: no standing queue). */
+  onEmpty?(now: number): void;
+  /** Each waiter tick, before timeouts expire (load shedding drops and observes the head here). */
+  onTick?(now: number): void;
+  /** The waiter tick's period; default `waiterTickMs(defaultTimeoutMs)`. */
+  readonly tickMs?: number;
 }
 
 function waiterTimeoutWork(this: SchedulerAction<Waiter<unknown, unknown>>, w?: Waiter<unknown, unknown>): void {
@@ -84,7 +90,7 @@ export class Waitlist<C, V = Lease<C>> implements WaiterOwner<C, V> {
     this.#what = host.what ?? 'acquire';
     this.#tickets = tickets;
     this.#defaultTimeoutMs = defaultTimeoutMs;
-    this.#tickMs = waiterTickMs(defaultTimeoutMs);
+    this.#tickMs = host.tickMs ?? waiterTickMs(defaultTimeoutMs);
     this.#tick = new Alarm(scheduler, (now) => this.#onTick(now));
   }
 
@@ -96,6 +102,39 @@ export class Waitlist<C, V = Lease<C>> implements WaiterOwner<C, V> {
   /** The oldest waiter's arrival number; `Infinity` when none waits. */
   headTicket(): number {
     return this.#q.headTicket();
+  }
+
+  /** How long the oldest waiter has waited at `now`; 0 when none waits (load shedding's signal). */
+  headWaitedMs(now: number): number {
+    const q = this.#q;
+    if (q.size === 0) return 0;
+    const waited = now - q.timeOf(q.head);
+    return waited > 0 ? waited : 0;
+  }
+
+  /**
+   * Rejects the waiters at the head that have waited longer than `ageMs` at `now`, each with
+   * `error(waitedMs)` (load shedding's drop rule); returns how many.
+   */
+  dropOlderThan(now: number, ageMs: number, error: (waitedMs: number) => Error): number {
+    const q = this.#q;
+    let dropped = 0;
+    while (q.size > 0) {
+      const i = q.head;
+      const waited = now - q.timeOf(i);
+      if (!(waited > ageMs)) break;
+      const e = q.entry(i)!;
+      if (typeof e === 'function') {
+        const reject = q.rejectOf(i)!;
+        this.#counters.waitDurationMs += waited;
+        q.removeAt(i);
+        reject(error(waited));
+      } else {
+        this.reject(e, error(waited));
+      }
+      dropped++;
+    }
+    return dropped;
   }
 
   /** Queues an acquire (or a dispatch) at the tail. */
@@ -163,6 +202,7 @@ export class Waitlist<C, V = Lease<C>> implements WaiterOwner<C, V> {
       q.removeAt(i);
       if (waited > 0) this.#counters.waitDurationMs += waited;
       this.#host.onGranted?.(waited > 0 ? waited : 0);
+      if (q.size === 0) this.#host.onEmpty?.(this.#clock.now);
       e(lease);
     } else {
       this.grant(e, lease);
@@ -174,6 +214,7 @@ export class Waitlist<C, V = Lease<C>> implements WaiterOwner<C, V> {
     const now = this.#clock.read();
     this.#settle(w, now);
     this.#host.onGranted?.(now > w.enqueuedAt ? now - w.enqueuedAt : 0);
+    if (this.#q.size === 0) this.#host.onEmpty?.(now);
     w.resolve(lease);
   }
 
@@ -246,6 +287,7 @@ export class Waitlist<C, V = Lease<C>> implements WaiterOwner<C, V> {
 
   #onTick(now: number): void {
     this.#clock.observe(now);
+    this.#host.onTick?.(now);
     const q = this.#q;
     const timeoutMs = this.#defaultTimeoutMs;
     // Stamp the plain entries pushed since the last tick.

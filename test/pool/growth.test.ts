@@ -18,23 +18,32 @@ describe('growth and endpoints', () => {
     expect(t.pool.stats()).toMatchObject({ pending: 5, waiting: 13 });
   });
 
-  it('fails a pending slot over to the live group, cycles while every endpoint fails, and fails back', async () => {
+  it('fails a pending slot over to the live group, scouts the down primary, cycles while every endpoint fails, and returns', async () => {
     const t = makePool({
       max: 10,
       endpoints: [{ host: 'primary', port: 1, priority: 0 }, { host: 'backup', port: 1, priority: 1 }],
     });
     const failovers: unknown[] = [];
-    t.pool.events$.subscribe((e) => e.type === 'failover' && failovers.push(e));
+    const moves: string[] = [];
+    t.pool.events$.subscribe((e) => {
+      if (e.type === 'failover') failovers.push(e);
+      if (e.type === 'priority-failover' || e.type === 'priority-failback') moves.push(`${e.type} ${e.from}->${e.to}`);
+    });
     track(t.pool.acquire());
     const first = t.source.opened[0]!;
     expect(first.endpointKey).toBe('primary:1');
     t.source.failDial(first); // backup has not failed: the slot's next attempt dials it
     expect(first.endpointKey).toBe('backup:1');
     expect(failovers).toEqual([{ type: 'failover', at: 0, id: 'conn-1', from: 'primary:1', to: 'backup:1' }]);
+    // The primary is down: traffic moves to group 1, and a scout keeps dialing the primary
+    // (pinned to it, on the backoff) so that its return is noticed.
+    expect(moves).toEqual(['priority-failover 0->1']);
+    const scout = t.source.opened[1]!;
+    expect([scout.endpointKey, scout.pinned]).toEqual(['primary:1', true]);
     track(t.pool.acquire());
-    const second = t.source.opened[1]!;
-    expect(second.endpointKey).toBe('backup:1'); // new slots go to the live group
-    expect(t.source.opened).toHaveLength(2);
+    const second = t.source.opened[2]!;
+    expect(second.endpointKey).toBe('backup:1'); // new slots go to the active group; the scout is no capacity
+    expect(t.source.opened).toHaveLength(3);
 
     t.source.failDial(first); // every endpoint failing: attempts cycle through the list
     expect(first.endpointKey).toBe('primary:1');
@@ -42,17 +51,20 @@ describe('growth and endpoints', () => {
     expect(first.endpointKey).toBe('backup:1');
     t.source.failDial(first);
     expect(first.endpointKey).toBe('primary:1');
-    expect(t.source.opened).toHaveLength(2); // moves never open anything
+    t.source.failDial(scout); // a scout stays where it is
+    expect(scout.endpointKey).toBe('primary:1');
+    expect(t.source.opened).toHaveLength(3); // moves never open anything
 
-    t.source.ready(first); // the primary is back
+    t.source.ready(first); // the primary is back, the backup is down: traffic goes back at once
     await drain();
+    expect(moves).toEqual(['priority-failover 0->1', 'priority-failover 1->0']);
     t.source.failDial(second); // a slot still failing on the backup follows it
     expect(second.endpointKey).toBe('primary:1');
     track(t.pool.acquire());
     track(t.pool.acquire());
-    expect(t.source.opened.slice(2).map((s) => s.endpointKey)).toEqual(['primary:1', 'primary:1']);
+    expect(t.source.opened.slice(3).map((s) => s.endpointKey)).toEqual(['primary:1', 'primary:1']);
     const s = t.pool.stats();
-    expect(s.endpoints['primary:1']).toMatchObject({ open: 1, pending: 3 });
+    expect(s.endpoints['primary:1']).toMatchObject({ open: 1, pending: 4 });
     expect(s.endpoints['backup:1']).toMatchObject({ open: 0, pending: 0 });
   });
 

@@ -177,6 +177,17 @@ export class CircuitBreaker {
     this.#record(permit, durationMs, false);
   }
 
+  /**
+   * `count` calls admitted under the closed-state `permit` succeeded, none of them slow: what
+   * `count` × `onSuccess(permit, 0)` would do, in one step (the pool counts the successes of
+   * its lease and dispatch paths in a field and hands them over in bulk). Successes never
+   * raise a rate, so this never trips the breaker; ignored unless closed under that permit.
+   */
+  recordSuccesses(permit: number, count: number): void {
+    if (this.#disposed || this.#state !== 'closed' || permit !== this.#epoch || count <= 0) return;
+    this.#window.recordSuccesses(count, this.#now === undefined ? 0 : this.#now());
+  }
+
   /** A call admitted under `permit` failed; the classifier decides whether it counts. */
   onError(permit: number, durationMs: number, error: unknown): void {
     this.recordOutcome(permit, durationMs, this.#classify(error), error);

@@ -157,6 +157,19 @@ export class OutlierDetector {
     return { type: 'healthy', endpoint: t.key, at: now };
   }
 
+  /**
+   * `count` calls on a healthy endpoint succeeded: what `count` × `recordSuccess` does there,
+   * in one step (the pool hands its lease and dispatch successes over in bulk). An endpoint
+   * on probation needs each success for its streak: its successes go one by one instead.
+   */
+  recordSuccesses(handle: OutlierHandle, count: number): void {
+    const t = handle as Tracked;
+    if (t.removed || count <= 0) return;
+    t.consecutive = 0;
+    t.consecutiveGateway = 0;
+    t.intervalSuccesses += count;
+  }
+
   /** A call on the endpoint failed in a way that counts (`connection-failure` or `server-failure`). */
   recordFailure(handle: OutlierHandle, kind: 'connection-failure' | 'server-failure', now: number): OutlierChange | undefined {
     const t = handle as Tracked;

@@ -22,6 +22,8 @@ export interface CallWindow {
   readonly slowCalls: number;
   /** Records one call at `now` (ignored by the count-based window). */
   record(failed: boolean, slow: boolean, now: number): void;
+  /** Records `count` successful, fast calls at `now`: what `count` × `record(false, false, now)` would. */
+  recordSuccesses(count: number, now: number): void;
   /** Drops what has aged out by `now` (a no-op for the count-based window). */
   advance(now: number): void;
   /** Forgets every call (on a state change). */
@@ -57,6 +59,11 @@ export class CountWindow implements CallWindow {
     if (failed) this.failures++;
     if (slow) this.slowCalls++;
     this.#next = i + 1 === ring.length ? 0 : i + 1;
+  }
+
+  recordSuccesses(count: number): void {
+    // Only the last `size` calls are kept: more successes than that leave a window of successes.
+    for (let n = Math.min(count, this.#ring.length); n > 0; n--) this.record(false, false);
   }
 
   advance(): void {}
@@ -104,6 +111,13 @@ export class TimeWindow implements CallWindow {
       this.#slow[slot]!++;
       this.slowCalls++;
     }
+  }
+
+  recordSuccesses(count: number, now: number): void {
+    if (count <= 0) return;
+    this.advance(now);
+    this.#calls[slotOf(this.#head)]! += count;
+    this.calls += count;
   }
 
   advance(now: number): void {
