@@ -9,6 +9,7 @@
  * for a connection outside a pool), `endpoint` (`host:port` or the socket path, as the pool
  * names it), `state`, `from`, `to`, `reason` (fixed vocabularies), `supervisor` (an id).
  */
+import type { PoolStats } from '../pool/pool-stats.js';
 import type { ObservedPool } from './observe-hub.js';
 import type { HistogramCell } from './histogram.js';
 import type { EndpointSeries } from './connection-watch.js';
@@ -46,17 +47,26 @@ export interface HistogramMetric extends Common {
   readonly kind: 'histogram';
   read(observer: RuntimeObserver): HistogramSample[];
   /** Which listener call carries its samples (OpenTelemetry records them as they come). */
-  readonly sample: keyof Pick<ObservationListener, 'rtt' | 'detection' | 'waited'>;
+  readonly sample: keyof Pick<ObservationListener, 'rtt' | 'detection' | 'waited' | 'dispatchWaited'>;
 }
 
 export type CatalogMetric = ValueMetric | HistogramMetric;
 
 const seriesLabels = (s: EndpointSeries): Labels => s.labels as unknown as Labels;
 
-function perPool(observer: RuntimeObserver, read: (pool: ObservedPool) => number): Sample[] {
+/** One sample per open pool; a pool for which `read` has no figure (an older pool core) reports none. */
+function perPool(observer: RuntimeObserver, read: (pool: ObservedPool) => number | undefined): Sample[] {
   const out: Sample[] = [];
-  for (const pool of observer.pools()) out.push({ labels: { pool: pool.id }, value: read(pool) });
+  for (const pool of observer.pools()) {
+    const value = read(pool);
+    if (value !== undefined) out.push({ labels: { pool: pool.id }, value });
+  }
   return out;
+}
+
+/** A figure of `stats()` (once per pool per scrape); `circuitOpen` and `shed` exist only where the pool has endpoint health. */
+function fromStats(read: (stats: PoolStats & { readonly circuitOpen?: number; readonly shed?: number }) => number | undefined) {
+  return (o: RuntimeObserver): Sample[] => perPool(o, (pool) => read(o.statsOf(pool)));
 }
 
 /** Pool gauges read from `stats()` at scrape time: one `stats()` per pool per scrape, shared by the gauges. */
@@ -147,6 +157,42 @@ export const METRICS: readonly CatalogMetric[] = Object.freeze([
   },
   statsCounter('wirewarden_pool_acquires_total', 'wirewarden.pool.acquires', '{acquire}', 'Acquires granted (at once or after queueing).', 'acquired'),
   statsCounter('wirewarden_pool_acquire_timeouts_total', 'wirewarden.pool.acquire.timeouts', '{timeout}', 'Acquires that failed with WW_POOL_TIMEOUT.', 'timeouts'),
+  {
+    kind: 'gauge', name: 'wirewarden_pool_shared_connections', otelName: 'wirewarden.pool.shared_connections', unit: '{connection}',
+    help: 'Connections carrying shared dispatches (dispatch, command, request); none is leased or idle meanwhile.', labels: ['pool'],
+    read: fromStats((s) => s.shared),
+  },
+  {
+    kind: 'gauge', name: 'wirewarden_pool_dispatches_in_flight', otelName: 'wirewarden.pool.dispatches_in_flight', unit: '{request}',
+    help: 'Dispatches running on shared connections now.', labels: ['pool'], read: fromStats((s) => s.inFlight),
+  },
+  {
+    kind: 'gauge', name: 'wirewarden_pool_waiting_dispatches', otelName: 'wirewarden.pool.waiting_dispatches', unit: '{request}',
+    help: 'Dispatches queued for room on a connection now.', labels: ['pool'], read: fromStats((s) => s.dispatch.waiting),
+  },
+  {
+    kind: 'histogram', name: 'wirewarden_pool_dispatch_wait_seconds', otelName: 'wirewarden.pool.dispatch.wait', unit: 's',
+    help: 'Time a dispatch that had to queue waited until it got a place on a connection (dispatches started at once are counted by wirewarden_pool_dispatches_total only).',
+    labels: ['pool'], sample: 'dispatchWaited',
+    read: (o) => [...o.poolSeries()].map((s: PoolSeries) => ({ labels: { pool: s.pool }, cell: s.dispatchWait })),
+  },
+  {
+    kind: 'counter', name: 'wirewarden_pool_dispatches_total', otelName: 'wirewarden.pool.dispatches', unit: '{dispatch}',
+    help: 'Dispatches started on shared connections (at once or after queueing).', labels: ['pool'], read: fromStats((s) => s.dispatch.dispatched),
+  },
+  {
+    kind: 'counter', name: 'wirewarden_pool_dispatch_timeouts_total', otelName: 'wirewarden.pool.dispatch.timeouts', unit: '{timeout}',
+    help: 'Dispatches that failed with WW_POOL_TIMEOUT while queued.', labels: ['pool'], read: fromStats((s) => s.dispatch.timeouts),
+  },
+  {
+    kind: 'counter', name: 'wirewarden_pool_circuit_open_rejections_total', otelName: 'wirewarden.pool.circuit_open.rejections', unit: '{call}',
+    help: 'Acquires and dispatches failed at once with WW_CIRCUIT_OPEN (no endpoint could take them), where the pool has breakers or ejection.',
+    labels: ['pool'], read: fromStats((s) => s.circuitOpen),
+  },
+  {
+    kind: 'counter', name: 'wirewarden_pool_shed_calls_total', otelName: 'wirewarden.pool.shed_calls', unit: '{call}',
+    help: 'Acquires and dispatches refused or dropped with WW_POOL_OVERLOADED (load shedding).', labels: ['pool'], read: fromStats((s) => s.shed),
+  },
   {
     kind: 'counter', name: 'wirewarden_pool_leaks_total', otelName: 'wirewarden.pool.leaks', unit: '{leak}',
     help: 'Leases held longer than leakDetectionMs (leak warnings).', labels: ['pool'],

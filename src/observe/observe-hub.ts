@@ -10,7 +10,7 @@
  * which costs one call on a path that already queued a promise. With nothing attached,
  * `waited` loops over an empty array and `tracing` is undefined (one check per `use`).
  *
- *   waitlist ──waited(ms)──▶ hub ──▶ every wait listener (metrics)
+ *   waitlists ──waited(ms, acquire | dispatch)──▶ hub ──▶ every wait listener (metrics)
  *   pool.use/dispatch/command/request ──hub.tracing?──▶ PoolTracing (spans around the
  *                                       core's own call), else the core's call directly
  *   pool dials ──hub.detached(fn)──▶ outside the caller's trace while tracing is on
@@ -53,8 +53,11 @@ export interface PoolTracing {
 /** What scrapes read of a pool (gauges from `stats()`, connection states from `connections()`). */
 export type ObservedPool = Pick<Pool<unknown>, 'id' | 'path' | 'options' | 'stats' | 'connections' | 'health'>;
 
-/** Told the pool id and the wait (ms) of every queued acquire that got a connection. */
-export type WaitListener = (poolId: string, waitedMs: number) => void;
+/** Which queue a wait was in: acquires (leases), or dispatches (a place on a shared connection). */
+export type WaitKind = 'acquire' | 'dispatch';
+
+/** Told the pool id and the wait (ms) of every queued acquire or dispatch that got its connection. */
+export type WaitListener = (poolId: string, waitedMs: number, kind: WaitKind) => void;
 
 export class ObserveHub {
   readonly #pools = new Set<ObservedPool>();
@@ -98,10 +101,10 @@ export class ObserveHub {
     return tracing === undefined ? fn() : tracing.detached(fn);
   }
 
-  /** @internal The waitlist: a queued acquire of `poolId` got its connection after `waitedMs`. */
-  waited(poolId: string, waitedMs: number): void {
+  /** @internal The waitlists: a queued acquire (or dispatch) of `poolId` got its connection after `waitedMs`. */
+  waited(poolId: string, waitedMs: number, kind: WaitKind = 'acquire'): void {
     const listeners = this.#waitListeners;
-    for (let i = 0; i < listeners.length; i++) listeners[i]!(poolId, waitedMs);
+    for (let i = 0; i < listeners.length; i++) listeners[i]!(poolId, waitedMs, kind);
   }
 
   /** Starts telling `listener` about waits; returns the function that stops it. */

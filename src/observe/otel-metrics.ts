@@ -40,6 +40,7 @@ export function startOtelMetrics(observer: RuntimeObserver, meter: Meter, root: 
   const rtt = histograms.get('rtt')!;
   const detection = histograms.get('detection')!;
   const wait = histograms.get('waited')!;
+  const dispatchWait = histograms.get('dispatchWaited')!;
   const attributes = new WeakMap<EndpointSeries | PoolSeries, Attributes>();
   const seriesAttributes = (s: EndpointSeries): Attributes => {
     let a = attributes.get(s);
@@ -55,6 +56,7 @@ export function startOtelMetrics(observer: RuntimeObserver, meter: Meter, root: 
     rtt: (s, seconds) => rtt.record(seconds, seriesAttributes(s), root),
     detection: (s, seconds) => detection.record(seconds, seriesAttributes(s), root),
     waited: (s, seconds) => wait.record(seconds, poolAttributes(s), root),
+    dispatchWaited: (s, seconds) => dispatchWait.record(seconds, poolAttributes(s), root),
   }));
   return () => {
     for (const stop of stops) stop();

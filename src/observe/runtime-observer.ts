@@ -9,7 +9,7 @@
  *              ─ pool leak ──▶ leaks
  *              ─ pool endpoints-changed ─▶ a removed endpoint's series dropped once its
  *                                          last connection is gone
- *   hub.waited (slow path) ──▶ acquire-wait histogram
+ *   hub.waited (slow path) ──▶ acquire-wait and dispatch-wait histograms
  *   hub pool removed ────────▶ the pool's cells dropped (series, waits, leaks, restarts)
  *   pool.stats() at scrape ──▶ pool gauges and counters (read by the exporters)
  *
@@ -38,16 +38,20 @@ import {
 import type { ChildExitEvent, RuntimeEvent, StateEvent } from './events.js';
 import { DETECTION_BUCKETS_SECONDS, HistogramCell, RTT_BUCKETS_SECONDS, WAIT_BUCKETS_SECONDS } from './histogram.js';
 import type { PoolStats } from '../pool/pool-stats.js';
-import { observeHubOf, type ObservedPool } from './observe-hub.js';
+import { observeHubOf, type ObservedPool, type WaitKind } from './observe-hub.js';
 
 /** Per pool: what only events and the slow path can tell (gauges come from `stats()`). */
 export class PoolSeries {
   readonly pool: string;
   leaks = 0;
+  /** Waits of queued acquires. */
   readonly wait: HistogramCell;
+  /** Waits of queued dispatches (`dispatch`, `command`, `request`) for a place on a connection. */
+  readonly dispatchWait: HistogramCell;
   constructor(pool: string, bounds: readonly number[]) {
     this.pool = pool;
     this.wait = new HistogramCell(bounds);
+    this.dispatchWait = new HistogramCell(bounds);
   }
 }
 
@@ -62,6 +66,7 @@ export interface ObservationListener {
   rtt?(series: EndpointSeries, seconds: number): void;
   detection?(series: EndpointSeries, seconds: number): void;
   waited?(pool: PoolSeries, seconds: number): void;
+  dispatchWaited?(pool: PoolSeries, seconds: number): void;
   /** A traced dial ended (wants dial timelines: set `tracesDials`). */
   dialEnded?(watch: ConnectionWatch, dial: DialTimeline): void;
   readonly tracesDials?: boolean;
@@ -106,7 +111,7 @@ export class RuntimeObserver {
     this.#walk(rt.root, 'root');
     this.#sub = rt.events$.subscribe((e) => this.#onEvent(e));
     const hub = observeHubOf(rt.root.system);
-    this.#stopWaits = hub.onWait((poolId, ms) => this.#waited(poolId, ms));
+    this.#stopWaits = hub.onWait((poolId, ms, kind) => this.#waited(poolId, ms, kind));
     this.#stopRemovals = hub.onPoolRemoved((pool) => this.#poolRemoved(pool.id, pool.path));
   }
 
@@ -296,11 +301,16 @@ export class RuntimeObserver {
     for (const l of this.#listeners) l.dialEnded?.(w, dial);
   }
 
-  #waited(poolId: string, waitedMs: number): void {
+  #waited(poolId: string, waitedMs: number, kind: WaitKind): void {
     const series = this.#poolSeries(poolId);
     const seconds = waitedMs / 1000;
-    series.wait.observe(seconds);
-    for (const l of this.#listeners) l.waited?.(series, seconds);
+    if (kind === 'dispatch') {
+      series.dispatchWait.observe(seconds);
+      for (const l of this.#listeners) l.dispatchWaited?.(series, seconds);
+    } else {
+      series.wait.observe(seconds);
+      for (const l of this.#listeners) l.waited?.(series, seconds);
+    }
   }
 
   #poolSeries(pool: string): PoolSeries {

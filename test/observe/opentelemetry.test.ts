@@ -58,8 +58,10 @@ describe('createOpenTelemetry: metrics', () => {
     await advance(scheduler, 3 * HEARTBEAT.intervalMs, 1);
 
     const metrics = await sdk.metrics();
-    // Every instrument but those with nothing to report yet: no breaker, no restart, no death, no queued acquire.
-    const unsampled = ['wirewarden_pool_breaker_state', 'wirewarden_restarts_total', 'wirewarden_connection_detection_seconds', 'wirewarden_pool_acquire_wait_seconds'];
+    // Every instrument but those with nothing to report yet: no breaker, no restart, no death, no queued acquire or
+    // dispatch, and the endpoint-health counters a pool without breakers or shedding does not have.
+    const unsampled = ['wirewarden_pool_breaker_state', 'wirewarden_restarts_total', 'wirewarden_connection_detection_seconds', 'wirewarden_pool_acquire_wait_seconds',
+      'wirewarden_pool_dispatch_wait_seconds', 'wirewarden_pool_circuit_open_rejections_total', 'wirewarden_pool_shed_calls_total'];
     for (const m of METRICS.filter((x) => !unsampled.includes(x.name))) {
       expect(metrics.get(m.otelName)?.descriptor, m.otelName).toMatchObject({ unit: m.unit, description: m.help });
     }
