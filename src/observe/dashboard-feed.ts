@@ -5,11 +5,20 @@
  *                      └──▶ replay ring (last maxEvents, routine probes excluded)
  *   tick (intervalMs, only while a page is open) ──▶ tree + pool gauges ──▶ every client
  *
- * One string per message, written to every client as is. A client whose unsent bytes
- * pass `maxBacklogBytes` (a slow or stalled reader) is disconnected; its browser
- * reconnects on its own and starts from a fresh `hello`. Nothing buffers without bound:
- * the replay ring, the batch, the RTT history (per live connection) and the client set
- * all have limits.
+ * One string per message, written to every client as is. Backpressure, per client, is
+ * measured before a write, never after it:
+ *   - the `hello` is always written, and its own size is added to what that client may
+ *     have unsent until its backlog is back under `maxBacklogBytes` (a large pool's hello
+ *     is ~1–2 KB per connection: on its own it passed the limit, so a fresh page was cut
+ *     off and reconnected forever);
+ *   - a `snapshot` is skipped while the client's socket needs draining (the next tick
+ *     carries newer figures: nothing is lost), and when written it is allowed for the
+ *     same way (a tree of thousands of connections is bigger than the limit, too);
+ *   - an `events` batch is written unless the backlog already passes the allowance; then
+ *     the client (a slow or stalled reader) is disconnected, and its browser reconnects
+ *     on its own and starts from a fresh `hello`.
+ * Nothing buffers without bound: the replay ring, the batch, the RTT history (per live
+ * connection) and the client set all have limits.
  *
  * Messages (`event:` name → `data:` JSON):
  *   hello     { snapshot, rtt: { path: [[at, ms]…] }, events: [replayed…] }   first, per client
@@ -55,7 +64,8 @@ export class DashboardFeed {
   readonly #rt: Runtime;
   readonly #pools: PoolLister;
   readonly #limits: DashboardFeedLimits;
-  readonly #clients = new Set<ServerResponse>();
+  /** Each open page and its backpressure state. */
+  readonly #clients = new Map<ServerResponse, PageState>();
   readonly #replay: DashboardEvent[] = [];
   readonly #batch: DashboardEvent[] = [];
   readonly #rtt = new Map<string, Array<[number, number]>>();
@@ -94,11 +104,12 @@ export class DashboardFeed {
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
     });
-    this.#clients.add(res);
     res.once('close', () => this.#remove(res));
     const snapshot = this.#sample();
-    const hello = { snapshot, rtt: Object.fromEntries(this.#rtt), events: this.#replay };
-    this.#send(res, `retry: 1000\n${message('hello', hello)}`);
+    const hello = `retry: 1000\n${message('hello', { snapshot, rtt: Object.fromEntries(this.#rtt), events: this.#replay })}`;
+    // The hello is written whatever its size, and does not count against the page's backlog.
+    this.#clients.set(res, { allowance: this.#limits.maxBacklogBytes + Buffer.byteLength(hello), stalledTicks: 0 });
+    res.write(hello);
     this.#ticker ??= interval(this.#limits.intervalMs, this.#rt.scheduler).subscribe(() => this.#tick());
     return true;
   }
@@ -110,7 +121,7 @@ export class DashboardFeed {
     this.#events.unsubscribe();
     this.#flush?.unsubscribe();
     this.#ticker?.unsubscribe();
-    for (const res of this.#clients) res.end();
+    for (const res of this.#clients.keys()) res.end();
     this.#clients.clear();
     this.#batch.length = 0;
     this.#replay.length = 0;
@@ -145,12 +156,31 @@ export class DashboardFeed {
     const batch = this.#dropped > 0 ? [...this.#batch, { type: 'dropped', count: this.#dropped }] : [...this.#batch];
     this.#batch.length = 0;
     this.#dropped = 0;
-    this.#broadcast(message('events', batch));
+    const text = message('events', batch);
+    for (const [res, page] of this.#clients) this.#sendEvents(res, page, text);
   }
 
   #tick(): void {
     if (this.#clients.size === 0) return;
-    this.#broadcast(message('snapshot', this.#sample()));
+    // Only pages keeping up get this one: a page whose socket needs draining skips it, and
+    // reads the next tick's newer figures instead of falling further behind. One that has
+    // not drained for STALLED_TICKS ticks is gone (a sleeping laptop, a dead link): its slot
+    // is freed, and a live browser reconnects.
+    let ready = false;
+    for (const [res, page] of [...this.#clients]) {
+      if (!res.writableNeedDrain) ready = true;
+      else if (++page.stalledTicks >= STALLED_TICKS) this.#drop(res);
+    }
+    if (!ready) return;
+    const text = message('snapshot', this.#sample());
+    const bytes = Buffer.byteLength(text);
+    for (const [res, page] of this.#clients) {
+      if (res.writableNeedDrain) continue;
+      // Written only onto a drained socket, and allowed for like the hello: events still get the whole limit.
+      page.stalledTicks = 0;
+      page.allowance = this.#limits.maxBacklogBytes + res.writableLength + bytes;
+      res.write(text);
+    }
   }
 
   /** A snapshot, recording each connection's RTT (pruned to the connections that still exist). */
@@ -175,20 +205,33 @@ export class DashboardFeed {
     return snapshot;
   }
 
-  #broadcast(text: string): void {
-    for (const res of this.#clients) this.#send(res, text);
+  /** Events must not be skipped: written unless the page is already too far behind, which cuts it loose. */
+  #sendEvents(res: ServerResponse, page: PageState, text: string): void {
+    const backlog = res.writableLength;
+    // A reader this far behind would only fall further behind: its browser reconnects afresh.
+    if (backlog > page.allowance) return this.#drop(res);
+    // Back under the limit: its hello or snapshot no longer counts, the plain limit applies.
+    if (backlog <= this.#limits.maxBacklogBytes) page.allowance = this.#limits.maxBacklogBytes;
+    res.write(text);
   }
 
-  #send(res: ServerResponse, text: string): void {
-    res.write(text);
-    if (res.writableLength > this.#limits.maxBacklogBytes) {
-      // A reader this far behind would only fall further behind: cut it loose, its browser reconnects.
-      this.#clients.delete(res);
-      res.destroy();
-      this.#remove(res);
-    }
+  #drop(res: ServerResponse): void {
+    this.#clients.delete(res);
+    res.destroy();
+    this.#remove(res);
   }
 }
+
+/** One page's backpressure. */
+interface PageState {
+  /** Unsent bytes it may have: `maxBacklogBytes`, plus its last hello or snapshot until that drained. */
+  allowance: number;
+  /** Ticks in a row its socket needed draining (snapshots skipped). */
+  stalledTicks: number;
+}
+
+/** A page whose socket has not drained for this many ticks in a row is disconnected (30 s at the default interval). */
+const STALLED_TICKS = 30;
 
 function message(name: string, data: unknown): string {
   return `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;

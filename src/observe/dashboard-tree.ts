@@ -72,7 +72,10 @@ function node(
   child: ChildInfo, path: string, kind: DashboardNodeKind, endpoint: string | undefined, rttMs: number | undefined,
   children: DashboardNode[] | undefined,
 ): DashboardNode {
-  return { id: child.id, path, kind, state: child.state, restarts: child.restarts, since: child.since, endpoint, rttMs, children };
+  // RTTs to the microsecond: the page shows milliseconds, and a float's 17 digits, in every
+  // node and every RTT sample of a hello, made it ~2 KB per connection.
+  const rtt = rttMs === undefined ? undefined : Math.round(rttMs * 1000) / 1000;
+  return { id: child.id, path, kind, state: child.state, restarts: child.restarts, since: child.since, endpoint, rttMs: rtt, children };
 }
 
 /** `host:port` or the socket path; only those fields are read (an endpoint object may carry more). */
