@@ -552,9 +552,12 @@ export class EndpointGuards<C> {
     // Dials nobody else would make, pinned to their endpoint (slot-lifecycle.ts openTrial):
     //  - a half-open endpoint with no connection: one trial dial per episode, so service
     //    resumes without a caller having to be refused first;
-    //  - a down endpoint (dial failed, nothing open, breaker closed) in a group preferred to
-    //    the active one: a scout, retried on the backoff, so a recovered primary is found
-    //    (and its breaker, fed by the scout's failures, opens if it stays down).
+    //  - a down endpoint (dial failed, nothing open, breaker closed) in the active group or a
+    //    preferred one, while others serve: a scout, retried on the backoff, so that its
+    //    recovery is found — a primary to fail back to, a peer back from ejection — where
+    //    new connections would otherwise always go to the live ones (and its breaker, fed by
+    //    the scout's failures, opens if it stays down). When nothing serves, the dials the
+    //    queues need cycle through every endpoint instead.
     const active = this.#policy?.active;
     for (const rec of table.endpoints) {
       if (rec.open > 0 || rec.pending > 0 || rec.admit === 2 || rec.refused !== undefined) continue;
@@ -565,7 +568,7 @@ export class EndpointGuards<C> {
         if (permit === NOT_PERMITTED) continue;
         this.#trialEpoch.set(rec, rec.epoch);
         if (!actions.trialDial(rec, permit, true)) b.release(permit);
-      } else if (rec.consecutiveFailures > 0 && active !== undefined && rec.endpoint.priority < active) {
+      } else if (rec.consecutiveFailures > 0 && active !== undefined && rec.endpoint.priority <= active && table.open > 0) {
         const permit = this.dialPermit(rec);
         // Only with room: a scout never takes a connection from the group that serves.
         if (permit !== NOT_PERMITTED && !actions.trialDial(rec, permit, false)) this.release(rec, permit);
