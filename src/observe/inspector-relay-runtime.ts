@@ -5,10 +5,15 @@
  *
  * Inspection costs CPU on every actor event (docs/inspector.md), so it is attached only
  * while someone watches: the first client attaches `rt.inspect` (which announces every
- * existing actor, parents first), the last one to leave detaches it. A client that
- * joins while others watch gets the same announcement for itself alone, then the live
- * stream; the relay's replay buffer is off (a replay of old snapshots would contradict
- * the announcement).
+ * existing actor, parents first, to that client), the last one to leave detaches it. A
+ * client that joins while others watch gets the same announcement for itself alone, then
+ * the live stream; the relay's replay buffer is off (a replay of old snapshots would
+ * contradict the announcement). An announcement is a client's first messages: the relay
+ * does not count it against the client's backlog limit until it has drained.
+ *
+ * `rt.inspect` announces synchronously, inside the call: a client that leaves (or a relay
+ * that closes) during the announcement has gone before the subscription exists, so the
+ * count is checked again once the call returns.
  *
  * Closed by `rt.shutdown()`; `close()` detaches and leaves no socket behind.
  */
@@ -32,29 +37,46 @@ export async function serveInspector(rt: Runtime, options?: ServeInspectorOption
   if (rt.state !== 'running') throw new RuntimeShutDownError(`runtime is ${rt.state}; cannot serve the inspector`);
   let attached: Subscription | undefined;
   let relay: InspectorRelay | undefined;
-  const forward = (event: InspectionEvent): void => {
-    // An inspection observer runs inside XState's transition: it must never throw.
+  let closed = false;
+  /** An inspection observer runs inside XState's transition: it must never throw. */
+  const messageOf = (event: InspectionEvent): string | undefined => {
     try {
-      const message = toStatelyMessage(event);
-      if (message !== undefined) relay?.publish(message);
+      return toStatelyMessage(event);
     } catch {
       // A value the serialiser cannot handle loses that one message, not the actor.
+      return undefined;
     }
+  };
+  const forward = (event: InspectionEvent): void => {
+    const message = messageOf(event);
+    if (message !== undefined) relay?.publish(message);
   };
   relay = await createInspectorRelay({ ...options, replayMessages: 0 }, {
     onClient(send) {
-      // The first client is announced to by attaching (below); later ones each get their own.
-      if (attached === undefined) return;
+      if (attached === undefined) {
+        // The first client: attaching announces every actor (to it alone), then streams live to all.
+        if (rt.state !== 'running') return;
+        let announcing = true;
+        const sub = rt.inspect((event) => {
+          if (!announcing) return forward(event);
+          const message = messageOf(event);
+          if (message !== undefined) send(message);
+        });
+        announcing = false;
+        // It may have gone during the announcement (dropped, or the relay closed): detach again.
+        if (closed || relay === undefined || relay.clients === 0) sub.unsubscribe();
+        else attached = sub;
+        return;
+      }
       const once = rt.inspect((event) => {
-        const message = toStatelyMessage(event);
+        const message = messageOf(event);
         if (message !== undefined) send(message);
       });
       // rt.inspect announces synchronously, before it subscribes: nothing live reaches `once`.
       once.unsubscribe();
     },
     onClientCount(count) {
-      if (count > 0 && attached === undefined && rt.state === 'running') attached = rt.inspect(forward);
-      else if (count === 0 && attached !== undefined) {
+      if (count === 0 && attached !== undefined) {
         attached.unsubscribe();
         attached = undefined;
       }
@@ -64,6 +86,7 @@ export async function serveInspector(rt: Runtime, options?: ServeInspectorOption
   let unregister = (): void => {};
   const served: InspectorRelay = Object.assign(relay, {
     close(): Promise<void> {
+      closed = true;
       unregister();
       attached?.unsubscribe();
       attached = undefined;

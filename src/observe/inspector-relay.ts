@@ -14,7 +14,11 @@
  * - everything is bounded: clients (`maxClients`, one more is refused with 503), message
  *   size (`maxMessageBytes`, a bigger one closes its sender with 1009), the replay buffer
  *   (`replayMessages`), and each client's unsent bytes (`maxBacklogBytes`: a client that
- *   falls that far behind is disconnected);
+ *   falls that far behind is disconnected). The backlog is measured before a message is
+ *   written, and what a client is sent on connecting (the replay, the runtime's
+ *   announcement of every actor: ~4 KB per connection, so past 8 MiB from ~2,000) does
+ *   not count against it until it has drained — else a fresh viewer of a large runtime
+ *   was cut off by its own announcement and reconnected forever;
  * - `close()` ends every client and the listener, and resolves when nothing is left.
  *
  * Producers are ordinary `createWebSocketInspector({ url: relay.wsUrl })` clients;
@@ -61,7 +65,10 @@ export interface InspectorRelay extends AsyncDisposable {
 
 /** @internal What `rt.serveInspector()` needs beyond the protocol. */
 export interface InspectorRelayHooks {
-  /** A client connected (after its replay); `send` writes to that client only. */
+  /**
+   * A client connected (after its replay); `send` writes to that client only, as part of
+   * its first messages (exempt from the backlog limit until drained: an announcement).
+   */
   onClient?(send: (message: string) => void): void;
   /** The number of clients changed. */
   onClientCount?(count: number): void;
@@ -118,7 +125,8 @@ export async function createInspectorRelay(options?: InspectorRelayOptions, hook
   const o = parseOptions('inspectorRelay', inspectorRelaySchema, options);
   const { WebSocketServer } = await loadWs();
   const wss = new WebSocketServer({ noServer: true, maxPayload: o.maxMessageBytes, perMessageDeflate: false, clientTracking: false });
-  const clients = new Set<WsClient>();
+  /** Each client and the unsent bytes it may have: `maxBacklogBytes`, plus its first messages until they drained. */
+  const clients = new Map<WsClient, { allowance: number }>();
   const replay: string[] = [];
   // Upgraded sockets leave the HTTP server's bookkeeping: close() destroys them itself.
   const sockets = new Set<Duplex>();
@@ -126,17 +134,28 @@ export async function createInspectorRelay(options?: InspectorRelayOptions, hook
   const page = bridgePage(o.inspectorUrl);
 
   const send = (client: WsClient, message: string): void => {
-    if (client.readyState !== WS_OPEN) return;
-    client.send(message);
-    if (client.bufferedAmount > o.maxBacklogBytes) {
+    const state = clients.get(client);
+    if (state === undefined || client.readyState !== WS_OPEN) return;
+    const backlog = client.bufferedAmount;
+    if (backlog > state.allowance) {
       // Too far behind to catch up: drop it (an inspector reconnects by itself).
       clients.delete(client);
       client.terminate();
       hooks.onClientCount?.(clients.size);
+      return;
     }
+    if (backlog <= o.maxBacklogBytes) state.allowance = o.maxBacklogBytes;
+    client.send(message);
+  };
+  /** A client's first messages: written whatever the backlog, and allowed for until they drain. */
+  const introduce = (client: WsClient, message: string): void => {
+    const state = clients.get(client);
+    if (state === undefined || client.readyState !== WS_OPEN) return;
+    state.allowance += Buffer.byteLength(message);
+    client.send(message);
   };
   const broadcast = (message: string, except?: WsClient): void => {
-    for (const client of clients) if (client !== except) send(client, message);
+    for (const client of clients.keys()) if (client !== except) send(client, message);
   };
   const remember = (message: string): void => {
     if (o.replayMessages === 0) return;
@@ -153,7 +172,7 @@ export async function createInspectorRelay(options?: InspectorRelayOptions, hook
     if (clients.size >= o.maxClients) return refuseUpgrade(socket, 503, 'Service Unavailable');
     wss.handleUpgrade(req, socket, head, (client) => {
       if (closed) return client.terminate();
-      clients.add(client);
+      clients.set(client, { allowance: o.maxBacklogBytes });
       client.on('error', () => client.terminate());
       client.on('close', () => {
         if (clients.delete(client)) hooks.onClientCount?.(clients.size);
@@ -164,8 +183,8 @@ export async function createInspectorRelay(options?: InspectorRelayOptions, hook
         remember(message);
         broadcast(message, client);
       });
-      for (const message of replay) send(client, message);
-      hooks.onClient?.((message) => send(client, message));
+      for (const message of replay) introduce(client, message);
+      hooks.onClient?.((message) => introduce(client, message));
       hooks.onClientCount?.(clients.size);
     });
   });
@@ -188,7 +207,7 @@ export async function createInspectorRelay(options?: InspectorRelayOptions, hook
     close() {
       closing ??= (async () => {
         closed = true;
-        for (const client of clients) client.terminate();
+        for (const client of clients.keys()) client.terminate();
         clients.clear();
         for (const socket of sockets) socket.destroy();
         replay.length = 0;

@@ -7,6 +7,7 @@
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { createWebSocketInspector } from '@statelyai/inspect';
+import { createMachine } from 'xstate';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
 import { createWireServer } from '../../src/transport/wire-server.js';
@@ -196,6 +197,54 @@ describe('rt.serveInspector()', () => {
     first.close();
     second.close();
     await waitFor('both clients gone', () => relay.clients === 0);
+    expect(live.size).toBe(0);
+  });
+
+  test('an announcement far over maxBacklogBytes (~8 MB) reaches a fresh viewer that reads slowly whole, and it stays', async () => {
+    const rt = runtime();
+    // 1,000 actors whose statechart has 100 states: ~8 MB of announcement, more than loopback's socket buffers hold.
+    const states = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`a-rather-long-state-name-${i}`, { on: { NEXT: `a-rather-long-state-name-${(i + 1) % 100}` } }]));
+    const wide = createMachine({ id: 'wide', initial: 'a-rather-long-state-name-0', states });
+    rt.createSupervisor({ id: 'big', children: Array.from({ length: 1000 }, (_, i) => ({ id: `w${i}`, logic: wide, shutdownMs: 0 })) });
+    const relay = await rt.serveInspector({ maxBacklogBytes: 64 * 1024 });
+    // A viewer that has not read yet (a browser busy drawing, a slow link): a raw WebSocket that stays paused.
+    const socket = connect(relay.port, '127.0.0.1');
+    cleanups.push(() => socket.destroy());
+    socket.write(`GET / HTTP/1.1\r\nhost: 127.0.0.1:${relay.port}\r\nupgrade: websocket\r\nconnection: Upgrade\r\n`
+      + 'sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n');
+    let received = 0;
+    await new Promise<void>((resolve) => socket.once('data', (chunk: Buffer) => {
+      received += chunk.length;
+      socket.pause();
+      resolve();
+    }));
+    await waitFor('the viewer to be announced to', () => relay.clients === 1);
+    // Far more than the limit is waiting for it, and it was not cut off.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(relay.clients).toBe(1);
+    socket.on('data', (chunk: Buffer) => (received += chunk.length));
+    socket.resume();
+    await waitFor('the whole announcement', () => received > 4 * 1024 * 1024, 20_000);
+    expect(relay.clients).toBe(1);
+  }, 30_000);
+
+  test('a relay closed during the first viewer\'s announcement leaves no inspection attached', async () => {
+    const { rt } = await pooledRuntime();
+    const live = new Set<object>();
+    const inspect = rt.inspect.bind(rt);
+    let relay: Awaited<ReturnType<Runtime['serveInspector']>> | undefined;
+    vi.spyOn(rt, 'inspect').mockImplementation((observer) => {
+      // The announcement runs inside this call: the relay goes away in the middle of it.
+      void relay!.close();
+      const sub = inspect(observer);
+      const tracked = { unsubscribe: () => (live.delete(tracked), sub.unsubscribe()) };
+      live.add(tracked);
+      return tracked;
+    });
+    relay = await rt.serveInspector();
+    const viewer = await client(relay.wsUrl);
+    await viewer.closed;
+    expect(relay.clients).toBe(0);
     expect(live.size).toBe(0);
   });
 
