@@ -9,6 +9,7 @@
  * otel-tracing.ts. docs/observability.md has the setup.
  */
 import type * as OtelApi from '@opentelemetry/api';
+import { InvalidOptionError } from '../errors.js';
 import { boolean, custom, optional, parseOptions, shape } from '../options.js';
 import type { Runtime } from '../runtime.js';
 import { eventSinkOf } from './events.js';
@@ -68,7 +69,9 @@ const schema = shape({
 
 /**
  * Reports wirewarden's metrics and spans through OpenTelemetry. Throws
- * `WW_INVALID_OPTION` for bad options, or when `@opentelemetry/api` is not installed.
+ * `WW_INVALID_OPTION` for bad options, when `@opentelemetry/api` is not installed, or
+ * when another `createOpenTelemetry` traces this runtime already (one tracer per runtime;
+ * more with `tracerProvider: false` are fine).
  *
  * @example
  * import { createOpenTelemetry } from 'wirewarden';
@@ -78,6 +81,12 @@ const schema = shape({
  */
 export function createOpenTelemetry(rt: Runtime, options?: OpenTelemetryOptions): OpenTelemetry {
   const o = parseOptions('openTelemetry', schema, options);
+  // One tracer per runtime: pool calls and events are traced through it (a second would
+  // replace the first's, and closing either would leave the other blind).
+  if (o.tracerProvider !== false && observeHubOf(rt.root.system).tracing !== undefined) {
+    throw new InvalidOptionError('openTelemetry.tracerProvider: this runtime is traced already by another createOpenTelemetry '
+      + '(close that one first, or pass tracerProvider: false for metrics only)');
+  }
   const api = (o.api ?? loadOptionalPeer<object>('@opentelemetry/api', 'createOpenTelemetry', 'openTelemetry.api')) as typeof OtelApi;
   const version = wirewardenVersion();
   const { observer, release } = observeRuntime(rt);

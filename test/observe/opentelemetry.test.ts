@@ -266,6 +266,25 @@ describe('createOpenTelemetry: tracing', () => {
     expect(spansNamed(spans, 'wirewarden.connection.dial')[0]!.status.code).toBe(SpanStatusCode.UNSET);
   });
 
+  it('a second tracer on the same runtime is refused (the first keeps tracing); metrics-only ones are fine; after close() another may trace', async () => {
+    sdk = otelSdk();
+    const otel = sdk;
+    let first: { close(): void } | undefined;
+    setup = virtualPool(1, 1, (rt) => (first = createOpenTelemetry(rt, { meterProvider: false, tracerProvider: otel.tracerProvider, requestSpans: true, requireParentSpan: false })));
+    await advance(setup.scheduler, 50);
+    const { rt, pool } = setup;
+    expect(() => createOpenTelemetry(rt, { meterProvider: false, tracerProvider: otel.tracerProvider }))
+      .toThrow(expect.objectContaining({ code: 'WW_INVALID_OPTION', message: expect.stringContaining('traced already') }));
+    createOpenTelemetry(rt, { meterProvider: false, tracerProvider: false }).close();
+    await pool.use(() => 1);
+    expect(spansNamed(sdk.spans.getFinishedSpans(), 'wirewarden.pool.use')).toHaveLength(1);
+    first!.close();
+    const second = createOpenTelemetry(rt, { meterProvider: false, tracerProvider: otel.tracerProvider, requestSpans: true, requireParentSpan: false });
+    await pool.use(() => 2);
+    expect(spansNamed(sdk.spans.getFinishedSpans(), 'wirewarden.pool.use')).toHaveLength(2);
+    second.close();
+  });
+
   it('close() stops spans and trace ids; options are checked; a missing @opentelemetry/api is a typed error naming the package', async () => {
     sdk = otelSdk();
     const otel = sdk;
