@@ -27,6 +27,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { ListenFailedError } from '../errors.js';
 import { custom, integer, parseOptions, shape, string } from '../options.js';
 import { closeHttp, httpUrl, isAllowedRequest, listenHttp, LOOPBACK_HOST } from './dashboard-http.js';
 import { bridgePage } from './inspector-relay-page.js';
@@ -107,11 +108,17 @@ const WS_OPEN = 1;
 /** A variable, so the type checker does not look for `ws`'s (absent) declarations. */
 const WS_PACKAGE: string = 'ws';
 
-async function loadWs(): Promise<WsModule> {
+/**
+ * `ws` is a dependency of wirewarden, loaded on first use (never at import). If it does
+ * not load, the installation is broken: the relay cannot serve, `WW_LISTEN_FAILED` with
+ * the loader's error as `cause`.
+ */
+export async function loadWs(specifier: string = WS_PACKAGE): Promise<WsModule> {
   try {
-    return (await import(WS_PACKAGE)) as WsModule;
+    return (await import(specifier)) as WsModule;
   } catch (err) {
-    throw new Error('the inspector relay needs the "ws" package (npm install ws)', { cause: err });
+    const why = (err as { code?: unknown }).code ?? (err instanceof Error ? err.message : String(err));
+    throw new ListenFailedError(`the inspector relay could not start: its WebSocket package "${specifier}", a dependency of wirewarden, did not load (${String(why)}); reinstall wirewarden`, { cause: err });
   }
 }
 

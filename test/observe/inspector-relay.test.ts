@@ -13,7 +13,7 @@ import { createRuntime, type Runtime } from '../../src/runtime.js';
 import { createWireServer } from '../../src/transport/wire-server.js';
 import { wire } from '../../src/transport/wire.js';
 import { hasCode } from '../../src/errors.js';
-import { createInspectorRelay } from '../../src/observe/inspector-relay.js';
+import { createInspectorRelay, loadWs } from '../../src/observe/inspector-relay.js';
 import { runInspectCommand } from '../../src/observe/inspector-relay-command.js';
 import { handles, handlesBackTo, rawRequest, waitFor } from './dashboard-fixtures.js';
 import { relayClient, type RelayClient } from './inspector-relay-fixtures.js';
@@ -72,6 +72,13 @@ describe('where the relay listens', () => {
     cleanups.push(() => everywhere.close());
     expect(everywhere.host).toBe('0.0.0.0');
     await client(everywhere.wsUrl);
+  });
+
+  test('a WebSocket package that does not load is WW_LISTEN_FAILED with the loader\'s error as cause, not an untyped Error', async () => {
+    const err = await loadWs('wirewarden-ws-that-is-not-installed').catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'WW_LISTEN_FAILED', cause: expect.objectContaining({ code: 'ERR_MODULE_NOT_FOUND' }) });
+    expect((err as Error).message).toMatch(/dependency of wirewarden/);
+    expect((err as Error).message).not.toMatch(/npm install/);
   });
 
   test('bad options are WW_INVALID_OPTION; a taken port is WW_LISTEN_FAILED', async () => {
