@@ -41,9 +41,14 @@ export function httpUrl(host: string, port: number, scheme = 'http'): string {
  * Whether a request's `Host` (and `Origin`, when a browser sent one) names this server:
  * a loopback name, or the host the server was bound to. Any port is accepted, so an SSH
  * `-L 9000:127.0.0.1:8475` forward works; a server bound to all interfaces (the user
- * named `0.0.0.0`) accepts any name.
+ * named `0.0.0.0`) accepts any name. Whatever the bind, a request a browser marks as
+ * coming from another site (`Sec-Fetch-Site: cross-site` or `same-site`: a page elsewhere,
+ * or on a sibling subdomain, that loads or fetches it) is refused: only the page itself
+ * (`same-origin`) or the address bar (`none`) may read the tree.
  */
 export function isAllowedRequest(req: IncomingMessage, boundHost: string): boolean {
+  const site = req.headers['sec-fetch-site'];
+  if (site === 'cross-site' || site === 'same-site') return false;
   if (WILDCARD_HOSTS.has(boundHost)) return true;
   const host = hostnameOf(req.headers.host);
   if (host === undefined || !isAllowedName(host, boundHost)) return false;

@@ -120,6 +120,20 @@ describe('the page', () => {
     expect(await at({ host: 'localhost:9000' })).toBe(200);
     expect(await at({ host: `127.0.0.1:${dashboard.port}`, origin: `http://127.0.0.1:${dashboard.port}` })).toBe(200);
   });
+
+  test('refuses what a browser marks as another site\'s request (Sec-Fetch-Site cross-site or same-site), even with our Host', async () => {
+    const rt = runtime();
+    const dashboard = await rt.serveDashboard();
+    const host = `127.0.0.1:${dashboard.port}`;
+    const at = (path: string, site: string) => rawRequest(dashboard.url + path, { headers: { host, 'sec-fetch-site': site } }).then((r) => r.status);
+    for (const path of ['', 'events', 'state.json']) {
+      expect(await at(path, 'cross-site'), path).toBe(403);
+      expect(await at(path, 'same-site'), path).toBe(403);
+    }
+    // Typed in the address bar, or the page's own requests.
+    expect(await at('state.json', 'none')).toBe(200);
+    expect(await at('state.json', 'same-origin')).toBe(200);
+  });
 });
 
 describe('what the dashboard shows', () => {
