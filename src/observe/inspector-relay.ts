@@ -64,7 +64,7 @@ export interface InspectorRelay extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-/** @internal What `rt.serveInspector()` needs beyond the protocol. */
+/** What `rt.serveInspector()` needs beyond the protocol (not part of the public API; named in createInspectorRelay's declaration). */
 export interface InspectorRelayHooks {
   /**
    * A client connected (after its replay); `send` writes to that client only, as part of

@@ -72,7 +72,7 @@ describe('the installed package', { timeout: 60_000 }, () => {
       dependencies: Record<string, string>;
       peerDependenciesMeta?: Record<string, { optional?: boolean }>;
     };
-    expect(Object.keys(manifest.dependencies).sort()).toEqual(['msgpackr', 'piscina', 'rxjs', 'xstate']);
+    expect(Object.keys(manifest.dependencies).sort()).toEqual(['msgpackr', 'piscina', 'rxjs', 'ws', 'xstate']);
     expect(manifest.peerDependenciesMeta?.tsx?.optional).toBe(true);
     for (const dev of ['tsx', 'esbuild', 'typescript', 'vitest']) expect(existsSync(join(project, 'node_modules', dev)), dev).toBe(false);
     // Compiled code and the shipped scenarios; no benchmarks (they need dev-only peers).
