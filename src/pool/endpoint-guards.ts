@@ -135,6 +135,14 @@ export class EndpointGuards<C> {
     this.endpointsChanged();
   }
 
+  /**
+   * True when calls' outcomes are recorded (a breaker or ejection is on). Off, the lease and
+   * dispatch paths skip permits and success counting altogether: no cost for what is off.
+   */
+  get counting(): boolean {
+    return this.breakerOn || this.#detector !== undefined;
+  }
+
   /** Calls at least this long count as slow (`Infinity` without a breaker). */
   get slowCallMs(): number {
     return this.#slowMs;
@@ -502,6 +510,11 @@ export class EndpointGuards<C> {
    * half-open with nothing open (its trial dial decides: a caller queued behind it would
    * only wait for the verdict, up to `maxWaitDurationInHalfOpenStateMs` on a frozen server).
    */
+  /** Another endpoint serves (takes calls, has a connection open): a scout of `rec` is worth a slot. */
+  #othersLive(rec: EndpointRecord): boolean {
+    return this.#c.table.endpoints.some((e) => e !== rec && e.admit !== 2 && e.open > 0);
+  }
+
   #computeBlocked(): boolean {
     const endpoints = this.#c.table.endpoints;
     let anyGuarded = false;
@@ -568,7 +581,7 @@ export class EndpointGuards<C> {
         if (permit === NOT_PERMITTED) continue;
         this.#trialEpoch.set(rec, rec.epoch);
         if (!actions.trialDial(rec, permit, true)) b.release(permit);
-      } else if (rec.consecutiveFailures > 0 && active !== undefined && rec.endpoint.priority <= active && table.open > 0) {
+      } else if (rec.consecutiveFailures > 0 && active !== undefined && rec.endpoint.priority <= active && this.#othersLive(rec)) {
         const permit = this.dialPermit(rec);
         // Only with room: a scout never takes a connection from the group that serves.
         if (permit !== NOT_PERMITTED && !actions.trialDial(rec, permit, false)) this.release(rec, permit);

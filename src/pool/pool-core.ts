@@ -152,6 +152,8 @@ export class PoolCore<C> {
   readonly #shedding: QueueShedding | undefined;
   /** `use()` calls at least this long count as slow for the breaker (`Infinity` without one). */
   readonly #slowCallMs: number;
+  /** A breaker or ejection is on: leases carry permits and their outcomes are counted. */
+  readonly #counting: boolean;
   /** Live discovery when `endpoints` is a provider (pool-discovery.ts). */
   readonly #discovery: PoolDiscovery<C> | undefined;
   readonly #latencyNow: () => number;
@@ -207,6 +209,7 @@ export class PoolCore<C> {
       ...(config.breakerIdPrefix === undefined ? {} : { idPrefix: config.breakerIdPrefix }),
     });
     this.#slowCallMs = o.breaker === false ? Number.POSITIVE_INFINITY : o.breaker.slowCallDurationThresholdMs;
+    this.#counting = this.#guards.counting;
     this.#shedding = o.shedding === false ? undefined : new QueueShedding(o.shedding, 'acquire', this.#clock, emit);
     const dispatchShedding = o.shedding === false || sharing === undefined ? undefined : new QueueShedding(o.shedding, 'dispatch', this.#clock, emit);
     // One arrival count for both queues: a free connection goes to the older head.
@@ -410,7 +413,24 @@ export class PoolCore<C> {
    * @example
    * const value = await core.use((conn, signal) => conn.request({ op: 'get', key: 'k' }, { signal }));
    */
-  async use<R>(fn: (conn: C, signal: AbortSignal) => R | Promise<R>, options?: AcquireOptions): Promise<R> {
+  use<R>(fn: (conn: C, signal: AbortSignal) => R | Promise<R>, options?: AcquireOptions): Promise<R> {
+    return this.#counting ? this.#useCounted(fn, options) : this.#use(fn, options);
+  }
+
+  async #use<R>(fn: (conn: C, signal: AbortSignal) => R | Promise<R>, options: AcquireOptions | undefined): Promise<R> {
+    const lease = await this.acquire(options);
+    try {
+      return await fn(lease.conn, options?.signal ?? NEVER_ABORTED);
+    } catch (err) {
+      if (this.#discovery !== undefined && lease.active) this.#leaseFailed(lease, err);
+      throw err;
+    } finally {
+      lease.release();
+    }
+  }
+
+  /** `use()` with a breaker or ejection on: the call's outcome and duration are recorded. */
+  async #useCounted<R>(fn: (conn: C, signal: AbortSignal) => R | Promise<R>, options: AcquireOptions | undefined): Promise<R> {
     const lease = await this.acquire(options);
     const slot = lease.slot;
     let failed = false;
@@ -568,7 +588,7 @@ export class PoolCore<C> {
     let retired = false;
     for (let slot = idle.at(-1); slot !== undefined; slot = idle.at(-1)) {
       // Suspect, or on an endpoint whose calls are judged one by one or refused (endpoint health).
-      if (slot.suspect || slot.site.admit !== 0) {
+      if (slot.suspect || (this.#counting && slot.site.admit !== 0)) {
         const usable = this.#takeIdleBelowSuspect(now);
         if (retired) this.#life.grow();
         return usable;
@@ -623,9 +643,7 @@ export class PoolCore<C> {
    */
   #grant(slot: Slot<C>, now: number, stack: Error | undefined): Lease<C> {
     // The lease is a call on its endpoint: a closed breaker's epoch, or a trial taken already.
-    const site = slot.site;
-    if (site.admit === 0) slot.permit = site.epoch;
-    else if (slot.permit === NOT_PERMITTED) slot.permit = this.#guards.callPermit(site);
+    if (this.#counting) this.#leasePermit(slot);
     this.#table.move(slot, 'leased', now);
     slot.leasedAt = now;
     slot.leakReported = false;
@@ -646,12 +664,7 @@ export class PoolCore<C> {
    * the reset, which retires the connection.
    */
   #release(slot: Slot<C>): void {
-    // The lease's call ended well: counted in bulk on a healthy endpoint (endpoint-guards.ts).
-    const site = slot.site;
-    const permit = slot.permit;
-    slot.permit = NOT_PERMITTED;
-    if (site.admit === 0 && permit === site.epoch) site.successes++;
-    else this.#guards.settle(site, permit, 0, undefined);
+    if (this.#counting) this.#leaseEnded(slot);
     const dirty = this.#needsReset?.(slot) === true;
     let now = this.#clock.now;
     let reset = false;
@@ -676,6 +689,22 @@ export class PoolCore<C> {
     else this.#makeAvailable(slot, now);
   }
 
+  /** The lease's call on its endpoint: a closed breaker's epoch, or a trial taken already (kept off the inlined grant). */
+  #leasePermit(slot: Slot<C>): void {
+    const site = slot.site;
+    if (site.admit === 0) slot.permit = site.epoch;
+    else if (slot.permit === NOT_PERMITTED) slot.permit = this.#guards.callPermit(site);
+  }
+
+  /** The lease's call ended well: counted in bulk on a healthy endpoint (endpoint-guards.ts). */
+  #leaseEnded(slot: Slot<C>): void {
+    const site = slot.site;
+    const permit = slot.permit;
+    slot.permit = NOT_PERMITTED;
+    if (site.admit === 0 && permit === site.epoch) site.successes++;
+    else this.#guards.settle(site, permit, 0, undefined);
+  }
+
   /**
    * A ready slot whose holder, check or dispatches are done (or a new one): hand it to
    * the oldest acquire, to queued dispatches, or make it idle. A suspect connection is
@@ -688,7 +717,7 @@ export class PoolCore<C> {
     // Shedding: waiters queued past twice the target are dropped before anyone is served.
     if (this.#shedding !== undefined && this.#shedding.shedding) this.#shedding.beforeGrant(now);
     // An endpoint that takes no call (breaker open, ejected) keeps its connection idle, passed over.
-    if (slot.suspect || slot.site.admit === 2 || (this.#waiters.size === 0 && (this.#shared === undefined || this.#shared.waiting === 0))) {
+    if (slot.suspect || (this.#counting && slot.site.admit === 2) || (this.#waiters.size === 0 && (this.#shared === undefined || this.#shared.waiting === 0))) {
       this.#table.move(slot, 'idle', now);
     } else {
       this.#handOut(slot, now);

@@ -117,6 +117,8 @@ export class SharedDispatch<C> {
   readonly #guards: EndpointGuards<C>;
   /** Dispatches at least this long are slow calls for the breaker (`Infinity` without one). */
   readonly #slowMs: number;
+  /** A breaker or ejection is on: each dispatch carries a permit and its outcome is counted. */
+  readonly #counting: boolean;
   /** The breaker permit of the dispatch the last pick placed. */
   #pickedPermit = NOT_PERMITTED;
   /** Per endpoint index: its best connection for this pick (scratch, reused). */
@@ -139,6 +141,7 @@ export class SharedDispatch<C> {
     this.#hooks = deps.hooks;
     this.#guards = deps.guards;
     this.#slowMs = deps.guards.slowCallMs;
+    this.#counting = deps.guards.counting;
     this.#best = new Array<Slot<C> | undefined>(deps.table.endpoints.length).fill(undefined);
   }
 
@@ -271,23 +274,42 @@ export class SharedDispatch<C> {
     return this.#run(slot, run, arg, signal, this.#measure ? this.#latencyNow() : 0, this.#guards.callPermit(slot.site));
   }
 
-  async #run<A, R>(
+  #run<A, R>(
+    slot: Slot<C>, run: DispatchRunner<C, A, R>, arg: A, signal: AbortSignal | undefined, startedAt: number, permit: number,
+  ): Promise<R> {
+    return this.#counting ? this.#runCounted(slot, run, arg, signal, startedAt, permit) : this.#runPlain(slot, run, arg, signal, startedAt);
+  }
+
+  async #runPlain<A, R>(slot: Slot<C>, run: DispatchRunner<C, A, R>, arg: A, signal: AbortSignal | undefined, startedAt: number): Promise<R> {
+    const incarnation = slot.incarnation;
+    try {
+      return await run(slot.conn as C, arg, signal);
+    } catch (err) {
+      if (slot.incarnation === incarnation) this.#hooks.callFailed?.(slot, err);
+      throw err;
+    } finally {
+      this.#settled(slot, incarnation, startedAt);
+    }
+  }
+
+  /** `#runPlain` with a breaker or ejection on: the dispatch's outcome and duration are recorded. */
+  async #runCounted<A, R>(
     slot: Slot<C>, run: DispatchRunner<C, A, R>, arg: A, signal: AbortSignal | undefined, startedAt: number, permit: number,
   ): Promise<R> {
     const incarnation = slot.incarnation;
     const site = slot.site;
-    const clock = this.#clock;
-    const t0 = clock.now;
+    const t0 = this.#clock.now;
     try {
       const value = await run(slot.conn as C, arg, signal);
-      // Endpoint health: a fast success on a healthy endpoint is one increment (counted in bulk).
-      if (site.admit === 0 && permit === site.epoch && clock.now - t0 < this.#slowMs) site.successes++;
-      else this.#guards.settle(site, permit, clock.now - t0, undefined);
+      // A fast success on a healthy endpoint is one increment (counted in bulk: endpoint-guards.ts).
+      const ms = this.#clock.now - t0;
+      if (site.admit === 0 && permit === site.epoch && ms < this.#slowMs) site.successes++;
+      else this.#guards.settle(site, permit, ms, undefined);
       return value;
     } catch (err) {
       if (slot.incarnation === incarnation) {
         this.#hooks.callFailed?.(slot, err);
-        this.#guards.settle(site, permit, clock.now - t0, err);
+        this.#guards.settle(site, permit, this.#clock.now - t0, err);
       } else {
         // Its connection died under it: the pool counts that death once, not once per call.
         this.#guards.release(site, permit);
@@ -366,7 +388,7 @@ export class SharedDispatch<C> {
   /** `slot` with the permit for a dispatch on its endpoint (`#pickedPermit`), or undefined when it takes none. */
   #permitted(slot: Slot<C>): Slot<C> | undefined {
     const site = slot.site;
-    if (site.admit === 0) {
+    if (!this.#counting || site.admit === 0) {
       this.#pickedPermit = site.epoch;
       return slot;
     }

@@ -98,9 +98,10 @@ describe('the breaker through rt.createPool (virtual time)', () => {
     t.net.setDown(A);
     await t.clock.advance(1000, 10);
     const id = `${t.pool.id}/breaker:${A}`;
-    const snapshots = seen.filter((e) => e.type === '@xstate.snapshot' && e.actorRef.id === id);
-    expect(snapshots.map((e) => (e as { snapshot: { value: unknown } }).snapshot.value)).toContain('open');
-    expect(seen.find((e) => e.actorRef.id === id)?.rootId).toBe(t.rt.root.sessionId);
+    const idOf = (e: InspectionEvent) => (e.actorRef as { id?: string }).id;
+    const snapshots = seen.filter((e) => e.type === '@xstate.snapshot' && idOf(e) === id);
+    expect(snapshots.map((e) => (e as unknown as { snapshot: { value: unknown } }).snapshot.value)).toContain('open');
+    expect(seen.find((e) => idOf(e) === id)?.rootId).toBe(t.rt.root.sessionId);
     await shutdown(t);
   });
 });
@@ -141,9 +142,9 @@ describe('what feeds the breaker (pool core, scripted outcomes)', () => {
 
   it('dispatch: failures count, a connection death counts once however many dispatches it failed, and an open breaker fails dispatches at once', async () => {
     const t = makePool({ protocol: shareableProtocol(50), breaker: rules, max: 1 }, { autoReady: true });
-    const runs: ReturnType<typeof gate>[] = [];
+    const runs: ReturnType<typeof gate<unknown>>[] = [];
     const settled = Array.from({ length: 40 }, () => track(t.pool.dispatch(() => {
-      const g = gate();
+      const g = gate<unknown>();
       runs.push(g);
       return g.promise;
     })));

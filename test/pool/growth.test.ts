@@ -18,7 +18,7 @@ describe('growth and endpoints', () => {
     expect(t.pool.stats()).toMatchObject({ pending: 5, waiting: 13 });
   });
 
-  it('fails a pending slot over to the live group, scouts the down primary, cycles while every endpoint fails, and returns', async () => {
+  it('fails a pending slot over to the live group, cycles while every endpoint fails, and returns', async () => {
     const t = makePool({
       max: 10,
       endpoints: [{ host: 'primary', port: 1, priority: 0 }, { host: 'backup', port: 1, priority: 1 }],
@@ -35,15 +35,11 @@ describe('growth and endpoints', () => {
     t.source.failDial(first); // backup has not failed: the slot's next attempt dials it
     expect(first.endpointKey).toBe('backup:1');
     expect(failovers).toEqual([{ type: 'failover', at: 0, id: 'conn-1', from: 'primary:1', to: 'backup:1' }]);
-    // The primary is down: traffic moves to group 1, and a scout keeps dialing the primary
-    // (pinned to it, on the backoff) so that its return is noticed.
-    expect(moves).toEqual(['priority-failover 0->1']);
-    const scout = t.source.opened[1]!;
-    expect([scout.endpointKey, scout.pinned]).toEqual(['primary:1', true]);
+    expect(moves).toEqual(['priority-failover 0->1']); // the primary is down: traffic moves to group 1
     track(t.pool.acquire());
-    const second = t.source.opened[2]!;
-    expect(second.endpointKey).toBe('backup:1'); // new slots go to the active group; the scout is no capacity
-    expect(t.source.opened).toHaveLength(3);
+    const second = t.source.opened[1]!;
+    expect(second.endpointKey).toBe('backup:1'); // new slots go to the active group
+    expect(t.source.opened).toHaveLength(2);
 
     t.source.failDial(first); // every endpoint failing: attempts cycle through the list
     expect(first.endpointKey).toBe('primary:1');
@@ -51,9 +47,7 @@ describe('growth and endpoints', () => {
     expect(first.endpointKey).toBe('backup:1');
     t.source.failDial(first);
     expect(first.endpointKey).toBe('primary:1');
-    t.source.failDial(scout); // a scout stays where it is
-    expect(scout.endpointKey).toBe('primary:1');
-    expect(t.source.opened).toHaveLength(3); // moves never open anything
+    expect(t.source.opened).toHaveLength(2); // moves never open anything
 
     t.source.ready(first); // the primary is back, the backup is down: traffic goes back at once
     await drain();
@@ -62,10 +56,30 @@ describe('growth and endpoints', () => {
     expect(second.endpointKey).toBe('primary:1');
     track(t.pool.acquire());
     track(t.pool.acquire());
-    expect(t.source.opened.slice(3).map((s) => s.endpointKey)).toEqual(['primary:1', 'primary:1']);
+    expect(t.source.opened.slice(2).map((s) => s.endpointKey)).toEqual(['primary:1', 'primary:1']);
     const s = t.pool.stats();
-    expect(s.endpoints['primary:1']).toMatchObject({ open: 1, pending: 4 });
+    expect(s.endpoints['primary:1']).toMatchObject({ open: 1, pending: 3 });
     expect(s.endpoints['backup:1']).toMatchObject({ open: 0, pending: 0 });
+  });
+
+  it('scouts a down primary while the backup serves: one slot pinned to it, no capacity for the queue', async () => {
+    const t = makePool({ max: 4, endpoints: [{ host: 'primary', port: 1, priority: 0 }, { host: 'backup', port: 1, priority: 1 }] });
+    track(t.pool.acquire());
+    const first = t.source.opened[0]!;
+    t.source.failDial(first);
+    t.source.ready(first); // on the backup
+    await drain();
+    const scout = t.source.opened[1]!;
+    expect([scout.endpointKey, scout.pinned]).toEqual(['primary:1', true]);
+    t.source.failDial(scout); // a scout stays where it is, retried on the source's backoff
+    expect(scout.endpointKey).toBe('primary:1');
+    track(t.pool.acquire());
+    track(t.pool.acquire());
+    expect(t.source.opened.slice(2).map((s) => s.endpointKey)).toEqual(['backup:1', 'backup:1']); // the scout serves nobody yet
+    t.source.ready(scout);
+    await drain();
+    expect(scout.pinned).toBe(false);
+    expect(t.pool.stats().endpoints['primary:1']).toMatchObject({ open: 1 });
   });
 
   it('spreads connections by weight within a group', () => {
