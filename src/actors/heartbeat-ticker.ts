@@ -15,6 +15,7 @@ import type { SchedulerAction, SchedulerLike, Subscription } from 'rxjs';
 import type { AnyActorRef } from 'xstate';
 import { HEARTBEAT_IDLE } from './connection-events.js';
 import type { ProbeTracker } from './probe-tracker.js';
+import { rethrowLater } from './rethrow-later.js';
 
 /** What the ticker needs of its connection. */
 export interface TickerHost {
@@ -53,7 +54,7 @@ export class HeartbeatTicker {
   arm(intervalMs: number): void {
     const host = this.#host;
     this.#seen = host.probes.inbound;
-    if (this.#action !== undefined && intervalMs === this.#intervalMs) return;
+    if (this.#action !== undefined && !this.#action.closed && intervalMs === this.#intervalMs) return;
     this.disarm();
     this.#intervalMs = intervalMs;
     let delayMs = intervalMs;
@@ -90,6 +91,13 @@ export class HeartbeatTicker {
     // behind a request (a PING inside MULTI, behind a BLPOP). The requests' own timeouts
     // are the evidence then (DESIGN, connection actor rules).
     if (host.held()) return;
-    host.owner.send(HEARTBEAT_IDLE);
+    // A throw from `send` (an observer or inspector of the actor) is reported, not passed
+    // to RxJS: it would unsubscribe this action, just rescheduled, while `#action` still
+    // names it, and `arm` with the same interval would keep the dead action (no more ticks).
+    try {
+      host.owner.send(HEARTBEAT_IDLE);
+    } catch (err) {
+      rethrowLater(err);
+    }
   }
 }

@@ -32,8 +32,9 @@
  */
 import type { SchedulerAction, SchedulerLike, Subscription } from 'rxjs';
 import { preciseNow } from '../scheduler.js';
+import { rethrowLater } from './rethrow-later.js';
 
-/** What a probe deadline calls back. */
+/** What a probe deadline calls back. A throw is reported (`rethrowLater`), never passed to the timer. */
 export interface ProbeOwner {
   probeExpired(): void;
 }
@@ -80,7 +81,8 @@ export class ProbeDeadlines {
     this.#owners.push(owner);
     this.#deadlines.push(deadline);
     this.#live++;
-    if (this.#timer === undefined && !this.#firing) this.#timer = this.#scheduler.schedule(fire, this.timeoutMs, this);
+    // `closed`: a timer some scheduler dropped (never by a throw of ours, see expireDue) is re-made.
+    if ((this.#timer === undefined || this.#timer.closed) && !this.#firing) this.#timer = this.#scheduler.schedule(fire, this.timeoutMs, this);
     return slot;
   }
 
@@ -99,32 +101,39 @@ export class ProbeDeadlines {
     }
   }
 
-  /** @internal The timer fired: expire what is due, then re-arm for the next live deadline. */
+  /**
+   * @internal The timer fired: expire what is due, then re-arm for the next live deadline.
+   * Each owner's call is isolated: a throw is rethrown in a macrotask of its own, so the
+   * owners after it still expire and the timer stays the live one (a throw reaching RxJS
+   * would unsubscribe this action right after it was re-armed, leaving `#timer` pointing
+   * at a dead action and every later probe of this timeout without a deadline).
+   */
   expireDue(action: SchedulerAction<ProbeDeadlines>): void {
     this.#firing = true;
     const now = preciseNow(this.#scheduler);
     const owners = this.#owners;
     const deadlines = this.#deadlines;
-    try {
-      while (this.#head < owners.length && (owners[this.#head] === undefined || deadlines[this.#head]! <= now)) {
-        const owner = owners[this.#head];
-        owners[this.#head] = undefined;
-        this.#head++;
-        if (owner !== undefined) {
-          this.#live--;
+    while (this.#head < owners.length && (owners[this.#head] === undefined || deadlines[this.#head]! <= now)) {
+      const owner = owners[this.#head];
+      owners[this.#head] = undefined;
+      this.#head++;
+      if (owner !== undefined) {
+        this.#live--;
+        try {
           owner.probeExpired();
+        } catch (err) {
+          rethrowLater(err);
         }
       }
-    } finally {
-      this.#firing = false;
-      if (this.#live === 0) {
-        this.#timer = undefined;
-        this.#reset();
-      } else {
-        this.#compact();
-        // Re-armed from inside: the same action, no new one per fire.
-        this.#timer = action.schedule(this, Math.max(0, Math.ceil(this.#deadlines[this.#head]! - now)));
-      }
+    }
+    this.#firing = false;
+    if (this.#live === 0) {
+      this.#timer = undefined;
+      this.#reset();
+    } else {
+      this.#compact();
+      // Re-armed from inside: the same action, no new one per fire.
+      this.#timer = action.schedule(this, Math.max(0, Math.ceil(this.#deadlines[this.#head]! - now)));
     }
   }
 

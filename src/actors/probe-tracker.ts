@@ -32,6 +32,7 @@ import { PROBE_ALIVE } from './connection-events.js';
 import type { ResolvedHeartbeat } from './connection-input.js';
 import { returnProbeController, takeProbeController } from './probe-controllers.js';
 import { probeDeadlines, type ProbeDeadlines, type ProbeOwner } from './probe-deadlines.js';
+import { rethrowLater } from './rethrow-later.js';
 import { loadScaledTimeoutMs } from './rtt-estimator.js';
 
 // The counter wraps inside V8's small-integer range so that a connection receiving
@@ -128,7 +129,7 @@ export class ProbeTracker implements ProbeOwner, ProbeListener {
     this.cancel();
     const host = this.#host;
     const gen = this.#gen;
-    const scaled = loadScaledTimeoutMs(baseTimeoutMs, host.heartbeat.eluWeight, host.loadSource());
+    const scaled = loadScaledTimeoutMs(baseTimeoutMs, host.heartbeat.eluWeight, this.#load());
     const timeoutMs = capMs === undefined || scaled <= capMs ? scaled : Math.max(1, Math.ceil(capMs));
     const controller = (this.#controller = takeProbeController());
     this.#startedAt = preciseNow(host.scheduler);
@@ -202,7 +203,7 @@ export class ProbeTracker implements ProbeOwner, ProbeListener {
       return;
     }
     const hb = host.heartbeat;
-    const windowMs = loadScaledTimeoutMs(hb.suspicionWindowMs, hb.eluWeight, host.loadSource());
+    const windowMs = loadScaledTimeoutMs(hb.suspicionWindowMs, hb.eluWeight, this.#load());
     if (windowMs > this.#windowMs) this.#windowMs = windowMs;
     host.owner.send({ type: 'ww.probe.failed', silentMs: preciseNow(host.scheduler) - this.#silentSinceAt, windowMs: this.#windowMs, cause });
   }
@@ -271,6 +272,20 @@ export class ProbeTracker implements ProbeOwner, ProbeListener {
     if (gen !== this.#gen || this.#deadlines === undefined || this.#host.disposed) return;
     this.#rejection = failure ?? new ConnectionClosedError(`probe to ${this.#host.where} failed`);
     this.#rejected = true;
+  }
+
+  /**
+   * The load figure (`loadSource`, the user's or the runtime's). A throw counts as no load
+   * and is reported (`rethrowLater`): at a probe's expiry the probe is already gone, so a
+   * throw there would leave the connection `probing` with nothing to end it.
+   */
+  #load(): number {
+    try {
+      return this.#host.loadSource();
+    } catch (err) {
+      rethrowLater(err);
+      return 0;
+    }
   }
 
   /** Aborts the probe signal (its probe was abandoned): that controller is not reused. */

@@ -2,7 +2,7 @@
  * Probe deadlines shared across connections: one timer per (scheduler, timeout), exact
  * expiry, and no timer left once the last probe is answered.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { VirtualTimeScheduler } from 'rxjs';
 import { deadlineListCount, probeDeadlines, type ProbeOwner } from '../../src/actors/probe-deadlines.js';
 
@@ -93,5 +93,29 @@ describe('probeDeadlines', () => {
     // The list with a probe waiting was kept, and still expires it.
     expect(probeDeadlines(vts, 7)).toBe(busy);
     expect(busy.size).toBe(1);
+  });
+
+  it('isolates a throwing owner: the owners after it expire, later probes still get the timer, the throw is rethrown later', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout'] });
+    try {
+      const vts = new VirtualTimeScheduler();
+      const log: string[] = [];
+      const list = probeDeadlines(vts, 50);
+      const thrower: ProbeOwner = { probeExpired: () => { log.push(`a@${vts.now()}`); throw new Error('owner broke'); } };
+      list.add(thrower);
+      list.add(owner(log, 'b', () => vts.now()));
+      vts.schedule(() => list.add(owner(log, 'c', () => vts.now())), 20);
+      vts.flush();
+      expect(log).toEqual(['a@50', 'b@50', 'c@70']);
+      expect(list.armed).toBe(false);
+      // Added after the throw, while idle: armed again, and expires.
+      list.add(owner(log, 'd', () => vts.now()));
+      expect(list.armed).toBe(true);
+      vts.flush();
+      expect(log.at(-1)).toBe('d@120');
+      expect(() => vi.runOnlyPendingTimers()).toThrow('owner broke');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
