@@ -42,6 +42,20 @@ export interface ProbeParams {
   readonly watchIfHeld: boolean;
 }
 
+// The parameters, one scalar helper each: `effectParams` (what a pure `transition()`
+// reports) and `runEffect` (what a running connection does) both read them here, so the
+// two cannot drift apart; the cell tests compare both with the model's own params.
+
+/** `armHeartbeat`: the context's interval (adapted, when the heartbeat is adaptive). */
+function heartbeatIntervalMs(c: ConnectionContext): number {
+  return c.intervalMs;
+}
+
+/** `startProbe`: the attempt's base timeout (RTT-derived, doubled per suspect attempt). */
+function probeTimeoutMs(c: ConnectionContext): number {
+  return c.attemptTimeoutMs;
+}
+
 /** In `suspect`, after a failed probe the next one ends with the window; from a request timeout the window starts now. */
 function probeCapMs(state: FlatState, c: ConnectionContext, event: ConnectionEvent): number | undefined {
   if (state !== 'suspect') return undefined;
@@ -53,8 +67,9 @@ function opensEpisode(event: ConnectionEvent): boolean {
   return event.type !== 'ww.probe.failed';
 }
 
-function probeParams(state: 'probing' | 'suspect', c: ConnectionContext, event: ConnectionEvent): ProbeParams {
-  return { timeoutMs: c.attemptTimeoutMs, capMs: probeCapMs(state, c, event), newEpisode: opensEpisode(event), watchIfHeld: state === 'suspect' };
+/** Only `suspect` watches a held connection instead of probing it (a tick never fires while held). */
+function watchesIfHeld(state: FlatState): boolean {
+  return state === 'suspect';
 }
 
 /**
@@ -62,12 +77,14 @@ function probeParams(state: 'probing' | 'suspect', c: ConnectionContext, event: 
  * states its own (connection-model.ts); the cell tests compare the two.
  */
 export function effectParams(effect: ConnectionEffect, state: FlatState, c: ConnectionContext, event: ConnectionEvent): HeartbeatParams | ProbeParams | undefined {
-  if (effect === 'armHeartbeat') return { intervalMs: c.intervalMs };
-  if (effect === 'startProbe') return probeParams(state === 'suspect' ? 'suspect' : 'probing', c, event);
+  if (effect === 'armHeartbeat') return { intervalMs: heartbeatIntervalMs(c) };
+  if (effect === 'startProbe') {
+    return { timeoutMs: probeTimeoutMs(c), capMs: probeCapMs(state, c, event), newEpisode: opensEpisode(event), watchIfHeld: watchesIfHeld(state) };
+  }
   return undefined;
 }
 
-/** Runs one effect on the live half of a connection. */
+/** Runs one effect on the live half of a connection, with `effectParams`' values (no object per effect). */
 export function runEffect(live: ConnectionResources, effect: ConnectionEffect, state: FlatState, c: ConnectionContext, event: ConnectionEvent): void {
   switch (effect) {
     case 'startDial':
@@ -77,10 +94,10 @@ export function runEffect(live: ConnectionResources, effect: ConnectionEffect, s
       live.steps.handshake();
       return;
     case 'armHeartbeat':
-      live.ticker.arm(c.intervalMs);
+      live.ticker.arm(heartbeatIntervalMs(c));
       return;
     case 'startProbe':
-      live.probes.start(c.attemptTimeoutMs, probeCapMs(state, c, event), opensEpisode(event), state === 'suspect');
+      live.probes.start(probeTimeoutMs(c), probeCapMs(state, c, event), opensEpisode(event), watchesIfHeld(state));
       return;
     case 'quiesce':
       live.quiesce();

@@ -2,14 +2,16 @@
  * The fast path against the model, cell by cell: for every active state, every event with
  * each of its guard cases and two contexts, XState's `transition()` of `connectionModel`
  * and of `connectionMachine` give the same next state, context and output, and the same
- * effects (action types and parameters) — or both ignore the event.
+ * effects (action types and parameters) — or both ignore the event. And the effects a
+ * running connection performs (`runEffects` on its live half, which does not go through
+ * the reported params) are the model's, with the model's params.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { transition as xstateTransition } from 'xstate';
 import { connectionMachine } from '../../src/actors/connection-machine.js';
 import { connectionTransition } from '../../src/actors/connection-transition.js';
 import { doneSnapshot } from '../../src/actors/connection-snapshot.js';
-import { ACTIVE_STATES, bothTransitions, CONTEXTS, EVENT_CASES } from './helpers/model-fixtures.js';
+import { ACTIVE_STATES, bothTransitions, CONTEXTS, EVENT_CASES, liveEffects } from './helpers/model-fixtures.js';
 
 const NOW_MS = 50_000;
 
@@ -34,6 +36,8 @@ describe('connectionMachine and connectionModel, cell by cell', () => {
     expect(fast.changed).toBe(model.changed);
     expect(fast.view).toEqual(model.view);
     expect(fast.actions).toEqual(model.actions);
+    // What a running actor does: its live half's calls, with their arguments.
+    expect(liveEffects(cell.value, cell.context, cell.event, NOW_MS)).toEqual(model.actions);
   });
 
   it('covers every edge of the chart, each guard case of ww.probe.failed, and ignores the rest', () => {

@@ -2,7 +2,7 @@
  * Random event sequences (fast-check) through both logics:
  * - pure: any sequence of events, with every guard case, through XState's `transition()`
  *   of `connectionModel` and of `connectionMachine`, agrees step by step (next state,
- *   context, output, effects);
+ *   context, output, effects — reported, and as run on a live half);
  * - live: random outside happenings (steps settling, the peer writing or leaving, requests
  *   timing out, CLOSE/KILL) and clock advances, produced for real on a fast actor and on
  *   an interpreted model actor side by side in virtual time, leave them in the same
@@ -16,7 +16,7 @@ import { connectionModel } from '../../src/actors/connection-model.js';
 import type { ConnectionEvent } from '../../src/actors/connection-events.js';
 import type { ConnectionSnapshot } from '../../src/actors/connection-snapshot.js';
 import type { HeartbeatInput } from '../../src/actors/connection-types.js';
-import { ACTIVE_STATES, actionsOf, CONTEXTS, EVENT_CASES, fastSnapshot, modelSnapshot, view } from './helpers/model-fixtures.js';
+import { ACTIVE_STATES, actionsOf, CONTEXTS, EVENT_CASES, fastSnapshot, liveEffects, modelSnapshot, view } from './helpers/model-fixtures.js';
 import { ScriptedConnection, type ScriptMode } from './helpers/scripted-connection.js';
 
 describe('random event sequences, pure', () => {
@@ -42,6 +42,7 @@ describe('random event sequences, pure', () => {
           const [f, fActions] = xstateTransition(connectionMachine, fast, event);
           expect(view(f)).toEqual(view(m));
           expect(actionsOf(fActions)).toEqual(actionsOf(mActions));
+          expect(liveEffects(fast.value, fast.context, event, Date.now())).toEqual(actionsOf(mActions));
           model = m;
           fast = f as ConnectionSnapshot;
         }

@@ -9,7 +9,10 @@ import { connectionMachine } from '../../../src/actors/connection-machine.js';
 import { connectionModel } from '../../../src/actors/connection-model.js';
 import type { ConnectionEvent } from '../../../src/actors/connection-events.js';
 import { parseConnectionInput } from '../../../src/actors/connection-input.js';
-import { activeSnapshot, type ConnectionSnapshot, type ConnectionStateValue } from '../../../src/actors/connection-snapshot.js';
+import { runEffects } from '../../../src/actors/connection-effects.js';
+import type { ConnectionResources } from '../../../src/actors/connection-resources.js';
+import { activeSnapshot, flatState, type ConnectionSnapshot, type ConnectionStateValue } from '../../../src/actors/connection-snapshot.js';
+import { connectionTransition } from '../../../src/actors/connection-transition.js';
 import type { ConnectionContext, HeartbeatInput } from '../../../src/actors/connection-types.js';
 import { initialContext } from '../../../src/actors/connection-updates.js';
 import {
@@ -107,4 +110,27 @@ export function bothTransitions(value: ConnectionStateValue, context: Connection
     model: { changed: mNext !== m, snapshot: mNext, view: view(mNext), actions: actionsOf(mActions) },
     fast: { changed: fNext !== f, snapshot: fNext, view: view(fNext), actions: actionsOf(fActions) },
   };
+}
+
+/**
+ * The effects a running connection actually performs for one transition of the fast
+ * path: `runEffects` on a stand-in live half that records each call, as `{ type, params }`
+ * in the model's terms (`ticker.arm(ms)` is `armHeartbeat { intervalMs }`, …), to compare
+ * with the actions XState's `transition()` of the model returns.
+ */
+export function liveEffects(value: ConnectionStateValue, context: ConnectionContext, event: ConnectionEvent, now: number): unknown[] {
+  const calls: { type: string; params: unknown }[] = [];
+  const record = (type: string, params?: unknown) => () => void calls.push({ type, params });
+  const live = {
+    steps: { dial: record('startDial'), handshake: record('startHandshake'), close: record('startClose') },
+    ticker: { arm: (intervalMs: number) => calls.push({ type: 'armHeartbeat', params: { intervalMs } }) },
+    probes: {
+      start: (timeoutMs: number, capMs: number | undefined, newEpisode: boolean, watchIfHeld: boolean) =>
+        calls.push({ type: 'startProbe', params: { timeoutMs, capMs, newEpisode, watchIfHeld } }),
+    },
+    quiesce: record('quiesce'),
+  } as unknown as ConnectionResources;
+  const step = connectionTransition(flatState(value), context, event, now);
+  if (step !== undefined) runEffects(live, step, event);
+  return calls;
 }
