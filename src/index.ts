@@ -103,7 +103,16 @@ export type {
   PoolEvent, PoolConnectionReadyEvent, PoolDialFailedEvent, PoolFailoverEvent, PoolConnectionClosedEvent,
   PoolLeaseLostEvent, PoolLeakEvent, PoolLeakReturnedEvent, PoolEndpointRefusedEvent, PoolEndpointRecoveredEvent,
   PoolAcquireTimeoutEvent, PoolDispatchTimeoutEvent, PoolEndpointsChangedEvent, PoolDiscoveryErrorEvent, PoolLogger,
+  PoolBreakerEvent, PoolEndpointEjectedEvent, PoolEndpointReadmittedEvent, PoolEndpointHealthyEvent,
+  PoolPriorityFailoverEvent, PoolPriorityFailbackEvent, PoolSheddingEvent,
 } from './pool/pool-events.js';
+// Endpoint health: breaker, outlier ejection, failover, shedding (docs/pool.md "Endpoint health")
+export type { EndpointHealthOptionsInput } from './pool/endpoint-health-options.js';
+export type { BreakerOptions, BreakerOptionsInput, SlidingWindowType } from './pool/health/breaker-options.js';
+export type { Outcome as CallOutcome, ClassifyError } from './pool/health/classify-outcome.js';
+export type { OutlierOptions } from './pool/health/outlier-options.js';
+export type { FailoverOptions } from './pool/health/failover-policy.js';
+export type { SheddingOptions } from './pool/health/queue-delay-shedder.js';
 
 // Supervised pub/sub (docs/pubsub.md)
 export type { Subscriber } from './pubsub/subscriber.js';
