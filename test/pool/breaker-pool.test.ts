@@ -4,7 +4,9 @@
  * through the core over a fake source where a test needs to script each outcome.
  */
 import { describe, expect, it } from 'vitest';
+import { Registry } from 'prom-client';
 import type { InspectionEvent } from 'xstate';
+import { createPrometheusMetrics } from '../../src/observe/prometheus.js';
 import {
   CircuitOpenError, ConnectionClosedError, DialRefusedError, HandshakeRefusedError, InvalidOptionError, RemoteError, RequestTimeoutError, hasCode,
 } from '../../src/errors.js';
@@ -87,6 +89,23 @@ describe('the breaker through rt.createPool (virtual time)', () => {
     const w = track(t.pool.acquire());
     await drain();
     expect(hasCode(w.error, 'WW_CIRCUIT_OPEN')).toBe(true);
+    await shutdown(t);
+  });
+
+  it('feeds the Prometheus breaker-state gauge', async () => {
+    const t = supervisedPool({ breaker, min: 1, max: 1 });
+    const register = new Registry();
+    const metrics = createPrometheusMetrics(t.rt, { register });
+    await t.clock.advance(50);
+    const gauge = async (state: string) => {
+      const line = (await register.metrics()).split('\n').find((l) => l.startsWith('wirewarden_pool_breaker_state{') && l.includes(`state="${state}"`));
+      return line?.split(' ').at(-1);
+    };
+    expect(await gauge('closed')).toBe('1');
+    t.net.setDown(A);
+    await t.clock.advance(1000, 10);
+    expect([await gauge('open'), await gauge('closed')]).toEqual(['1', '0']);
+    metrics.close();
     await shutdown(t);
   });
 
