@@ -19,7 +19,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { VirtualTimeScheduler } from 'rxjs';
-import { createActor, type AnyActorLogic, type AnyActorRef } from 'xstate';
+import { createActor, type AnyActorLogic, type AnyActorRef, type InspectionEvent } from 'xstate';
 import { connectionState } from '../../../src/actors/live-connection.js';
 import type { ConnectionEvent } from '../../../src/actors/connection-events.js';
 import type { HeartbeatInput } from '../../../src/actors/connection-types.js';
@@ -86,6 +86,9 @@ export class ScriptedConnection {
   /** The peer ended the stream, or the client called `lost()` (once only). */
   ended = false;
 
+  /** Every event the actor received, by type, in order (XState's inspection). */
+  readonly received: string[] = [];
+
   constructor(logic: AnyActorLogic, readonly mode: ScriptMode, heartbeat: HeartbeatInput) {
     const stream = {
       name: 'scripted',
@@ -136,6 +139,9 @@ export class ScriptedConnection {
         loadSource: () => 0,
         heartbeat,
       },
+      inspect: (e: InspectionEvent) => {
+        if (e.type === '@xstate.event' && e.actorRef === this.actor && e.event.type !== 'xstate.init') this.received.push(e.event.type);
+      },
     } as never);
     this.actor.subscribe({ error: (e: unknown) => this.errors.push(e) });
     this.actor.start();
@@ -161,7 +167,7 @@ export class ScriptedConnection {
     switch (event.type) {
       case 'CLOSE':
       case 'KILL':
-        return true;
+        return (this.actor.getSnapshot() as { status: string }).status === 'active';
       case 'ww.dial.done':
         return this.mode === 'stream' && open(this.dials as Pending<unknown>[]);
       case 'ww.dial.failed':
