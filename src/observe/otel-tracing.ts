@@ -34,9 +34,11 @@
  * Spans carry ids, endpoints and error codes, never a credential (errors of wirewarden
  * name endpoints only).
  */
+import { setMaxListeners } from 'node:events';
 import type { Attributes, Context, Span, Tracer } from '@opentelemetry/api';
 import type { AcquireOptions } from '../pool/acquire-options.js';
 import type { DispatchRunner } from '../pool/shared-dispatch.js';
+import { asyncScheduler } from 'rxjs';
 import { preciseNow } from '../scheduler.js';
 import type { ConnectionWatch, DialTimeline } from './connection-watch.js';
 import { EventBus, type RuntimeEvent } from './events.js';
@@ -74,157 +76,193 @@ export const ACQUIRE_SPAN_MIN_WAIT_MS = 1;
 type PoolCall = 'use' | 'dispatch' | 'command' | 'request';
 
 /**
- * One traced pool call, from the call to its settling. `granted(conn)` is called by the
- * wrapped function when the core runs it: the end of the wait for a connection.
+ * One traced pool call, from the call to its settling. `granted(conn)` is called when the
+ * core runs the caller's work on `conn`: the end of the wait for a connection. It is also
+ * the argument of the runner the core calls (`tracedRun`), so a traced dispatch makes
+ * this one object and no closure.
  */
-class TracedCall<S> {
-  readonly #tracer: PoolTracer;
-  readonly #pool: TracedPool;
-  readonly #core: TracedCore<S>;
-  readonly #parent: Context;
+class TracedCall<S, A = unknown, R = unknown> {
+  readonly tracer: PoolTracer;
+  readonly pool: TracedPool;
+  readonly core: TracedCore<S>;
+  readonly parent: Context;
   /** Default mode: the caller's recording span, annotated with the connection. */
-  readonly #caller: Span | undefined;
+  readonly caller: Span | undefined;
   /** `requestSpans`: this call's span and its context. */
-  readonly #span: Span | undefined;
-  readonly #ctx: Context | undefined;
-  #acquire: Span | undefined;
-  readonly #startedAt: number;
-  #granted = false;
+  span: Span | undefined = undefined;
+  ctx: Context | undefined = undefined;
+  acquire: Span | undefined = undefined;
+  readonly startedAt: number;
+  isGranted = false;
+  /** What the core runs: the protocol's runner and its argument, or the caller's function. */
+  run: DispatchRunner<S, A, R> | undefined = undefined;
+  arg: A | undefined = undefined;
 
-  constructor(tracer: PoolTracer, pool: TracedPool, core: TracedCore<S>, call: PoolCall, parent: Context, caller: Span | undefined) {
-    this.#tracer = tracer;
-    this.#pool = pool;
-    this.#core = core;
-    this.#parent = parent;
-    this.#startedAt = tracer.now();
-    if (caller !== undefined) {
-      this.#caller = caller;
-      return;
+  constructor(tracer: PoolTracer, pool: TracedPool, core: TracedCore<S>, parent: Context, caller: Span | undefined) {
+    this.tracer = tracer;
+    this.pool = pool;
+    this.core = core;
+    this.parent = parent;
+    this.caller = caller;
+    this.startedAt = tracer.now();
+  }
+
+  /** `requestSpans`: this call's span, and its acquire child, from now. */
+  open(name: PoolCall): this {
+    const t = this.tracer;
+    const attributes = { 'wirewarden.pool': this.pool.id };
+    const span = t.tracer.startSpan(`wirewarden.pool.${name}`, { kind: t.api.SpanKind.CLIENT as 2, startTime: this.startedAt, attributes }, this.parent);
+    this.span = span;
+    this.ctx = t.api.trace.setSpan(this.parent, span);
+    this.acquire = t.tracer.startSpan('wirewarden.pool.acquire', { kind: t.api.SpanKind.INTERNAL as 0, startTime: this.startedAt, attributes }, this.ctx);
+    return this;
+  }
+
+  /**
+   * Ends the spans when the core's call settles. By default (no span of its own) the
+   * caller gets the core's promise itself, and a failure is watched beside it: with an
+   * async context manager every promise costs, and a wrapper would add one to each call.
+   */
+  settle<T>(promise: Promise<T>): Promise<T> {
+    if (this.span === undefined) {
+      // Granted already (a dispatch that found room starts inside the call): nothing left to watch.
+      if (!this.isGranted) promise.then(undefined, (err: unknown) => this.waitFailed(err));
+      return promise;
     }
-    const api = tracer.api;
-    const attributes = { 'wirewarden.pool': pool.id };
-    const span = tracer.tracer.startSpan(`wirewarden.pool.${call}`, { kind: api.SpanKind.CLIENT as 2, startTime: this.#startedAt, attributes }, parent);
-    this.#span = span;
-    this.#ctx = api.trace.setSpan(parent, span);
-    this.#acquire = tracer.tracer.startSpan('wirewarden.pool.acquire', { kind: api.SpanKind.INTERNAL as 0, startTime: this.#startedAt, attributes }, this.#ctx);
+    return this.#spanSettled(promise);
   }
 
-  /** Runs the core's call (inside this call's span, with `requestSpans`) and ends the spans when it settles. */
-  run<R>(body: () => Promise<R>): Promise<R> {
-    const ctx = this.#ctx;
-    const promise = ctx === undefined ? body() : this.#tracer.api.context.with(ctx, body);
-    return promise.then((value) => {
-      this.#span?.end(this.#tracer.now());
-      return value;
-    }, (err: unknown) => {
-      this.#failed(err);
-      throw err;
-    });
+  async #spanSettled<T>(promise: Promise<T>): Promise<T> {
+    let value: T;
+    try {
+      value = await promise;
+    } catch (err) {
+      this.failed(err);
+    }
+    this.span!.end(this.tracer.now());
+    return value;
   }
 
-  /** The core runs the caller's function on `conn`: the wait is over. */
+  /** Default mode: a call that failed before a connection was granted gets its wait span, with the pool's code. */
+  waitFailed(err: unknown): void {
+    if (!this.isGranted) this.#waitSpan(this.tracer.now(), undefined, err);
+  }
+
+  /** The core runs the caller's work on `conn`: the wait is over. */
   granted(conn: S): void {
-    if (this.#granted) return;
-    this.#granted = true;
-    const now = this.#tracer.now();
-    const connection = this.#tracer.connectionAttributes(this.#pool, this.#core, conn);
-    const caller = this.#caller;
+    if (this.isGranted) return;
+    this.isGranted = true;
+    const t = this.tracer;
+    const connection = t.connectionAttributes(this.pool, this.core, conn);
+    const caller = this.caller;
     if (caller !== undefined) {
-      if (now - this.#startedAt >= ACQUIRE_SPAN_MIN_WAIT_MS) this.#waitSpan(now, connection, undefined);
+      // Only a wait long enough to matter gets a span (a clock read; the common case is none).
+      const now = t.now();
+      if (now - this.startedAt >= ACQUIRE_SPAN_MIN_WAIT_MS) this.#waitSpan(now, connection, undefined);
       // One attribute (~0.06 µs; an SDK span event costs ~1 µs): the last connection this request used.
       const path = connection['wirewarden.connection.path'];
       if (path !== undefined) caller.setAttribute('wirewarden.connection.path', path);
       return;
     }
-    this.#acquire!.setAttributes(connection);
-    this.#acquire!.end(now);
-    this.#acquire = undefined;
-    this.#span!.setAttributes(connection);
+    this.acquire!.setAttributes(connection);
+    this.acquire!.end(t.now());
+    this.acquire = undefined;
+    this.span!.setAttributes(connection);
   }
 
-  #failed(err: unknown): void {
-    const api = this.#tracer.api;
-    const now = this.#tracer.now();
-    if (this.#caller !== undefined) {
-      // Failed before a connection was granted: the wait gets its span, with the pool's code.
-      if (!this.#granted) this.#waitSpan(now, undefined, err);
-      return;
+  /** `requestSpans`: the call failed; its spans fail with the code. */
+  failed(err: unknown): never {
+    const t = this.tracer;
+    const now = t.now();
+    if (this.acquire !== undefined) {
+      failSpan(t.api, this.acquire, err);
+      this.acquire.end(now);
+      this.acquire = undefined;
     }
-    if (this.#acquire !== undefined) {
-      failSpan(api, this.#acquire, err);
-      this.#acquire.end(now);
-      this.#acquire = undefined;
-    }
-    failSpan(api, this.#span!, err);
-    this.#span!.end(now);
+    failSpan(t.api, this.span!, err);
+    this.span!.end(now);
+    throw err;
   }
 
   /** Default mode: a `wirewarden.pool.acquire` span from the call to `end`, after the fact. */
   #waitSpan(end: number, connection: Attributes | undefined, err: unknown): void {
-    const t = this.#tracer;
+    const t = this.tracer;
     const span = t.tracer.startSpan('wirewarden.pool.acquire', {
-      kind: t.api.SpanKind.INTERNAL as 0, startTime: this.#startedAt, attributes: { 'wirewarden.pool': this.#pool.id, ...connection },
-    }, this.#parent);
+      kind: t.api.SpanKind.INTERNAL as 0, startTime: this.startedAt, attributes: { 'wirewarden.pool': this.pool.id, ...connection },
+    }, this.parent);
     if (err !== undefined) failSpan(t.api, span, err);
     span.end(end);
   }
 }
 
-/** `command`/`request` through a traced call: the runner tells the call when it starts. */
-interface TracedArg<S, A, R> {
-  readonly call: TracedCall<S>;
-  readonly run: DispatchRunner<S, A, R>;
-  readonly arg: A;
+/** The runner the core calls for a traced dispatch: the wait is over, then the call's own work. */
+function tracedRun<S, A, R>(conn: S, call: TracedCall<S, A, R>, signal: AbortSignal | undefined): R | Promise<R> {
+  call.granted(conn);
+  return call.run!(conn, call.arg as A, signal);
 }
 
-function tracedRun<S, A, R>(conn: S, t: TracedArg<S, A, R>, signal: AbortSignal | undefined): R | Promise<R> {
-  t.call.granted(conn);
-  return t.run(conn, t.arg, signal);
+/** `dispatch(fn)` as a runner: the caller's function is the argument. */
+function callFn<S, R>(conn: S, fn: (conn: S, signal: AbortSignal) => R | Promise<R>, signal: AbortSignal | undefined): R | Promise<R> {
+  return fn(conn, signal ?? NEVER_ABORTED);
 }
+
+/** `dispatch`'s signal when the caller gave none (the core's runner does the same). */
+const NEVER_ABORTED = new AbortController().signal;
+setMaxListeners(0, NEVER_ABORTED);
 
 class PoolTracer implements PoolTracing {
   readonly api: OtelTraceApi;
   readonly tracer: Tracer;
   readonly #observer: RuntimeObserver;
-  readonly #options: PoolTraceOptions;
+  readonly #requestSpans: boolean;
+  readonly #requireParentSpan: boolean;
   readonly now: () => number;
-  /** Session → connection id (a session belongs to one incarnation of one slot for its life). */
-  readonly #ids = new WeakMap<object, string>();
+  /** Session → its connection's span attributes (a session belongs to one incarnation of one slot). */
+  readonly #attributes = new WeakMap<object, Attributes>();
 
   constructor(api: OtelTraceApi, tracer: Tracer, observer: RuntimeObserver, options: PoolTraceOptions) {
     this.api = api;
     this.tracer = tracer;
     this.#observer = observer;
-    this.#options = options;
-    // Span times to the sub-millisecond (the runtime's clock: virtual in tests).
+    this.#requestSpans = options.requestSpans;
+    this.#requireParentSpan = options.requireParentSpan;
+    // Span times to the sub-millisecond (the runtime's clock: virtual in tests). The real
+    // clock's origin is read once: preciseNow reads performance.timeOrigin on every call.
     const scheduler = observer.rt.scheduler;
-    this.now = () => preciseNow(scheduler);
+    const origin = performance.timeOrigin;
+    this.now = scheduler === asyncScheduler ? () => origin + performance.now() : () => preciseNow(scheduler);
   }
 
   use<S, R>(pool: TracedPool, core: TracedCore<S>, fn: (conn: S, signal: AbortSignal) => R | Promise<R>, options: AcquireOptions | undefined): Promise<R> {
     const call = this.#begin(pool, core, 'use');
     if (call === undefined) return core.use(fn, options);
-    return call.run(() => core.use((conn, signal) => {
+    const traced = (conn: S, signal: AbortSignal): R | Promise<R> => {
       call.granted(conn);
       return fn(conn, signal);
-    }, options));
+    };
+    const ctx = call.ctx;
+    return call.settle(ctx === undefined ? core.use(traced, options) : this.api.context.with(ctx, () => core.use(traced, options)));
   }
 
   dispatch<S, R>(pool: TracedPool, core: TracedCore<S>, fn: (conn: S, signal: AbortSignal) => R | Promise<R>, options: AcquireOptions | undefined): Promise<R> {
-    const call = this.#begin(pool, core, 'dispatch');
-    if (call === undefined) return core.dispatch(fn, options);
-    return call.run(() => core.dispatch((conn, signal) => {
-      call.granted(conn);
-      return fn(conn, signal);
-    }, options));
+    return this.#dispatch(pool, core, 'dispatch', callFn as DispatchRunner<S, typeof fn, R>, fn, options);
   }
 
   dispatchWith<S, A, R>(pool: TracedPool, core: TracedCore<S>, name: 'command' | 'request', run: DispatchRunner<S, A, R>, arg: A,
     options: AcquireOptions | undefined): Promise<R> {
-    const call = this.#begin(pool, core, name);
+    return this.#dispatch(pool, core, name, run, arg, options);
+  }
+
+  #dispatch<S, A, R>(pool: TracedPool, core: TracedCore<S>, name: PoolCall, run: DispatchRunner<S, A, R>, arg: A,
+    options: AcquireOptions | undefined): Promise<R> {
+    const call = this.#begin<S, A, R>(pool, core, name);
     if (call === undefined) return core.dispatchWith(run, arg, options);
-    const traced: TracedArg<S, A, R> = { call, run, arg };
-    return call.run(() => core.dispatchWith(tracedRun as DispatchRunner<S, TracedArg<S, A, R>, R>, traced, options));
+    call.run = run;
+    call.arg = arg;
+    const runner = tracedRun as DispatchRunner<S, TracedCall<S, A, R>, R>;
+    const ctx = call.ctx;
+    return call.settle(ctx === undefined ? core.dispatchWith(runner, call, options)
+      : this.api.context.with(ctx, () => core.dispatchWith(runner, call, options)));
   }
 
   detached<T>(fn: () => T): T {
@@ -236,35 +274,32 @@ class PoolTracer implements PoolTracing {
    * inside a recording span of the caller, which gets annotated; with `requestSpans` a
    * span of its own (inside a recording span, unless `requireParentSpan` is false).
    */
-  #begin<S>(pool: TracedPool, core: TracedCore<S>, name: PoolCall): TracedCall<S> | undefined {
+  #begin<S, A = unknown, R = unknown>(pool: TracedPool, core: TracedCore<S>, name: PoolCall): TracedCall<S, A, R> | undefined {
     const parent = this.api.context.active();
     const caller = this.api.trace.getSpan(parent);
     const recording = caller !== undefined && caller.isRecording();
-    if (this.#options.requestSpans) {
-      if (this.#options.requireParentSpan && !recording) return undefined;
-      return new TracedCall(this, pool, core, name, parent, undefined);
+    if (this.#requestSpans) {
+      if (this.#requireParentSpan && !recording) return undefined;
+      return new TracedCall<S, A, R>(this, pool, core, parent, undefined).open(name);
     }
-    return recording ? new TracedCall(this, pool, core, name, parent, caller) : undefined;
+    return recording ? new TracedCall<S, A, R>(this, pool, core, parent, caller) : undefined;
   }
 
+  /** The span attributes naming the connection whose session is `conn` (made once per session). */
   connectionAttributes<S>(pool: TracedPool, core: TracedCore<S>, conn: S): Attributes {
-    const id = this.#connectionId(core, conn);
+    const keyed = typeof conn === 'object' && conn !== null;
+    const cached = keyed ? this.#attributes.get(conn) : undefined;
+    if (cached !== undefined) return cached;
+    const id = core.connectionIdOf(conn);
     if (id === undefined) return { 'wirewarden.pool': pool.id };
     const path = `${pool.path}/${id}`;
     const endpoint = this.#observer.watchAt(path)?.series.labels.endpoint;
-    return endpoint === undefined
+    const attributes: Attributes = endpoint === undefined
       ? { 'wirewarden.pool': pool.id, 'wirewarden.connection.id': id, 'wirewarden.connection.path': path }
       : { 'wirewarden.pool': pool.id, 'wirewarden.connection.id': id, 'wirewarden.connection.path': path, 'wirewarden.endpoint': endpoint };
-  }
-
-  #connectionId<S>(core: TracedCore<S>, conn: S): string | undefined {
-    const keyed = typeof conn === 'object' && conn !== null;
-    let id = keyed ? this.#ids.get(conn) : undefined;
-    if (id === undefined) {
-      id = core.connectionIdOf(conn);
-      if (keyed && id !== undefined) this.#ids.set(conn, id);
-    }
-    return id;
+    // Cached once the endpoint is known (the watch exists from the connection's first state).
+    if (keyed && endpoint !== undefined) this.#attributes.set(conn, attributes);
+    return attributes;
   }
 }
 
