@@ -35,7 +35,6 @@
  * - Not restorable: a connection's socket does not survive persistence.
  */
 import type { ActorLogic, ActorScope, ActorSystem } from 'xstate';
-import { InvalidOptionError } from '../errors.js';
 import { reportEffects, runEffects } from './connection-effects.js';
 import type { ConnectionEvent } from './connection-events.js';
 import { connectionModel } from './connection-model.js';
@@ -47,6 +46,7 @@ import {
 import { connectionTransition, initialStep, type ConnectionStep } from './connection-transition.js';
 import type { ConnectionInput } from './connection-types.js';
 import { initialConnection } from './initial-connection.js';
+import { refuseRestore } from './restore-refused.js';
 
 export type { ConnectionEvent, ConnectionInternalEvent } from './connection-events.js';
 
@@ -120,7 +120,5 @@ export const connectionMachine: ConnectionLogic = {
   getPersistedSnapshot(snapshot) {
     return persistedSnapshot(snapshot) as ConnectionSnapshot;
   },
-  restoreSnapshot() {
-    throw new InvalidOptionError('a connection actor cannot be restored from a persisted snapshot: its socket does not survive persistence; start a new one');
-  },
+  restoreSnapshot: refuseRestore,
 };

@@ -44,6 +44,7 @@ import type { HeartbeatParams, ProbeParams } from './connection-effects.js';
 import type { ConnectionInput, ConnectionContext, ConnectionOutput, DeadReason } from './connection-types.js';
 import { connectionClock, resourcesOf } from './connection-resources.js';
 import { initialConnection } from './initial-connection.js';
+import { refuseRestore } from './restore-refused.js';
 import {
   closed, closedOutput, deadOutput, died, probeAnswered, probeFailed, probeSent, readied, requestTimedOut, stamped,
 } from './connection-updates.js';
@@ -116,6 +117,18 @@ function probeOutcomes(answered: 'recordProbeAnswer' | 'recordFalseSuspicion') {
 }
 
 /**
+ * `createActor(connectionModel, { snapshot })` fails like `connectionMachine`'s
+ * (WW_INVALID_OPTION, restore-refused.ts): XState would restore the context but no live
+ * half, an actor that never dials, ticks nor probes. The machine's `restoreSnapshot` is an
+ * own (bound) property, replaced here; a machine derived with `.provide()` is XState's
+ * plain one again.
+ */
+function refusingRestore<M extends { restoreSnapshot: unknown }>(machine: M): M {
+  machine.restoreSnapshot = refuseRestore;
+  return machine;
+}
+
+/**
  * The connection statechart as an XState machine (see the module doc). Mostly for tools:
  * the Stately editor, `xstate/graph`, `transition()`. Spawn `connectionMachine` to run
  * connections; it is this chart at a fraction of the cost.
@@ -128,7 +141,7 @@ function probeOutcomes(answered: 'recordProbeAnswer' | 'recordFalseSuspicion') {
  *   serializeState: (s) => JSON.stringify(s.value),
  * });
  */
-export const connectionModel = setup({
+export const connectionModel = refusingRestore(setup({
   types: {} as {
     context: ConnectionContext;
     events: ConnectionEvent;
@@ -222,4 +235,4 @@ export const connectionModel = setup({
     },
   },
   output: ({ event }) => (event as unknown as { output: ConnectionOutput }).output,
-});
+}));

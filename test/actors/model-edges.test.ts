@@ -14,6 +14,8 @@ import { connectionMachine } from '../../src/actors/connection-machine.js';
 import { DialRefusedError } from '../../src/errors.js';
 import { VirtualTimeScheduler } from 'rxjs';
 import { FakeDbServer, fakeDbProtocol } from './helpers/fake-db-client.js';
+import { FakeProtocol } from './helpers/fake-protocol.js';
+import { FakeTransport } from './helpers/fake-transport.js';
 import { advanceTo, virtualConnection, type VirtualConnectionOptions } from './helpers/virtual-connection.js';
 
 type Edge = `${string} --${string}--> ${string}`;
@@ -187,5 +189,28 @@ describe('the connection model, end to end', () => {
     const restored = createActor(connectionMachine, { snapshot: c.actor.getPersistedSnapshot() } as never);
     expect(restored.getSnapshot()).toMatchObject({ status: 'error', error: expect.objectContaining({ code: 'WW_INVALID_OPTION' }) });
     c.actor.stop();
+  });
+
+  it('refuses to restore the interpreted model too (it would restore a context with no live half: no dial, tick or probe)', async () => {
+    const vts = new VirtualTimeScheduler();
+    const input = {
+      endpoint: { host: '127.0.0.1', port: 7000 },
+      protocol: new FakeProtocol({ scheduler: vts }),
+      transport: new FakeTransport({ scheduler: vts }),
+      scheduler: vts,
+      random: () => 0.5,
+      loadSource: () => 0,
+    };
+    const model = createActor(connectionModel, { input });
+    model.start();
+    await advanceTo(vts, 1);
+    expect(model.getSnapshot().value).toBe('ready');
+    const persisted = model.getPersistedSnapshot();
+    model.stop();
+    const restored = createActor(connectionModel, { input, snapshot: persisted });
+    expect(restored.getSnapshot()).toMatchObject({
+      status: 'error',
+      error: expect.objectContaining({ code: 'WW_INVALID_OPTION', message: expect.stringContaining('cannot be restored') }),
+    });
   });
 });
