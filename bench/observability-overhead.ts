@@ -1,10 +1,11 @@
 /**
- * What metrics and tracing cost: CPU per heartbeat and per `pool.use` request (and per
- * acquire + release) with createPrometheusMetrics + createOpenTelemetry on, against the
- * same runtime and connections with them off, in one run. Bar (issue 15): ≤ 5 %.
+ * What metrics and tracing cost: CPU per heartbeat, per `pool.use` request, per shared
+ * dispatch (`pool.request`, `pool.dispatch`) and per acquire + release with
+ * createPrometheusMetrics + createOpenTelemetry on, against the same runtime and
+ * connections with them off, in one run. Bar (issue 15): ≤ 5 %.
  *
  *   npx tsx bench/observability-overhead.ts [--connections 1000] [--interval-ms 1000]
- *        [--window-s 4] [--rounds 3] [--use-window-s 2]
+ *        [--window-s 4] [--rounds 3] [--use-window-s 2] [--only heartbeat,use,dispatch,acquire]
  *
  * "On" is what a user runs: a prom-client Registry scraped once per window, an OTel SDK
  * (MeterProvider collected once per window, BasicTracerProvider with a batch processor,
@@ -25,7 +26,11 @@
  *    Like the heartbeat, also measured without I/O (a pool of one connect-mode session,
  *    `pool.use(() => 1)` in a loop, the caller in a span of its own or not): µs added per
  *    request.
- * 3. acquire: acquire + release in a loop on an idle pool (the lease path, which metrics
+ * 3. dispatch: 2 shared connections, 50 callers looping `pool.request(x)` (wire()
+ *    multiplexing); CPU per dispatch, untraced callers and callers in a span of their own
+ *    (wirewarden annotates it, no span of its own). Also without I/O: `pool.dispatch(() => 1)`
+ *    on one shared connect-mode session, µs added per dispatch.
+ * 4. acquire: acquire + release in a loop on an idle pool (the lease path, which metrics
  *    never touch: waits are reported only when an acquire queued).
  */
 import { PassThrough } from 'node:stream';
@@ -55,8 +60,10 @@ const { values } = parseArgs({
     'window-s': { type: 'string', default: '4' },
     'use-window-s': { type: 'string', default: '2' },
     rounds: { type: 'string', default: '3' },
+    only: { type: 'string', default: 'heartbeat,use,dispatch,acquire' },
   },
 });
+const only = new Set(values.only.split(','));
 const N = Number(values.connections);
 const intervalMs = Number(values['interval-ms']);
 const windowMs = Number(values['window-s']) * 1000;
@@ -302,6 +309,101 @@ async function usesAlone(rt: Runtime): Promise<{ plain: Pair[]; traced: Pair[] }
   return { plain, traced };
 }
 
+async function dispatches(pool: Pool<WireSession>, inSpan: boolean, tracer: { startActiveSpan<T>(name: string, fn: (span: { end(): void }) => T): T }): Promise<number> {
+  let done = 0;
+  let stop = false;
+  const payload = { op: 'get', key: 'k' };
+  const caller = async (): Promise<void> => {
+    while (!stop) {
+      if (inSpan) {
+        await tracer.startActiveSpan('request', async (span) => {
+          try {
+            await pool.request(payload);
+          } finally {
+            span.end();
+          }
+        });
+      } else {
+        await pool.request(payload);
+      }
+      done++;
+    }
+  };
+  const c0 = cpuMicros();
+  const callers = Array.from({ length: 50 }, caller);
+  await sleep(useWindowMs);
+  stop = true;
+  await Promise.all(callers);
+  return (cpuMicros() - c0) / done;
+}
+
+/** CPU per `pool.request` dispatched over 2 shared wire() connections, off and on, untraced and traced callers. */
+async function dispatch(rt: Runtime, host: string, port: number): Promise<{ plain: Pair[]; traced: Pair[] }> {
+  const pool = rt.createPool<WireSession>({ id: 'dispatches', endpoints: [{ host, port }], protocol: wire(), min: 2, max: 2 });
+  while (pool.stats().open < 2) await sleep(10);
+  const callerSpans = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(new InMemorySpanExporter())] });
+  const tracer = callerSpans.getTracer('caller');
+  await dispatches(pool, false, tracer); // warm-up
+  const plain: Pair[] = [];
+  const traced: Pair[] = [];
+  for (let r = 0; r < rounds; r++) {
+    for (const inSpan of [false, true]) {
+      const off = await dispatches(pool, inSpan, tracer);
+      const on = turnOn(rt);
+      const onUs = await dispatches(pool, inSpan, tracer);
+      await on.flush();
+      await on.off();
+      (inSpan ? traced : plain).push({ off, on: onUs });
+    }
+  }
+  await callerSpans.shutdown();
+  await pool.close();
+  return { plain, traced };
+}
+
+/** µs of CPU per `pool.dispatch(() => 1)` on one shared session without I/O, off and on, untraced and traced callers. */
+async function dispatchesAlone(rt: Runtime): Promise<{ plain: Pair[]; traced: Pair[] }> {
+  const pool = rt.createPool({
+    id: 'no-io-dispatch', endpoints: [{ host: '127.0.0.1', port: 1 }], min: 1, max: 1, heartbeat: { intervalMs: 3_600_000 },
+    protocol: custom({ connect: async () => ({}), probe: async () => {}, close: async () => {}, sharing: { maxInFlight: 64 } }),
+  });
+  while (pool.stats().open < 1) await sleep(5);
+  const callerSpans = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(new InMemorySpanExporter())] });
+  const tracer = callerSpans.getTracer('caller');
+  const K = 50_000;
+  const one = (): number => 1;
+  const run = async (inSpan: boolean): Promise<number> => {
+    const c0 = cpuMicros();
+    for (let i = 0; i < K; i++) {
+      if (inSpan) {
+        await tracer.startActiveSpan('request', async (span) => {
+          await pool.dispatch(one);
+          span.end();
+        });
+      } else {
+        await pool.dispatch(one);
+      }
+    }
+    return (cpuMicros() - c0) / K;
+  };
+  await run(false);
+  await run(true);
+  const plain: Pair[] = [];
+  const traced: Pair[] = [];
+  for (let r = 0; r < Math.max(rounds, 5); r++) {
+    for (const inSpan of [false, true]) {
+      const off = await run(inSpan);
+      const on = turnOn(rt);
+      const onUs = await run(inSpan);
+      await on.off();
+      (inSpan ? traced : plain).push({ off, on: onUs });
+    }
+  }
+  await callerSpans.shutdown();
+  await pool.close();
+  return { plain, traced };
+}
+
 async function acquire(rt: Runtime, host: string, port: number): Promise<Pair[]> {
   const pool = rt.createPool<WireSession>({ id: 'leases', endpoints: [{ host, port }], protocol: wire(), min: 1, max: 1 });
   while (pool.stats().open < 1) await sleep(10);
@@ -330,20 +432,34 @@ const rt = createRuntime();
 try {
   console.log(`observability overhead: Node ${process.version}, ${N} connections, interval ${intervalMs} ms, ${rounds} rounds`);
   const modes: Mode[] = ['prometheus+tracing', 'otel-producer+tracing', 'otel-instruments+tracing', 'all'];
-  for (const [mode, pairs] of await cycles(rt, modes)) {
-    report(`heartbeat state changes alone (one actor, no I/O), ${mode}`, 'µs', pairs);
-    console.log(`  added per heartbeat: ${median(pairs.map((p) => p.on - p.off)).toFixed(2)} µs`);
+  if (only.has('heartbeat')) {
+    for (const [mode, pairs] of await cycles(rt, modes)) {
+      report(`heartbeat state changes alone (one actor, no I/O), ${mode}`, 'µs', pairs);
+      console.log(`  added per heartbeat: ${median(pairs.map((p) => p.on - p.off)).toFixed(2)} µs`);
+    }
+    report('heartbeat over loopback (CPU per probe round trip), all', 'µs', await heartbeat(rt, server.host, server.port));
   }
-  report('heartbeat over loopback (CPU per probe round trip), all', 'µs', await heartbeat(rt, server.host, server.port));
-  const alone = await usesAlone(rt);
-  report('pool.use(() => 1) alone (no I/O), untraced caller, all', 'µs', alone.plain);
-  console.log(`  added per request: ${median(alone.plain.map((p) => p.on - p.off)).toFixed(2)} µs`);
-  report('pool.use(() => 1) alone (no I/O), caller inside its own span, all', 'µs', alone.traced);
-  console.log(`  added per request: ${median(alone.traced.map((p) => p.on - p.off)).toFixed(2)} µs`);
-  const { plain, traced } = await use(rt, server.host, server.port);
-  report('pool.use + request, untraced caller, all', 'µs', plain);
-  report('pool.use + request, caller inside its own span, all', 'µs', traced);
-  report('acquire + release, all', 'ns', await acquire(rt, server.host, server.port));
+  if (only.has('use')) {
+    const alone = await usesAlone(rt);
+    report('pool.use(() => 1) alone (no I/O), untraced caller, all', 'µs', alone.plain);
+    console.log(`  added per request: ${median(alone.plain.map((p) => p.on - p.off)).toFixed(2)} µs`);
+    report('pool.use(() => 1) alone (no I/O), caller inside its own span, all', 'µs', alone.traced);
+    console.log(`  added per request: ${median(alone.traced.map((p) => p.on - p.off)).toFixed(2)} µs`);
+    const { plain, traced } = await use(rt, server.host, server.port);
+    report('pool.use + request, untraced caller, all', 'µs', plain);
+    report('pool.use + request, caller inside its own span, all', 'µs', traced);
+  }
+  if (only.has('dispatch')) {
+    const alone = await dispatchesAlone(rt);
+    report('pool.dispatch(() => 1) alone (no I/O), untraced caller, all', 'µs', alone.plain);
+    console.log(`  added per dispatch: ${median(alone.plain.map((p) => p.on - p.off)).toFixed(2)} µs`);
+    report('pool.dispatch(() => 1) alone (no I/O), caller inside its own span, all', 'µs', alone.traced);
+    console.log(`  added per dispatch: ${median(alone.traced.map((p) => p.on - p.off)).toFixed(2)} µs`);
+    const { plain, traced } = await dispatch(rt, server.host, server.port);
+    report('pool.request (shared dispatch over loopback), untraced caller, all', 'µs', plain);
+    report('pool.request (shared dispatch over loopback), caller inside its own span, all', 'µs', traced);
+  }
+  if (only.has('acquire')) report('acquire + release, all', 'ns', await acquire(rt, server.host, server.port));
 } finally {
   await rt.shutdown();
   await server.stop();
