@@ -131,7 +131,6 @@ export class ProbeTracker implements ProbeOwner, ProbeListener {
     const gen = this.#gen;
     const scaled = loadScaledTimeoutMs(baseTimeoutMs, host.heartbeat.eluWeight, this.#load());
     const timeoutMs = capMs === undefined || scaled <= capMs ? scaled : Math.max(1, Math.ceil(capMs));
-    const controller = (this.#controller = takeProbeController());
     this.#startedAt = preciseNow(host.scheduler);
     this.#inboundAtStart = this.#inbound;
     const deadlines = (this.#deadlines = probeDeadlines(host.scheduler, timeoutMs));
@@ -141,7 +140,10 @@ export class ProbeTracker implements ProbeOwner, ProbeListener {
       this.#windowMs = 0;
       this.#expiredGen = -1;
     }
+    // A watch sends nothing, so it takes no controller (one taken here would be aborted
+    // and dropped at the deadline: a pooled controller lost per watch).
     if (watchIfHeld && host.held()) return;
+    const controller = (this.#controller = takeProbeController());
     const protocol = host.protocol;
     if (protocol.probeWith !== undefined) {
       // The callback form (wire()): no promise, closure or reaction per heartbeat.
@@ -193,7 +195,10 @@ export class ProbeTracker implements ProbeOwner, ProbeListener {
     this.#deadlines = undefined;
     this.#expiredGen = this.#gen;
     this.#expiredStartedAt = this.#startedAt;
-    const timeout = new RequestTimeoutError(`probe to ${host.where} got no reply within ${deadlines.timeoutMs} ms`);
+    // No controller: a watch of a held connection (no probe was sent), see `start`.
+    const timeout = this.#controller === undefined
+      ? new RequestTimeoutError(`${host.where} sent nothing within ${deadlines.timeoutMs} ms while held (watched, no probe sent)`)
+      : new RequestTimeoutError(`probe to ${host.where} got no reply within ${deadlines.timeoutMs} ms`);
     const cause = this.#rejected ? this.#rejection : timeout;
     this.#rejected = false;
     this.#rejection = undefined;

@@ -8,6 +8,7 @@ import { VirtualTimeScheduler } from 'rxjs';
 import { createActor } from 'xstate';
 import { RequestTimeoutError } from '../../src/errors.js';
 import { connectionMachine } from '../../src/actors/connection-machine.js';
+import { idleProbeControllers, returnProbeController } from '../../src/actors/probe-controllers.js';
 import { FakeProtocol } from './helpers/fake-protocol.js';
 import { FakeTransport } from './helpers/fake-transport.js';
 import { advanceTo, virtualConnection } from './helpers/virtual-connection.js';
@@ -217,6 +218,8 @@ describe('a probe never enters a leased or busy connection', () => {
     let leased = true;
     const c = virtualConnection({ heartbeat, input: { leased: () => leased } });
     await c.advanceTo(2000);
+    returnProbeController(new AbortController()); // the pool has one to lose
+    const pooled = idleProbeControllers();
     c.protocol.session!.ctx.requestTimedOut!();
     await c.advanceTo(2000);
     expect(c.state()).toBe('suspect');
@@ -227,6 +230,11 @@ describe('a probe never enters a leased or busy connection', () => {
     expect(c.state()).toBe('suspect');
     expect(await c.runUntil('dead')).toBe(2900);
     expect(c.actor.getSnapshot().output?.reason).toBe('heartbeat-timeout');
+    // The watches sent nothing: no pooled controller was taken (and aborted, so lost) for
+    // them, and the failure says what was waited for.
+    expect(idleProbeControllers()).toBe(pooled);
+    const cause = (c.actor.getSnapshot().output?.error as { cause?: Error } | undefined)?.cause;
+    expect(cause?.message).toBe('127.0.0.1:7000 sent nothing within 300 ms while held (watched, no probe sent)');
     leased = false;
   });
 
