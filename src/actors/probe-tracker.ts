@@ -78,7 +78,12 @@ export class ProbeTracker implements ProbeOwner, ProbeListener {
   #rejected = false;
   /** A check for "traffic while probing" is queued (see `#checkAlive`). */
   #aliveCheckQueued = false;
-  /** A `probeWith` reply was just handled: the `markAlive` of its chunk is not traffic. */
+  /**
+   * A `probeWith` reply was just handled: the `markAlive` of its chunk is not traffic.
+   * Cleared by `start` and `cancel` too: a custom `probeWith` may settle outside any chunk
+   * (from a timer), and no `markAlive` then consumes it — the next real chunk would be
+   * swallowed, and a probe out then would miss the traffic that should end it.
+   */
   #replyInChunk = false;
 
   constructor(host: ProbeHost) {
@@ -172,6 +177,7 @@ export class ProbeTracker implements ProbeOwner, ProbeListener {
   /** Drops the probe in flight, if any: its deadline goes, its signal aborts, its reply is ignored. */
   cancel(): void {
     this.#gen++;
+    this.#replyInChunk = false;
     this.#rejected = false;
     this.#rejection = undefined;
     const deadlines = this.#deadlines;
@@ -235,10 +241,11 @@ export class ProbeTracker implements ProbeOwner, ProbeListener {
     const host = this.#host;
     if (gen !== this.#expiredGen || this.#deadlines === undefined || host.disposed) return;
     this.#expiredGen = -1;
-    // Its chunk's `markAlive` is not traffic (the next tick must still probe).
-    this.#replyInChunk = true;
     const rttMs = preciseNow(host.scheduler) - this.#expiredStartedAt;
     this.cancel();
+    // Its chunk's `markAlive` is not traffic (the next tick must still probe); set after
+    // `cancel`, which clears it.
+    this.#replyInChunk = true;
     host.owner.send({ type: 'ww.probe.ok', rttMs });
   }
 

@@ -46,4 +46,24 @@ describe('a probe answered after its timeout', () => {
     expect(c.actor.getSnapshot().context.reason).toBe('heartbeat-timeout');
     expect(c.actor.getSnapshot().context.falseSuspicions).toBe(0);
   });
+
+  it('its chunk is not traffic: the next idle tick still probes', async () => {
+    const c = connection();
+    await advanceTo(c.vts, 4900);
+    expect(c.peer.state.pings).toBe(5); // 500, …, 4500
+    c.peer.state.delayMs = 150;
+    // Probe at 5500 times out at 5600 (suspect, a second ping, left unanswered so that no
+    // other chunk arrives); the first PONG, at 5650, is late.
+    await advanceTo(c.vts, 5550);
+    c.peer.state.delayMs = null;
+    await advanceTo(c.vts, 5650);
+    expect(c.states.slice(-3)).toEqual(['probing', 'suspect', 'ready']);
+    expect(c.actor.getSnapshot().context).toMatchObject({ rttMs: 150, since: 5650 });
+    expect(c.peer.state.pings).toBe(7);
+    // The tick at 6500 finds no traffic since it was armed at 5650 (the PONG's chunk
+    // does not count): it probes.
+    await advanceTo(c.vts, 6500);
+    expect(c.peer.state.pings).toBe(8);
+    c.actor.stop();
+  });
 });

@@ -4,7 +4,8 @@
  * the RTT is recorded, and other inbound traffic while a probe is out ends `probing`.
  */
 import { describe, expect, it } from 'vitest';
-import { advanceTo } from './helpers/virtual-connection.js';
+import type { ProbeListener } from '../../src/transport/types.js';
+import { advanceTo, virtualConnection } from './helpers/virtual-connection.js';
 import { wirePeerConnection } from './helpers/wire-peer.js';
 
 const connection = () => wirePeerConnection({ intervalMs: 1000, maxTimeoutMs: 300 });
@@ -31,6 +32,33 @@ describe('probeWith over wire()', () => {
     await advanceTo(c.vts, 510);
     expect(c.actor.getSnapshot().value).toBe('ready');
     expect(c.actor.getSnapshot().context).toMatchObject({ probesSent: 1, probesFailed: 0, since: 500 });
+    c.actor.stop();
+  });
+});
+
+describe('probeWith of a custom protocol', () => {
+  it('an answer settled outside any chunk (from a timer) does not make the next chunk invisible', async () => {
+    const c = virtualConnection({ heartbeat: { intervalMs: 1000, maxTimeoutMs: 300 } });
+    const sent: number[] = [];
+    // Answers its first probe 5 ms later from a timer — no inbound chunk, so no markAlive
+    // follows the answer — and never answers the second.
+    Object.assign(c.protocol, {
+      probeWith(_session: unknown, _signal: AbortSignal, listener: ProbeListener, token: number) {
+        sent.push(c.vts.now());
+        if (sent.length === 1) c.vts.schedule(() => listener.probeSettled(token, true), 5);
+      },
+    });
+    await c.advanceTo(505);
+    expect(c.state()).toBe('ready');
+    expect(c.actor.getSnapshot().context.rttMs).toBe(5);
+    await c.advanceTo(1500);
+    expect(sent).toEqual([500, 1500]);
+    expect(c.state()).toBe('probing');
+    // Traffic while the second probe is out ends probing at once, as any traffic does.
+    c.transport.last.server!.write('x');
+    await c.advanceTo(1510);
+    expect(c.state()).toBe('ready');
+    expect(c.actor.getSnapshot().context).toMatchObject({ probesSent: 2, probesFailed: 0, since: 1500 });
     c.actor.stop();
   });
 });
