@@ -3,8 +3,9 @@
  * the actor runs, end to end with the live half: every transition taken across the
  * scenarios below — heartbeat, suspicion, death by each cause, CLOSE and KILL from several
  * states — is an edge of `connectionModel`, and together they take every edge of it. Plus
- * the snapshot's machine shape. (The cell-by-cell and path-by-path comparison with XState's
- * interpretation of the model is in model-agreement.test.ts.)
+ * the snapshot's machine shape. (The comparison with XState's interpretation of the model
+ * is in model-cells.test.ts, cell by cell; model-paths.test.ts, path by path; and
+ * model-random.test.ts, random sequences, pure and live.)
  */
 import { describe, expect, it } from 'vitest';
 import { createActor, type InspectionEvent } from 'xstate';
@@ -169,6 +170,19 @@ describe('the connection model, end to end', () => {
     expect(off).toEqual([]);
     const untaken = [...chart].filter((e) => !seen.includes(e));
     expect(untaken).toEqual([]);
+  });
+
+  it('hands the inspector a config that names the guard of a failed probe', () => {
+    // What the Stately inspector receives: the config as JSON (functions dropped).
+    const config = JSON.parse(JSON.stringify(connectionMachine.config)) as {
+      states: Record<string, { on?: Record<string, unknown> }>;
+    };
+    for (const state of ['probing', 'suspect']) {
+      expect(config.states[state]!.on!['ww.probe.failed']).toEqual([
+        { guard: 'suspicionWindowEnded', target: '#connection.dead', actions: { type: 'recordDeath', params: { reason: 'heartbeat-timeout' } } },
+        { target: '#connection.suspect', reenter: true, actions: 'countFailedProbe' },
+      ]);
+    }
   });
 
   it('gives machine-shaped snapshots and refuses to restore one', async () => {
