@@ -201,6 +201,10 @@ export class SupervisorEngine {
     entry.removing = true;
     this.#detach(entry);
     this.#table.stopEntry(entry, () => {
+      // Terminated between incarnations (waiting out its restart delay) or while its actor
+      // had not reached a final state of its own (a dial aborted): the child's last state
+      // says it is gone on purpose, as a normal exit would.
+      if (entry.state !== 'closed') this.#table.setState(entry, 'closed', 'terminated');
       this.#remove(entry);
       request?.resolve();
     });
