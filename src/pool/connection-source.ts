@@ -31,7 +31,7 @@
  * a rejection means "this connection is not fit" and the core kills it.
  */
 import type { PoolEndpoint } from './pool-options.js';
-import type { Slot } from './slot.js';
+import type { Slot, SlotStream } from './slot.js';
 
 /** Why the core closes a slot gracefully (no replacement). */
 export type PoolCloseReason = 'idle' | 'lifetime' | 'shutdown' | 'shutdown-forced'
@@ -89,8 +89,13 @@ export interface ConnectionSource<C> {
 
 /** The core's callbacks, handed to the source's factory. */
 export interface PoolSink<C> {
-  /** The slot's (new) connection is ready; `conn` is its session, what leases hand out. */
-  onReady(slot: Slot<C>, conn: C): void;
+  /**
+   * The slot's (new) connection is ready; `conn` is its session, what leases hand out.
+   * `stream`, when the connection has one: once it is destroyed the pool hands the
+   * connection to nobody and counts it dead, without waiting for `onDead` (a protocol
+   * destroys its stream on a request timeout; the 'close' the death waits for comes later).
+   */
+  onReady(slot: Slot<C>, conn: C, stream?: SlotStream): void;
   /** One attempt to connect the pending slot failed; the slot stays pending (maybe on another endpoint). */
   onDialFailed(slot: Slot<C>, error: unknown): void;
   /** The slot's ready connection died; a leased one loses its lease. The slot is pending again. */

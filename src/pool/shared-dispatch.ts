@@ -80,6 +80,8 @@ export interface DispatchHooks<C> {
   refused(): Error | undefined;
   /** A dispatch on `slot` (still the incarnation it ran on) failed with `error`: discovery hints (pool-discovery.ts). */
   callFailed?(slot: Slot<C>, error: unknown): void;
+  /** `slot.dying`: its stream is destroyed, its death not reported yet; count it dead now. */
+  dying(slot: Slot<C>): void;
 }
 
 export interface SharedDispatchDeps<C> {
@@ -252,7 +254,7 @@ export class SharedDispatch<C> {
 
   /** True when a shared slot may take more dispatches (queued ones, as it frees room). */
   takes(slot: Slot<C>): boolean {
-    return !slot.draining && !slot.suspect && slot.site.refused === undefined && slot.site.admit !== 2 && this.#clock.now < slot.lifetimeDeadline;
+    return !slot.draining && !slot.suspect && slot.site.refused === undefined && slot.site.admit !== 2 && this.#clock.now < slot.lifetimeDeadline && !slot.dying;
   }
 
   #start<A, R>(slot: Slot<C>, run: DispatchRunner<C, A, R>, arg: A, signal: AbortSignal | undefined): Promise<R> {
@@ -271,16 +273,18 @@ export class SharedDispatch<C> {
     const slot = await granted;
     // The grant went with its connection if that died (or closed) since: start over.
     if (!this.#table.claimGranted(slot)) return this.dispatch(run, arg, options);
+    // Its stream was destroyed since (a request on it timed out): the death, counted now, takes the grant.
+    if (slot.dying) {
+      this.#hooks.dying(slot);
+      return this.dispatch(run, arg, options);
+    }
     return this.#run(slot, run, arg, signal, this.#measure ? this.#latencyNow() : 0, this.#guards.callPermit(slot.site));
   }
 
-  #run<A, R>(
+  async #run<A, R>(
     slot: Slot<C>, run: DispatchRunner<C, A, R>, arg: A, signal: AbortSignal | undefined, startedAt: number, permit: number,
   ): Promise<R> {
-    return this.#counting ? this.#runCounted(slot, run, arg, signal, startedAt, permit) : this.#runPlain(slot, run, arg, signal, startedAt);
-  }
-
-  async #runPlain<A, R>(slot: Slot<C>, run: DispatchRunner<C, A, R>, arg: A, signal: AbortSignal | undefined, startedAt: number): Promise<R> {
+    if (this.#counting) return this.#runCounted(slot, run, arg, signal, startedAt, permit);
     const incarnation = slot.incarnation;
     try {
       return await run(slot.conn as C, arg, signal);
@@ -292,7 +296,7 @@ export class SharedDispatch<C> {
     }
   }
 
-  /** `#runPlain` with a breaker or ejection on: the dispatch's outcome and duration are recorded. */
+  /** `#run` with a breaker or ejection on: the dispatch's outcome and duration are recorded. */
   async #runCounted<A, R>(
     slot: Slot<C>, run: DispatchRunner<C, A, R>, arg: A, signal: AbortSignal | undefined, startedAt: number, permit: number,
   ): Promise<R> {
@@ -358,7 +362,7 @@ export class SharedDispatch<C> {
       } else if (state !== 'idle') {
         continue;
       }
-      if (slot.suspect || now >= slot.lifetimeDeadline) continue;
+      if (slot.suspect || now >= slot.lifetimeDeadline || slot.dying) continue;
       // An idle session that may not start sharing now (its last holder's command in flight).
       if (state === 'idle' && !t.mayShare(slot)) continue;
       const site = slot.site;
@@ -372,7 +376,7 @@ export class SharedDispatch<C> {
     }
     if (endpoints.length === 1) {
       const only = best[0];
-      return only === undefined ? undefined : this.#permitted(only);
+      return only === undefined || !this.#counting ? only : this.#permitted(only);
     }
     const nowMs = this.#measure ? this.#latencyNow() : 0;
     this.#pickedAt = nowMs;

@@ -21,7 +21,7 @@ import type { PoolClock } from './pool-clock.js';
 import type { PoolEvent } from './pool-events.js';
 import type { PoolOptions } from './pool-options.js';
 import type { ClosedReason, PoolCounters } from './pool-stats.js';
-import type { Slot } from './slot.js';
+import type { Slot, SlotStream } from './slot.js';
 import type { SlotTable } from './slot-table.js';
 import type { EndpointGuards } from './endpoint-guards.js';
 import type { EndpointRecord } from './endpoint-record.js';
@@ -122,18 +122,18 @@ export class SlotLifecycle<C> implements PoolSink<C> {
     return true;
   }
 
-  onReady(slot: Slot<C>, conn: C): void {
+  onReady(slot: Slot<C>, conn: C, stream?: SlotStream): void {
     if (slot.state !== 'pending') return;
-    this.#d.guards.batch(() => this.#ready(slot, conn));
+    this.#d.guards.batch(() => this.#ready(slot, conn, stream));
   }
 
-  #ready(slot: Slot<C>, conn: C): void {
+  #ready(slot: Slot<C>, conn: C, stream: SlotStream | undefined): void {
     const { clock, options: o } = this.#d;
     const now = clock.read();
     const deadline = o.maxLifetimeMs > 0
       ? now + o.maxLifetimeMs * (1 - o.lifetimeJitter * this.#d.random())
       : Number.POSITIVE_INFINITY;
-    this.#d.table.markReady(slot, conn, now, deadline);
+    this.#d.table.markReady(slot, conn, now, deadline, stream);
     this.#lastDialError = undefined;
     const recovered = this.#d.table.clearRefused(this.#d.table.record(slot));
     this.#d.guards.dialSucceeded(slot.site, slot.permit);

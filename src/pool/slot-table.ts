@@ -32,7 +32,7 @@ import { EndpointRecord } from './endpoint-record.js';
 import type { LeaseOwner } from './lease.js';
 import { endpointKey, type PoolEndpoint } from './pool-options.js';
 import type { EndpointStats, PoolGauges } from './pool-stats.js';
-import { Slot, type SlotState } from './slot.js';
+import { Slot, type SlotState, type SlotStream } from './slot.js';
 
 export { EndpointRecord };
 
@@ -205,11 +205,12 @@ export class SlotTable<C> {
    * The pending slot's connection is ready: records it and its endpoint's success. The
    * slot stays `pending` until the caller moves it (idle, or leased to a waiter).
    */
-  markReady(slot: Slot<C>, conn: C, now: number, lifetimeDeadline: number): void {
+  markReady(slot: Slot<C>, conn: C, now: number, lifetimeDeadline: number, stream?: SlotStream): void {
     const rec = this.record(slot);
     rec.consecutiveFailures = 0;
     rec.lastError = undefined;
     slot.conn = conn;
+    slot.stream = stream;
     slot.createdAt = now;
     slot.dialFailures = 0;
     slot.lifetimeDeadline = lifetimeDeadline;
@@ -319,6 +320,7 @@ export class SlotTable<C> {
     } else {
       this.record(slot).open--;
       slot.conn = undefined;
+      slot.stream = undefined;
       slot.incarnation++;
       if (to === 'pending') slot.since = now;
     }

@@ -27,6 +27,13 @@ import type { PoolEndpoint } from './pool-options.js';
 import type { Lease, LeaseOwner } from './lease.js';
 import type { Waiter } from './waiter-queue.js';
 
+/** What the pool reads of a connection's stream (a `Duplex` is one). */
+export interface SlotStream {
+  readonly destroyed: boolean;
+  /** The error it was destroyed with, if any (`Duplex.errored`). */
+  readonly errored?: Error | null;
+}
+
 export type SlotState = 'pending' | 'idle' | 'leased' | 'shared' | 'probing' | 'resetting' | 'closing';
 
 export class Slot<C = unknown> {
@@ -44,6 +51,11 @@ export class Slot<C = unknown> {
   readonly state: SlotState = 'pending';
   /** The session of the current incarnation; undefined unless ready (cleared by `SlotTable.move`). */
   conn: C | undefined = undefined;
+  /**
+   * The current incarnation's stream, when its source has one (set with `onReady`, cleared
+   * with `conn`): see `dying`.
+   */
+  stream: SlotStream | undefined = undefined;
   /** When the current incarnation became ready (scheduler time). */
   createdAt = 0;
   /** When it last became idle (release or ready), for idle timeout and validation. */
@@ -102,6 +114,17 @@ export class Slot<C = unknown> {
     this.endpoint = site.endpoint;
     this.endpointKey = site.key;
     this.since = now;
+  }
+
+  /**
+   * Its stream is destroyed though the source has not reported the death yet: a protocol
+   * destroys its stream on a request timeout (`resp()`), and the stream's 'close', which
+   * the death waits for, comes a loop turn later. The pool hands out no such connection
+   * (a caller would fail on a connection it never used); it reports the death at once.
+   */
+  get dying(): boolean {
+    const s = this.stream;
+    return s !== undefined && s.destroyed;
   }
 
   /** True while it holds a usable connection (idle, leased, shared, being validated or reset). */

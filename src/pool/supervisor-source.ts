@@ -33,6 +33,7 @@ import type { AnyActorRef } from 'xstate';
 import { connectionMachine } from '../actors/connection-machine.js';
 import type { KillReason } from '../actors/connection-types.js';
 import { liveConnection } from '../actors/live-connection.js';
+import { resourcesOf } from '../actors/connection-resources.js';
 import { DialFailedError, PoolClosedError, ProtocolError, WirewardenError } from '../errors.js';
 import { observeHubOf, type ObserveHub } from '../observe/observe-hub.js';
 import type { SchedulerLike } from '../scheduler.js';
@@ -200,7 +201,8 @@ export class SupervisorSource<S> implements ConnectionSource<S>, WatcherOwner<S>
 
   incarnationReady(w: SlotWatcher<S>, ref: AnyActorRef): void {
     try {
-      this.#c.sink.onReady(w.slot, liveConnection<S>(ref)?.session as S);
+      // The stream too: the pool hands out no connection whose stream is already destroyed.
+      this.#c.sink.onReady(w.slot, liveConnection<S>(ref)?.session as S, resourcesOf(ref)?.stream);
     } catch (err) {
       warn(err);
     }

@@ -5,7 +5,7 @@
  * flight when the server dies failing with the death's retryable error.
  */
 import { expect, it } from 'vitest';
-import { ConnectionClosedError, ExclusiveCommandError, type Pool, type RespSession } from '../../src/index.js';
+import { ConnectionClosedError, ExclusiveCommandError, resp, type Pool, type RespSession } from '../../src/index.js';
 import { rawCommands } from '../helpers/redis-server.js';
 import { waitFor } from '../transport/helpers.js';
 import { eventually, useRedis, withPool } from './redis-fixture.js';
@@ -71,6 +71,42 @@ it('callers in flight when redis dies fail with the death error (retryable); the
     expect(await pool.command(['PING'])).toBe('PONG');
   });
 });
+
+// A request timeout destroys the resp session; its socket's 'close' (the death the pool
+// waits for) comes a loop turn later. The connection must not be handed on meanwhile.
+it('a dispatch queued behind one that timed out runs on the replacement connection, not on the dying one', async () => {
+  const server = await redis.start({ args: ['--enable-debug-command', 'yes'] });
+  const options = { max: 1, maxInFlightPerConnection: 1, acquireTimeoutMs: 5000, protocol: resp({ requestTimeoutMs: 200 }) };
+  await withPool(server.endpoint, options, async ({ pool }) => {
+    await pool.command(['SET', 'k', 'v']);
+    const busy = rawCommands(server.port, [['DEBUG', 'SLEEP', '0.6']]).catch(() => 'x');
+    await eventually(async () => String(await rawCommands(server.port, [['PING']], 50).catch(() => 'blocked')) === 'blocked', 'the server busy');
+    const first = pool.command(['GET', 'k']).catch((e: unknown) => e); // times out after 200 ms
+    const queued = pool.command(['GET', 'k']).catch((e: unknown) => e); // waits for room (limit 1, max 1)
+    const [timedOut, value] = await Promise.all([first, queued]);
+    await busy;
+    expect(timedOut).toMatchObject({ code: 'WW_REQUEST_TIMEOUT' });
+    expect(value).toBe('v');
+    expect(pool.stats().closed.dead).toBe(1);
+  });
+}, 20_000);
+
+it('an acquire queued behind a lease whose command timed out gets the replacement connection', async () => {
+  const server = await redis.start({ args: ['--enable-debug-command', 'yes'] });
+  const options = { max: 1, acquireTimeoutMs: 5000, protocol: resp({ requestTimeoutMs: 200 }) };
+  await withPool(server.endpoint, options, async ({ pool }) => {
+    await pool.command(['SET', 'k', 'v']);
+    const busy = rawCommands(server.port, [['DEBUG', 'SLEEP', '0.6']]).catch(() => 'x');
+    await eventually(async () => String(await rawCommands(server.port, [['PING']], 50).catch(() => 'blocked')) === 'blocked', 'the server busy');
+    const first = pool.use((conn) => conn.command(['GET', 'k'])).catch((e: unknown) => e);
+    const queued = pool.use((conn) => conn.command(['GET', 'k'])).catch((e: unknown) => e);
+    const [timedOut, value] = await Promise.all([first, queued]);
+    await busy;
+    expect(timedOut).toMatchObject({ code: 'WW_REQUEST_TIMEOUT' });
+    expect(value).toBe('v');
+    expect(pool.stats().closed.dead).toBe(1);
+  });
+}, 20_000);
 
 it('pool.command and pool.request exist only where the sessions have them', () => {
   const typeCheckOnly = (pool: Pool<RespSession>) => {

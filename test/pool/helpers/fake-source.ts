@@ -5,7 +5,7 @@
  * one is gone (`onClosed`, automatic unless `manualClose`).
  */
 import type { ConnectionSource, PoolCloseReason, PoolKillReason, PoolSink, SlotInspection } from '../../../src/pool/connection-source.js';
-import type { Slot } from '../../../src/pool/slot.js';
+import type { Slot, SlotStream } from '../../../src/pool/slot.js';
 
 export interface FakeConn {
   readonly slotId: string;
@@ -80,11 +80,11 @@ export class FakeSource implements ConnectionSource<FakeConn> {
 
   // ── test controls ──
 
-  /** Completes a pending slot's dial. */
-  ready(slot: Slot<FakeConn>): FakeConn {
+  /** Completes a pending slot's dial; `stream`: the connection's (see `Slot.dying`). */
+  ready(slot: Slot<FakeConn>, stream?: SlotStream): FakeConn {
     const conn = { slotId: slot.id, serial: ++this.serial };
     this.waitingReady.delete(slot);
-    this.sink.onReady(slot, conn);
+    this.sink.onReady(slot, conn, stream);
     return conn;
   }
 
