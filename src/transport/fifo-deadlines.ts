@@ -17,8 +17,12 @@
  *   timer instead of scheduling and cancelling one per call; an idle session holds at most
  *   that one lapsing timer, for at most `durationMs`, and none after `clear()`.
  * - Calls with their own `timeoutMs` do not come here; they get one precise timer each.
+ * - `add` stamps a deadline with the clock as read once per turn (turn-clock.ts): on the
+ *   real clock an entry may expire early by the synchronous work that preceded it in its
+ *   turn (microseconds), instead of paying a clock read per entry. Virtual time is exact.
  */
 import type { SchedulerLike, Subscription } from 'rxjs';
+import { turnNow } from './turn-clock.js';
 
 export class FifoDeadlines<K> {
   readonly durationMs: number;
@@ -51,7 +55,7 @@ export class FifoDeadlines<K> {
   }
 
   add(key: K): void {
-    const deadline = this.#scheduler.now() + this.durationMs;
+    const deadline = turnNow(this.#scheduler) + this.durationMs;
     this.#deadlines.set(key, deadline);
     if (!this.#timer && !this.#firing) this.#arm(deadline);
   }
