@@ -260,7 +260,6 @@ export class PoolCore<C> {
           return dispatchShedding?.admit(this.#clock.now);
         },
         callFailed: (slot, error) => this.#discovery?.callFailed(slot, error),
-        dying: (slot) => this.#diedUnseen(slot),
       },
     });
     this.#housekeeper = new Housekeeper(this.#scheduler, this.#clock, o, {
@@ -311,7 +310,7 @@ export class PoolCore<C> {
     });
     const life = this.#life;
     const sink: PoolSink<C> = {
-      onReady: (slot, conn, stream) => life.onReady(slot, conn, stream),
+      onReady: (slot, conn) => life.onReady(slot, conn),
       onDialFailed: (slot, error) => {
         life.onDialFailed(slot, error);
         this.#discovery?.dialFailed();
@@ -414,8 +413,11 @@ export class PoolCore<C> {
    * @example
    * const value = await core.use((conn, signal) => conn.request({ op: 'get', key: 'k' }, { signal }));
    */
-  async use<R>(fn: (conn: C, signal: AbortSignal) => R | Promise<R>, options?: AcquireOptions): Promise<R> {
-    if (this.#counting) return this.#useCounted(fn, options);
+  use<R>(fn: (conn: C, signal: AbortSignal) => R | Promise<R>, options?: AcquireOptions): Promise<R> {
+    return this.#counting ? this.#useCounted(fn, options) : this.#use(fn, options);
+  }
+
+  async #use<R>(fn: (conn: C, signal: AbortSignal) => R | Promise<R>, options: AcquireOptions | undefined): Promise<R> {
     const lease = await this.acquire(options);
     try {
       return await fn(lease.conn, options?.signal ?? NEVER_ABORTED);
@@ -591,10 +593,6 @@ export class PoolCore<C> {
         if (retired) this.#life.grow();
         return usable;
       }
-      if (slot.dying) {
-        this.#diedUnseen(slot);
-        continue;
-      }
       if (now < slot.lifetimeDeadline) {
         if (retired) this.#life.grow();
         return slot;
@@ -616,7 +614,7 @@ export class PoolCore<C> {
     const idle = this.#table.idle;
     for (let i = idle.length - 1; i >= 0; i--) {
       const slot = idle[i]!;
-      if (slot.suspect || now >= slot.lifetimeDeadline || slot.dying) continue;
+      if (slot.suspect || now >= slot.lifetimeDeadline) continue;
       const site = slot.site;
       if (site.admit !== 0) {
         const permit = site.admit === 2 ? NOT_PERMITTED : this.#guards.callPermit(site);
@@ -715,11 +713,6 @@ export class PoolCore<C> {
    * to the oldest acquire; any other to the queue whose oldest caller came first.
    */
   #makeAvailable(slot: Slot<C>, now: number): void {
-    // Its stream was destroyed (a request timed out): the next holder would fail on it.
-    if (slot.dying) {
-      this.#diedUnseen(slot);
-      return;
-    }
     slot.lastReleasedAt = now;
     // Shedding: waiters queued past twice the target are dropped before anyone is served.
     if (this.#shedding !== undefined && this.#shedding.shedding) this.#shedding.beforeGrant(now);
@@ -789,16 +782,6 @@ export class PoolCore<C> {
     }
     if (this.#needsReset?.(slot) === true) this.#checks.reset(slot);
     else this.#makeAvailable(slot, now);
-  }
-
-  /**
-   * `slot`'s stream is destroyed but its source has not reported the death yet (it will at
-   * the stream's 'close', a loop turn later, and find the slot pending: ignored). The death
-   * is counted now, so that nobody is handed the connection, and the source's replacement
-   * serves the queues.
-   */
-  #diedUnseen(slot: Slot<C>): void {
-    this.#life.onDead(slot, 'destroyed', slot.stream?.errored ?? undefined);
   }
 
   /**

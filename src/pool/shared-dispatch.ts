@@ -80,8 +80,6 @@ export interface DispatchHooks<C> {
   refused(): Error | undefined;
   /** A dispatch on `slot` (still the incarnation it ran on) failed with `error`: discovery hints (pool-discovery.ts). */
   callFailed?(slot: Slot<C>, error: unknown): void;
-  /** `slot.dying`: its stream is destroyed, its death not reported yet; count it dead now. */
-  dying(slot: Slot<C>): void;
 }
 
 export interface SharedDispatchDeps<C> {
@@ -254,7 +252,7 @@ export class SharedDispatch<C> {
 
   /** True when a shared slot may take more dispatches (queued ones, as it frees room). */
   takes(slot: Slot<C>): boolean {
-    return !slot.draining && !slot.suspect && slot.site.refused === undefined && slot.site.admit !== 2 && this.#clock.now < slot.lifetimeDeadline && !slot.dying;
+    return !slot.draining && !slot.suspect && slot.site.refused === undefined && slot.site.admit !== 2 && this.#clock.now < slot.lifetimeDeadline;
   }
 
   #start<A, R>(slot: Slot<C>, run: DispatchRunner<C, A, R>, arg: A, signal: AbortSignal | undefined): Promise<R> {
@@ -264,7 +262,9 @@ export class SharedDispatch<C> {
     // It filled this connection: open the next one now, so that the callers beyond it
     // find room instead of a queue.
     if (slot.inFlight >= this.limit && t.idle.length === 0) this.#hooks.grow(1);
-    return this.#run(slot, run, arg, signal, this.#pickedAt, this.#pickedPermit);
+    return this.#counting
+      ? this.#runCounted(slot, run, arg, signal, this.#pickedAt, this.#pickedPermit)
+      : this.#runPlain(slot, run, arg, signal, this.#pickedAt);
   }
 
   async #startGranted<A, R>(
@@ -273,18 +273,13 @@ export class SharedDispatch<C> {
     const slot = await granted;
     // The grant went with its connection if that died (or closed) since: start over.
     if (!this.#table.claimGranted(slot)) return this.dispatch(run, arg, options);
-    // Its stream was destroyed since (a request on it timed out): the death, counted now, takes the grant.
-    if (slot.dying) {
-      this.#hooks.dying(slot);
-      return this.dispatch(run, arg, options);
-    }
-    return this.#run(slot, run, arg, signal, this.#measure ? this.#latencyNow() : 0, this.#guards.callPermit(slot.site));
+    const startedAt = this.#measure ? this.#latencyNow() : 0;
+    return this.#counting
+      ? this.#runCounted(slot, run, arg, signal, startedAt, this.#guards.callPermit(slot.site))
+      : this.#runPlain(slot, run, arg, signal, startedAt);
   }
 
-  async #run<A, R>(
-    slot: Slot<C>, run: DispatchRunner<C, A, R>, arg: A, signal: AbortSignal | undefined, startedAt: number, permit: number,
-  ): Promise<R> {
-    if (this.#counting) return this.#runCounted(slot, run, arg, signal, startedAt, permit);
+  async #runPlain<A, R>(slot: Slot<C>, run: DispatchRunner<C, A, R>, arg: A, signal: AbortSignal | undefined, startedAt: number): Promise<R> {
     const incarnation = slot.incarnation;
     try {
       return await run(slot.conn as C, arg, signal);
@@ -296,7 +291,7 @@ export class SharedDispatch<C> {
     }
   }
 
-  /** `#run` with a breaker or ejection on: the dispatch's outcome and duration are recorded. */
+  /** `#runPlain` with a breaker or ejection on: the dispatch's outcome and duration are recorded. */
   async #runCounted<A, R>(
     slot: Slot<C>, run: DispatchRunner<C, A, R>, arg: A, signal: AbortSignal | undefined, startedAt: number, permit: number,
   ): Promise<R> {
@@ -354,6 +349,7 @@ export class SharedDispatch<C> {
     const limit = this.limit;
     const now = this.#clock.now;
     const slots = t.slots;
+    const counting = this.#counting;
     for (let i = 0; i < slots.length; i++) {
       const slot = slots[i]!;
       const state = slot.state;
@@ -362,12 +358,12 @@ export class SharedDispatch<C> {
       } else if (state !== 'idle') {
         continue;
       }
-      if (slot.suspect || now >= slot.lifetimeDeadline || slot.dying) continue;
+      if (slot.suspect || now >= slot.lifetimeDeadline) continue;
       // An idle session that may not start sharing now (its last holder's command in flight).
       if (state === 'idle' && !t.mayShare(slot)) continue;
       const site = slot.site;
       // Refused, or taking no call (breaker open, ejected: endpoint-guards.ts).
-      if (site.refused !== undefined || site.admit === 2) continue;
+      if (site.refused !== undefined || (counting && site.admit === 2)) continue;
       const b = best[site.index];
       if (b === undefined || better(slot, b)) {
         best[site.index] = slot;
