@@ -9,9 +9,11 @@
  * - Auto-pipelining: the frames written in one tick (concurrent requests, a server's
  *   replies to one chunk) leave in one stream write, a lone frame without a cork (the
  *   queue's bursts). A heartbeat PING/PONG (`writeFramed`) goes out at once.
- * - Small payloads are copied behind their header (one buffer, cheaper than a 2-entry
- *   writev); large ones are written as header + payload views, never copied. A caller must
- *   not mutate a payload after handing it over.
+ * - A frame encoded behind room for its header (`writeFrame`: the msgpack codec reserves
+ *   it) goes out as is: no second buffer, no copy, whatever its size. Other payloads
+ *   (`write`): small ones are copied behind their header (one buffer, cheaper than a
+ *   2-entry writev); large ones are written as header + payload views, never copied. A
+ *   caller must not mutate a payload after handing it over.
  * - Refusals (too large, queue full, closed) throw synchronously before any byte is
  *   written, so a stateful encoder in front (msgpackr records) knows exactly which frame
  *   the peer did not see.
@@ -48,24 +50,31 @@ export function encodeFrame(payload: Uint8Array): Buffer {
   return out;
 }
 
-/** How the write queue puts frames on the wire: header + payload, refused past the bound. */
-const FRAMES: WriteItems<Uint8Array> = {
+/** A payload too large to copy behind its header: written as header + the payload itself. */
+class SplitFrame {
+  constructor(readonly payload: Uint8Array) {}
+}
+
+/** What the write queue holds: a complete frame (header included), or a large payload. */
+type FrameItem = Uint8Array | SplitFrame;
+
+/** How the write queue puts frames on the wire: refused past the bound. */
+const FRAMES: WriteItems<FrameItem> = {
   overflow: 'refuse',
   noun: 'frame',
-  bytes: (payload) => FRAME_HEADER_BYTES + payload.length,
-  write: writeFrame,
-  split: (payload) => payload.length > COPY_BELOW_BYTES,
-  // A `writeFramed` frame that must wait: its payload, re-framed when the queue drains.
-  fromEncoded: (frame) => frame.subarray(FRAME_HEADER_BYTES),
+  bytes: (item) => (item instanceof SplitFrame ? FRAME_HEADER_BYTES + item.payload.length : item.length),
+  write: writeItem,
+  split: (item) => item instanceof SplitFrame,
+  // A `writeFramed` frame that must wait is queued as it is.
+  fromEncoded: (frame) => frame,
 };
 
-/** Small payloads are copied behind their header; large ones go as header + the payload itself. */
-function writeFrame(stream: Duplex, payload: Uint8Array): boolean {
-  if (payload.length <= COPY_BELOW_BYTES) return stream.write(encodeFrame(payload));
+function writeItem(stream: Duplex, item: FrameItem): boolean {
+  if (!(item instanceof SplitFrame)) return stream.write(item);
   const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
-  header.writeUInt32BE(payload.length, 0);
+  header.writeUInt32BE(item.payload.length, 0);
   stream.write(header);
-  return stream.write(payload);
+  return stream.write(item.payload);
 }
 
 /**
@@ -78,7 +87,7 @@ function writeFrame(stream: Duplex, payload: Uint8Array): boolean {
  */
 export class FrameWriter {
   readonly maxFrameBytes: number;
-  readonly #queue: WriteQueue<Uint8Array>;
+  readonly #queue: WriteQueue<FrameItem>;
 
   constructor(stream: Duplex, options?: FrameWriterOptions) {
     this.#queue = new WriteQueue(stream, FRAMES, options?.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES);
@@ -111,7 +120,20 @@ export class FrameWriter {
    */
   write(payload: Uint8Array): boolean {
     this.#checkSize(payload.length);
-    return this.#queue.write(payload);
+    return this.#queue.write(payload.length <= COPY_BELOW_BYTES ? encodeFrame(payload) : new SplitFrame(payload));
+  }
+
+  /**
+   * Writes a frame whose first 4 bytes are room for the length header, in this tick's
+   * burst, as {@link write} does: the header is filled in here and the buffer goes out as
+   * is (a payload the codec encoded behind that room: no copy, no second buffer). Same
+   * results and errors as {@link write}.
+   */
+  writeFrame(frame: Buffer): boolean {
+    const length = frame.length - FRAME_HEADER_BYTES;
+    this.#checkSize(length);
+    frame.writeUInt32BE(length, 0);
+    return this.#queue.write(frame);
   }
 
   /**

@@ -35,6 +35,9 @@
  *   defined a record, for as long as the connection lives, and an idle connection may
  *   never need it (heartbeats bypass the codec, see ping-frames.ts; the handshake uses
  *   `encodeOneOff`). Thousands of idle connections are the case this library is for.
+ * - `encodeFramed` encodes behind 4 bytes of room (msgpackr's `RESERVE_START_SPACE`) that
+ *   the frame writer fills with the length header: the frame leaves without a copy. The
+ *   encoded bytes are the same; msgpackr never writes again into a buffer it returned.
  * - `encodeOneOff` is for messages sent once (handshake, GOAWAY): a throwaway encoder
  *   writes them, with the same bytes a fresh connection encoder would, and the
  *   connection's own encoder is then reset exactly as after a dropped frame, so the
@@ -44,8 +47,9 @@
  *   decoder, and the connection's `Unpackr` (~0.5 KB once it holds a record) is created
  *   at the first frame that carries user data, if any.
  */
-import { Packr, Unpackr } from 'msgpackr';
+import { Packr, RESERVE_START_SPACE, Unpackr } from 'msgpackr';
 import { ProtocolError } from '../errors.js';
+import { FRAME_HEADER_BYTES } from './frame-decoder.js';
 import { sanitizeDecodeError } from './msgpack-failure.js';
 import { assertPlainMsgpack, PLAIN_ENCODER_OPTIONS, RecordLedger } from './msgpack-plain.js';
 import { withoutCompiler } from './msgpack-unpackr.js';
@@ -58,6 +62,8 @@ const DECODER_OPTIONS = { useRecords: true, sequential: true } as const;
  */
 export const HANDSHAKE_MAX_RECORD_DEFINITIONS = 4;
 const ENCODER_OPTIONS = { ...DECODER_OPTIONS, ...PLAIN_ENCODER_OPTIONS } as const;
+/** `pack` flags: leave room for the frame header before the encoding. */
+const FRAMED = RESERVE_START_SPACE | FRAME_HEADER_BYTES;
 
 /**
  * Encoder/decoder pair bound to one connection.
@@ -78,6 +84,14 @@ export class MsgpackCodec {
   /** Encodes one value. The returned buffer is owned by the caller. */
   encode(value: unknown): Buffer {
     return (this.#packr ??= new Packr({ ...ENCODER_OPTIONS })).pack(value);
+  }
+
+  /**
+   * Encodes one value behind `FRAME_HEADER_BYTES` of room for the frame header, which the
+   * caller fills (`FrameWriter.writeFrame`). The returned buffer is owned by the caller.
+   */
+  encodeFramed(value: unknown): Buffer {
+    return (this.#packr ??= new Packr({ ...ENCODER_OPTIONS })).pack(value, FRAMED);
   }
 
   /**

@@ -4,7 +4,7 @@
  *
  *   'data' ──▶ onChunk() ──▶ FrameDecoder ──▶ codec.decode ──▶ parseWireMessage ──▶ onMessage
  *                                    └─ PACKED ──▶ inline unpack, or framing pool ──▶ (in order) ─┘
- *   send(msg) ──▶ toWire ──▶ codec.encode ──▶ FrameWriter ──▶ stream
+ *   send(msg) ──▶ toWire ──▶ codec.encodeFramed ──▶ FrameWriter ──▶ stream
  *   send(msg, true) ──▶ toWire ──▶ packPacked (self-contained) ──┘
  *
  * Trade-offs:
@@ -139,27 +139,40 @@ export class WireChannel {
     if (msg.type === MessageType.PING || msg.type === MessageType.PONG) {
       if (this.sendPing(msg.type, msg.id)) return;
     }
+    const plain = packed === true ? undefined : plainFrame(msg, this.#codec);
+    if (plain !== undefined) this.#writer.write(plain);
+    else this.#sendWire(toWire(msg), packed);
+  }
+
+  /**
+   * `send` of a REQ or RES without the message object: `[type, id, payload]` goes to the
+   * encoder as is (a request's hot path). Same errors as `send`.
+   */
+  sendWithId(type: typeof MessageType.REQ | typeof MessageType.RES, id: number, payload: unknown, packed?: boolean): void {
+    this.#sendWire([type, id, payload], packed);
+  }
+
+  /** Encodes and writes one message in its wire form (not a heartbeat or one-off). */
+  #sendWire(wire: unknown[], packed: boolean | undefined): void {
     if (packed === true) {
-      this.#writer.write(packPacked(toWire(msg)));
+      this.#writer.write(packPacked(wire));
       return;
     }
-    let frame = plainFrame(msg, this.#codec);
-    const withRecords = frame === undefined;
-    if (frame === undefined) {
-      try {
-        frame = this.#codec.encode(toWire(msg));
-      } catch (err) {
-        // A half-encoded value may have registered record shapes the peer will never see.
-        this.#codec.resetEncoder();
-        // What the payload's own getters threw: described without trusting it.
-        const text = describeFailure(err).message;
-        throw new ProtocolError(`payload cannot be encoded as msgpack: ${text.slice(0, 120)}`, { cause: err });
-      }
+    let frame: Buffer;
+    try {
+      // Encoded behind room for its header: the writer sends it without a copy.
+      frame = this.#codec.encodeFramed(wire);
+    } catch (err) {
+      // A half-encoded value may have registered record shapes the peer will never see.
+      this.#codec.resetEncoder();
+      // What the payload's own getters threw: described without trusting it.
+      const text = describeFailure(err).message;
+      throw new ProtocolError(`payload cannot be encoded as msgpack: ${text.slice(0, 120)}`, { cause: err });
     }
     try {
-      this.#writer.write(frame);
+      this.#writer.writeFrame(frame);
     } catch (err) {
-      if (withRecords) this.#codec.resetEncoder();
+      this.#codec.resetEncoder();
       throw err;
     }
   }

@@ -69,8 +69,8 @@ export type WireSessionState = 'handshake' | 'open' | 'goaway' | 'closing' | 'cl
 interface Call {
   readonly resolve: (value: never) => void;
   readonly reject: (err: Error) => void;
-  timer?: Subscription;
-  abort?: Disposable;
+  timer: Subscription | undefined;
+  abort: Disposable | undefined;
 }
 
 /**
@@ -163,7 +163,7 @@ export class WireSession {
         this.#channel.destroy();
         return;
       }
-      this.#handshake = { resolve: () => resolve(this), reject };
+      this.#handshake = { resolve: () => resolve(this), reject, timer: undefined, abort: undefined };
       this.#handshake.abort = addAbortListener(signal, () => {
         this.#failHandshake(aborted());
         this.#channel.destroy();
@@ -194,21 +194,20 @@ export class WireSession {
     const id = ++this.#lastId;
     // Registered before it is sent: a stream that delivers synchronously (an in-memory or
     // simulated transport) may bring the reply back inside `send`.
-    const reply = new Promise<unknown>((resolve, reject) => {
-      const call: Call = { resolve: resolve as (v: never) => void, reject };
-      (this.#calls ??= new Map()).set(id, call);
-      if (timeoutMs !== undefined) {
-        call.timer = this.#scheduler.schedule(
-          () => this.#timedOut(id, new RequestTimeoutError(`request ${id} to ${this.#where} timed out after ${timeoutMs} ms`)),
-          timeoutMs,
-        );
-      } else if (this.#options.requestTimeoutMs > 0) {
-        this.#requestDeadlines().add(id);
-      }
-      if (signal) call.abort = addAbortListener(signal, () => this.#settle(id, new AbortedError(`request ${id} to ${this.#where} aborted`, { cause: signal.reason })));
-    });
+    const reply = new Promise<unknown>(captureSettlers);
+    const call: Call = { resolve: capturedResolve as (v: never) => void, reject: capturedReject, timer: undefined, abort: undefined };
+    (this.#calls ??= new Map()).set(id, call);
+    if (timeoutMs !== undefined) {
+      call.timer = this.#scheduler.schedule(
+        () => this.#timedOut(id, new RequestTimeoutError(`request ${id} to ${this.#where} timed out after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    } else if (this.#options.requestTimeoutMs > 0) {
+      this.#requestDeadlines().add(id);
+    }
+    if (signal) call.abort = addAbortListener(signal, () => this.#settle(id, new AbortedError(`request ${id} to ${this.#where} aborted`, { cause: signal.reason })));
     try {
-      this.#channel.send({ type: MessageType.REQ, id, payload }, options?.offload);
+      this.#channel.sendWithId(MessageType.REQ, id, payload, options?.offload);
     } catch (err) {
       this.#settle(id, err as Error);
     }
@@ -462,6 +461,19 @@ export class WireSession {
     if (closeListeners) callListeners(closeListeners, error, 'WirewardenCloseListenerWarning');
     this.#resolveClosed?.();
   }
+}
+
+/*
+ * A request's promise takes its settle functions through this one module function, not
+ * a closure per call (the promise is the only allocation a request must make for its
+ * caller). The executor runs synchronously inside `new Promise`, so the two slots are
+ * read right after, before anything else can run.
+ */
+let capturedResolve: (value: unknown) => void = () => {};
+let capturedReject: (err: Error) => void = () => {};
+function captureSettlers(resolve: (value: unknown) => void, reject: (err: Error) => void): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
 }
 
 /** The error of an ERR reply; the server's text and code are redacted of the token. */

@@ -191,6 +191,38 @@ describe('FrameWriter', () => {
     expect(framesOf(seen).map((f) => f.length)).toEqual([1, 1, big.length]);
   });
 
+  it('writeFrame sends a frame encoded behind header room as is, in the burst, whatever its size', async () => {
+    const calls: number[] = [];
+    const seen: Buffer[] = [];
+    const sink = new Duplex({
+      read() {},
+      write(c: Buffer, _e, cb) {
+        calls.push(1);
+        seen.push(c);
+        cb();
+      },
+      writev(cs, cb) {
+        calls.push(cs.length);
+        for (const c of cs) seen.push(c.chunk as Buffer);
+        cb();
+      },
+    });
+    const w = new FrameWriter(sink);
+    const small = Buffer.from('\0\0\0\0hi');
+    const big = Buffer.alloc(4 + 64 * 1024, 7);
+    w.write(Buffer.from('a'));
+    w.writeFrame(small);
+    w.writeFrame(big);
+    expect(calls).toEqual([]); // one burst with the frames written before it
+    await turn();
+    expect(calls).toEqual([3]); // 'a' framed by copy, then the two frames themselves: no header buffer, no copy
+    expect(seen[1]).toBe(small);
+    expect(seen[2]).toBe(big);
+    expect(framesOf(seen)).toEqual(['a', 'hi', String(big.subarray(4))]);
+    const tooBig = new FrameWriter(sink, { maxFrameBytes: 1 });
+    expect(() => tooBig.writeFrame(Buffer.from('\0\0\0\0hi'))).toThrow(expect.objectContaining({ code: 'WW_FRAME_TOO_LARGE' }));
+  });
+
   it('ends every writer\'s burst in one microtask: a lone frame is written as is (no cork), a burst in one writev', async () => {
     const sink = () => {
       const calls: number[] = [];

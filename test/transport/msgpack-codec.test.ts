@@ -31,6 +31,24 @@ describe('MsgpackCodec (records, sequential, one per connection and direction)',
     expect(second).toBeLessThan(first);
   });
 
+  it('encodeFramed writes the same bytes as encode behind 4 bytes of header room, and never reuses a returned buffer', () => {
+    const a = new MsgpackCodec();
+    const b = new MsgpackCodec();
+    const peer = new MsgpackCodec();
+    const frames: Buffer[] = [];
+    const copies: Buffer[] = [];
+    for (let i = 0; i < 300; i++) {
+      const value = [4, i, { op: 'get', key: `user:${i}`, pad: 'x'.repeat(i % 50) }];
+      const framed = a.encodeFramed(value);
+      expect(framed.subarray(4)).toEqual(b.encode(value));
+      frames.push(framed);
+      copies.push(Buffer.from(framed));
+    }
+    // Buffers handed out earlier are untouched by later encodes (the writer may still hold them).
+    expect(frames).toEqual(copies);
+    expect(frames.map((f) => peer.decode(f.subarray(4)))).toEqual(copies.map((_, i) => [4, i, { op: 'get', key: `user:${i}`, pad: 'x'.repeat(i % 50) }]));
+  });
+
   it('stays decodable when encoded frames are dropped, provided resetEncoder() follows each drop', () => {
     const shape = fc.dictionary(fc.constantFrom('a', 'b', 'c', 'd'), fc.integer(), { minKeys: 1 });
     fc.assert(
