@@ -315,7 +315,7 @@ export class EndpointGuards<C> {
    * recovers first is found. Undefined: no endpoint takes a dial.
    */
   retryTarget(from: EndpointRecord, random: () => number): EndpointRecord | undefined {
-    const dialable = this.#c.table.endpoints.filter((e) => e.admit !== 2);
+    const dialable = this.#c.table.endpoints.filter((e) => e.admit !== 2 && !e.demoted);
     if (dialable.length === 0) return undefined;
     if (dialable.every((e) => e.consecutiveFailures > 0)) return dialable[(dialable.indexOf(from) + 1) % dialable.length];
     const live = dialable.filter((e) => e.consecutiveFailures === 0);
@@ -324,9 +324,12 @@ export class EndpointGuards<C> {
     return this.#c.choose(inActive.length > 0 ? inActive : live, random) as EndpointRecord;
   }
 
-  /** The endpoints a new connection may dial now: the active group's that take one, else any that does. */
+  /**
+   * The endpoints a new connection may dial now: the active group's that take one, else any
+   * that does. Never a demoted one (it said READONLY: pool-discovery.ts).
+   */
   dialCandidates(): EndpointRecord[] {
-    const endpoints = this.#c.table.endpoints;
+    const endpoints = this.#c.table.endpoints.filter((e) => !e.demoted);
     const active = this.#policy?.active;
     const inGroup = endpoints.filter((e) => e.admit !== 2 && e.endpoint.priority === active);
     return inGroup.length > 0 ? inGroup : endpoints.filter((e) => e.admit !== 2);

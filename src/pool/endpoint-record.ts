@@ -55,6 +55,11 @@ export class EndpointRecord implements EndpointView, BalanceCandidate {
    * is no candidate for new ones. Set by the table only.
    */
   removed = false;
+  /**
+   * It answered a call with Redis's READONLY (a demoted master): its connections retire and
+   * none is dialed to it until the provider's next set, or for a while (pool-discovery.ts).
+   */
+  demoted = false;
 
   constructor(
     /** Its options (priority, weight); discovery may update them for the same key. */

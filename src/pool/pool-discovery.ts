@@ -12,10 +12,15 @@
  *             grow: `min` and the queued callers get connections on the new set
  *
  *   pool ──hint──▶ ctx.refresh$ ──▶ the provider re-resolves at once (it rate-limits)
- *       'READONLY'     a call got Redis's READONLY: it reached a demoted master; that
- *                      connection retires (`stale`), the caller gets the error (retryable)
- *       'unreachable'  a dial failed and every endpoint of the set is failing (at most
- *                      one per second: every slot's dial fails on its own backoff)
+ *       'READONLY'     a call got Redis's READONLY: it reached a demoted master; every
+ *                      connection to that endpoint retires (`stale`: idle and dialing ones
+ *                      now, held ones when released or drained) and none is dialed to it
+ *                      until the next set or `DEMOTED_HOLD_MS`, so a caller's retry goes
+ *                      elsewhere or waits for the new master; the caller gets the error
+ *                      (retryable)
+ *       'unreachable'  a dial failed and every endpoint of the set is failing
+ *   Each kind at most once per `HINT_INTERVAL_MS`: during an outage every slot's dial fails
+ *   on its own backoff, and every call in flight on a demoted master says READONLY.
  *
  * Until the first set the pool has no endpoint: acquires and dispatches wait as in a
  * pool whose first dials run (within `acquireTimeoutMs`, with the last discovery error as
@@ -28,6 +33,8 @@
  */
 import { Subject, type SchedulerLike, type Subscription } from 'rxjs';
 import { DiscoveryError, WirewardenError } from '../errors.js';
+import { Alarm } from './alarm.js';
+import type { EndpointRecord } from './endpoint-record.js';
 import type { DiscoveryContext, EndpointProvider } from './endpoint-provider.js';
 import type { PoolEvent } from './pool-events.js';
 import { describeError, type DiscoveryHealth } from './pool-health.js';
@@ -47,10 +54,19 @@ export interface PoolDiscoveryDeps<C> {
 }
 
 /**
- * At most one `unreachable` hint per this long: during an outage every slot's dial fails on
- * its own backoff, and a function provider runs a lookup per hint it gets while healthy.
+ * At most one hint of each kind per this long: during an outage every slot's dial fails on
+ * its own backoff, every call in flight on a demoted master gets READONLY, and a function
+ * provider runs a lookup per hint it gets while healthy.
  */
-const UNREACHABLE_HINT_MS = 1000;
+const HINT_INTERVAL_MS = 1000;
+
+/**
+ * A demoted endpoint (it said READONLY) gets no new connection for this long unless a new
+ * set comes first: long enough for the provider to answer the hint (Sentinel's failover has
+ * happened: it only has to be asked), short enough that a provider which still names it,
+ * because it is the master again, costs one second of dials.
+ */
+const DEMOTED_HOLD_MS = 1000;
 
 /** First resubscription after a provider's Observable errored; doubles up to `MAX_RETRY_MS`. */
 const FIRST_RETRY_MS = 100;
@@ -84,6 +100,10 @@ export class PoolDiscovery<C> {
   #lastError: unknown;
   #lastErrorAt = 0;
   #unreachableHintAt = Number.NEGATIVE_INFINITY;
+  #readonlyHintAt = Number.NEGATIVE_INFINITY;
+  /** Demoted endpoints and when their hold ends (scheduler time). */
+  readonly #demoted = new Map<EndpointRecord, number>();
+  readonly #holdAlarm: Alarm;
 
   constructor(deps: PoolDiscoveryDeps<C>) {
     this.#d = deps;
@@ -92,6 +112,7 @@ export class PoolDiscovery<C> {
       refresh$: this.#refresh$.asObservable(),
       report: (error: Error) => this.#report(error),
     });
+    this.#holdAlarm = new Alarm(deps.scheduler, (now) => this.#endHolds(now));
   }
 
   /** The provider's kind, for events and health. */
@@ -127,6 +148,7 @@ export class PoolDiscovery<C> {
   /** Closes the provider's subscription (its sockets and timers) and any retry. Idempotent. */
   stop(): void {
     this.#stopped = true;
+    this.#holdAlarm.cancel();
     this.#retry?.unsubscribe();
     this.#retry = undefined;
     this.#sub?.unsubscribe();
@@ -140,25 +162,78 @@ export class PoolDiscovery<C> {
   }
 
   /**
-   * A call on `slot` failed. A READONLY reply: the connection reached a demoted master; it
-   * retires (closed on release, or when its dispatches settle — it takes no new one) and
-   * the provider is asked to re-resolve. Any other error is not discovery's business.
+   * A call on `slot` failed. A READONLY reply: the connection reached a demoted master, and
+   * so does every other connection to that endpoint. They all retire (idle and dialing ones
+   * now; held ones on release, or when their dispatches settle — they take no new one), the
+   * endpoint gets no new connection until the next set or `DEMOTED_HOLD_MS`, and the
+   * provider is asked to re-resolve. Any other error is not discovery's business.
    */
   callFailed(slot: Slot<C>, error: unknown): void {
     if (!isReadonlyReply(error)) return;
-    if (slot.ready && slot.retireReason === undefined) this.#d.table.retire(slot, 'stale');
+    const rec = slot.site;
+    if (!rec.demoted && !rec.removed) this.#demote(rec);
+    else if (slot.ready && slot.retireReason === undefined) this.#d.table.retire(slot, 'stale');
+    const now = this.#d.scheduler.now();
+    if (now - this.#readonlyHintAt < HINT_INTERVAL_MS) return;
+    this.#readonlyHintAt = now;
     this.hint('READONLY');
+  }
+
+  /** `rec` said READONLY: its connections retire, and it is dialed no more for a while. */
+  #demote(rec: EndpointRecord): void {
+    const { table, life, scheduler } = this.#d;
+    rec.demoted = true;
+    const until = scheduler.now() + DEMOTED_HOLD_MS;
+    this.#demoted.set(rec, until);
+    this.#holdAlarm.armAt(until);
+    const close: Slot<C>[] = [];
+    for (const slot of table.slots) {
+      if (slot.site !== rec) continue;
+      if (slot.state === 'leased' || slot.state === 'shared') {
+        if (slot.retireReason === undefined) table.retire(slot, 'stale');
+      } else {
+        close.push(slot);
+      }
+    }
+    for (const slot of close) {
+      // A check may have closed it meanwhile (a validating waiter moved on).
+      if (slot.state !== 'closing') life.closeSlot(slot, slot.state === 'pending' ? 'unavailable' : 'lifetime', 'stale');
+    }
+    // What `min` and the queues need, on the endpoints still dialed.
+    life.grow();
+  }
+
+  /** Holds that ended: their endpoints may be dialed again, for what the pool needs. */
+  #endHolds(now: number): void {
+    let next = Number.POSITIVE_INFINITY;
+    for (const [rec, until] of this.#demoted) {
+      if (until <= now) {
+        rec.demoted = false;
+        this.#demoted.delete(rec);
+      } else if (until < next) {
+        next = until;
+      }
+    }
+    if (next !== Number.POSITIVE_INFINITY) this.#holdAlarm.armAt(next);
+    if (!this.#stopped) this.#d.life.grow();
+  }
+
+  /** A new set: it is the provider's answer, so no endpoint stays demoted. */
+  #clearHolds(): void {
+    for (const rec of this.#demoted.keys()) rec.demoted = false;
+    this.#demoted.clear();
+    this.#holdAlarm.cancel();
   }
 
   /**
    * A dial failed: when every endpoint of the set is failing, the set itself may be stale.
-   * At most one hint per `UNREACHABLE_HINT_MS`.
+   * At most one hint per `HINT_INTERVAL_MS`.
    */
   dialFailed(): void {
     const t = this.#d.table;
     if (t.endpoints.length === 0 || !t.allFailing()) return;
     const now = this.#d.scheduler.now();
-    if (now - this.#unreachableHintAt < UNREACHABLE_HINT_MS) return;
+    if (now - this.#unreachableHintAt < HINT_INTERVAL_MS) return;
     this.#unreachableHintAt = now;
     this.hint('unreachable');
   }
@@ -220,6 +295,7 @@ export class PoolDiscovery<C> {
     const at = this.#d.scheduler.now();
     this.#updatedAt = at;
     this.#changes++;
+    this.#clearHolds();
     const { added, removed } = table.setEndpoints(list);
     // The removed endpoints' slots: those nobody holds close now, the held ones drain.
     const close: Slot<C>[] = [];

@@ -8,6 +8,8 @@
  * 2. A demoted node (the old master, back as a replica of the new one) that a stale view
  *    still names: the write that reaches it gets READONLY once, the pool re-resolves
  *    through the sentinels, and no caller fails twice.
+ * 3. The same with three connections to the demoted node and one caller retrying at once:
+ *    it fails once (every connection there retired, none redialed), one hint is sent.
  */
 import { Observable } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +21,29 @@ import { expectHandlesBackTo, handleCounts } from '../transport/helpers.js';
 
 const PASSWORD = 'pool-secret-9';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A view that still names the demoted node (a stale cache, a sentinel not yet caught up):
+ * the real sentinels are asked only once the pool sends a hint (recorded in `hintsSeen`).
+ */
+function staleThenSentinel(topo: SentinelTopology, demoted: Endpoint, hintsSeen: string[]): EndpointProvider {
+  const sentinel = redisSentinel({ sentinels: topo.sentinels, name: MASTER_NAME, password: PASSWORD, pollIntervalMs: 60_000 });
+  return {
+    kind: 'stale-then-sentinel',
+    watch: (ctx) => new Observable<readonly Endpoint[]>((subscriber) => {
+      subscriber.next([demoted]);
+      let inner: { unsubscribe(): void } | undefined;
+      const hints = ctx.refresh$.subscribe((why) => {
+        hintsSeen.push(why);
+        inner ??= sentinel.watch(ctx).subscribe(subscriber);
+      });
+      return () => {
+        hints.unsubscribe();
+        inner?.unsubscribe();
+      };
+    }),
+  };
+}
 
 async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -98,25 +123,8 @@ describe('a pool following Redis Sentinel', () => {
     await topo.master.command(['REPLICAOF', '127.0.0.1', String(topo.replica.port)]);
     await until(async () => String(await topo.master.command(['INFO', 'replication']).catch(() => '')).includes('master_link_status:up'), 20_000, 'the demoted node to sync');
 
-    // A view that still names the demoted node (a stale cache, a sentinel not yet caught
-    // up): the real sentinels are asked only once the pool sends a hint.
-    const sentinel = redisSentinel({ sentinels: topo.sentinels, name: MASTER_NAME, password: PASSWORD, pollIntervalMs: 60_000 });
     const hintsSeen: string[] = [];
-    const stale: EndpointProvider = {
-      kind: 'stale-then-sentinel',
-      watch: (ctx) => new Observable<readonly Endpoint[]>((subscriber) => {
-        subscriber.next([demoted]);
-        let inner: { unsubscribe(): void } | undefined;
-        const hints = ctx.refresh$.subscribe((why) => {
-          hintsSeen.push(why);
-          inner ??= sentinel.watch(ctx).subscribe(subscriber);
-        });
-        return () => {
-          hints.unsubscribe();
-          inner?.unsubscribe();
-        };
-      }),
-    };
+    const stale = staleThenSentinel(topo, demoted, hintsSeen);
     const baseline = handleCounts();
     const rt = createRuntime();
     const pool = rt.createPool({ endpoints: stale, protocol: resp({ password: PASSWORD }), max: 4, acquireTimeoutMs: 2000 });
@@ -146,6 +154,33 @@ describe('a pool following Redis Sentinel', () => {
       const stale = events.filter((e) => e.type === 'connection-closed' && e.reason === 'stale');
       expect(stale.length).toBeGreaterThanOrEqual(1);
       expect(pool.stats().closed.stale).toBe(stale.length);
+    } finally {
+      await rt.shutdown();
+    }
+    await expectHandlesBackTo(baseline);
+  }, 60_000);
+
+  it('one caller retrying at once over three connections to a demoted node fails once; one hint is sent', async () => {
+    // The second test left the old master a replica of the new one.
+    const demoted: Endpoint = { host: '127.0.0.1', port: topo.master.port };
+    expect(String(await topo.master.command(['INFO', 'replication']))).toContain('role:slave');
+    const hintsSeen: string[] = [];
+    const baseline = handleCounts();
+    const rt = createRuntime();
+    const pool = rt.createPool({ endpoints: staleThenSentinel(topo, demoted, hintsSeen), protocol: resp({ password: PASSWORD }), min: 3, max: 3, acquireTimeoutMs: 5000 });
+    try {
+      await until(() => pool.stats().idle === 3, 5000, 'three connections to the demoted node');
+      let failures = 0;
+      for (;;) {
+        const reply = await pool.command(['SET', 'retried', 'yes']).catch((err: unknown) => err);
+        if (reply === 'OK') break;
+        expect(reply).toMatchObject({ code: 'WW_REMOTE_ERROR', retryable: true });
+        if (++failures > 3) break;
+      }
+      expect(failures).toBe(1);
+      expect(hintsSeen).toEqual(['READONLY']);
+      expect(await topo.replica.command(['GET', 'retried'])).toBe('yes');
+      expect(pool.stats().closed.stale).toBe(3);
     } finally {
       await rt.shutdown();
     }

@@ -308,7 +308,7 @@ describe('pool discovery: hints to the provider', () => {
     await t.pool.close();
   });
 
-  it('pipelined dispatches that all get READONLY retire the connection once; other errors are no hint', async () => {
+  it('pipelined dispatches that all get READONLY retire the connection once and send one hint; other errors are no hint', async () => {
     const p = recordingProvider(new BehaviorSubject<readonly Endpoint[]>([A]));
     const t = makePool({ endpoints: p, protocol: shareableProtocol(8), max: 1 });
     const work = gate();
@@ -321,7 +321,7 @@ describe('pool discovery: hints to the provider', () => {
     work.resolve('go');
     await t.clock.advance(1);
     expect(calls.map((c) => (c.error as Error).message.split(' ')[0])).toEqual(['READONLY', 'READONLY', 'READONLY']);
-    expect(p.hints).toEqual(['READONLY', 'READONLY', 'READONLY']);
+    expect(p.hints).toEqual(['READONLY']); // at most one per second
     expect(t.source.closes.map((c) => c.slot.id)).toEqual(['conn-1']);
     expect(t.pool.stats().closed).toMatchObject({ stale: 1, removed: 0 });
     await t.pool.close();
@@ -335,8 +335,57 @@ describe('pool discovery: hints to the provider', () => {
     await expect(t.pool.use(() => Promise.reject(ioredisLike))).rejects.toBe(ioredisLike);
     expect(p.hints).toEqual(['READONLY']);
     expect(t.source.closes.map((c) => c.slot.id)).toEqual(['conn-1']);
-    // min 1: a replacement dials at once (the provider decides where: here still A).
-    expect(t.source.opened.map((s) => s.id)).toEqual(['conn-1', 'conn-2']);
+    // min 1: no replacement on the demoted endpoint until the provider's next set or a second;
+    // the provider still names A, so it is dialed again then.
+    expect(t.source.opened.map((s) => s.id)).toEqual(['conn-1']);
+    await t.clock.advance(999);
+    expect(t.source.opened.map((s) => s.id)).toEqual(['conn-1']);
+    await t.clock.advance(1);
+    expect(t.source.opened.map((s) => `${s.id}@${s.endpointKey}`)).toEqual(['conn-1@127.0.0.1:7001', 'conn-2@127.0.0.1:7001']);
+    await t.pool.close();
+  });
+
+  it('a READONLY retires every connection to that endpoint: a caller retrying fails once, then waits for the new master', async () => {
+    const sets = new BehaviorSubject<readonly Endpoint[]>([A]); // the provider has not answered the hint yet
+    const p = recordingProvider(sets);
+    const t = makePool({ endpoints: p, protocol: shareableProtocol(8), min: 3, max: 3 });
+    const events = eventsOf(t.pool);
+    t.source.readyAll();
+    await t.clock.advance(1);
+    const ranOn: string[] = [];
+    const write = (conn: FakeConn) => {
+      const endpoint = t.pool.connections().find((c) => c.id === conn.slotId)!.endpoint;
+      ranOn.push(`${conn.slotId}@${endpoint}`);
+      return endpoint === '127.0.0.1:7001' ? Promise.reject(readonlyReply()) : Promise.resolve('OK'); // A was demoted
+    };
+    // One caller retrying a retryable error up to three times.
+    const attempt = async (): Promise<{ failures: number; value: unknown }> => {
+      let failures = 0;
+      for (;;) {
+        try {
+          return { failures, value: await t.pool.dispatch(write) };
+        } catch (err) {
+          if (!(err instanceof RemoteError) || !err.retryable || ++failures >= 3) throw err;
+        }
+      }
+    };
+    const caller = track(attempt());
+    await t.clock.advance(1);
+    expect(ranOn).toEqual(['conn-1@127.0.0.1:7001']);
+    // Every connection to A retired (the idle ones closed now), none redialed there: the retry waits.
+    expect(t.source.closes.map((c) => c.slot.id).sort()).toEqual(['conn-1', 'conn-2', 'conn-3']);
+    expect(events.filter((e) => e.type === 'connection-closed').map((e) => (e as { reason: string }).reason)).toEqual(['stale', 'stale', 'stale']);
+    expect(t.source.opened).toHaveLength(3);
+    expect(caller.settled).toBe(0);
+    expect(p.hints).toEqual(['READONLY']);
+    // The provider answers with the new master: the retry runs there.
+    sets.next([B]);
+    t.source.readyAll();
+    await t.clock.advance(1);
+    expect(caller.value).toEqual({ failures: 1, value: 'OK' });
+    expect(ranOn).toHaveLength(2);
+    expect(ranOn[1]).toMatch(/@127\.0\.0\.1:7002$/);
+    expect(t.pool.stats().closed).toMatchObject({ stale: 3 });
     await t.pool.close();
   });
 
