@@ -260,6 +260,7 @@ export class PoolCore<C> {
           return dispatchShedding?.admit(this.#clock.now);
         },
         callFailed: (slot, error) => this.#discovery?.callFailed(slot, error),
+        dying: (slot) => this.#diedUnseen(slot),
       },
     });
     this.#housekeeper = new Housekeeper(this.#scheduler, this.#clock, o, {
@@ -310,7 +311,7 @@ export class PoolCore<C> {
     });
     const life = this.#life;
     const sink: PoolSink<C> = {
-      onReady: (slot, conn) => life.onReady(slot, conn),
+      onReady: (slot, conn, stream) => life.onReady(slot, conn, stream),
       onDialFailed: (slot, error) => {
         life.onDialFailed(slot, error);
         this.#discovery?.dialFailed();
@@ -593,6 +594,10 @@ export class PoolCore<C> {
         if (retired) this.#life.grow();
         return usable;
       }
+      if (slot.dying) {
+        this.#diedUnseen(slot);
+        continue;
+      }
       if (now < slot.lifetimeDeadline) {
         if (retired) this.#life.grow();
         return slot;
@@ -614,7 +619,7 @@ export class PoolCore<C> {
     const idle = this.#table.idle;
     for (let i = idle.length - 1; i >= 0; i--) {
       const slot = idle[i]!;
-      if (slot.suspect || now >= slot.lifetimeDeadline) continue;
+      if (slot.suspect || now >= slot.lifetimeDeadline || slot.dying) continue;
       const site = slot.site;
       if (site.admit !== 0) {
         const permit = site.admit === 2 ? NOT_PERMITTED : this.#guards.callPermit(site);
@@ -713,6 +718,11 @@ export class PoolCore<C> {
    * to the oldest acquire; any other to the queue whose oldest caller came first.
    */
   #makeAvailable(slot: Slot<C>, now: number): void {
+    // Its stream was destroyed (a request timed out): the next holder would fail on it.
+    if (slot.dying) {
+      this.#diedUnseen(slot);
+      return;
+    }
     slot.lastReleasedAt = now;
     // Shedding: waiters queued past twice the target are dropped before anyone is served.
     if (this.#shedding !== undefined && this.#shedding.shedding) this.#shedding.beforeGrant(now);
@@ -782,6 +792,16 @@ export class PoolCore<C> {
     }
     if (this.#needsReset?.(slot) === true) this.#checks.reset(slot);
     else this.#makeAvailable(slot, now);
+  }
+
+  /**
+   * `slot`'s stream is destroyed but its source has not reported the death yet (it will at
+   * the stream's 'close', a loop turn later, and find the slot pending: ignored). The death
+   * is counted now, so that nobody is handed the connection, and the source's replacement
+   * serves the queues.
+   */
+  #diedUnseen(slot: Slot<C>): void {
+    this.#life.onDead(slot, 'destroyed', slot.stream?.errored ?? undefined);
   }
 
   /**

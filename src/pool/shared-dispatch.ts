@@ -80,6 +80,8 @@ export interface DispatchHooks<C> {
   refused(): Error | undefined;
   /** A dispatch on `slot` (still the incarnation it ran on) failed with `error`: discovery hints (pool-discovery.ts). */
   callFailed?(slot: Slot<C>, error: unknown): void;
+  /** `slot.dying`: its stream is destroyed, its death not reported yet; count it dead now. */
+  dying(slot: Slot<C>): void;
 }
 
 export interface SharedDispatchDeps<C> {
@@ -252,7 +254,7 @@ export class SharedDispatch<C> {
 
   /** True when a shared slot may take more dispatches (queued ones, as it frees room). */
   takes(slot: Slot<C>): boolean {
-    return !slot.draining && !slot.suspect && slot.site.refused === undefined && slot.site.admit !== 2 && this.#clock.now < slot.lifetimeDeadline;
+    return !slot.draining && !slot.suspect && slot.site.refused === undefined && slot.site.admit !== 2 && this.#clock.now < slot.lifetimeDeadline && !slot.dying;
   }
 
   #start<A, R>(slot: Slot<C>, run: DispatchRunner<C, A, R>, arg: A, signal: AbortSignal | undefined): Promise<R> {
@@ -273,6 +275,11 @@ export class SharedDispatch<C> {
     const slot = await granted;
     // The grant went with its connection if that died (or closed) since: start over.
     if (!this.#table.claimGranted(slot)) return this.dispatch(run, arg, options);
+    // Its stream was destroyed since (a request on it timed out): the death, counted now, takes the grant.
+    if (slot.dying) {
+      this.#hooks.dying(slot);
+      return this.dispatch(run, arg, options);
+    }
     const startedAt = this.#measure ? this.#latencyNow() : 0;
     return this.#counting
       ? this.#runCounted(slot, run, arg, signal, startedAt, this.#guards.callPermit(slot.site))
@@ -358,7 +365,7 @@ export class SharedDispatch<C> {
       } else if (state !== 'idle') {
         continue;
       }
-      if (slot.suspect || now >= slot.lifetimeDeadline) continue;
+      if (slot.suspect || now >= slot.lifetimeDeadline || slot.dying) continue;
       // An idle session that may not start sharing now (its last holder's command in flight).
       if (state === 'idle' && !t.mayShare(slot)) continue;
       const site = slot.site;
