@@ -99,6 +99,11 @@ export interface DialPick {
 export class EndpointGuards<C> {
   /** No endpoint can take a call now (every one open, ejected, or refused with nothing open). */
   blocked = false;
+  /**
+   * Some endpoint's `admit` may be other than 0: a breaker or ejection is on, or there are
+   * several priority groups (standby). False: the lease path need not look.
+   */
+  guarded = false;
   readonly breakerOn: boolean;
   readonly #c: GuardsConfig<C>;
   readonly #classify: (error: unknown) => Outcome;
@@ -177,6 +182,7 @@ export class EndpointGuards<C> {
       this.#guard(rec);
     }
     const priorities = [...new Set(table.endpoints.map((e) => e.endpoint.priority))].sort((a, b) => a - b);
+    this.guarded = this.counting || priorities.length > 1;
     const key = priorities.join(',');
     if (key !== this.#priorities && priorities.length > 0) {
       this.#priorities = key;
@@ -191,7 +197,7 @@ export class EndpointGuards<C> {
   /** A permit for a new call (lease or dispatch) on `rec`; `NOT_PERMITTED` when it takes none now. */
   callPermit(rec: EndpointRecord): number {
     const admit = rec.admit;
-    if (admit === 0) return rec.epoch;
+    if (admit === 0 || admit === 3) return rec.epoch;
     if (admit === 2) return NOT_PERMITTED;
     return rec.breaker === undefined ? rec.epoch : rec.breaker.tryAcquire();
   }
@@ -491,7 +497,10 @@ export class EndpointGuards<C> {
   #updateAdmit(rec: EndpointRecord): void {
     const b = rec.breaker?.state;
     const o = rec.outlier === undefined ? undefined : this.#detector?.stateOf(rec.outlier);
-    const admit = b === 'open' || o === 'ejected' ? 2 : b === 'half-open' || o === 'probation' ? 1 : 0;
+    let admit: 0 | 1 | 2 | 3 = b === 'open' || o === 'ejected' ? 2 : b === 'half-open' || o === 'probation' ? 1 : 0;
+    // Outside the active group while it serves: standby (no traffic before a failback).
+    const active = this.#policy?.active;
+    if (admit === 0 && active !== undefined && rec.endpoint.priority !== active && this.#canServe(active)) admit = 3;
     if (admit !== 0) this.#flush(rec);
     rec.admit = admit;
   }
@@ -554,6 +563,7 @@ export class EndpointGuards<C> {
     const now = clock.read();
     const move = this.#policy?.evaluate(now, (p) => this.#canServe(p));
     if (move !== undefined) this.#onMove(move, actions);
+    for (const rec of table.endpoints) this.#updateAdmit(rec); // standby follows the active group
     const wasBlocked = this.blocked;
     this.blocked = this.#computeBlocked();
     // Pending slots whose endpoint takes no dial now (open, ejected, or no permit for the

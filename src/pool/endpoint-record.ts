@@ -35,9 +35,11 @@ export class EndpointRecord implements EndpointView, BalanceCandidate {
    * Endpoint health (endpoint-guards.ts), mirrored here so the lease and dispatch paths read
    * one field: 0 calls go through and successes are counted in bulk (`successes`); 1 each
    * call is judged on its own (a half-open breaker's trials, an endpoint on probation);
-   * 2 no new call or dial (breaker open, or ejected). Set by the guards only.
+   * 2 no new call or dial (breaker open, or ejected); 3 standby: healthy, but outside the
+   * active priority group — its connections serve only when the active group's cannot (a
+   * scout's connection to a recovered primary waits for the failback). Set by the guards only.
    */
-  admit: 0 | 1 | 2 = 0;
+  admit: 0 | 1 | 2 | 3 = 0;
   /** Its breaker's epoch (0 without a breaker): a closed-state call's permit. */
   epoch = 0;
   /** Successes since the guards last handed them to the breaker and the outlier detector. */

@@ -589,7 +589,7 @@ export class PoolCore<C> {
     let retired = false;
     for (let slot = idle.at(-1); slot !== undefined; slot = idle.at(-1)) {
       // Suspect, or on an endpoint whose calls are judged one by one or refused (endpoint health).
-      if (slot.suspect || (this.#counting && slot.site.admit !== 0)) {
+      if (slot.suspect || (this.#guards.guarded && slot.site.admit !== 0)) {
         const usable = this.#takeIdleBelowSuspect(now);
         if (retired) this.#life.grow();
         return usable;
@@ -613,14 +613,20 @@ export class PoolCore<C> {
    * Only `ready` connections are leased: a suspect one (probe timed out, verification in
    * progress) stays idle but is passed over, and so is one whose endpoint takes no call
    * (breaker open, ejected) or has no trial left (half-open). Rare, so the scan stays off
-   * the fast path. A trial's permit is taken here and kept on the slot for its grant.
+   * the fast path. A trial's permit is taken here and kept on the slot for its grant. A
+   * standby connection (outside the active priority group) serves only when nothing else can.
    */
   #takeIdleBelowSuspect(now: number): Slot<C> | undefined {
     const idle = this.#table.idle;
+    let standby: Slot<C> | undefined;
     for (let i = idle.length - 1; i >= 0; i--) {
       const slot = idle[i]!;
       if (slot.suspect || now >= slot.lifetimeDeadline || slot.dying) continue;
       const site = slot.site;
+      if (site.admit === 3) {
+        standby ??= slot;
+        continue;
+      }
       if (site.admit !== 0) {
         const permit = site.admit === 2 ? NOT_PERMITTED : this.#guards.callPermit(site);
         if (permit === NOT_PERMITTED) continue;
@@ -628,7 +634,7 @@ export class PoolCore<C> {
       }
       return slot;
     }
-    return undefined;
+    return standby;
   }
 
   /** A slot that was passed over while suspect is ready again: serve waiters with it. */

@@ -121,6 +121,8 @@ export class SharedDispatch<C> {
   readonly #slowMs: number;
   /** A breaker or ejection is on: each dispatch carries a permit and its outcome is counted. */
   readonly #counting: boolean;
+  /** Set while a pick falls back to standby endpoints (the active group has no room). */
+  #standbyPick = false;
   /** The breaker permit of the dispatch the last pick placed. */
   #pickedPermit = NOT_PERMITTED;
   /** Per endpoint index: its best connection for this pick (scratch, reused). */
@@ -356,7 +358,8 @@ export class SharedDispatch<C> {
     const limit = this.limit;
     const now = this.#clock.now;
     const slots = t.slots;
-    const counting = this.#counting;
+    const guarded = this.#guards.guarded;
+    let standby = false;
     for (let i = 0; i < slots.length; i++) {
       const slot = slots[i]!;
       const state = slot.state;
@@ -370,11 +373,27 @@ export class SharedDispatch<C> {
       if (state === 'idle' && !t.mayShare(slot)) continue;
       const site = slot.site;
       // Refused, or taking no call (breaker open, ejected: endpoint-guards.ts).
-      if (site.refused !== undefined || (counting && site.admit === 2)) continue;
+      if (site.refused !== undefined) continue;
+      if (guarded && site.admit >= 2) {
+        if (site.admit === 2) continue;
+        // Standby (outside the active priority group): only when no other endpoint can take it.
+        if (!this.#standbyPick) {
+          standby = true;
+          continue;
+        }
+      }
       const b = best[site.index];
       if (b === undefined || better(slot, b)) {
         best[site.index] = slot;
         site.usable = true;
+      }
+    }
+    if (standby && !endpoints.some((e) => e.usable)) {
+      this.#standbyPick = true;
+      try {
+        return this.#pick();
+      } finally {
+        this.#standbyPick = false;
       }
     }
     if (endpoints.length === 1) {

@@ -39,6 +39,8 @@ describe('failover and failback between priority groups', () => {
     t.net.setUp(A);
     await t.clock.advance(200, 10); // the scout connects: the primary can serve again, but traffic stays
     expect(moves(t.events)).toHaveLength(1);
+    expect(t.pool.connections().filter((c) => c.endpoint === A && c.state === 'ready')).toHaveLength(1);
+    for (let i = 0; i < 5; i++) expect(await t.pool.use((c) => c.endpoint)).toBe(B); // the scout's connection is standby
     const upAt = t.clock.now();
     await t.clock.advance(1500, 10);
     expect(moves(t.events)).toHaveLength(1); // not stable for 2000 ms yet
@@ -49,6 +51,7 @@ describe('failover and failback between priority groups', () => {
     expect(back.at - upAt).toBeLessThanOrEqual(2200);
     await t.clock.advance(300, 10);
     expect(where(t)).toEqual([A, A]); // the backup's connections retired; min refilled on the primary
+    expect(await t.pool.use((c) => c.endpoint)).toBe(A);
     expect(t.pool.stats().endpoints[B]).toMatchObject({ open: 0, pending: 0 });
     expect(t.pool.stats().closed.lifetime).toBeGreaterThanOrEqual(2);
 
