@@ -127,8 +127,12 @@ export class SharedDispatch<C> {
   #pickedPermit = NOT_PERMITTED;
   /** Per endpoint index: its best connection for this pick (scratch, reused). */
   readonly #best: (Slot<C> | undefined)[];
-  /** The latency clock read by the last pick: the start of the dispatch it placed. */
-  #pickedAt = 0;
+  /**
+   * The latency clock read by the last pick: the start of the dispatch it placed. NaN when
+   * not measured (one endpoint, or a balancer that does not weigh latency): such a dispatch
+   * feeds no sample, even if measuring starts before it settles (discovery added endpoints).
+   */
+  #pickedAt = Number.NaN;
 
   constructor(deps: SharedDispatchDeps<C>) {
     this.limit = deps.limit;
@@ -282,7 +286,7 @@ export class SharedDispatch<C> {
       this.#hooks.dying(slot);
       return this.dispatch(run, arg, options);
     }
-    const startedAt = this.#measure ? this.#latencyNow() : 0;
+    const startedAt = this.#measure ? this.#latencyNow() : Number.NaN;
     return this.#counting
       ? this.#runCounted(slot, run, arg, signal, startedAt, this.#guards.callPermit(slot.site))
       : this.#runPlain(slot, run, arg, signal, startedAt);
@@ -331,7 +335,8 @@ export class SharedDispatch<C> {
   #settled(slot: Slot<C>, incarnation: number, startedAt: number): void {
     // Its connection died or closed meanwhile: the counts went with it.
     if (slot.incarnation !== incarnation) return;
-    if (this.#measure) {
+    // Measured from its start only (NaN: it started while latency was not measured).
+    if (this.#measure && startedAt === startedAt) {
       const now = this.#latencyNow();
       slot.site.latency.observe(now - startedAt, now);
     }
@@ -398,10 +403,11 @@ export class SharedDispatch<C> {
     }
     if (endpoints.length === 1) {
       const only = best[0];
+      this.#pickedAt = Number.NaN;
       return only === undefined || !this.#counting ? only : this.#permitted(only);
     }
     const nowMs = this.#measure ? this.#latencyNow() : 0;
-    this.#pickedAt = nowMs;
+    this.#pickedAt = this.#measure ? nowMs : Number.NaN;
     for (;;) {
       const i = this.#balancer.pick(endpoints, nowMs);
       if (i < 0) return undefined;

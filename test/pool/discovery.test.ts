@@ -282,6 +282,44 @@ describe('pool discovery: bad sets and errors', () => {
   });
 });
 
+describe('pool discovery: latency across set changes', () => {
+  it('a dispatch started while one endpoint was known feeds no latency sample when it settles after a second arrived', async () => {
+    const sets = new BehaviorSubject<readonly Endpoint[]>([A]);
+    // The clock far from 0, as performance.now() is (the process's uptime).
+    const t = makePool({ endpoints: sets.asObservable(), protocol: shareableProtocol(8), max: 4 }, {}, { startMs: 7_200_000 });
+    const work = gate();
+    const first = track(t.pool.dispatch(() => work.promise));
+    t.source.readyAll();
+    await t.clock.advance(50_000);
+    sets.next([A, B]); // now latency is weighed (p2c over two endpoints)
+    work.resolve('ok');
+    await t.clock.advance(1);
+    expect(first.value).toBe('ok');
+    expect(t.pool.stats().endpoints['127.0.0.1:7001']).not.toHaveProperty('latencyMs');
+    // Back to one endpoint and to two again: a dispatch started in between is not measured either.
+    const held = gate();
+    sets.next([A]);
+    await t.clock.advance(1);
+    const second = track(t.pool.dispatch(() => held.promise));
+    await t.clock.advance(1);
+    sets.next([A, B]);
+    await t.clock.advance(20_000);
+    held.resolve('ok');
+    await t.clock.advance(1);
+    expect(second.value).toBe('ok');
+    expect(t.pool.stats().endpoints['127.0.0.1:7001']).not.toHaveProperty('latencyMs');
+    // One started while measured is: its own 5 ms (only A has connections).
+    const measured = gate();
+    const third = track(t.pool.dispatch(() => measured.promise));
+    await t.clock.advance(5);
+    measured.resolve('ok');
+    await t.clock.advance(0);
+    expect(third.value).toBe('ok');
+    expect(t.pool.stats().endpoints['127.0.0.1:7001']!.latencyMs).toBe(5);
+    await t.pool.close();
+  });
+});
+
 describe('pool discovery: hints to the provider', () => {
   it('a READONLY reply to a dispatch: the caller gets it (retryable), the connection retires, the provider is asked to re-resolve', async () => {
     const sets = new BehaviorSubject<readonly Endpoint[]>([A]);

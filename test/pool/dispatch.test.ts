@@ -514,9 +514,10 @@ describe('balancing', () => {
         return candidates.findLastIndex((c) => c.usable);
       },
     };
+    // The clock far from 0, as performance.now() is: a start time of 0 would show as latency.
     const { pool, source, clock } = sharedPool({
       min: 2, max: 2, endpoints: [{ host: 'a', port: 1, weight: 1 }, { host: 'b', port: 1, weight: 2 }],
-    }, 4, { balancer: pickB });
+    }, 4, { balancer: pickB, startMs: 3_600_000 });
     source.readyAll();
     const onB = pool.connections().find((c) => c.endpoint === 'b:1')!.id;
     const ran: string[] = [];
@@ -534,5 +535,35 @@ describe('balancing', () => {
     await drain();
     expect(pool.stats().endpoints['b:1']).toMatchObject({ shared: 1, inFlight: 1, latencyMs: 30 });
     expect(pool.stats().endpoints['a:1']).not.toHaveProperty('latencyMs');
+  });
+
+  it('gives a slow endpoint traffic again once its estimate has decayed below the others\' (the balancer is given the clock)', async () => {
+    // p2c over peak-EWMA, both draws always made: with two endpoints it compares both.
+    const { pool, source, clock } = sharedPool({
+      min: 2, max: 2, latencyDecayMs: 1000, endpoints: [{ host: 'a', port: 1 }, { host: 'b', port: 1 }],
+    }, 4, { startMs: 3_600_000, random: () => 0 });
+    source.readyAll();
+    const endpointOf = (conn: FakeConn) => pool.connections().find((c) => c.id === conn.slotId)!.endpoint;
+    const where: string[] = [];
+    /** One dispatch taking `ms` (virtual) wherever the pool puts it. */
+    const timed = async (ms: number) => {
+      const done = track(pool.dispatch(async (conn: FakeConn) => {
+        where.push(endpointOf(conn));
+        await new Promise<void>((resolve) => clock.scheduler.schedule(() => resolve(), ms));
+      }));
+      await clock.advance(ms);
+      expect(done.settled).toBe(1);
+    };
+    await timed(100); // the first draw: a (random 0), unmeasured, tried at once
+    await timed(10); // a is measured at 100 ms, b unmeasured and idle: b
+    expect(where).toEqual(['a:1', 'b:1']);
+    // b keeps serving at 10 ms; a's 100 ms decays (τ 1 s): below b's 10 ms after τ·ln(100/10) ≈ 2.3 s.
+    for (let i = 0; i < 150; i++) await timed(10);
+    expect(where.filter((e) => e === 'a:1')).toHaveLength(1);
+    for (let i = 0; i < 150 && where.at(-1) === 'b:1'; i++) await timed(10);
+    expect(where.at(-1)).toBe('a:1');
+    // Picked again after about 2.3 s of b's traffic, not before (each dispatch here takes 10 ms).
+    expect(where.length - 2).toBeGreaterThan(200);
+    expect(where.length - 2).toBeLessThan(260);
   });
 });

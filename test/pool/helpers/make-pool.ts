@@ -42,9 +42,10 @@ export interface TestPool {
 export function makePool(
   options: Record<string, unknown> = {},
   sourceOptions: FakeSourceOptions = {},
-  extra: { random?: () => number; chooseEndpoint?: ChooseEndpoint; balancer?: Balancer } = {},
+  extra: { random?: () => number; chooseEndpoint?: ChooseEndpoint; balancer?: Balancer; startMs?: number } = {},
 ): TestPool {
-  const clock = new VirtualClock();
+  const { startMs, ...core } = extra;
+  const clock = new VirtualClock(startMs);
   const source = new FakeSource(sourceOptions);
   const warnings: string[] = [];
   const logger: PoolLogger = { warn: (m) => warnings.push(m) };
@@ -53,7 +54,7 @@ export function makePool(
     source: source.factory,
     scheduler: clock.scheduler,
     logger,
-    ...extra,
+    ...core,
   });
   return { pool, source, clock, warnings };
 }
