@@ -567,3 +567,50 @@ describe('balancing', () => {
     expect(where.length - 2).toBeLessThan(260);
   });
 });
+
+describe('dispatch and priority groups', () => {
+  it('goes to the active group only: the backup while failed over (a recovered primary is standby), the primary after the failback', async () => {
+    const t = makePool({
+      endpoints: [{ host: '127.0.0.1', port: 7001, priority: 0 }, { host: '127.0.0.1', port: 7002, priority: 1 }],
+      protocol: shareableProtocol(2), min: 3, max: 3, failover: { failbackAfterMs: 1000 },
+    }, {}, { startMs: 1_000_000 });
+    const [s1, s2, s3] = t.source.opened;
+    t.source.failDial(s1!); // the primary is down: failover, two slots move to the backup
+    t.source.failDial(s2!);
+    expect(t.pool.health().activePriority).toBe(1);
+    t.source.ready(s1!);
+    t.source.ready(s2!);
+    t.source.ready(s3!); // the primary answers again: standby until the failback
+    const endpointOf = (conn: FakeConn) => t.pool.connections().find((c) => c.id === conn.slotId)!.endpoint;
+    const count = async (n: number): Promise<Record<string, number>> => {
+      const where: Record<string, number> = {};
+      for (let i = 0; i < n; i++) {
+        await t.pool.dispatch((conn: FakeConn) => {
+          const e = endpointOf(conn);
+          where[e] = (where[e] ?? 0) + 1;
+        });
+      }
+      return where;
+    };
+    expect(await count(200)).toEqual({ '127.0.0.1:7002': 200 });
+    // The backup full (2 connections × 2): the standby primary takes what it cannot.
+    const gates = Array.from({ length: 5 }, () => gate());
+    const where: string[] = [];
+    const held = gates.map((g) => track(t.pool.dispatch((conn: FakeConn) => {
+      where.push(endpointOf(conn));
+      return g.promise;
+    })));
+    await drain();
+    expect(where.sort()).toEqual(['127.0.0.1:7001', '127.0.0.1:7002', '127.0.0.1:7002', '127.0.0.1:7002', '127.0.0.1:7002']);
+    for (const g of gates) g.resolve('ok');
+    await drain();
+    expect(held.every((h) => h.value === 'ok')).toBe(true);
+    // Stable for failbackAfterMs: traffic returns to the primary, with room there.
+    await t.clock.advance(1000);
+    expect(t.pool.health().activePriority).toBe(0);
+    t.source.readyAll(); // min refilled on the primary
+    await drain();
+    expect(await count(200)).toEqual({ '127.0.0.1:7001': 200 });
+    await t.pool.close();
+  });
+});
