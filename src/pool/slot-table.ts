@@ -139,8 +139,10 @@ export class SlotTable<C> {
    * Replaces the endpoint set (discovery, pool-discovery.ts). An endpoint that stays keeps
    * its record (counts, failures, latency; priority and weight updated); a new one gets a
    * fresh record; a removed one is marked `removed` and stays its slots' `site` until they
-   * drain (re-adding it meanwhile revives the same record, so counts never split). Removed
-   * records no slot uses any more are forgotten here. Draining the slots is the caller's.
+   * drain (re-adding it meanwhile revives the same record, so counts never split, and its
+   * connections retired for the removal serve again). A removed record is forgotten once no
+   * slot uses it (here, or when its last slot closes: `remove`), so an endpoint added again
+   * later starts afresh. Draining the slots is the caller's.
    */
   setEndpoints(list: readonly PoolEndpoint[]): { readonly added: readonly string[]; readonly removed: readonly string[] } {
     const next: EndpointRecord[] = [];
@@ -159,6 +161,7 @@ export class SlotTable<C> {
           rec.removed = false;
           if (rec.refused !== undefined) this.refused++;
           added.push(key);
+          this.#unretireRemoved(rec);
         }
         rec.endpoint = endpoint;
         rec.weight = endpoint.weight;
@@ -191,6 +194,20 @@ export class SlotTable<C> {
     slot.lifetimeDeadline = Number.NEGATIVE_INFINITY;
   }
 
+  /** `rec` is back in the set: its connections still draining for the removal stay. */
+  #unretireRemoved(rec: EndpointRecord): void {
+    for (const slot of this.#slots) {
+      if (slot.site !== rec || slot.retireReason !== 'removed') continue;
+      slot.retireReason = undefined;
+      slot.lifetimeDeadline = slot.lifetimeEnd;
+    }
+  }
+
+  /** A removed endpoint whose last slot left: forgotten (its stats, failures and latency with it). */
+  #forgetIfDrained(rec: EndpointRecord): void {
+    if (rec.removed && rec.open === 0 && rec.pending === 0 && this.#byKey.get(rec.key) === rec) this.#byKey.delete(rec.key);
+  }
+
   /** A new pending slot on `endpoint` (chosen by the policy). */
   add(endpoint: EndpointView, now: number): Slot<C> {
     const rec = this.#byKey.get(endpoint.key)!;
@@ -214,6 +231,7 @@ export class SlotTable<C> {
     slot.createdAt = now;
     slot.dialFailures = 0;
     slot.lifetimeDeadline = lifetimeDeadline;
+    slot.lifetimeEnd = lifetimeDeadline;
   }
 
   markDialFailed(slot: Slot<C>, error: unknown): void {
@@ -423,6 +441,7 @@ export class SlotTable<C> {
   remove(slot: Slot<C>, awaitConfirmation: boolean, now: number): void {
     this.move(slot, 'closing', now);
     if (awaitConfirmation) this.closing.add(slot);
+    this.#forgetIfDrained(slot.site);
   }
 
   gauges(max: number, min: number, waiting: number, dispatchWaiting: number): PoolGauges {

@@ -62,6 +62,8 @@ export class Slot<C = unknown> {
   lastReleasedAt = 0;
   /** Retire at or after this time (checked at acquire, release and each sweep, never mid-lease). */
   lifetimeDeadline = Number.POSITIVE_INFINITY;
+  /** The deadline `maxLifetimeMs` gives the current incarnation: `lifetimeDeadline` unless retired early. */
+  lifetimeEnd = Number.POSITIVE_INFINITY;
   /** Bumped whenever the connection is replaced, so a late probe or reset result is ignored. */
   incarnation = 0;
   /** The current lease while `leased` (cleared by `SlotTable.move` when it leaves `leased`). */

@@ -171,6 +171,30 @@ describe('pool discovery: set changes and draining', () => {
     await t.pool.close();
   });
 
+  it('an endpoint added back while its connection drains keeps that connection; one added back after draining starts afresh', async () => {
+    const sets = new BehaviorSubject<readonly Endpoint[]>([A]);
+    const t = makePool({ endpoints: sets.asObservable(), max: 2 });
+    const pending = track(t.pool.acquire());
+    t.source.failDial(t.source.opened[0]!); // a failure A's record counts
+    t.source.readyAll();
+    await t.clock.advance(1);
+    const lease = pending.value!;
+    sets.next([B]);
+    sets.next([A, B]); // back before its leased connection came back
+    lease.release();
+    expect(t.source.closes).toEqual([]);
+    const again = await t.pool.acquire();
+    expect(again.conn.slotId).toBe('conn-1');
+    expect(t.pool.stats().endpoints['127.0.0.1:7001']).toMatchObject({ failures: 1 }); // the same record
+    // Removed again, drained this time (closed on release), then added back: a new record.
+    sets.next([B]);
+    again.release();
+    expect(t.pool.stats().closed.removed).toBe(1);
+    sets.next([A, B]);
+    expect(t.pool.stats().endpoints['127.0.0.1:7001']).toMatchObject({ failures: 0, open: 0 });
+    await t.pool.close();
+  });
+
   it('a removed endpoint that dies while leased is not redialed there', async () => {
     const sets = new BehaviorSubject<readonly Endpoint[]>([A]);
     const t = makePool({ endpoints: sets.asObservable(), min: 1, max: 2 });
