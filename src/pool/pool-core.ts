@@ -642,7 +642,15 @@ export class PoolCore<C> {
     if (slot.suspect) return;
     const shared = this.#shared;
     if (slot.state === 'idle') {
-      if (this.#waiters.size > 0 || (shared !== undefined && shared.waiting > 0)) this.#makeAvailable(slot, this.#clock.read());
+      if (this.#waiters.size === 0 && (shared === undefined || shared.waiting === 0)) return;
+      const now = this.#clock.read();
+      // Past its lifetime (or retired) while it was passed over: the waiters get a new one.
+      if (now >= slot.lifetimeDeadline) {
+        this.#life.closeSlot(slot, 'lifetime', 'lifetime');
+        this.#life.grow();
+      } else {
+        this.#makeAvailable(slot, now);
+      }
     } else if (slot.state === 'shared' && shared !== undefined && shared.waiting > 0 && shared.takes(slot)) {
       shared.serve(slot);
     }
@@ -748,10 +756,11 @@ export class PoolCore<C> {
     if (leases > 0 && (dispatches === 0 || slot.draining || this.#waiters.headTicket() < shared!.headTicket())) {
       const stack = this.#leakOn ? this.#waiters.firstStack() : undefined;
       this.#waiters.grantFirst(this.#grant(slot, now, stack));
-    } else if (!this.#table.mayShare(slot)) {
+    } else if (!this.#table.mayShare(slot) || slot.site.refused !== undefined) {
       // Its session may not start sharing now (`sharing.canShare`: a command of its last
-      // holder still in flight): an acquire may have it, else it rests idle until the
-      // housekeeping sweep finds it shareable (`#shareIdle`).
+      // holder still in flight), or its endpoint refuses the handshake (dispatches never go
+      // there, as `#pick` decides): an acquire may have it, else it rests idle (until the
+      // housekeeping sweep finds it shareable: `#shareIdle`).
       if (leases > 0) {
         const stack = this.#leakOn ? this.#waiters.firstStack() : undefined;
         this.#waiters.grantFirst(this.#grant(slot, now, stack));

@@ -393,6 +393,46 @@ describe('connections that cannot take dispatches', () => {
     expect(ran).toHaveLength(4);
   });
 
+  it('a connection on an endpoint that refuses the handshake is not handed to queued dispatches when its lease ends', async () => {
+    const { pool, source } = sharedPool({ min: 2, max: 2 }, 4);
+    const [c1, c2] = source.opened;
+    source.ready(c1!);
+    source.failDial(c2!, new HandshakeRefusedError('AUTH failed on 127.0.0.1:7000: WRONGPASS'));
+    const lease = await pool.acquire(); // conn-1, opened before the refusal: still fine to lease
+    const ran: string[] = [];
+    const queued = track(pool.dispatch(job(ran, 'a').fn));
+    await drain();
+    lease.release();
+    await drain();
+    expect(ran).toEqual([]);
+    expect(queued.settled).toBe(0);
+    expect(pool.stats()).toMatchObject({ idle: 1, shared: 0, dispatch: { waiting: 1 } });
+    // An acquire still gets it.
+    const next = await pool.acquire();
+    expect(next.conn.slotId).toBe('conn-1');
+    next.release();
+  });
+
+  it('a suspect idle connection that recovers past its lifetime is retired, not handed to the waiter', async () => {
+    const { pool, source, clock } = sharedPool({ min: 1, max: 1, maxLifetimeMs: 1000, lifetimeJitter: 0, housekeepingIntervalMs: 60_000 }, 4);
+    const [c1] = source.opened;
+    source.ready(c1!);
+    c1!.suspect = true;
+    const ran: string[] = [];
+    const queued = track(pool.dispatch(job(ran, 'a').fn));
+    await clock.advance(1500);
+    expect(queued.settled).toBe(0);
+    c1!.suspect = false;
+    source.sink.onRecovered!(c1!);
+    await drain();
+    expect(ran).toEqual([]);
+    expect(source.closes).toEqual([expect.objectContaining({ reason: 'lifetime' })]);
+    expect(source.opened).toHaveLength(2); // its replacement, for the waiter
+    source.ready(source.opened[1]!);
+    await drain();
+    expect(ran).toEqual(['a@conn-2']);
+  });
+
   it('a shared connection past its lifetime takes no new dispatch and retires when it drains', async () => {
     const { pool, source, clock } = sharedPool({ max: 2, maxLifetimeMs: 1000, lifetimeJitter: 0 }, 4);
     const ran: string[] = [];
