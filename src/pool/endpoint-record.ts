@@ -21,6 +21,8 @@ export class EndpointRecord implements EndpointView, BalanceCandidate {
   open = 0;
   pending = 0;
   consecutiveFailures = 0;
+  /** Pool time of the first failed dial of the current streak (NaN while dials succeed); set by the table only. */
+  failingSince = Number.NaN;
   /** Failed dials and deaths since start. */
   failures = 0;
   /** The handshake refusal (`WW_HANDSHAKE_REFUSED`) while the endpoint refuses us; set by the table only. */

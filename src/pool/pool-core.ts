@@ -253,6 +253,10 @@ export class PoolCore<C> {
         // Fail at once rather than queue: every endpoint refuses, none can take a call, or shedding.
         refused: () => {
           if (this.#life.allRefused()) return this.#life.refusedError('dispatch');
+          if (this.#life.outlasted()) {
+            this.#counters.circuitOpen++;
+            return this.#life.outageError('dispatch');
+          }
           if (this.#guards.blocked) {
             this.#counters.circuitOpen++;
             return this.#guards.openError('dispatch');
@@ -386,6 +390,11 @@ export class PoolCore<C> {
     }
     // Every endpoint refuses the handshake (bad credentials…): waiting cannot help.
     if (this.#life.allRefused()) return Promise.reject(this.#life.refusedError());
+    // Every endpoint has been unreachable for longer than an acquire waits: it would time out.
+    if (this.#life.outlasted()) {
+      this.#counters.circuitOpen++;
+      return Promise.reject(this.#life.outageError());
+    }
     // No endpoint can take a call (every breaker open, ejected, refused): waiting cannot help either.
     if (this.#guards.blocked) {
       this.#counters.circuitOpen++;

@@ -13,7 +13,7 @@
  * outnumber pending dials, or below `min`, and never above `max`; a failed dial never
  * opens another slot (see connection-source.ts for why that rules out create loops).
  */
-import { EndpointRefusedError, hasCode } from '../errors.js';
+import { CircuitOpenError, EndpointRefusedError, hasCode } from '../errors.js';
 import type {
   ChooseEndpoint, ConnectionSource, EndpointView, PoolCloseReason, PoolKillReason, PoolSink,
 } from './connection-source.js';
@@ -77,6 +77,33 @@ export class SlotLifecycle<C> implements PoolSink<C> {
   /** The timeout's cause: the last dial error, when every endpoint is failing. */
   timeoutCause(): unknown {
     return this.#d.table.allFailing() ? this.#lastDialError : undefined;
+  }
+
+  /**
+   * True when no connection is open and every endpoint's dials have been failing for at
+   * least `acquireTimeoutMs`: an acquire would wait that long and time out anyway, so it
+   * fails at once (`outageError`). Shorter blips — a server restart, a failover — are
+   * ridden through: callers wait for the redial as before. This is the fail-fast that needs
+   * no breaker (a breaker, when on, also opens on rates within its window).
+   */
+  outlasted(): boolean {
+    const since = this.#d.table.outageSince();
+    // NaN (a connection is open, or an endpoint connects) is the common case: no clock read.
+    return since === since && this.#d.clock.read() - since >= this.#d.options.acquireTimeoutMs;
+  }
+
+  /** What an acquire (or a dispatch) fails with during such an outage; the last dial error is its cause. */
+  outageError(what = 'acquire'): CircuitOpenError {
+    const t = this.#d.table;
+    const downMs = Math.round(this.#d.clock.now - t.outageSince());
+    const last = this.#lastDialError;
+    const why = last instanceof Error ? last.message : String(last);
+    return new CircuitOpenError(
+      `${what} failed at once: every endpoint has been unreachable for ${downMs} ms, longer than acquireTimeoutMs ` +
+        `(${this.#d.options.acquireTimeoutMs} ms), and no connection is open (${t.endpoints.length} endpoint(s); last: ${why}); ` +
+        'dials keep retrying with backoff',
+      { cause: last },
+    );
   }
 
   /**
@@ -154,9 +181,9 @@ export class SlotLifecycle<C> implements PoolSink<C> {
     const guards = this.#d.guards;
     guards.dialFailed(slot.site, slot.permit, error);
     slot.permit = -1;
-    this.#d.table.markDialFailed(slot, error);
-    this.#lastDialError = error;
     const at = this.#d.clock.read();
+    this.#d.table.markDialFailed(slot, error, at);
+    this.#lastDialError = error;
     this.#d.hooks.emit({ type: 'dial-failed', at, id: slot.id, endpoint: slot.endpointKey, attempt: slot.dialFailures, error });
     if (hasCode(error, 'WW_HANDSHAKE_REFUSED')) this.#refused(slot, error, at);
     if (this.#d.hooks.closing() || slot.state !== 'pending') return;

@@ -225,6 +225,7 @@ export class SlotTable<C> {
   markReady(slot: Slot<C>, conn: C, now: number, lifetimeDeadline: number, stream?: SlotStream): void {
     const rec = this.record(slot);
     rec.consecutiveFailures = 0;
+    rec.failingSince = Number.NaN;
     rec.lastError = undefined;
     slot.conn = conn;
     slot.stream = stream;
@@ -234,10 +235,11 @@ export class SlotTable<C> {
     slot.lifetimeEnd = lifetimeDeadline;
   }
 
-  markDialFailed(slot: Slot<C>, error: unknown): void {
+  markDialFailed(slot: Slot<C>, error: unknown, now: number): void {
     const rec = this.record(slot);
     rec.lastError = error;
     slot.dialFailures++;
+    if (rec.consecutiveFailures === 0) rec.failingSince = now;
     rec.consecutiveFailures++;
     rec.failures++;
   }
@@ -498,5 +500,19 @@ export class SlotTable<C> {
   /** Every endpoint's last dial failed: the pool cannot connect anywhere. */
   allFailing(): boolean {
     return this.#endpoints.every((e) => e.consecutiveFailures > 0);
+  }
+
+  /**
+   * Since when every endpoint's dials have been failing (the latest start of a streak), or
+   * NaN when one connects, a connection is open, or there is no endpoint.
+   */
+  outageSince(): number {
+    if (this.open > 0 || this.#endpoints.length === 0) return Number.NaN;
+    let since = Number.NEGATIVE_INFINITY;
+    for (const e of this.#endpoints) {
+      if (e.consecutiveFailures === 0) return Number.NaN;
+      if (e.failingSince > since) since = e.failingSince;
+    }
+    return since;
   }
 }
