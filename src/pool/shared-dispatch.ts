@@ -47,7 +47,8 @@
  * A connection that dies with dispatches in flight: its session fails them (the death's
  * `WW_CONNECTION_CLOSED`, retryable) and the table drops their counts with the slot
  * (they settle against a bumped incarnation and change nothing). A dispatch granted a
- * place on a connection that died before it started begins again.
+ * place on a connection that died before it started (or whose stream is already
+ * destroyed) goes back to the head of the queue with its deadline (`#requeue`).
  */
 import { abortedError, DispatchUnsupportedError, PoolClosedError, PoolQueueFullError } from '../errors.js';
 import { checkAcquireOptions, type AcquireOptions } from './acquire-options.js';
@@ -219,8 +220,11 @@ export class SharedDispatch<C> {
       return Promise.reject(new PoolQueueFullError(`dispatch refused: ${q.size} dispatches already queue (maxWaiting ${max})`));
     }
     const granted = q.enqueue(timeoutMs, signal, undefined);
+    // Its place and deadline, should its grant go with a dying connection (`#requeue`).
+    const ticket = q.lastTicket;
+    const queuedAt = this.#clock.now;
     hooks.grow(0);
-    return this.#startGranted(granted, run, arg, signal, options);
+    return this.#startGranted(granted, run, arg, signal, timeoutMs, ticket, queuedAt);
   }
 
   /**
@@ -276,20 +280,51 @@ export class SharedDispatch<C> {
   }
 
   async #startGranted<A, R>(
-    granted: Promise<Slot<C>>, run: DispatchRunner<C, A, R>, arg: A, signal: AbortSignal | undefined, options: AcquireOptions | undefined,
+    granted: Promise<Slot<C>>, run: DispatchRunner<C, A, R>, arg: A, signal: AbortSignal | undefined,
+    timeoutMs: number, ticket: number, queuedAt: number,
   ): Promise<R> {
-    const slot = await granted;
-    // The grant went with its connection if that died (or closed) since: start over.
-    if (!this.#table.claimGranted(slot)) return this.dispatch(run, arg, options);
-    // Its stream was destroyed since (a request on it timed out): the death, counted now, takes the grant.
-    if (slot.dying) {
-      this.#hooks.dying(slot);
-      return this.dispatch(run, arg, options);
-    }
+    let slot = await granted;
+    // The grant went with its connection, which died or closed since (or its stream was
+    // destroyed: a request on it timed out): back in line, in its place, with its deadline.
+    while (!this.#claim(slot)) slot = await this.#requeue(ticket, queuedAt, timeoutMs, signal);
     const startedAt = this.#measure ? this.#latencyNow() : Number.NaN;
     return this.#counting
       ? this.#runCounted(slot, run, arg, signal, startedAt, this.#guards.callPermit(slot.site))
       : this.#runPlain(slot, run, arg, signal, startedAt);
+  }
+
+  /**
+   * A granted dispatch starts on `slot`: false when the grant went with the connection (it
+   * died or closed since) or the connection is dying (its death is counted now, which
+   * takes the grant). Such a grant was no dispatch: `dispatched` gives it back.
+   */
+  #claim(slot: Slot<C>): boolean {
+    if (this.#table.claimGranted(slot)) {
+      if (!slot.dying) return true;
+      this.#hooks.dying(slot);
+    }
+    this.#counters.dispatched--;
+    return false;
+  }
+
+  /**
+   * Queues a dispatch whose grant was lost again: at the head (it was granted as the
+   * oldest; callers restarted together may swap places), keeping its deadline, not counted
+   * as a new wait. A connection with room serves it at once; else the next one that frees.
+   */
+  #requeue(ticket: number, queuedAt: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<Slot<C>> {
+    if (this.#hooks.closing()) return Promise.reject(new PoolClosedError('dispatch failed: the pool closed while waiting'));
+    const granted = this.#waiters.resume(ticket, queuedAt, timeoutMs, signal);
+    let slot = this.#pick();
+    if (slot === undefined && this.#hooks.retireExpiredIdle()) slot = this.#pick();
+    if (slot === undefined) {
+      this.#hooks.grow(0);
+    } else {
+      // `serve` grants places without a permit (each is taken when it starts): the pick's goes back.
+      if (this.#counting) this.#guards.release(slot.site, this.#pickedPermit);
+      this.serve(slot);
+    }
+    return granted;
   }
 
   async #runPlain<A, R>(slot: Slot<C>, run: DispatchRunner<C, A, R>, arg: A, signal: AbortSignal | undefined, startedAt: number): Promise<R> {

@@ -167,16 +167,39 @@ export class Waitlist<C, V = Lease<C>> implements WaiterOwner<C, V> {
     return w.promise;
   }
 
+  /** The arrival number the last `enqueue` gave (read right after it). */
+  get lastTicket(): number {
+    return this.#tickets.next - 1;
+  }
+
+  /**
+   * Back in line, at the head, for a waiter that was granted and lost its grant (the
+   * connection died before it started): it keeps its arrival number `ticket` and its
+   * deadline, `queuedAt + timeoutMs` (plus one tick: `queuedAt` may be the coarse time, so
+   * it never fires early), and is not counted as a new wait. Rejects at once when `signal`
+   * has aborted meanwhile.
+   */
+  resume(ticket: number, queuedAt: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<V> {
+    if (signal?.aborted) return Promise.reject(abortedError(signal, this.#what));
+    const now = this.#clock.read();
+    const w = this.#start(now, timeoutMs, signal, undefined, Math.max(0, queuedAt + timeoutMs + this.#tickMs - now), ticket);
+    this.#q.unshiftWaiter(w);
+    return w.promise;
+  }
+
   /** A waiter outside the queue (on a validation probe). */
   startOutside(now: number, timeoutMs: number, signal: AbortSignal | undefined, stack: Error | undefined): Waiter<C, V> {
     this.#counters.waitCount++;
     return this.#start(now, timeoutMs, signal, stack);
   }
 
-  #start(now: number, timeoutMs: number, signal: AbortSignal | undefined, stack: Error | undefined): Waiter<C, V> {
+  /** A waiter object; it times out after `delayMs` (its `timeoutMs`, unless resumed) and takes the next ticket unless given one. */
+  #start(
+    now: number, timeoutMs: number, signal: AbortSignal | undefined, stack: Error | undefined, delayMs = timeoutMs, ticket = this.#tickets.next++,
+  ): Waiter<C, V> {
     const w = new Waiter<C, V>(this, now, timeoutMs, signal, stack);
-    w.ticket = this.#tickets.next++;
-    w.timer = this.#scheduler.schedule(waiterTimeoutWork, timeoutMs, w as Waiter<unknown, unknown>);
+    w.ticket = ticket;
+    w.timer = this.#scheduler.schedule(waiterTimeoutWork, delayMs, w as Waiter<unknown, unknown>);
     if (signal !== undefined) signal.addEventListener('abort', w, { once: true });
     return w;
   }

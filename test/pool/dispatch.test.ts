@@ -393,6 +393,42 @@ describe('connections that cannot take dispatches', () => {
     expect(ran).toHaveLength(4);
   });
 
+  it('a dispatch whose grant went with a connection that died before it started keeps its place and its deadline', async () => {
+    const { pool, source, clock } = sharedPool({ max: 1, acquireTimeoutMs: 1000 }, 1);
+    const ran: string[] = [];
+    const first = track(pool.dispatch(job(ran, 'first').fn)); // queued at 0: no connection yet
+    await clock.advance(600);
+    const second = track(pool.dispatch(job(ran, 'second').fn)); // queued at 600
+    const [slot] = source.opened;
+    source.ready(slot!); // grants its one place to the first…
+    source.die(slot!); // …and dies before the first started
+    await drain();
+    expect(ran).toEqual([]);
+    expect(pool.stats().dispatch).toMatchObject({ waiting: 2, waitCount: 2, dispatched: 0 });
+    source.ready(slot!);
+    await drain();
+    expect(ran).toEqual(['first@conn-1']); // still ahead of the second
+    expect(second.settled).toBe(0);
+    void first;
+  });
+
+  it('a dispatch put back in line after a lost grant times out at its first deadline, not a new one', async () => {
+    const { pool, source, clock } = sharedPool({ max: 1, acquireTimeoutMs: 1000 }, 1);
+    const ran: string[] = [];
+    const first = track(pool.dispatch(job(ran, 'first').fn));
+    await clock.advance(600);
+    const [slot] = source.opened;
+    source.ready(slot!);
+    source.die(slot!);
+    await drain();
+    await clock.advance(400 + 19);
+    expect(first.settled).toBe(0);
+    await clock.advance(1); // its deadline, plus the waiter tick (1000 / 50)
+    expect(first.error).toBeInstanceOf(PoolTimeoutError);
+    expect((first.error as Error).message).toMatch(/^dispatch timed out after 1000 ms/);
+    expect(pool.stats().dispatch).toMatchObject({ waitCount: 1, timeouts: 1, dispatched: 0 });
+  });
+
   it('a connection on an endpoint that refuses the handshake is not handed to queued dispatches when its lease ends', async () => {
     const { pool, source } = sharedPool({ min: 2, max: 2 }, 4);
     const [c1, c2] = source.opened;
