@@ -18,33 +18,14 @@
  * `--only <name prefix>` runs one contender, e.g. under `node --cpu-prof --import tsx`).
  */
 import { availableParallelism, cpus, loadavg } from 'node:os';
-import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { createRuntime, resp, type Pool, type RespSession } from '../src/index.js';
 import { startRedis, type RedisServer } from '../test/helpers/redis-server.js';
-import { cpuText, fmtRate, ratio, ratioText, rounds, type Contender } from './helpers/closed-loop.js';
+import { closedLoopArgs, cpuText, fmtRate, ratio, ratioText, rounds, type Contender } from './helpers/closed-loop.js';
 import { commandOf, dispatchOf } from './helpers/dispatch-api.js';
 import { median } from './helpers/storm-stats.js';
 
-const { values } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    runs: { type: 'string' },
-    ops: { type: 'string' },
-    callers: { type: 'string', default: '100' },
-    only: { type: 'string' },
-  },
-  strict: true,
-});
-const RUNS = Number(values.runs ?? (values.quick ? 1 : 5));
-const OPS = Number(values.ops ?? (values.quick ? 20_000 : 100_000));
-const CALLERS = Number(values.callers);
-for (const [name, v] of [['--runs', RUNS], ['--ops', OPS], ['--callers', CALLERS]] as const) {
-  if (!Number.isInteger(v) || v < 1) {
-    process.stderr.write(`${name} must be an integer >= 1, got ${String(v)}\n`);
-    process.exit(1);
-  }
-}
+const { runs: RUNS, ops: OPS, callers: CALLERS, only: ONLY } = closedLoopArgs(100_000);
 
 const VALUE = 'v'.repeat(16);
 const key = (caller: number) => `k:${caller}`;
@@ -111,7 +92,7 @@ function contenders(server: RedisServer, cmd: Command, missing: Set<string>): Co
     });
   }
   // Probe the build once: contenders whose API is missing are reported, not run.
-  return list.filter((c) => !missing.has(c.name) && (values.only === undefined || c.name.startsWith(values.only)));
+  return list.filter((c) => !missing.has(c.name) && (ONLY === undefined || c.name.startsWith(ONLY)));
 }
 
 async function probeMissing(server: RedisServer): Promise<Set<string>> {

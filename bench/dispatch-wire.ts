@@ -23,34 +23,15 @@
  * `--only <name prefix>` runs one contender, e.g. under `node --cpu-prof --import tsx`).
  */
 import { availableParallelism, cpus, loadavg } from 'node:os';
-import { parseArgs } from 'node:util';
 import { createRuntime, wire, type Pool, type WireSession } from '../src/index.js';
 import { freePort } from '../test/helpers/redis-server.js';
-import { capacity, cpuText, fmtRate, ratio, ratioText, rounds, type Contender } from './helpers/closed-loop.js';
+import { closedLoopArgs, capacity, cpuText, fmtRate, ratio, ratioText, rounds, type Contender } from './helpers/closed-loop.js';
 import { dispatchOf, requestOf } from './helpers/dispatch-api.js';
 import { forkStormServer } from './helpers/storm-server-process.js';
 import { median } from './helpers/storm-stats.js';
 import { openFloor } from './helpers/wire-floor.js';
 
-const { values } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    runs: { type: 'string' },
-    ops: { type: 'string' },
-    callers: { type: 'string', default: '100' },
-    only: { type: 'string' },
-  },
-  strict: true,
-});
-const RUNS = Number(values.runs ?? (values.quick ? 1 : 5));
-const OPS = Number(values.ops ?? (values.quick ? 20_000 : 200_000));
-const CALLERS = Number(values.callers);
-for (const [name, v] of [['--runs', RUNS], ['--ops', OPS], ['--callers', CALLERS]] as const) {
-  if (!Number.isInteger(v) || v < 1) {
-    process.stderr.write(`${name} must be an integer >= 1, got ${String(v)}\n`);
-    process.exit(1);
-  }
-}
+const { runs: RUNS, ops: OPS, callers: CALLERS, only: ONLY } = closedLoopArgs(200_000);
 
 /** A small request, as a key lookup: the same bytes for every contender. */
 const PAYLOAD = ['get', 'user:1234'];
@@ -111,7 +92,7 @@ function contenders(port: number, missing: Set<string>): Contender[] {
       return { op: () => pool.use((conn) => conn.request(PAYLOAD)), close };
     },
   });
-  return list.filter((c) => !missing.has(c.name) && (values.only === undefined || c.name.startsWith(values.only)));
+  return list.filter((c) => !missing.has(c.name) && (ONLY === undefined || c.name.startsWith(ONLY)));
 }
 
 async function probeMissing(port: number): Promise<Set<string>> {

@@ -5,6 +5,7 @@
  * and GC hit them alike, and each contender's throughput is compared with the baseline's
  * in the same round: the median of those per-round ratios is what the bars read.
  */
+import { parseArgs } from 'node:util';
 import { median } from './storm-stats.js';
 import { threadCpuSeconds } from './thread-cpu.js';
 
@@ -107,3 +108,35 @@ export function ratio(result: RoundsResult, name: string, baseline: string): num
 }
 
 export const fmtRate = (opsPerSec: number): string => `${(opsPerSec / 1000).toFixed(1)} k/s`;
+
+/** The flags both dispatch benches take: `--quick`, `--runs N`, `--ops N`, `--callers N`, `--only <prefix>`. */
+export interface ClosedLoopArgs {
+  readonly runs: number;
+  readonly ops: number;
+  readonly callers: number;
+  readonly only: string | undefined;
+}
+
+/** Parses the dispatch benches' flags (exits with a message on a bad number). */
+export function closedLoopArgs(defaultOps: number): ClosedLoopArgs {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      runs: { type: 'string' },
+      ops: { type: 'string' },
+      callers: { type: 'string', default: '100' },
+      only: { type: 'string' },
+    },
+    strict: true,
+  });
+  const runs = Number(values.runs ?? (values.quick ? 1 : 5));
+  const ops = Number(values.ops ?? (values.quick ? 20_000 : defaultOps));
+  const callers = Number(values.callers);
+  for (const [name, v] of [['--runs', runs], ['--ops', ops], ['--callers', callers]] as const) {
+    if (!Number.isInteger(v) || v < 1) {
+      process.stderr.write(`${name} must be an integer >= 1, got ${String(v)}\n`);
+      process.exit(1);
+    }
+  }
+  return { runs, ops, callers, only: values.only };
+}

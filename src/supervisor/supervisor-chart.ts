@@ -10,11 +10,11 @@
  *      │ child exit [intensityExceeded] ──────────▶ failing ──[allChildrenStopped]──▶ failed (final)
  *      └ child exit (otherwise)             ↺ restart the strategy's group after the backoff delay
  *
- * It is a description of the engine, not its implementation: the guards are evaluated by
- * restart-plan.ts (`planExit`) and supervisor-engine.ts, which stay plain methods because
- * supervision is per-child bookkeeping (see the engine's docblock). The guards and actions
- * are named, not implemented here; test/supervisor/supervisor-chart.test.ts checks that
- * every phase change a supervisor makes is an edge of this chart and every edge is taken.
+ * It describes the engine's phases; the engine decides them: each guard's name labels a
+ * decision `planExit` (restart-plan.ts) makes and supervisor-engine.ts carries out, which
+ * stay plain methods because supervision is per-child bookkeeping (see the engine's
+ * docblock). test/supervisor/supervisor-chart.test.ts checks, guard by guard, that every
+ * phase change real supervisors make is an edge of this chart and every edge is taken.
  * A forced stop (`xstate.stop`, which XState applies to any actor) ends in `stopped` or
  * `failed` from anywhere and is not drawn.
  */
